@@ -1,0 +1,147 @@
+//! Chart drawing with plotters, generic over the backend: the browser draws on a
+//! canvas, native tests draw the same chart to SVG and inspect it.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// One line on a chart.
+pub struct Line<'a> {
+    pub label: &'a str,
+    pub color: RGBColor,
+    /// (seconds, value)
+    pub points: Vec<(f64, f64)>,
+    /// Stroke width in CSS pixels and opacity, so a line under another stays visible.
+    pub width: f64,
+    pub alpha: f64,
+}
+
+/// 12000 -> "12k": short tick labels that fit a narrow chart.
+pub fn format_si(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 10.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// A labelled vertical marker on the time axis (a fault, a rebalance).
+pub struct Marker<'a> {
+    pub t_sec: f64,
+    pub label: &'a str,
+}
+
+pub struct ChartSpec<'a> {
+    pub title: &'a str,
+    pub y_label: &'a str,
+    pub x_range: (f64, f64),
+    pub lines: Vec<Line<'a>>,
+    pub markers: Vec<Marker<'a>>,
+    pub dark: bool,
+    /// Device pixels per CSS pixel: fonts and strokes scale with it.
+    pub scale: f64,
+}
+
+pub const BLUE: RGBColor = RGBColor(37, 99, 235);
+pub const ORANGE: RGBColor = RGBColor(234, 88, 12);
+pub const GREEN: RGBColor = RGBColor(22, 163, 74);
+pub const RED: RGBColor = RGBColor(220, 38, 38);
+
+/// Draws a time-series chart. Errors are returned as text, never panics.
+pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSpec) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let px = |v: f64| (v * spec.scale.max(0.5)).round() as u32;
+    let font = |size: f64| ("sans-serif", f64::from(px(size)));
+    let (bg, fg) = if spec.dark { (RGBColor(17, 24, 39), RGBColor(229, 231, 235)) } else { (WHITE, RGBColor(31, 41, 55)) };
+    root.fill(&bg).map_err(e)?;
+    let y_max = spec
+        .lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        .max(1.0)
+        * 1.15;
+    let (x0, x1) = (spec.x_range.0, spec.x_range.1.max(spec.x_range.0 + 1.0));
+    let mut chart = ChartBuilder::on(root)
+        .caption(spec.title, font(17.0).into_font().color(&fg))
+        .margin(px(10.0))
+        .x_label_area_size(px(34.0))
+        .y_label_area_size(px(64.0))
+        .build_cartesian_2d(x0..x1, 0.0..y_max)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("simulated time (s)")
+        .y_desc(spec.y_label)
+        .label_style(font(13.0).into_font().color(&fg))
+        .axis_desc_style(font(13.0).into_font().color(&fg))
+        .y_label_formatter(&|v| format_si(*v))
+        .axis_style(fg.mix(0.6))
+        .light_line_style(fg.mix(0.08))
+        .bold_line_style(fg.mix(0.15))
+        .draw()
+        .map_err(e)?;
+    for m in &spec.markers {
+        let style = RED.mix(0.8).stroke_width(px(1.5));
+        chart
+            .draw_series(std::iter::once(PathElement::new(vec![(m.t_sec, 0.0), (m.t_sec, y_max)], style)))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                m.label.to_string(),
+                (m.t_sec, y_max * 0.97),
+                font(13.0).into_font().color(&RED),
+            )))
+            .map_err(e)?;
+    }
+    for line in &spec.lines {
+        let style = line.color.mix(line.alpha).stroke_width(px(line.width));
+        let (lw, lx) = (px(line.width), px(18.0) as i32);
+        let color = line.color.mix(line.alpha);
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), style))
+            .map_err(e)?
+            .label(line.label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
+    }
+    if spec.lines.len() > 1 {
+        chart
+            .configure_series_labels()
+            .background_style(bg.mix(0.85))
+            .border_style(fg.mix(0.3))
+            .label_font(font(13.0).into_font().color(&fg))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(e)?;
+    }
+    root.present().map_err(e)?;
+    Ok(())
+}
+
+/// The throughput chart of a run: records/s produced and acknowledged per interval.
+pub fn throughput_spec<'a>(sim: &crate::Simulation, markers: Vec<Marker<'a>>, dark: bool, scale: f64) -> ChartSpec<'a> {
+    let m = sim.metrics();
+    let per_sec = 1_000_000.0 / m.interval_us as f64;
+    let pts = |f: fn(&crate::metrics::Point) -> u64| -> Vec<(f64, f64)> {
+        m.points.iter().map(|p| (p.t_ms as f64 / 1000.0, f(p) as f64 * per_sec)).collect()
+    };
+    let end = (sim.now_us() as f64 / 1e6).max(1.0);
+    ChartSpec {
+        title: "Produce throughput",
+        y_label: "records/s",
+        x_range: (m.points.front().map_or(0.0, |p| p.t_ms as f64 / 1000.0 - 1.0).max(0.0), end),
+        lines: vec![
+            Line { label: "produced", color: BLUE, points: pts(|p| p.produced), width: 5.0, alpha: 0.35 },
+            Line { label: "acknowledged", color: GREEN, points: pts(|p| p.acked), width: 2.0, alpha: 1.0 },
+        ],
+        markers,
+        dark,
+        scale,
+    }
+}

@@ -1,0 +1,123 @@
+//! Time series kept in bounded memory: per-interval counters and latency
+//! histograms (HdrHistogram, not sorted vectors), with old points dropped from
+//! the front once a series is full.
+
+use crate::sim::{Micros, SEC};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// One closed interval of the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Point {
+    pub t_ms: u64,
+    pub produced: u64,
+    pub acked: u64,
+    pub acked_bytes: u64,
+    pub produce_p50_us: u64,
+    pub produce_p99_us: u64,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub interval_us: Micros,
+    pub max_points: usize,
+    pub points: VecDeque<Point>,
+    current_start: Micros,
+    produced: u64,
+    acked: u64,
+    acked_bytes: u64,
+    interval_latency: Histogram<u64>,
+    /// Whole-run produce latency, for p50/p99/p99.9 in the summary.
+    pub produce_latency: Histogram<u64>,
+    pub total_produced: u64,
+    pub total_acked: u64,
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 us .. 1 hour with 3 significant digits: fixed memory whatever the run length.
+    Histogram::new_with_bounds(1, 3_600 * SEC, 3).expect("static histogram bounds are valid")
+}
+
+impl Metrics {
+    pub fn new(interval_us: Micros, max_points: usize) -> Metrics {
+        Metrics {
+            interval_us,
+            max_points,
+            points: VecDeque::new(),
+            current_start: 0,
+            produced: 0,
+            acked: 0,
+            acked_bytes: 0,
+            interval_latency: new_histogram(),
+            produce_latency: new_histogram(),
+            total_produced: 0,
+            total_acked: 0,
+        }
+    }
+
+    /// Closes every interval that ended at or before `now`.
+    pub fn advance(&mut self, now: Micros) {
+        while now >= self.current_start + self.interval_us {
+            let h = &self.interval_latency;
+            let p = Point {
+                t_ms: (self.current_start + self.interval_us) / 1_000,
+                produced: self.produced,
+                acked: self.acked,
+                acked_bytes: self.acked_bytes,
+                produce_p50_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.5) },
+                produce_p99_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.99) },
+            };
+            if self.points.len() == self.max_points {
+                self.points.pop_front();
+            }
+            self.points.push_back(p);
+            self.current_start += self.interval_us;
+            self.produced = 0;
+            self.acked = 0;
+            self.acked_bytes = 0;
+            self.interval_latency.reset();
+        }
+    }
+
+    pub fn record_produced(&mut self, records: u64) {
+        self.produced += records;
+        self.total_produced += records;
+    }
+
+    pub fn record_acked(&mut self, records: u64, bytes: u64, latency_us: Micros) {
+        self.acked += records;
+        self.acked_bytes += bytes;
+        self.total_acked += records;
+        let v = latency_us.max(1);
+        // Values beyond the histogram's bound are clamped rather than dropped.
+        let _ = self.interval_latency.record_n(v.min(3_600 * SEC), records);
+        let _ = self.produce_latency.record_n(v.min(3_600 * SEC), records);
+    }
+
+    pub fn produce_quantile_us(&self, q: f64) -> u64 {
+        if self.produce_latency.is_empty() {
+            0
+        } else {
+            self.produce_latency.value_at_quantile(q)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_close_and_stay_bounded() {
+        let mut m = Metrics::new(SEC, 3);
+        for s in 0..10u64 {
+            m.record_produced(s);
+            m.advance((s + 1) * SEC);
+        }
+        assert_eq!(m.points.len(), 3);
+        assert_eq!(m.points.back().unwrap().produced, 9);
+        assert_eq!(m.points.back().unwrap().t_ms, 10_000);
+        assert_eq!(m.total_produced, 45);
+    }
+}

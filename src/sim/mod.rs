@@ -1,0 +1,20 @@
+//! The discrete-event core: integer time, an event queue ordered by (time, seq),
+//! seeded RNG streams forked by name, and the trace fingerprint.
+//! Nothing here knows about Kafka.
+
+mod queue;
+mod rng;
+
+pub use queue::EventQueue;
+pub use rng::{Fnv64, SimRng};
+
+/// Simulated time in microseconds since the start of the run.
+pub type Micros = u64;
+
+pub const MS: Micros = 1_000;
+pub const SEC: Micros = 1_000_000;
+
+/// Formats simulated time for people: `12.345 s`.
+pub fn fmt_time(t: Micros) -> String {
+    format!("{}.{:03} s", t / SEC, (t % SEC) / MS)
+}

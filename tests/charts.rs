@@ -1,0 +1,27 @@
+//! The same chart code that draws on the browser canvas, rendered to SVG natively.
+
+use kafka_sim::charts::{draw_time_chart, throughput_spec, Marker};
+use kafka_sim::{presets, Scenario, Simulation};
+use plotters::prelude::*;
+
+#[test]
+fn throughput_chart_draws_lines_and_markers_to_svg() {
+    let scenario = Scenario::from_json(presets::find("steady").unwrap().json).unwrap();
+    let mut sim = Simulation::new(&scenario);
+    sim.run_until(30_000_000);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (800, 360)).into_drawing_area();
+        let markers = vec![Marker { t_sec: 20.0, label: "set_producer" }];
+        draw_time_chart(&root, &throughput_spec(&sim, markers, false, 1.0)).unwrap();
+    }
+    assert!(svg.contains("Produce throughput"), "title missing");
+    assert!(svg.contains("set_producer"), "marker label missing");
+    // Two data lines (produced, acknowledged) with one point per simulated second.
+    let polylines = svg.matches("<polyline").count();
+    assert!(polylines >= 2, "expected the data lines, found {polylines} polylines");
+    // The rate change at 20 s shows up in the data: 2000/s before, 5000/s after.
+    let points = &sim.metrics().points;
+    assert_eq!(points[10].acked, 2000);
+    assert_eq!(points[25].produced, 5000);
+}
