@@ -73,20 +73,7 @@ fn run(command: Command) -> Result<(), String> {
             let scenario = load(&file)?;
             let mut sim = Simulation::new(&scenario);
             sim.run_until(sim.end_us());
-            let m = sim.metrics();
-            let out = serde_json::json!({
-                "seed": scenario.seed,
-                "simulated_ms": sim.now_us() / MS,
-                "produced": m.total_produced,
-                "acked": m.total_acked,
-                "latency_ms": {
-                    "produce_p50": m.produce_quantile_us(0.5) as f64 / 1000.0,
-                    "produce_p99": m.produce_quantile_us(0.99) as f64 / 1000.0,
-                    "produce_p999": m.produce_quantile_us(0.999) as f64 / 1000.0,
-                },
-                "fingerprint": sim.fingerprint(),
-            });
-            println!("{out}");
+            println!("{}", summary(&sim));
             Ok(())
         }
         Command::Presets => {
@@ -115,4 +102,37 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The `kafka-sim run` summary (a contract: keep these names).
+pub fn summary(sim: &Simulation) -> serde_json::Value {
+    let m = sim.metrics();
+    let c = sim.counters();
+    let audit = sim.audit_report();
+    let (offline_us, unavailable_us) = sim.partition_time_us();
+    let ms = |us: u64| us as f64 / 1000.0;
+    let reasons: serde_json::Map<String, serde_json::Value> =
+        audit.by_reason.iter().map(|(r, n)| (r.key().to_string(), (*n).into())).collect();
+    serde_json::json!({
+        "seed": sim.scenario().seed,
+        "simulated_ms": sim.now_us() / MS,
+        "produced": m.total_produced,
+        "acked": m.total_acked,
+        "failed": c.failed_records,
+        "errors": c.errors,
+        "acked_lost": audit.lost,
+        "loss_reasons": reasons,
+        "duplicates": audit.duplicates,
+        "leader_elections": c.leader_elections,
+        "unclean_elections": c.unclean_elections,
+        "offline_partition_ms": offline_us / MS,
+        "unavailable_partition_ms": unavailable_us / MS,
+        "latency_ms": {
+            "produce_p50": ms(m.produce_quantile_us(0.5)),
+            "produce_p99": ms(m.produce_quantile_us(0.99)),
+            "produce_p999": ms(m.produce_quantile_us(0.999)),
+        },
+        "invariant_violations": sim.invariants().violations,
+        "fingerprint": sim.fingerprint(),
+    })
 }

@@ -1,96 +1,197 @@
 //! The simulation driver: builds a cluster from a scenario and runs it as a
 //! discrete-event simulation. Drivers (the CLI, the browser app, tests) use
-//! only this API: create, step, run until a time, inject an action, snapshot.
+//! only this API: create, step, run until a time, inject an action, snapshot,
+//! metrics, the notable-event log, and checkpoints (a `Simulation` is `Clone`).
+//!
+//! The state lives here; the handlers live with the domain in `kafka::broker`,
+//! `kafka::controller` and `kafka::producer`, as `impl Simulation` blocks that
+//! act only by sending messages and setting timers through `send` and `timer`.
 
-use crate::kafka::{layout, partitioner};
+use crate::audit::{Audit, AuditReport};
+use crate::eventlog::{EventLog, Notable};
+use crate::invariants::Invariants;
+use crate::kafka::broker::{Broker, BrokerMsg};
+use crate::kafka::controller::{ControllerMsg, Quorum};
+use crate::kafka::layout;
+use crate::kafka::log::Log;
+use crate::kafka::producer::{Producer, ProducerMsg};
 use crate::metrics::Metrics;
-use crate::scenario::{Action, Scenario, TimedAction};
-use crate::sim::{EventQueue, Fnv64, Micros, SimRng, MS, SEC};
+use crate::scenario::{Action, NodeName, Scenario, TimedAction};
+use crate::sim::{EventQueue, Fnv64, Micros, Network, Node, SimRng, MS, SEC};
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What the controller has committed for a partition (and what brokers learn of it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartMeta {
+    pub leader: Option<u32>,
+    pub leader_epoch: i32,
+    pub isr: Vec<u32>,
+    pub partition_epoch: i32,
+}
+
+/// Per-follower state kept by a leader (Kafka's `Replica` fetch state).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FollowerState {
+    /// The follower's LEO as known from its last fetch offset; None until it fetches.
+    pub leo: Option<u64>,
+    pub last_caught_up: Micros,
+    pub last_fetch_leader_leo: u64,
+    pub last_fetch_time: Micros,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum BrokerState {
-    Up,
-    Down,
+pub enum Role {
+    None,
+    Leader,
+    Follower,
+}
+
+/// One replica: its log on the broker's disk, and what its broker believes.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub broker: u32,
+    pub log: Log,
+    pub role: Role,
+    /// The broker's view of the partition's metadata (learned from the controller).
+    pub known: PartMeta,
+    /// Leader only: per replica in assignment order.
+    pub followers: Vec<FollowerState>,
+    /// Leader only: the ISR change proposed and not yet answered.
+    pub pending_isr: Option<Vec<u32>>,
+    pub pending_since: Micros,
+    /// Leader only: acks=all requests waiting for the HW, (end offset, wait slot, slot generation).
+    pub purgatory: std::collections::VecDeque<(u64, u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
-struct Broker {
-    state: BrokerState,
+pub struct Partition {
+    pub topic: u32,
+    pub index: u32,
+    pub min_isr: u32,
+    pub replicas: Vec<Replica>,
+    /// The controller's committed state and the metadata offset of its last change.
+    pub ctrl: PartMeta,
+    pub ctrl_offset: u64,
+    pub unavailable_since: Option<Micros>,
+    pub offline_since: Option<Micros>,
+}
+
+impl Partition {
+    pub fn assignment(&self) -> impl Iterator<Item = u32> + '_ {
+        self.replicas.iter().map(|r| r.broker)
+    }
+
+    pub fn slot_of(&self, broker: u32) -> Option<usize> {
+        self.replicas.iter().position(|r| r.broker == broker)
+    }
 }
 
 #[derive(Debug, Clone)]
-struct PartitionState {
-    replicas: Vec<u32>,
-    leader: Option<u32>,
-    /// Log end offset per replica, in `replicas` order.
-    leo: Vec<u64>,
+pub struct TopicInfo {
+    pub name: String,
+    /// Global index of partition 0; partitions are contiguous.
+    pub first: u32,
+    pub partitions: u32,
+    pub replication_factor: u32,
+}
+
+/// Every network message, by the kind of node that receives it.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Broker(BrokerMsg),
+    Controller(ControllerMsg),
+    Producer(ProducerMsg),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    ProducerTick,
+    BrokerTick,
+    ParkedFetchTimeout { fetch_id: u64 },
+    ControlledShutdownTimeout,
+    PauseEnd,
+    ControllerTick,
 }
 
 #[derive(Debug, Clone)]
-struct Topic {
-    name: String,
-    partitions: Vec<PartitionState>,
-}
-
-#[derive(Debug, Clone)]
-struct Producer {
-    topic: usize,
-    records_per_sec: u64,
-    record_bytes: u32,
-    /// Records per partition owed since the last send, in millionths of a record,
-    /// so rates that do not divide the tick length are still exact over time.
-    owed_micro: Vec<u64>,
-    /// Share of the key space per partition (keys hashing there), or uniform for null keys.
-    weights: Vec<u64>,
-    weight_total: u64,
-}
-
-#[derive(Debug, Clone)]
-enum Event {
-    ProducerTick { producer: usize },
-    ProduceArrive { producer: usize, broker: u32, sent_at: Micros, parts: Vec<(usize, u32, u64)> },
-    ProduceResponse { sent_at: Micros, records: u64, bytes: u64 },
+pub enum Event {
+    Deliver { from: Node, to: Node, msg: Msg },
+    Timer { node: Node, incarnation: u32, timer: Timer },
     Action { index: usize },
 }
 
-/// The state a driver draws: cheap to build, no references into the engine.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    pub now_us: Micros,
-    pub brokers: Vec<BrokerView>,
-    pub partitions: Vec<PartitionView>,
+/// Error names as Kafka spells them, counted per partition response.
+pub const ERROR_NAMES: &[&str] = &[
+    "NOT_LEADER_OR_FOLLOWER",
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "REQUEST_TIMED_OUT",
+    "NETWORK_EXCEPTION",
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "DUPLICATE_SEQUENCE_NUMBER",
+    "FENCED_LEADER_EPOCH",
+    "UNKNOWN_LEADER_EPOCH",
+    "OFFSET_OUT_OF_RANGE",
+    "INVALID_UPDATE_VERSION",
+    "INELIGIBLE_REPLICA",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorCode {
+    NotLeaderOrFollower,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    RequestTimedOut,
+    NetworkException,
+    OutOfOrderSequenceNumber,
+    DuplicateSequenceNumber,
+    FencedLeaderEpoch,
+    UnknownLeaderEpoch,
+    OffsetOutOfRange,
+    InvalidUpdateVersion,
+    IneligibleReplica,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct BrokerView {
-    pub id: u32,
-    pub state: BrokerState,
-    pub leaders: u32,
-    pub replicas: u32,
+impl ErrorCode {
+    pub fn name(self) -> &'static str {
+        ERROR_NAMES[self as usize]
+    }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PartitionView {
-    pub topic: String,
-    pub partition: u32,
-    pub replicas: Vec<u32>,
-    pub leader: Option<u32>,
-    pub leo: Vec<u64>,
+/// Run-level counters that are not time series.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub leader_elections: u64,
+    pub unclean_elections: u64,
+    pub offline_partition_us: u64,
+    pub unavailable_partition_us: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub failed_records: u64,
+    pub messages_dropped: u64,
+    pub truncated_records: u64,
 }
 
 #[derive(Clone)]
 pub struct Simulation {
-    scenario: Scenario,
-    now: Micros,
-    queue: EventQueue<Event>,
-    net_rng: SimRng,
-    brokers: Vec<Broker>,
-    topics: Vec<Topic>,
-    producers: Vec<Producer>,
-    actions: Vec<TimedAction>,
-    metrics: Metrics,
+    pub(crate) scenario: Scenario,
+    pub(crate) now: Micros,
+    pub(crate) queue: EventQueue<Event>,
+    pub(crate) net: Network,
+    pub(crate) rng: SimRng,
+    pub(crate) topics: Vec<TopicInfo>,
+    pub(crate) partitions: Vec<Partition>,
+    pub(crate) brokers: Vec<Broker>,
+    pub(crate) quorum: Quorum,
+    pub(crate) producers: Vec<Producer>,
+    pub(crate) actions: Vec<TimedAction>,
+    pub(crate) metrics: Metrics,
+    pub(crate) counters: Counters,
+    pub(crate) audit: Audit,
+    pub(crate) invariants: Invariants,
+    pub(crate) log: EventLog,
+    pub(crate) unclean_enabled: bool,
     trace: Fnv64,
     events: u64,
 }
@@ -98,51 +199,68 @@ pub struct Simulation {
 impl Simulation {
     pub fn new(scenario: &Scenario) -> Simulation {
         let mut layout_rng = SimRng::stream(scenario.seed, "layout");
-        let topics = scenario
-            .topics
-            .iter()
-            .map(|t| Topic {
+        let mut topics = Vec::new();
+        let mut partitions = Vec::new();
+        for (ti, t) in scenario.topics.iter().enumerate() {
+            topics.push(TopicInfo {
                 name: t.name.clone(),
-                partitions: layout::assign_replicas(scenario.cluster.brokers, t.partitions, t.replication_factor, &mut layout_rng)
+                first: partitions.len() as u32,
+                partitions: t.partitions,
+                replication_factor: t.replication_factor,
+            });
+            let min_isr = scenario.min_isr(t);
+            for (i, assignment) in
+                layout::assign_replicas(scenario.cluster.brokers, t.partitions, t.replication_factor, &mut layout_rng)
                     .into_iter()
-                    .map(|replicas| PartitionState { leader: replicas.first().copied(), leo: vec![0; replicas.len()], replicas })
-                    .collect(),
-            })
-            .collect::<Vec<_>>();
-        let producers = scenario
-            .producers
-            .iter()
-            .map(|p| {
-                let topic = scenario.topics.iter().position(|t| t.name == p.topic).unwrap_or(0);
-                let n = topics.get(topic).map_or(1, |t| t.partitions.len()) as u32;
-                let mut weights = vec![0u64; n as usize];
-                if p.keys == 0 {
-                    weights.iter_mut().for_each(|w| *w = 1);
-                } else {
-                    for k in 0..p.keys {
-                        weights[partitioner::partition_for_key(format!("key-{k}").as_bytes(), n) as usize] += 1;
-                    }
-                }
-                Producer {
-                    topic,
-                    records_per_sec: p.records_per_sec,
-                    record_bytes: p.record_bytes,
-                    owed_micro: vec![0; n as usize],
-                    weight_total: weights.iter().sum::<u64>().max(1),
-                    weights,
-                }
-            })
-            .collect::<Vec<_>>();
+                    .enumerate()
+            {
+                let ctrl = PartMeta { leader: assignment.first().copied(), leader_epoch: 0, isr: assignment.clone(), partition_epoch: 0 };
+                let replicas = assignment
+                    .iter()
+                    .map(|&b| Replica {
+                        broker: b,
+                        log: Log::default(),
+                        role: Role::None,
+                        known: PartMeta::default(),
+                        followers: vec![FollowerState::default(); assignment.len()],
+                        pending_isr: None,
+                        pending_since: 0,
+                        purgatory: Default::default(),
+                    })
+                    .collect();
+                partitions.push(Partition {
+                    topic: ti as u32,
+                    index: i as u32,
+                    min_isr,
+                    replicas,
+                    ctrl,
+                    ctrl_offset: 1,
+                    unavailable_since: None,
+                    offline_since: None,
+                });
+            }
+        }
+        let c = &scenario.cluster;
+        let brokers = (0..c.brokers).map(|_| Broker::new()).collect();
+        let n_parts = partitions.len();
         let mut sim = Simulation {
             scenario: scenario.clone(),
             now: 0,
             queue: EventQueue::default(),
-            net_rng: SimRng::stream(scenario.seed, "network"),
-            brokers: (0..scenario.cluster.brokers).map(|_| Broker { state: BrokerState::Up }).collect(),
+            net: Network::new(c.network_rtt_us, c.brokers, SimRng::stream(scenario.seed, "network")),
+            rng: SimRng::stream(scenario.seed, "cluster"),
             topics,
-            producers,
+            partitions,
+            brokers,
+            quorum: Quorum::new(c.brokers, c.controllers),
+            producers: Vec::new(),
             actions: scenario.actions.clone(),
             metrics: Metrics::new(SEC, 3_600),
+            counters: Counters::default(),
+            audit: Audit::new(n_parts),
+            invariants: Invariants::new(n_parts),
+            log: EventLog::new(2_000),
+            unclean_enabled: c.unclean_leader_election_enable,
             trace: Fnv64::default(),
             events: 0,
         };
@@ -153,10 +271,39 @@ impl Simulation {
         for index in order {
             sim.queue.push(sim.actions[index].at_us, Event::Action { index });
         }
-        for producer in 0..sim.producers.len() {
-            sim.queue.push(0, Event::ProducerTick { producer });
+        sim.bootstrap();
+        for (i, p) in scenario.producers.iter().enumerate() {
+            let producer = Producer::new(&sim, i as u32, p.clone());
+            for (instance, acks) in producer.instances() {
+                sim.audit.register_instance(instance, acks);
+            }
+            sim.producers.push(producer);
+            sim.timer(Node::Client(i as u32), 0, Timer::ProducerTick);
         }
         sim
+    }
+
+    /// The cluster at time 0: every broker registered and unfenced, controller c0
+    /// active, leaders on the preferred replicas, as after a clean start.
+    fn bootstrap(&mut self) {
+        self.quorum.active = Some(0);
+        self.quorum.epoch = 1;
+        self.quorum.offset = 1;
+        for p in 0..self.partitions.len() {
+            let meta = self.partitions[p].ctrl.clone();
+            for slot in 0..self.partitions[p].replicas.len() {
+                self.apply_known(p as u32, slot, meta.clone());
+            }
+        }
+        let image: Vec<(Option<u32>, i32)> = self.partitions.iter().map(|p| (p.ctrl.leader, p.ctrl.leader_epoch)).collect();
+        for b in 0..self.brokers.len() as u32 {
+            self.brokers[b as usize].meta_offset = 1;
+            self.brokers[b as usize].image = image.clone();
+            let jitter = self.rng.range(0, 250 * MS);
+            self.timer(Node::Broker(b), jitter, Timer::BrokerTick);
+        }
+        self.timer(Node::Controller(0), 0, Timer::ControllerTick);
+        self.refresh_availability();
     }
 
     pub fn scenario(&self) -> &Scenario {
@@ -179,9 +326,30 @@ impl Simulation {
         &self.metrics
     }
 
-    /// Hex FNV-1a over every processed event's time, sequence and kind.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn event_log(&self) -> &EventLog {
+        &self.log
+    }
+
+    pub fn invariants(&self) -> &Invariants {
+        &self.invariants
+    }
+
+    /// Every action applied so far (scenario and injected), with its time.
+    pub fn actions(&self) -> &[TimedAction] {
+        &self.actions
+    }
+
+    /// Hex FNV-1a over every processed event: time, sequence, kind and nodes.
     pub fn fingerprint(&self) -> String {
         self.trace.hex()
+    }
+
+    pub fn next_event_time(&self) -> Option<Micros> {
+        self.queue.peek_time()
     }
 
     /// Processes one event. Returns false when the queue is empty.
@@ -189,12 +357,22 @@ impl Simulation {
         let Some((time, seq, event)) = self.queue.pop() else {
             return false;
         };
+        if time >= self.metrics.next_close() {
+            self.close_intervals(time);
+        }
         self.now = time;
-        self.metrics.advance(time);
+        // A paused broker handles nothing until its pause ends: defer, keeping order.
+        if let Some(b) = event_broker(&event) {
+            let until = self.brokers[b as usize].paused_until;
+            if until > time && !matches!(event, Event::Timer { timer: Timer::PauseEnd, .. }) {
+                self.queue.push(until, event);
+                return true;
+            }
+        }
         self.events += 1;
         self.trace.u64(time);
         self.trace.u64(seq);
-        self.handle(event);
+        self.dispatch(event);
         true
     }
 
@@ -203,46 +381,118 @@ impl Simulation {
         while self.queue.peek_time().is_some_and(|next| next <= t) {
             self.step();
         }
-        self.now = self.now.max(t);
-        self.metrics.advance(self.now);
+        if t > self.now {
+            if t >= self.metrics.next_close() {
+                self.close_intervals(t);
+            }
+            self.now = t;
+        }
     }
 
-    /// Applies an action now, as if it had been in the scenario at this time.
-    pub fn inject(&mut self, action: Action) {
+    /// Runs until at least `max_events` events ran or simulated time reaches `t`,
+    /// whichever is first; returns whether `t` was reached. The UI slices work per frame with it.
+    pub fn run_for(&mut self, t: Micros, max_events: u64) -> bool {
+        let stop = self.events + max_events;
+        while self.events < stop {
+            match self.queue.peek_time() {
+                Some(next) if next <= t => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(t);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Validates and applies an action now, as if the scenario had it at this time.
+    pub fn inject(&mut self, action: Action) -> Result<(), crate::ScenarioError> {
+        action.validate(&self.scenario)?;
         let index = self.actions.len();
         self.actions.push(TimedAction { at_us: self.now, action });
         self.queue.push(self.now, Event::Action { index });
+        Ok(())
     }
 
-    fn one_way_delay(&mut self) -> Micros {
-        let half = self.scenario.cluster.network_rtt_us / 2;
-        // Jitter: up to +20% of the one-way delay, uniform.
-        half + self.net_rng.range(0, half / 5)
+    pub(crate) fn timer(&mut self, node: Node, after: Micros, timer: Timer) {
+        let incarnation = match node {
+            Node::Broker(b) => self.brokers[b as usize].incarnation,
+            Node::Controller(c) => self.quorum.nodes[c as usize].incarnation,
+            Node::Client(_) => 0,
+        };
+        self.queue.push(self.now + after, Event::Timer { node, incarnation, timer });
     }
 
-    fn handle(&mut self, event: Event) {
+    /// Sends a message that leaves `from` at `depart` (>= now). Dropped by a cut.
+    pub(crate) fn send_at(&mut self, depart: Micros, from: Node, to: Node, msg: Msg) {
+        if self.net.is_cut(from, to) {
+            self.counters.messages_dropped += 1;
+            return;
+        }
+        let at = depart.max(self.now) + self.net.delay(from, to);
+        self.queue.push(at, Event::Deliver { from, to, msg });
+    }
+
+    pub(crate) fn send(&mut self, from: Node, to: Node, msg: Msg) {
+        self.send_at(self.now, from, to, msg);
+    }
+
+    pub(crate) fn note(&mut self, what: Notable) {
+        self.log.push(self.now, what);
+    }
+
+    pub(crate) fn count_error(&mut self, e: ErrorCode, n: u64) {
+        *self.counters.errors.entry(e.name()).or_default() += n;
+    }
+
+    pub(crate) fn broker_up(&self, b: u32) -> bool {
+        self.brokers.get(b as usize).is_some_and(|b| b.is_running())
+    }
+
+    pub(crate) fn topic_name(&self, pidx: u32) -> &str {
+        &self.topics[self.partitions[pidx as usize].topic as usize].name
+    }
+
+    fn dispatch(&mut self, event: Event) {
         match event {
-            Event::ProducerTick { producer } => self.producer_tick(producer),
-            Event::ProduceArrive { producer, broker, sent_at, parts } => {
+            Event::Deliver { from, to, msg } => {
                 self.trace.u32(1);
-                if self.brokers[broker as usize].state != BrokerState::Up {
-                    return;
-                }
-                let mut records = 0;
-                for &(topic, partition, n) in &parts {
-                    let p = &mut self.topics[topic].partitions[partition as usize];
-                    if let Some(i) = p.replicas.iter().position(|&r| r == broker) {
-                        p.leo[i] += n;
-                        records += n;
+                self.trace.u64(from.code());
+                self.trace.u64(to.code());
+                match (to, msg) {
+                    (Node::Broker(b), Msg::Broker(m)) => {
+                        if self.broker_up(b) {
+                            self.broker_receive(b, from, m);
+                        }
                     }
+                    (Node::Controller(c), Msg::Controller(m)) => {
+                        if self.quorum.nodes[c as usize].alive {
+                            self.controller_receive(c, m);
+                        }
+                    }
+                    (Node::Client(p), Msg::Producer(m)) => self.producer_receive(p, from, m),
+                    _ => {}
                 }
-                let bytes = records * u64::from(self.producers[producer].record_bytes);
-                let at = self.now + self.one_way_delay();
-                self.queue.push(at, Event::ProduceResponse { sent_at, records, bytes });
             }
-            Event::ProduceResponse { sent_at, records, bytes, .. } => {
+            Event::Timer { node, incarnation, timer } => {
                 self.trace.u32(2);
-                self.metrics.record_acked(records, bytes, self.now - sent_at);
+                self.trace.u64(node.code());
+                match node {
+                    Node::Broker(b) => {
+                        if self.brokers[b as usize].incarnation == incarnation && self.broker_up(b) {
+                            self.broker_timer(b, timer);
+                        }
+                    }
+                    Node::Controller(c) => {
+                        // The quorum's clock runs whoever is alive; node timers die with their node.
+                        if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
+                            self.controller_timer(c, timer);
+                        }
+                    }
+                    Node::Client(p) => self.producer_timer(p, timer),
+                }
             }
             Event::Action { index } => {
                 self.trace.u32(3);
@@ -252,48 +502,167 @@ impl Simulation {
         }
     }
 
-    fn producer_tick(&mut self, producer: usize) {
-        self.trace.u32(0);
-        let linger = self.scenario.producers[producer].linger_ms.max(1) * MS;
-        let p = &mut self.producers[producer];
-        let topic = p.topic;
-        // Records owed this tick, spread over partitions by key share; remainders carry.
-        let mut by_leader: Vec<(u32, Vec<(usize, u32, u64)>)> = Vec::new();
-        let mut produced = 0;
-        for part in 0..p.owed_micro.len() {
-            p.owed_micro[part] += p.records_per_sec * linger * p.weights[part] / p.weight_total;
-            let n = p.owed_micro[part] / SEC;
-            p.owed_micro[part] %= SEC;
-            if n == 0 {
-                continue;
-            }
-            produced += n;
-            let Some(leader) = self.topics[topic].partitions[part].leader else { continue };
-            match by_leader.iter_mut().find(|(b, _)| *b == leader) {
-                Some((_, parts)) => parts.push((topic, part as u32, n)),
-                None => by_leader.push((leader, vec![(topic, part as u32, n)])),
-            }
-        }
-        self.metrics.record_produced(produced);
-        for (broker, parts) in by_leader {
-            let at = self.now + self.one_way_delay();
-            self.queue.push(at, Event::ProduceArrive { producer, broker, sent_at: self.now, parts });
-        }
-        self.queue.push(self.now + linger, Event::ProducerTick { producer });
-    }
-
     fn apply(&mut self, action: Action) {
+        let detail = match &action {
+            Action::KillBroker { broker } | Action::RestartBroker { broker } | Action::StopBroker { broker } => format!("broker {broker}"),
+            Action::PauseBroker { broker, for_ms } => format!("broker {broker} for {for_ms} ms"),
+            Action::SlowBroker { broker, extra_latency_ms } => format!("broker {broker} +{extra_latency_ms} ms network"),
+            Action::SlowDisk { broker, extra_ms } => format!("broker {broker} +{extra_ms} ms disk"),
+            Action::KillController { controller } | Action::RestartController { controller } => controller.clone(),
+            Action::PartitionNetwork { from, to, one_way } => {
+                format!("{:?} {} {:?}", from, if *one_way { "->" } else { "<->" }, to)
+            }
+            Action::SetProducer { producer, records_per_sec, acks } => format!(
+                "{producer}{}{}",
+                records_per_sec.map_or(String::new(), |r| format!(" records_per_sec={r}")),
+                acks.map_or(String::new(), |a| format!(" acks={}", a.as_str()))
+            ),
+            Action::SetTopicConfig { topic, min_insync_replicas } => format!("{topic} min.insync.replicas={min_insync_replicas}"),
+            Action::SetClusterConfig { unclean_leader_election_enable } => {
+                format!("unclean.leader.election.enable={unclean_leader_election_enable}")
+            }
+            Action::HealNetwork {} | Action::ElectPreferredLeaders {} => String::new(),
+        };
+        self.note(Notable::Action { name: action.name(), detail });
         match action {
-            Action::KillBroker { broker } => self.brokers[broker as usize].state = BrokerState::Down,
-            Action::RestartBroker { broker } => self.brokers[broker as usize].state = BrokerState::Up,
-            Action::SetProducer { producer, records_per_sec: Some(rate), .. } => {
+            Action::KillBroker { broker } => self.kill_broker(broker, false),
+            Action::RestartBroker { broker } => self.restart_broker(broker),
+            Action::StopBroker { broker } => self.stop_broker(broker),
+            Action::PauseBroker { broker, for_ms } => self.pause_broker(broker, for_ms * MS),
+            Action::SlowBroker { broker, extra_latency_ms } => self.net.extra_us[broker as usize] = extra_latency_ms * MS,
+            Action::SlowDisk { broker, extra_ms } => self.brokers[broker as usize].disk_extra_us = extra_ms * MS,
+            Action::KillController { controller } => self.kill_controller(controller_index(&controller)),
+            Action::RestartController { controller } => self.restart_controller(controller_index(&controller)),
+            Action::PartitionNetwork { from, to, one_way } => {
+                for a in &from {
+                    for b in &to {
+                        let (a, b) = (node_of(a), node_of(b));
+                        if a != b {
+                            self.net.cuts.insert((a, b));
+                            if !one_way {
+                                self.net.cuts.insert((b, a));
+                            }
+                        }
+                    }
+                }
+                self.refresh_availability();
+            }
+            Action::HealNetwork {} => {
+                self.net.cuts.clear();
+                self.refresh_availability();
+            }
+            Action::ElectPreferredLeaders {} => self.elect_preferred_leaders(),
+            Action::SetProducer { producer, records_per_sec, acks } => {
                 if let Some(i) = self.scenario.producers.iter().position(|p| p.id == producer) {
-                    self.producers[i].records_per_sec = rate;
+                    self.set_producer(i as u32, records_per_sec, acks);
                 }
             }
-            // The rest of the fault model arrives with replication and the controller.
-            _ => {}
+            Action::SetTopicConfig { topic, min_insync_replicas } => {
+                if let Some(t) = self.topics.iter().find(|t| t.name == topic) {
+                    let range = t.first as usize..(t.first + t.partitions) as usize;
+                    for p in &mut self.partitions[range] {
+                        p.min_isr = min_insync_replicas;
+                    }
+                }
+            }
+            Action::SetClusterConfig { unclean_leader_election_enable } => {
+                self.unclean_enabled = unclean_leader_election_enable;
+                if unclean_leader_election_enable {
+                    self.elect_offline_partitions();
+                }
+            }
         }
+    }
+
+    fn pause_broker(&mut self, broker: u32, for_us: Micros) {
+        let b = &mut self.brokers[broker as usize];
+        if !b.is_running() {
+            return;
+        }
+        let until = self.now + for_us;
+        b.paused_until = b.paused_until.max(until);
+        let inc = b.incarnation;
+        self.queue.push(until, Event::Timer { node: Node::Broker(broker), incarnation: inc, timer: Timer::PauseEnd });
+        self.refresh_availability();
+    }
+
+    /// Recomputes which partitions are offline or unavailable and accrues their time.
+    pub(crate) fn refresh_availability(&mut self) {
+        let now = self.now;
+        for p in 0..self.partitions.len() {
+            let leader = self.partitions[p].ctrl.leader;
+            let offline = leader.is_none();
+            let unavailable = match leader {
+                None => true,
+                Some(l) => {
+                    let b = &self.brokers[l as usize];
+                    !b.is_running() || b.paused_until > now || self.quorum.brokers[l as usize].fenced
+                }
+            };
+            let part = &mut self.partitions[p];
+            match (offline, part.offline_since) {
+                (true, None) => part.offline_since = Some(now),
+                (false, Some(since)) => {
+                    self.counters.offline_partition_us += now - since;
+                    part.offline_since = None;
+                }
+                _ => {}
+            }
+            match (unavailable, part.unavailable_since) {
+                (true, None) => part.unavailable_since = Some(now),
+                (false, Some(since)) => {
+                    self.counters.unavailable_partition_us += now - since;
+                    part.unavailable_since = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn close_intervals(&mut self, t: Micros) {
+        while t >= self.metrics.next_close() {
+            let mut urp = 0;
+            let mut offline = 0;
+            let mut unavailable = 0;
+            for p in &self.partitions {
+                if p.ctrl.leader.is_none() {
+                    offline += 1;
+                }
+                if p.ctrl.isr.len() < p.replicas.len() {
+                    urp += 1;
+                }
+                if p.unavailable_since.is_some() {
+                    unavailable += 1;
+                }
+            }
+            let in_flight = self.producers.iter().map(|p| p.in_flight_requests()).sum();
+            self.metrics.close_interval(urp, offline, unavailable, in_flight);
+        }
+    }
+
+    /// Time-integrated offline and unavailable partition time up to now.
+    pub fn partition_time_us(&self) -> (u64, u64) {
+        let mut offline = self.counters.offline_partition_us;
+        let mut unavailable = self.counters.unavailable_partition_us;
+        for p in &self.partitions {
+            offline += p.offline_since.map_or(0, |s| self.now - s);
+            unavailable += p.unavailable_since.map_or(0, |s| self.now - s);
+        }
+        (offline, unavailable)
+    }
+
+    /// Compares every acknowledged record with the committed log: below the HW
+    /// of the partition's current leader, or of the last ISR member when offline.
+    pub fn audit_report(&self) -> AuditReport {
+        let mut report = AuditReport::default();
+        for (i, p) in self.partitions.iter().enumerate() {
+            let holder = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied());
+            if let Some(slot) = holder.and_then(|b| p.slot_of(b)) {
+                let log = &p.replicas[slot].log;
+                self.audit.check_partition(i as u32, log, log.hw, &mut report);
+            }
+        }
+        report
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -301,26 +670,157 @@ impl Simulation {
             .brokers
             .iter()
             .enumerate()
-            .map(|(i, b)| BrokerView { id: i as u32, state: b.state, leaders: 0, replicas: 0 })
+            .map(|(i, b)| BrokerView {
+                id: i as u32,
+                state: b.state_name(self.now),
+                fenced: self.quorum.brokers[i].fenced,
+                slow_network_ms: self.net.extra_us[i] / MS,
+                slow_disk_ms: b.disk_extra_us / MS,
+                leaders: 0,
+                replicas: 0,
+            })
             .collect();
-        let mut partitions = Vec::new();
-        for t in &self.topics {
-            for (i, p) in t.partitions.iter().enumerate() {
-                for &r in &p.replicas {
-                    brokers[r as usize].replicas += 1;
-                }
-                if let Some(l) = p.leader {
-                    brokers[l as usize].leaders += 1;
-                }
-                partitions.push(PartitionView {
-                    topic: t.name.clone(),
-                    partition: i as u32,
-                    replicas: p.replicas.clone(),
-                    leader: p.leader,
-                    leo: p.leo.clone(),
-                });
+        let mut partitions = Vec::with_capacity(self.partitions.len());
+        for p in &self.partitions {
+            for r in &p.replicas {
+                brokers[r.broker as usize].replicas += 1;
             }
+            if let Some(l) = p.ctrl.leader {
+                brokers[l as usize].leaders += 1;
+            }
+            partitions.push(PartitionView {
+                topic: self.topics[p.topic as usize].name.clone(),
+                partition: p.index,
+                leader: p.ctrl.leader,
+                leader_epoch: p.ctrl.leader_epoch,
+                isr: p.ctrl.isr.clone(),
+                min_isr: p.min_isr,
+                replicas: p
+                    .replicas
+                    .iter()
+                    .map(|r| ReplicaView {
+                        broker: r.broker,
+                        leo: r.log.leo,
+                        hw: r.log.hw,
+                        log_start: r.log.log_start,
+                        role: r.role,
+                        in_isr: p.ctrl.isr.contains(&r.broker),
+                    })
+                    .collect(),
+            });
         }
-        Snapshot { now_us: self.now, brokers, partitions }
+        Snapshot {
+            now_us: self.now,
+            brokers,
+            controllers: self
+                .quorum
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ControllerView { id: i as u32, alive: c.alive, active: self.quorum.active == Some(i as u32) })
+                .collect(),
+            quorum_epoch: self.quorum.epoch,
+            partitions,
+            cuts: self.net.cuts.iter().map(|&(a, b)| (node_label(a), node_label(b))).collect(),
+            producers: self
+                .producers
+                .iter()
+                .map(|p| ProducerView {
+                    id: p.cfg.id.clone(),
+                    acks: p.cfg.acks.as_str(),
+                    records_per_sec: p.cfg.records_per_sec,
+                    in_flight: p.in_flight_requests(),
+                    queued_batches: p.queued_batches(),
+                })
+                .collect(),
+        }
     }
+}
+
+fn controller_index(name: &str) -> u32 {
+    name.strip_prefix('c').and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn node_of(n: &NodeName) -> Node {
+    match n {
+        NodeName::Broker(b) => Node::Broker(*b),
+        NodeName::Controller(c) => Node::Controller(controller_index(c)),
+    }
+}
+
+fn node_label(n: Node) -> String {
+    match n {
+        Node::Broker(b) => b.to_string(),
+        Node::Controller(c) => format!("c{c}"),
+        Node::Client(c) => format!("client{c}"),
+    }
+}
+
+fn event_broker(e: &Event) -> Option<u32> {
+    match e {
+        Event::Deliver { to: Node::Broker(b), .. } | Event::Timer { node: Node::Broker(b), .. } => Some(*b),
+        _ => None,
+    }
+}
+
+/// The state a driver draws: cheap to build, no references into the engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub now_us: Micros,
+    pub brokers: Vec<BrokerView>,
+    pub controllers: Vec<ControllerView>,
+    pub quorum_epoch: u32,
+    pub partitions: Vec<PartitionView>,
+    /// Directed cuts (from, to) as "0", "c1".
+    pub cuts: Vec<(String, String)>,
+    pub producers: Vec<ProducerView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerView {
+    pub id: u32,
+    /// up, down, stopped, paused
+    pub state: &'static str,
+    pub fenced: bool,
+    pub slow_network_ms: u64,
+    pub slow_disk_ms: u64,
+    pub leaders: u32,
+    pub replicas: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControllerView {
+    pub id: u32,
+    pub alive: bool,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionView {
+    pub topic: String,
+    pub partition: u32,
+    pub leader: Option<u32>,
+    pub leader_epoch: i32,
+    pub isr: Vec<u32>,
+    pub min_isr: u32,
+    pub replicas: Vec<ReplicaView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaView {
+    pub broker: u32,
+    pub leo: u64,
+    pub hw: u64,
+    pub log_start: u64,
+    pub role: Role,
+    pub in_isr: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProducerView {
+    pub id: String,
+    pub acks: &'static str,
+    pub records_per_sec: u64,
+    pub in_flight: u32,
+    pub queued_batches: u32,
 }

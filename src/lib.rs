@@ -4,8 +4,11 @@
 //! no browser or terminal code; the CLI (`cli`) and the Yew app (`ui`) drive it
 //! through `engine::Simulation`.
 
+pub mod audit;
 pub mod charts;
 pub mod engine;
+pub mod eventlog;
+pub mod invariants;
 pub mod kafka;
 pub mod metrics;
 pub mod presets;

@@ -16,6 +16,12 @@ pub struct Point {
     pub acked_bytes: u64,
     pub produce_p50_us: u64,
     pub produce_p99_us: u64,
+    pub produce_p999_us: u64,
+    pub failed: u64,
+    pub under_replicated: u32,
+    pub offline: u32,
+    pub unavailable: u32,
+    pub in_flight: u32,
 }
 
 #[derive(Clone)]
@@ -27,6 +33,7 @@ pub struct Metrics {
     produced: u64,
     acked: u64,
     acked_bytes: u64,
+    failed: u64,
     interval_latency: Histogram<u64>,
     /// Whole-run produce latency, for p50/p99/p99.9 in the summary.
     pub produce_latency: Histogram<u64>,
@@ -49,6 +56,7 @@ impl Metrics {
             produced: 0,
             acked: 0,
             acked_bytes: 0,
+            failed: 0,
             interval_latency: new_histogram(),
             produce_latency: new_histogram(),
             total_produced: 0,
@@ -56,17 +64,36 @@ impl Metrics {
         }
     }
 
-    /// Closes every interval that ended at or before `now`.
+    /// When the current interval ends.
+    pub fn next_close(&self) -> Micros {
+        self.current_start + self.interval_us
+    }
+
+    /// Closes every interval that ended at or before `now`, with no gauges (tests).
     pub fn advance(&mut self, now: Micros) {
-        while now >= self.current_start + self.interval_us {
+        while now >= self.next_close() {
+            self.close_interval(0, 0, 0, 0);
+        }
+    }
+
+    /// Closes the current interval with the cluster gauges sampled at its end.
+    pub fn close_interval(&mut self, under_replicated: u32, offline: u32, unavailable: u32, in_flight: u32) {
+        {
             let h = &self.interval_latency;
+            let q = |x: f64| if h.is_empty() { 0 } else { h.value_at_quantile(x) };
             let p = Point {
                 t_ms: (self.current_start + self.interval_us) / 1_000,
                 produced: self.produced,
                 acked: self.acked,
                 acked_bytes: self.acked_bytes,
-                produce_p50_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.5) },
-                produce_p99_us: if h.is_empty() { 0 } else { h.value_at_quantile(0.99) },
+                produce_p50_us: q(0.5),
+                produce_p99_us: q(0.99),
+                produce_p999_us: q(0.999),
+                failed: self.failed,
+                under_replicated,
+                offline,
+                unavailable,
+                in_flight,
             };
             if self.points.len() == self.max_points {
                 self.points.pop_front();
@@ -76,8 +103,13 @@ impl Metrics {
             self.produced = 0;
             self.acked = 0;
             self.acked_bytes = 0;
+            self.failed = 0;
             self.interval_latency.reset();
         }
+    }
+
+    pub fn record_failed(&mut self, records: u64) {
+        self.failed += records;
     }
 
     pub fn record_produced(&mut self, records: u64) {

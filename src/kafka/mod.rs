@@ -1,4 +1,9 @@
-//! The Kafka domain: cluster layout, partitioner, brokers and producers.
+//! The Kafka domain: cluster layout, partitioner, logs, brokers, the controller
+//! quorum and producers.
 
+pub mod broker;
+pub mod controller;
 pub mod layout;
+pub mod log;
 pub mod partitioner;
+pub mod producer;

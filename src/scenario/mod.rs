@@ -4,7 +4,7 @@
 
 mod action;
 
-pub use action::{Action, TimedAction};
+pub use action::{Action, NodeName, TimedAction};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -2,9 +2,11 @@
 //! seeded RNG streams forked by name, and the trace fingerprint.
 //! Nothing here knows about Kafka.
 
+mod network;
 mod queue;
 mod rng;
 
+pub use network::{Network, Node};
 pub use queue::EventQueue;
 pub use rng::{Fnv64, SimRng};
 

@@ -174,15 +174,15 @@ impl App {
                     <h2>{ format!("Cluster: {} brokers, {} partitions", snap.brokers.len(), snap.partitions.len()) }</h2>
                     <div class="brokers">
                         { for snap.brokers.iter().map(|b| {
-                            let down = b.state != crate::engine::BrokerState::Up;
+                            let down = b.state != "up";
                             html! {
                                 <div class={classes!("broker", down.then_some("down"))} aria-label={format!("Broker {}", b.id)}>
-                                    <h3>{ format!("Broker {}", b.id) }<span class="state">{ if down { "down" } else { "up" } }</span></h3>
+                                    <h3>{ format!("Broker {}", b.id) }<span class="state">{ b.state }</span></h3>
                                     <div class="replicas">
-                                        { for snap.partitions.iter().filter(|p| p.replicas.contains(&b.id)).map(|p| {
+                                        { for snap.partitions.iter().filter(|p| p.replicas.iter().any(|r| r.broker == b.id)).map(|p| {
                                             let leader = p.leader == Some(b.id);
-                                            let i = p.replicas.iter().position(|&r| r == b.id).unwrap_or(0);
-                                            let title = format!("{}-{} {} LEO {}", p.topic, p.partition, if leader { "leader" } else { "follower" }, p.leo.get(i).copied().unwrap_or(0));
+                                            let r = p.replicas.iter().find(|r| r.broker == b.id);
+                                            let title = format!("{}-{} {} LEO {} HW {}", p.topic, p.partition, if leader { "leader" } else { "follower" }, r.map_or(0, |r| r.leo), r.map_or(0, |r| r.hw));
                                             html! { <span class={classes!("replica", leader.then_some("leader"))} title={title}>{ format!("{}-{}", p.topic, p.partition) }</span> }
                                         }) }
                                     </div>

@@ -1,0 +1,126 @@
+//! Named invariants from the Kafka semantics, checked incrementally by the
+//! engine's handlers right after the state they guard changes. A violation is a
+//! simulator bug; it is reported once, when it starts, with time and detail.
+//! Losses that a configuration allows are not violations (see `audit`).
+
+use crate::engine::{Partition, PartMeta};
+use crate::kafka::log::{Batch, Log};
+use crate::sim::Micros;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The invariants, in the order the UI lists them.
+pub const NAMES: &[(&str, &str)] = &[
+    ("one_leader_per_epoch", "At most one leader per partition per leader epoch; epochs only grow"),
+    ("hw_within_isr", "A leader's high watermark never exceeds the LEO of an ISR member and never goes back"),
+    ("no_acked_write_lost", "With acks=all and clean elections, no acknowledged record is ever lost"),
+    ("no_double_assignment", "A group never assigns a partition while another member still owns it"),
+    ("committed_offsets_monotonic", "A group's committed offset for a partition never goes backwards"),
+    ("idempotent_no_duplicates", "With idempotence, no duplicate (producer id, sequence) and per-key order kept"),
+];
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Violation {
+    pub name: &'static str,
+    pub at_ms: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Invariants {
+    pub violations: Vec<Violation>,
+    reported: BTreeSet<(&'static str, String)>,
+    /// Per partition: the recent (epoch, broker) leadership claims.
+    claims: Vec<Vec<(i32, u32)>>,
+    /// (partition, broker, producer instance) -> end of the last idempotent sequence appended.
+    idem_last: BTreeMap<(u32, u32, u32), u64>,
+    /// How many checks ran: shown in the UI so "green" means something.
+    pub checks: u64,
+}
+
+impl Invariants {
+    pub fn new(partitions: usize) -> Invariants {
+        Invariants { claims: vec![Vec::new(); partitions], ..Invariants::default() }
+    }
+
+    /// Records a violation once per (name, key).
+    pub fn violation(&mut self, now: Micros, name: &'static str, detail: String) {
+        let key = detail.split(':').next().unwrap_or("").to_string();
+        if self.reported.insert((name, key)) && self.violations.len() < 1_000 {
+            self.violations.push(Violation { name, at_ms: now as f64 / 1000.0, detail });
+        }
+    }
+
+    pub fn is_violated(&self, name: &str) -> bool {
+        self.violations.iter().any(|v| v.name == name)
+    }
+
+    pub fn on_become_leader(&mut self, now: Micros, pidx: u32, broker: u32, epoch: i32) {
+        self.checks += 1;
+        let claims = &mut self.claims[pidx as usize];
+        if let Some(&(e, other)) = claims.iter().find(|c| c.0 == epoch && c.1 != broker) {
+            self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: brokers {other} and {broker} both led epoch {e}"));
+        } else if let Some(max) = claims.iter().map(|c| c.0).max() {
+            if epoch < max {
+                self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: broker {broker} became leader at epoch {epoch} after epoch {max}"));
+            }
+        }
+        let claims = &mut self.claims[pidx as usize];
+        claims.push((epoch, broker));
+        if claims.len() > 8 {
+            claims.remove(0);
+        }
+    }
+
+    pub fn on_controller_commit(&mut self, now: Micros, pidx: u32, prev: &PartMeta, next: &PartMeta) {
+        self.checks += 1;
+        if next.leader_epoch < prev.leader_epoch || (next.leader != prev.leader && next.leader_epoch <= prev.leader_epoch) {
+            self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: controller moved leader {:?} -> {:?} without a new epoch", prev.leader, next.leader));
+        }
+        if next.isr.is_empty() || next.leader.is_some_and(|l| !next.isr.contains(&l)) {
+            self.violation(now, "hw_within_isr", format!("partition {pidx}: committed ISR {:?} with leader {:?}", next.isr, next.leader));
+        }
+    }
+
+    pub fn on_leader_hw(&mut self, now: Micros, pidx: u32, leader: u32, old: u64, new: u64, p: &Partition) {
+        self.checks += 1;
+        if new < old {
+            self.violation(now, "hw_within_isr", format!("partition {pidx}: leader {leader} HW went back {old} -> {new}"));
+        }
+        let Some(slot) = p.slot_of(leader) else { return };
+        for &m in &p.replicas[slot].known.isr {
+            if let Some(r) = p.slot_of(m).map(|s| &p.replicas[s]) {
+                if r.log.leo < new {
+                    self.violation(now, "hw_within_isr", format!("partition {pidx}: leader {leader} HW {new} above ISR member {m}'s LEO {}", r.log.leo));
+                }
+            }
+        }
+    }
+
+    pub fn on_append(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch, idempotent: bool) {
+        if !idempotent || batch.idem.is_none() {
+            return;
+        }
+        self.checks += 1;
+        let last = self.idem_last.entry((pidx, broker, batch.producer)).or_insert(0);
+        if batch.audit_seq < *last {
+            let prev = *last;
+            self.violation(
+                now,
+                "idempotent_no_duplicates",
+                format!("partition {pidx}: broker {broker} appended sequence {} after {prev} (duplicate or reordered)", batch.audit_seq),
+            );
+        }
+        let last = self.idem_last.entry((pidx, broker, batch.producer)).or_insert(0);
+        *last = (*last).max(batch.audit_seq + u64::from(batch.records));
+    }
+
+    /// After a truncation the expected next sequences come from what is left.
+    pub fn on_truncate(&mut self, pidx: u32, broker: u32, log: &Log) {
+        self.idem_last.retain(|k, _| !(k.0 == pidx && k.1 == broker));
+        for b in log.batches.iter().filter(|b| b.idem.is_some()) {
+            let e = self.idem_last.entry((pidx, broker, b.producer)).or_insert(0);
+            *e = (*e).max(b.audit_seq + u64::from(b.records));
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! A replica's log: batches (never single records), the leader-epoch cache
+//! used for truncation (KIP-101/279/320), the high watermark, retention, and
+//! the idempotent-producer state rebuilt from the log like Kafka does.
+
+use std::collections::{BTreeMap, VecDeque};
+
+/// Who wrote a batch: a producer instance (a new acks or a restart is a new one).
+pub type ProducerInstance = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    pub base_offset: u64,
+    pub records: u32,
+    pub bytes: u32,
+    /// Leader epoch of the leader that appended it.
+    pub epoch: i32,
+    pub producer: ProducerInstance,
+    /// Simulator's own per-(producer, partition) record sequence, for the audit.
+    pub audit_seq: u64,
+    /// Idempotence: producer epoch and base sequence (None when not idempotent).
+    pub idem: Option<(u16, u32)>,
+    /// When the producer created it, for end-to-end latency.
+    pub created_us: u64,
+}
+
+impl Batch {
+    pub fn end_offset(&self) -> u64 {
+        self.base_offset + u64::from(self.records)
+    }
+}
+
+/// Last sequences of one idempotent producer on this partition (Kafka keeps 5).
+#[derive(Debug, Clone, Default)]
+pub struct IdemState {
+    pub epoch: u16,
+    /// (base_seq, last_seq, base_offset), oldest first, at most 5.
+    pub recent: VecDeque<(u32, u32, u64)>,
+}
+
+pub enum IdemCheck {
+    Append,
+    /// Already in the log at this base offset: answer success without appending.
+    Duplicate(u64),
+    OutOfOrder,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    pub batches: VecDeque<Batch>,
+    pub log_start: u64,
+    pub leo: u64,
+    pub hw: u64,
+    /// (epoch, start offset), ascending.
+    pub epochs: Vec<(i32, u64)>,
+    pub idem: BTreeMap<ProducerInstance, IdemState>,
+    /// Bytes currently held, for the UI.
+    pub bytes: u64,
+}
+
+impl Log {
+    pub fn last_epoch(&self) -> Option<i32> {
+        self.epochs.last().map(|e| e.0)
+    }
+
+    /// Records a new leader epoch starting at the current LEO (on becoming leader).
+    pub fn start_epoch(&mut self, epoch: i32) {
+        if self.last_epoch().is_none_or(|e| e < epoch) {
+            self.epochs.push((epoch, self.leo));
+        }
+    }
+
+    pub fn append(&mut self, mut batch: Batch) -> u64 {
+        batch.base_offset = self.leo;
+        if self.last_epoch().is_none_or(|e| e < batch.epoch) {
+            self.epochs.push((batch.epoch, batch.base_offset));
+        }
+        self.leo = batch.end_offset();
+        self.bytes += u64::from(batch.bytes);
+        if let Some((pepoch, seq)) = batch.idem {
+            let st = self.idem.entry(batch.producer).or_default();
+            if pepoch > st.epoch {
+                st.epoch = pepoch;
+                st.recent.clear();
+            }
+            st.recent.push_back((seq, seq + batch.records - 1, batch.base_offset));
+            if st.recent.len() > 5 {
+                st.recent.pop_front();
+            }
+        }
+        self.batches.push_back(batch);
+        batch.base_offset
+    }
+
+    /// The broker's duplicate / ordering check for an idempotent batch.
+    pub fn check_idempotent(&self, producer: ProducerInstance, pepoch: u16, seq: u32) -> IdemCheck {
+        let Some(st) = self.idem.get(&producer) else {
+            return if seq == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
+        };
+        if pepoch > st.epoch {
+            return if seq == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
+        }
+        if let Some(&(_, _, off)) = st.recent.iter().find(|r| r.0 == seq) {
+            return IdemCheck::Duplicate(off);
+        }
+        match st.recent.back() {
+            Some(&(_, last, _)) if seq == last.wrapping_add(1) => IdemCheck::Append,
+            None if seq == 0 => IdemCheck::Append,
+            _ => IdemCheck::OutOfOrder,
+        }
+    }
+
+    /// Kafka's `endOffsetForEpoch`: the largest epoch <= `epoch` we know and
+    /// where it ends (the next epoch's start, or the LEO for the latest).
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, u64)> {
+        let i = self.epochs.iter().rposition(|e| e.0 <= epoch)?;
+        let end = self.epochs.get(i + 1).map_or(self.leo, |next| next.1);
+        Some((self.epochs[i].0, end))
+    }
+
+    /// Removes everything at or above `offset`. Returns the batches removed.
+    pub fn truncate_to(&mut self, offset: u64) -> Vec<Batch> {
+        let mut removed = Vec::new();
+        if offset >= self.leo {
+            return removed;
+        }
+        while let Some(b) = self.batches.back() {
+            if b.base_offset < offset {
+                break;
+            }
+            self.bytes -= u64::from(b.bytes);
+            removed.push(*b);
+            self.batches.pop_back();
+        }
+        // Batches are whole: if `offset` falls inside one, keep it (cannot happen with
+        // epoch boundaries, which are always batch boundaries).
+        self.leo = self.batches.back().map_or(offset.max(self.log_start), |b| b.end_offset());
+        self.hw = self.hw.min(self.leo);
+        while self.epochs.last().is_some_and(|e| e.1 >= self.leo && self.epochs.len() > 1) {
+            self.epochs.pop();
+        }
+        if self.epochs.last().is_some_and(|e| e.1 > self.leo) {
+            self.epochs.pop();
+        }
+        self.rebuild_idem();
+        removed
+    }
+
+    /// Drops the whole log and restarts at `offset` (the follower fell below the
+    /// leader's log start).
+    pub fn reset_to(&mut self, offset: u64) {
+        self.batches.clear();
+        self.bytes = 0;
+        self.log_start = offset;
+        self.leo = offset;
+        self.hw = offset;
+        self.epochs.clear();
+        self.idem.clear();
+    }
+
+    fn rebuild_idem(&mut self) {
+        self.idem.clear();
+        let batches: Vec<Batch> = self.batches.iter().rev().take(64).rev().copied().collect();
+        for b in batches {
+            if let Some((pepoch, seq)) = b.idem {
+                let st = self.idem.entry(b.producer).or_default();
+                if pepoch > st.epoch {
+                    st.epoch = pepoch;
+                    st.recent.clear();
+                }
+                st.recent.push_back((seq, seq + b.records - 1, b.base_offset));
+                if st.recent.len() > 5 {
+                    st.recent.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Retention: keeps at most `max_batches`, deleting only committed batches
+    /// (below the HW), oldest first. Returns the deleted batches.
+    pub fn enforce_retention(&mut self, max_batches: usize, mut on_delete: impl FnMut(&Batch)) {
+        while self.batches.len() > max_batches {
+            let Some(front) = self.batches.front() else { break };
+            if front.end_offset() > self.hw {
+                break;
+            }
+            on_delete(front);
+            self.bytes -= u64::from(front.bytes);
+            self.log_start = front.end_offset();
+            self.batches.pop_front();
+        }
+        if let Some(first) = self.epochs.iter().rposition(|e| e.1 <= self.log_start) {
+            self.epochs.drain(..first);
+        }
+    }
+
+    /// Index of the first batch containing or after `offset`.
+    pub fn batch_index_from(&self, offset: u64) -> usize {
+        self.batches.partition_point(|b| b.end_offset() <= offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(epoch: i32, records: u32) -> Batch {
+        Batch { base_offset: 0, records, bytes: records * 10, epoch, producer: 0, audit_seq: 0, idem: None, created_us: 0 }
+    }
+
+    #[test]
+    fn epochs_track_leader_changes_and_truncation_finds_divergence() {
+        let mut leader = Log::default();
+        let mut follower = Log::default();
+        for l in [&mut leader, &mut follower] {
+            l.append(batch(1, 5));
+        }
+        // The old leader (follower here) appended in epoch 1 what the new leader never got.
+        follower.append(batch(1, 3));
+        leader.start_epoch(2);
+        leader.append(batch(2, 4));
+        assert_eq!(leader.end_offset_for_epoch(1), Some((1, 5)));
+        assert_eq!(leader.end_offset_for_epoch(2), Some((2, 9)));
+        // The follower asks about its last epoch 1 at fetch offset 8: diverges at 5.
+        let (_, end) = leader.end_offset_for_epoch(follower.last_epoch().unwrap()).unwrap();
+        assert!(end < follower.leo);
+        let removed = follower.truncate_to(end);
+        assert_eq!(removed.len(), 1);
+        assert_eq!(follower.leo, 5);
+        assert_eq!(follower.epochs, vec![(1, 0)]);
+    }
+
+    #[test]
+    fn idempotence_detects_duplicates_and_gaps() {
+        let mut log = Log::default();
+        let mut b = batch(0, 10);
+        b.idem = Some((0, 0));
+        log.append(b);
+        assert!(matches!(log.check_idempotent(0, 0, 0), IdemCheck::Duplicate(0)));
+        assert!(matches!(log.check_idempotent(0, 0, 10), IdemCheck::Append));
+        assert!(matches!(log.check_idempotent(0, 0, 11), IdemCheck::OutOfOrder));
+        assert!(matches!(log.check_idempotent(0, 1, 0), IdemCheck::Append));
+    }
+
+    #[test]
+    fn retention_deletes_only_committed_batches() {
+        let mut log = Log::default();
+        for _ in 0..20 {
+            log.append(batch(0, 1));
+        }
+        log.hw = 5;
+        let mut deleted = 0;
+        log.enforce_retention(10, |_| deleted += 1);
+        assert_eq!(deleted, 5);
+        assert_eq!(log.log_start, 5);
+        log.hw = 20;
+        log.enforce_retention(10, |_| deleted += 1);
+        assert_eq!(log.batches.len(), 10);
+        assert_eq!(log.log_start, 10);
+    }
+}
