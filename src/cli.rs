@@ -21,6 +21,15 @@ enum Command {
     Run {
         /// Scenario JSON file, or `-` for stdin; `preset:NAME` runs a built-in scenario.
         file: String,
+        /// Also print the notable events (faults, elections, ISR changes) to stderr.
+        #[arg(long)]
+        events: bool,
+        /// Write the metric time series (one row per simulated second) to this CSV file.
+        #[arg(long, value_name = "FILE.csv")]
+        series: Option<String>,
+        /// Also print the final cluster snapshot (brokers, partitions, replicas) as JSON to stderr.
+        #[arg(long)]
+        snapshot: bool,
     },
     /// List the built-in scenarios.
     Presets,
@@ -69,10 +78,21 @@ fn load(file: &str) -> Result<Scenario, String> {
 
 fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Run { file } => {
+        Command::Run { file, events, series, snapshot } => {
             let scenario = load(&file)?;
             let mut sim = Simulation::new(&scenario);
             sim.run_until(sim.end_us());
+            if events {
+                for e in &sim.event_log().entries {
+                    eprintln!("{:>10.3} s  {}", e.at_us as f64 / 1e6, e.what.describe());
+                }
+            }
+            if snapshot {
+                eprintln!("{}", serde_json::to_string_pretty(&sim.snapshot()).unwrap_or_default());
+            }
+            if let Some(path) = series {
+                std::fs::write(&path, series_csv(&sim)).map_err(|e| format!("cannot write {path}: {e}"))?;
+            }
             println!("{}", summary(&sim));
             Ok(())
         }
@@ -135,4 +155,19 @@ pub fn summary(sim: &Simulation) -> serde_json::Value {
         "invariant_violations": sim.invariants().violations,
         "fingerprint": sim.fingerprint(),
     })
+}
+
+/// One row per closed interval.
+pub fn series_csv(sim: &Simulation) -> String {
+    let mut out = String::from(
+        "t_ms,produced,acked,acked_bytes,failed,produce_p50_us,produce_p99_us,produce_p999_us,under_replicated,offline,unavailable,in_flight\n",
+    );
+    for p in &sim.metrics().points {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
+            p.under_replicated, p.offline, p.unavailable, p.in_flight
+        ));
+    }
+    out
 }

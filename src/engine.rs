@@ -61,6 +61,7 @@ pub struct Replica {
     /// Leader only: the ISR change proposed and not yet answered.
     pub pending_isr: Option<Vec<u32>>,
     pub pending_since: Micros,
+    pub alter_backoff_until: Micros,
     /// Leader only: acks=all requests waiting for the HW, (end offset, wait slot, slot generation).
     pub purgatory: std::collections::VecDeque<(u64, u32, u32)>,
 }
@@ -225,6 +226,7 @@ impl Simulation {
                         followers: vec![FollowerState::default(); assignment.len()],
                         pending_isr: None,
                         pending_since: 0,
+                        alter_backoff_until: 0,
                         purgatory: Default::default(),
                     })
                     .collect();
@@ -465,6 +467,9 @@ impl Simulation {
                     (Node::Broker(b), Msg::Broker(m)) => {
                         if self.broker_up(b) {
                             self.broker_receive(b, from, m);
+                        } else {
+                            // A dead process's port refuses connections: the sender learns at once.
+                            self.refuse(b, from, &m);
                         }
                     }
                     (Node::Controller(c), Msg::Controller(m)) => {

@@ -23,6 +23,8 @@ const FETCH_TIMEOUT: Micros = 30_000 * MS;
 const METADATA_TIMEOUT: Micros = 2_000 * MS;
 /// An unanswered AlterPartition is proposed again after this.
 const ALTER_PARTITION_RETRY: Micros = 5_000 * MS;
+/// After a rejected AlterPartition the leader waits this long before proposing again.
+const ALTER_PARTITION_BACKOFF: Micros = 1_000 * MS;
 const TICK: Micros = 250 * MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +161,8 @@ pub enum BrokerMsg {
     AlterPartitionResponse { pidx: u32, result: Result<PartMeta, ErrorCode> },
     ControlledShutdownResponse,
     ClientMetadata { req_id: u64, topic: u32 },
+    /// The connection to this leader was reset (its process died).
+    Disconnected,
 }
 
 impl Simulation {
@@ -181,6 +185,15 @@ impl Simulation {
                 if self.brokers[b as usize].shutting_down {
                     self.note(Notable::ControlledShutdownDone { broker: b });
                     self.kill_broker(b, true);
+                }
+            }
+            BrokerMsg::Disconnected => {
+                if let Node::Broker(l) = from {
+                    let now = self.now;
+                    if let Some(f) = self.brokers[b as usize].fetchers.get_mut(&l) {
+                        f.in_flight = None;
+                        f.backoff_until = now + FETCH_BACKOFF;
+                    }
                 }
             }
             BrokerMsg::ClientMetadata { req_id, topic } => {
@@ -561,14 +574,22 @@ impl Simulation {
         if fp.leader_epoch > r.known.leader_epoch {
             return (FetchResult::Error(ErrorCode::UnknownLeaderEpoch), 0);
         }
+        if fp.offset < r.log.log_start || fp.offset > r.log.leo && fp.last_epoch.is_none() {
+            return (FetchResult::OutOfRange { log_start: r.log.log_start, leo: r.log.leo }, 0);
+        }
         if let Some(last) = fp.last_epoch {
+            // Kafka's check: diverging if the leader ends that epoch before the fetch
+            // offset, or does not know the epoch at all.
             match r.log.end_offset_for_epoch(last) {
                 Some((epoch, end)) if epoch == last && end >= fp.offset => {}
                 Some((epoch, end)) => return (FetchResult::Diverging { epoch, end_offset: end.min(fp.offset) }, 0),
-                None => return (FetchResult::Diverging { epoch: -1, end_offset: r.log.log_start }, 0),
+                None => {
+                    let first = r.log.epochs.first().map_or(r.log.log_start, |e| e.1);
+                    return (FetchResult::Diverging { epoch: -1, end_offset: first.min(fp.offset) }, 0);
+                }
             }
         }
-        if fp.offset < r.log.log_start || fp.offset > r.log.leo {
+        if fp.offset > r.log.leo {
             return (FetchResult::OutOfRange { log_start: r.log.log_start, leo: r.log.leo }, 0);
         }
         if update {
@@ -607,7 +628,7 @@ impl Simulation {
         let p = &self.partitions[pidx as usize];
         let Some(slot) = p.slot_of(b) else { return };
         let r = &p.replicas[slot];
-        if r.known.isr.contains(&follower) || r.pending_isr.is_some() {
+        if r.known.isr.contains(&follower) || r.pending_isr.is_some() || r.alter_backoff_until > self.now {
             return;
         }
         let epoch_start = r.log.epochs.last().map_or(0, |e| e.1);
@@ -689,7 +710,11 @@ impl Simulation {
                     self.apply_known(pidx, slot, meta);
                 }
             }
-            Err(e) => self.count_error(e, 1),
+            Err(e) => {
+                // Propose again later, from fresh metadata, rather than on every fetch.
+                p.replicas[slot].alter_backoff_until = self.now + ALTER_PARTITION_BACKOFF;
+                self.count_error(e, 1);
+            }
         }
     }
 
@@ -755,7 +780,13 @@ impl Simulation {
                         self.apply_retention(pidx, b);
                     }
                 }
-                FetchResult::Diverging { end_offset, .. } => self.truncate_replica(pidx, slot, end_offset),
+                FetchResult::Diverging { epoch, end_offset } => {
+                    // Truncate to where our log and the leader's part, by our own view of that epoch too.
+                    let log = &self.partitions[pidx as usize].replicas[slot].log;
+                    let ours = log.end_offset_for_epoch(epoch).filter(|e| e.0 == epoch).map_or(end_offset, |e| e.1);
+                    self.truncate_replica(pidx, slot, end_offset.min(ours));
+                    self.partitions[pidx as usize].replicas[slot].log.forget_epochs_after(epoch);
+                }
                 FetchResult::OutOfRange { log_start, leo } => {
                     let r = &mut self.partitions[pidx as usize].replicas[slot];
                     if r.log.leo < log_start {
@@ -893,12 +924,36 @@ impl Simulation {
 
     // ---- faults -----------------------------------------------------------------
 
+    /// A message reached a dead broker: clients and fetchers see a refused connection.
+    pub(crate) fn refuse(&mut self, b: u32, from: Node, msg: &BrokerMsg) {
+        match (from, msg) {
+            (Node::Client(_), BrokerMsg::Produce(_) | BrokerMsg::ClientMetadata { .. }) => {
+                self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+            }
+            (Node::Broker(_), BrokerMsg::Fetch { .. }) => self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::Disconnected)),
+            _ => {}
+        }
+    }
+
+    /// Connections reset when a process dies: every peer with a request in flight hears of it.
+    fn reset_connections(&mut self, b: u32) {
+        let clients: Vec<u32> = (0..self.producers.len() as u32).filter(|&p| self.producers[p as usize].has_in_flight_to(b)).collect();
+        for p in clients {
+            self.send(Node::Broker(b), Node::Client(p), Msg::Producer(ProducerMsg::Disconnected));
+        }
+        let followers: Vec<u32> = (0..self.brokers.len() as u32).filter(|&f| f != b && self.brokers[f as usize].fetchers.contains_key(&b)).collect();
+        for f in followers {
+            self.send(Node::Broker(b), Node::Broker(f), Msg::Broker(BrokerMsg::Disconnected));
+        }
+    }
+
     /// The process dies (or finishes a controlled shutdown): memory is lost, the log survives.
     pub(crate) fn kill_broker(&mut self, b: u32, stopped: bool) {
-        let br = &mut self.brokers[b as usize];
-        if !br.is_running() {
+        if !self.brokers[b as usize].is_running() {
             return;
         }
+        self.reset_connections(b);
+        let br = &mut self.brokers[b as usize];
         br.state = if stopped { crate::kafka::broker::BrokerState::Stopped } else { crate::kafka::broker::BrokerState::Down };
         br.incarnation += 1;
         br.paused_until = 0;

@@ -181,8 +181,8 @@ impl Simulation {
             let r = &self.quorum.brokers[b as usize];
             if !r.fenced && now.saturating_sub(r.last_heartbeat) > session {
                 let silent_ms = now.saturating_sub(r.last_heartbeat) / MS;
-                self.fence_broker(b);
                 self.note(Notable::BrokerFenced { broker: b, silent_ms });
+                self.fence_broker(b);
             }
         }
         let expired: Vec<(u32, u64)> = self.quorum.parked.iter().filter(|p| p.2 <= now).map(|p| (p.0, p.1)).collect();

@@ -145,6 +145,11 @@ impl Log {
         removed
     }
 
+    /// After a diverging-epoch answer: epochs newer than the leader's are not ours to keep.
+    pub fn forget_epochs_after(&mut self, epoch: i32) {
+        self.epochs.retain(|e| e.0 <= epoch);
+    }
+
     /// Drops the whole log and restarts at `offset` (the follower fell below the
     /// leader's log start).
     pub fn reset_to(&mut self, offset: u64) {

@@ -61,6 +61,8 @@ pub struct Producer {
     next_seq: Vec<u32>,
     in_flight: BTreeMap<u64, InFlight>,
     in_flight_per_broker: Vec<u32>,
+    /// Batches in flight per partition: a retried batch goes alone, so order holds.
+    in_flight_per_part: Vec<u32>,
     leaders: Vec<Option<u32>>,
     leader_epochs: Vec<i32>,
     metadata_in_flight: Option<(u64, Micros)>,
@@ -74,6 +76,8 @@ pub struct Producer {
 #[derive(Debug, Clone)]
 pub enum ProducerMsg {
     ProduceResponse { req_id: u64, results: Vec<(u32, Result<u64, ErrorCode>)> },
+    /// The connection to the sending broker was reset.
+    Disconnected,
     MetadataResponse { req_id: u64, leaders: Vec<(Option<u32>, i32)> },
 }
 
@@ -111,6 +115,7 @@ impl Producer {
             next_seq: vec![0; n as usize],
             in_flight: BTreeMap::new(),
             in_flight_per_broker: vec![0; brokers],
+            in_flight_per_part: vec![0; n as usize],
             leaders: vec![None; n as usize],
             leader_epochs: vec![-1; n as usize],
             metadata_in_flight: None,
@@ -130,6 +135,10 @@ impl Producer {
 
     pub fn queued_batches(&self) -> u32 {
         self.acc.iter().map(|q| q.len() as u32).sum()
+    }
+
+    pub fn has_in_flight_to(&self, broker: u32) -> bool {
+        self.in_flight_per_broker.get(broker as usize).is_some_and(|&n| n > 0)
     }
 
     pub fn is_idempotent_instance(&self, instance: u32) -> bool {
@@ -192,6 +201,15 @@ impl Producer {
         filled
     }
 
+    fn take_in_flight(&mut self, req_id: u64) -> Option<InFlight> {
+        let f = self.in_flight.remove(&req_id)?;
+        self.in_flight_per_broker[f.broker as usize] -= 1;
+        for (part, _) in &f.batches {
+            self.in_flight_per_part[*part as usize] -= 1;
+        }
+        Some(f)
+    }
+
     fn requeue(&mut self, part: u32, batch: PendingBatch) {
         let q = &mut self.acc[part as usize];
         let at = q.partition_point(|b| (b.instance, b.audit_seq) < (batch.instance, batch.audit_seq));
@@ -247,14 +265,7 @@ impl Simulation {
         let pr = &mut self.producers[p as usize];
         let timed_out: Vec<u64> = pr.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(&id, _)| id).collect();
         for id in timed_out {
-            let f = self.producers[p as usize].in_flight.remove(&id).expect("present");
-            self.producers[p as usize].in_flight_per_broker[f.broker as usize] -= 1;
-            self.producers[p as usize].want_metadata = true;
-            let n = f.batches.len() as u64;
-            self.count_error(ErrorCode::NetworkException, n);
-            for (part, batch) in f.batches {
-                self.retry_batch(p, part, batch);
-            }
+            self.fail_request(p, id);
         }
         let pr = &mut self.producers[p as usize];
         if pr.metadata_in_flight.is_some_and(|(_, t)| now.saturating_sub(t) > pr.cfg.request_timeout_ms * MS) {
@@ -277,6 +288,16 @@ impl Simulation {
             self.drain(p, b);
         }
         self.timer(Node::Client(p), linger, Timer::ProducerTick);
+    }
+
+    /// A request that will never be answered (timeout, reset connection): retry its batches.
+    fn fail_request(&mut self, p: u32, req_id: u64) {
+        let Some(f) = self.producers[p as usize].take_in_flight(req_id) else { return };
+        self.producers[p as usize].want_metadata = true;
+        self.count_error(ErrorCode::NetworkException, f.batches.len() as u64);
+        for (part, batch) in f.batches {
+            self.retry_batch(p, part, batch);
+        }
     }
 
     fn fail_records(&mut self, p: u32, records: u64) {
@@ -322,6 +343,11 @@ impl Simulation {
                 if front.retry_at > now || acks.is_some_and(|a| a != front.acks) {
                     continue;
                 }
+                // Kafka resends a failed batch only once the partition's earlier requests are
+                // done, so an idempotent producer keeps its sequence order.
+                if front.attempts > 0 && pr.in_flight_per_part[part as usize] > 0 {
+                    continue;
+                }
                 if !batches.is_empty() && bytes + u64::from(front.bytes) > MAX_REQUEST_BYTES {
                     break;
                 }
@@ -364,6 +390,9 @@ impl Simulation {
             }
             // The client gives up a little after the broker would have answered.
             let deadline = now + pr.cfg.request_timeout_ms * MS + self.scenario.cluster.network_rtt_us * 2;
+            for (part, _) in &batches {
+                pr.in_flight_per_part[*part as usize] += 1;
+            }
             pr.in_flight.insert(req_id, InFlight { broker: b, deadline, batches });
             pr.in_flight_per_broker[b as usize] += 1;
             self.send(Node::Client(p), Node::Broker(b), Msg::Broker(BrokerMsg::Produce(Box::new(request))));
@@ -387,8 +416,7 @@ impl Simulation {
         match msg {
             ProducerMsg::ProduceResponse { req_id, results } => {
                 let Node::Broker(b) = from else { return };
-                let Some(f) = self.producers[p as usize].in_flight.remove(&req_id) else { return };
-                self.producers[p as usize].in_flight_per_broker[b as usize] -= 1;
+                let Some(f) = self.producers[p as usize].take_in_flight(req_id) else { return };
                 let first = self.producers[p as usize].first;
                 let mut errors: BTreeMap<&'static str, u32> = BTreeMap::new();
                 for (part, batch) in f.batches {
@@ -419,6 +447,19 @@ impl Simulation {
                 }
                 self.maybe_request_metadata(p);
                 self.drain(p, b);
+            }
+            ProducerMsg::Disconnected => {
+                let Node::Broker(b) = from else { return };
+                let ids: Vec<u64> = self.producers[p as usize].in_flight.iter().filter(|(_, f)| f.broker == b).map(|(&id, _)| id).collect();
+                for id in ids {
+                    self.fail_request(p, id);
+                }
+                let pr = &mut self.producers[p as usize];
+                if pr.metadata_in_flight.is_some_and(|_| pr.metadata_target % self.brokers.len() as u32 == b) {
+                    pr.metadata_in_flight = None;
+                    pr.metadata_target += 1;
+                }
+                self.maybe_request_metadata(p);
             }
             ProducerMsg::MetadataResponse { req_id, leaders } => {
                 let pr = &mut self.producers[p as usize];
