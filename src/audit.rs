@@ -124,6 +124,11 @@ pub struct Audit {
     retired: BTreeMap<(ProducerInstance, u32), RangeSet>,
     /// Partitions that had an unclean election, for loss reasons.
     unclean: Vec<bool>,
+    /// Per partition: offsets below this were already retired by some leader, so a
+    /// later leader deleting its copy of them does not count twice.
+    retired_upto: Vec<u64>,
+    /// Records retired while already retired under another offset: committed twice.
+    retired_duplicates: u64,
     pub acked_records: u64,
 }
 
@@ -136,7 +141,7 @@ pub struct AuditReport {
 
 impl Audit {
     pub fn new(partitions: usize) -> Audit {
-        Audit { unclean: vec![false; partitions], ..Audit::default() }
+        Audit { unclean: vec![false; partitions], retired_upto: vec![0; partitions], ..Audit::default() }
     }
 
     pub fn register_instance(&mut self, id: ProducerInstance, acks: Acks) {
@@ -148,8 +153,14 @@ impl Audit {
         self.acked_records += u64::from(records);
     }
 
-    pub fn retired(&mut self, producer: ProducerInstance, partition: u32, seq: u64, records: u32) {
-        self.retired.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
+    /// A committed batch at `offset` aged out of the leader's log.
+    pub fn retired(&mut self, producer: ProducerInstance, partition: u32, offset: u64, seq: u64, records: u32) {
+        let upto = &mut self.retired_upto[partition as usize];
+        if offset < *upto {
+            return;
+        }
+        *upto = offset + u64::from(records);
+        self.retired_duplicates += self.retired.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
     }
 
     pub fn mark_unclean(&mut self, partition: u32) {
@@ -173,6 +184,11 @@ impl Audit {
     pub fn check_partition(&self, partition: u32, log: &Log, upto: u64, report: &mut AuditReport) {
         let (present, dups) = Self::present(log, upto);
         report.duplicates += dups;
+        for (&producer, ranges) in &present {
+            if let Some(r) = self.retired.get(&(producer, partition)) {
+                report.duplicates += ranges.len() - ranges.minus(r).len();
+            }
+        }
         let empty = RangeSet::default();
         for (&(producer, p), acked) in self.acked.range((0, partition)..) {
             if p != partition {
@@ -192,6 +208,11 @@ impl Audit {
     }
 
     /// Only the losses that no rule allows (invariant 3), for a quick check at a leader change.
+    /// Duplicates found among batches already deleted by retention.
+    pub fn retired_duplicates(&self) -> u64 {
+        self.retired_duplicates
+    }
+
     pub fn unexplained_missing(&self, partition: u32, log: &Log) -> u64 {
         let mut r = AuditReport::default();
         self.check_partition(partition, log, log.leo, &mut r);

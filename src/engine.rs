@@ -659,7 +659,7 @@ impl Simulation {
     /// Compares every acknowledged record with the committed log: below the HW
     /// of the partition's current leader, or of the last ISR member when offline.
     pub fn audit_report(&self) -> AuditReport {
-        let mut report = AuditReport::default();
+        let mut report = AuditReport { duplicates: self.audit.retired_duplicates(), ..AuditReport::default() };
         for (i, p) in self.partitions.iter().enumerate() {
             let holder = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied());
             if let Some(slot) = holder.and_then(|b| p.slot_of(b)) {
@@ -668,6 +668,20 @@ impl Simulation {
             }
         }
         report
+    }
+
+    /// (base offset, records, producer instance, audit sequence) of the leader's batches
+    /// between two offsets: for tests and debugging.
+    pub fn debug_batches(&self, pidx: usize, from: u64, to: u64) -> Vec<(u64, u32, u32, u64)> {
+        let p = &self.partitions[pidx];
+        let Some(slot) = p.ctrl.leader.and_then(|l| p.slot_of(l)) else { return Vec::new() };
+        p.replicas[slot]
+            .log
+            .batches
+            .iter()
+            .filter(|b| b.base_offset >= from && b.base_offset < to)
+            .map(|b| (b.base_offset, b.records, b.producer, b.audit_seq))
+            .collect()
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -410,7 +410,7 @@ impl Simulation {
         p.replicas[slot].log.enforce_retention(max, |batch| {
             // Committed records aged out on the leader are retired, not lost.
             if is_leader {
-                audit.retired(batch.producer, pidx, batch.audit_seq, batch.records);
+                audit.retired(batch.producer, pidx, batch.base_offset, batch.audit_seq, batch.records);
             }
         });
     }
