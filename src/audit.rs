@@ -160,20 +160,29 @@ impl Audit {
             return;
         }
         *upto = offset + u64::from(records);
-        self.retired_duplicates += self.retired.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
-    }
-
-    pub fn mark_unclean(&mut self, partition: u32) {
-        if let Some(u) = self.unclean.get_mut(partition as usize) {
-            *u = true;
+        let overlap = self.retired.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
+        // After an unclean election offsets were reused, so a second retirement of the same
+        // records is not proof of a duplicate: only count duplicates on clean partitions.
+        if !self.unclean[partition as usize] {
+            self.retired_duplicates += overlap;
         }
     }
 
-    /// What is in `log` below `upto`, per producer instance, and how many records appear twice.
-    fn present(log: &Log, upto: u64) -> (BTreeMap<ProducerInstance, RangeSet>, u64) {
+    /// An unclean election: the new leader's offsets from `log_start` on replace
+    /// whatever other replicas held there.
+    pub fn mark_unclean(&mut self, partition: u32, log_start: u64) {
+        if let Some(u) = self.unclean.get_mut(partition as usize) {
+            *u = true;
+            self.retired_upto[partition as usize] = log_start;
+        }
+    }
+
+    /// What is in `log` from offset `from` up to `upto`, per producer instance, and how
+    /// many records appear twice. Below `from` the records were retired already.
+    fn present(log: &Log, from: u64, upto: u64) -> (BTreeMap<ProducerInstance, RangeSet>, u64) {
         let mut present: BTreeMap<ProducerInstance, RangeSet> = BTreeMap::new();
         let mut dups = 0;
-        for b in log.batches.iter().take_while(|b| b.end_offset() <= upto) {
+        for b in log.batches.iter().skip(log.batch_index_from(from)).take_while(|b| b.end_offset() <= upto) {
             dups += present.entry(b.producer).or_default().insert(b.audit_seq, b.audit_seq + u64::from(b.records));
         }
         (present, dups)
@@ -182,7 +191,8 @@ impl Audit {
     /// Acknowledged records of `partition` missing from `log` below `upto`
     /// (retired ones count as present), with the rule that allowed it.
     pub fn check_partition(&self, partition: u32, log: &Log, upto: u64, report: &mut AuditReport) {
-        let (present, dups) = Self::present(log, upto);
+        let from = self.retired_upto.get(partition as usize).copied().unwrap_or(0);
+        let (present, dups) = Self::present(log, from, upto);
         report.duplicates += dups;
         for (&producer, ranges) in &present {
             if let Some(r) = self.retired.get(&(producer, partition)) {

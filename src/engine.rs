@@ -656,15 +656,17 @@ impl Simulation {
         (offline, unavailable)
     }
 
-    /// Compares every acknowledged record with the committed log: below the HW
-    /// of the partition's current leader, or of the last ISR member when offline.
+    /// Compares every acknowledged record with the log of the partition's current
+    /// leader (or of the last ISR member when offline). Records above a HW that is
+    /// lagging or frozen (ISR below min.insync.replicas) are not lost: the leader
+    /// commits them once its ISR allows, and no replica will truncate them.
     pub fn audit_report(&self) -> AuditReport {
         let mut report = AuditReport { duplicates: self.audit.retired_duplicates(), ..AuditReport::default() };
         for (i, p) in self.partitions.iter().enumerate() {
             let holder = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied());
             if let Some(slot) = holder.and_then(|b| p.slot_of(b)) {
                 let log = &p.replicas[slot].log;
-                self.audit.check_partition(i as u32, log, log.hw, &mut report);
+                self.audit.check_partition(i as u32, log, log.leo, &mut report);
             }
         }
         report

@@ -140,7 +140,7 @@ pub struct FetchPart {
 
 #[derive(Debug, Clone)]
 pub enum FetchResult {
-    Data { hw: u64, batches: Vec<Batch> },
+    Data { hw: u64, log_start: u64, batches: Vec<Batch> },
     Diverging { epoch: i32, end_offset: u64 },
     OutOfRange { log_start: u64, leo: u64 },
     Error(ErrorCode),
@@ -401,17 +401,17 @@ impl Simulation {
         self.apply_retention(pidx, b);
     }
 
+    /// Retention runs on the leader; committed records it deletes are retired, not lost.
     fn apply_retention(&mut self, pidx: u32, b: u32) {
         let max = self.scenario.cluster.retention_batches as usize;
         let p = &mut self.partitions[pidx as usize];
-        let is_leader = p.ctrl.leader == Some(b);
         let Some(slot) = p.slot_of(b) else { return };
+        if p.replicas[slot].role != Role::Leader {
+            return;
+        }
         let audit: &mut Audit = &mut self.audit;
         p.replicas[slot].log.enforce_retention(max, |batch| {
-            // Committed records aged out on the leader are retired, not lost.
-            if is_leader {
-                audit.retired(batch.producer, pidx, batch.base_offset, batch.audit_seq, batch.records);
-            }
+            audit.retired(batch.producer, pidx, batch.base_offset, batch.audit_seq, batch.records);
         });
     }
 
@@ -620,8 +620,8 @@ impl Simulation {
             self.maybe_expand_isr(b, fp.pidx, follower, fp.offset);
             self.maybe_advance_hw(b, fp.pidx);
         }
-        let hw = self.partitions[fp.pidx as usize].replicas[slot].log.hw;
-        (FetchResult::Data { hw, batches }, bytes)
+        let log = &self.partitions[fp.pidx as usize].replicas[slot].log;
+        (FetchResult::Data { hw: log.hw, log_start: log.log_start, batches }, bytes)
     }
 
     fn maybe_expand_isr(&mut self, b: u32, pidx: u32, follower: u32, offset: u64) {
@@ -759,7 +759,7 @@ impl Simulation {
                 continue;
             }
             match result {
-                FetchResult::Data { hw, batches } => {
+                FetchResult::Data { hw, log_start, batches } => {
                     let mut appended = false;
                     for batch in batches {
                         let r = &mut self.partitions[pidx as usize].replicas[slot];
@@ -776,8 +776,10 @@ impl Simulation {
                     if new_hw > r.log.hw {
                         r.log.hw = new_hw;
                     }
-                    if appended {
-                        self.apply_retention(pidx, b);
+                    // The leader decides the log start offset; followers follow it (Kafka's
+                    // fetch response carries logStartOffset).
+                    if appended || log_start > r.log.log_start {
+                        r.log.advance_start(log_start);
                     }
                 }
                 FetchResult::Diverging { epoch, end_offset } => {

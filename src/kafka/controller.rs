@@ -284,7 +284,9 @@ impl Simulation {
                 m.leader_epoch += 1;
                 m.partition_epoch += 1;
                 self.counters.unclean_elections += 1;
-                self.audit.mark_unclean(pidx);
+                let p = &self.partitions[pidx as usize];
+                let log_start = p.slot_of(new).map_or(0, |s| p.replicas[s].log.log_start);
+                self.audit.mark_unclean(pidx, log_start);
                 self.commit(pidx, m, ElectionKind::Unclean);
                 return;
             }

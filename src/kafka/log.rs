@@ -198,6 +198,22 @@ impl Log {
         }
     }
 
+    /// Follows the leader's log start offset, never past our own HW.
+    pub fn advance_start(&mut self, offset: u64) {
+        let target = offset.min(self.hw);
+        while let Some(front) = self.batches.front() {
+            if front.end_offset() > target {
+                break;
+            }
+            self.bytes -= u64::from(front.bytes);
+            self.log_start = front.end_offset();
+            self.batches.pop_front();
+        }
+        if let Some(first) = self.epochs.iter().rposition(|e| e.1 <= self.log_start) {
+            self.epochs.drain(..first);
+        }
+    }
+
     /// Index of the first batch containing or after `offset`.
     pub fn batch_index_from(&self, offset: u64) -> usize {
         self.batches.partition_point(|b| b.end_offset() <= offset)
