@@ -110,7 +110,7 @@ pub enum Msg {
 pub enum Timer {
     ProducerTick,
     BrokerTick,
-    ParkedFetchTimeout { fetch_id: u64 },
+    ParkedFetchTimeout,
     ControlledShutdownTimeout,
     PauseEnd,
     ControllerTick,

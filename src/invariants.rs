@@ -103,16 +103,15 @@ impl Invariants {
         }
         self.checks += 1;
         let last = self.idem_last.entry((pidx, broker, batch.producer)).or_insert(0);
-        if batch.audit_seq < *last {
-            let prev = *last;
+        let prev = *last;
+        *last = prev.max(batch.audit_seq + u64::from(batch.records));
+        if batch.audit_seq < prev {
             self.violation(
                 now,
                 "idempotent_no_duplicates",
                 format!("partition {pidx}: broker {broker} appended sequence {} after {prev} (duplicate or reordered)", batch.audit_seq),
             );
         }
-        let last = self.idem_last.entry((pidx, broker, batch.producer)).or_insert(0);
-        *last = (*last).max(batch.audit_seq + u64::from(batch.records));
     }
 
     /// After a truncation the expected next sequences come from what is left.

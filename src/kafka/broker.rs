@@ -46,6 +46,7 @@ pub struct Parked {
     pub follower: u32,
     pub fetch_id: u64,
     pub parts: Vec<FetchPart>,
+    pub deadline: Micros,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +73,8 @@ pub struct Broker {
     pub next_isr_check: Micros,
     pub fetchers: BTreeMap<u32, Fetcher>,
     pub parked: Vec<Parked>,
+    /// When the one pending long-poll timeout fires (0: none pending).
+    pub parked_timer_at: Micros,
     pub waits: Vec<Option<ProduceWait>>,
     pub wait_gen: Vec<u32>,
     pub free_waits: Vec<u32>,
@@ -94,6 +97,7 @@ impl Broker {
             next_isr_check: 0,
             fetchers: BTreeMap::new(),
             parked: Vec::new(),
+            parked_timer_at: 0,
             waits: Vec::new(),
             wait_gen: Vec::new(),
             free_waits: Vec::new(),
@@ -210,11 +214,24 @@ impl Simulation {
     pub(crate) fn broker_timer(&mut self, b: u32, timer: Timer) {
         match timer {
             Timer::BrokerTick => self.broker_tick(b),
-            Timer::ParkedFetchTimeout { fetch_id } => {
-                if let Some(i) = self.brokers[b as usize].parked.iter().position(|p| p.fetch_id == fetch_id) {
-                    let parked = self.brokers[b as usize].parked.swap_remove(i);
+            Timer::ParkedFetchTimeout => {
+                // One timer per broker, at the earliest deadline: answer what expired, re-arm.
+                let now = self.now;
+                let br = &mut self.brokers[b as usize];
+                br.parked_timer_at = 0;
+                let mut expired = Vec::new();
+                let mut i = 0;
+                while i < br.parked.len() {
+                    if br.parked[i].deadline <= now {
+                        expired.push(br.parked.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
+                for parked in expired {
                     self.answer_fetch(b, parked.follower, parked.fetch_id, &parked.parts, false);
                 }
+                self.arm_parked_timer(b);
             }
             Timer::ControlledShutdownTimeout => {
                 if self.brokers[b as usize].shutting_down {
@@ -548,14 +565,26 @@ impl Simulation {
             out.push((fp.pidx, fp.leader_epoch, result));
         }
         if first && !anything {
-            let wait = self.scenario.cluster.replica_fetch_wait_max_ms * MS;
-            self.brokers[b as usize].parked.push(Parked { follower, fetch_id, parts: parts.to_vec() });
-            self.timer(Node::Broker(b), wait, Timer::ParkedFetchTimeout { fetch_id });
+            let deadline = self.now + self.scenario.cluster.replica_fetch_wait_max_ms * MS;
+            self.brokers[b as usize].parked.push(Parked { follower, fetch_id, parts: parts.to_vec(), deadline });
+            self.arm_parked_timer(b);
             return;
         }
         let cost = 20 + 3 * parts.len() as u64 + bytes / 2_000;
         let done = self.service(b, cost);
         self.send_at(done, Node::Broker(b), Node::Broker(follower), Msg::Broker(BrokerMsg::FetchResponse(Box::new(FetchResponse { fetch_id, parts: out }))));
+    }
+
+    fn arm_parked_timer(&mut self, b: u32) {
+        let br = &self.brokers[b as usize];
+        if br.parked_timer_at != 0 {
+            return;
+        }
+        if let Some(first) = br.parked.iter().map(|p| p.deadline).min() {
+            self.brokers[b as usize].parked_timer_at = first;
+            let after = first.saturating_sub(self.now);
+            self.timer(Node::Broker(b), after, Timer::ParkedFetchTimeout);
+        }
     }
 
     fn fetch_part(&mut self, b: u32, follower: u32, fp: &FetchPart, update: bool) -> (FetchResult, u64) {
@@ -760,7 +789,6 @@ impl Simulation {
             }
             match result {
                 FetchResult::Data { hw, log_start, batches } => {
-                    let mut appended = false;
                     for batch in batches {
                         let r = &mut self.partitions[pidx as usize].replicas[slot];
                         if batch.base_offset != r.log.leo {
@@ -768,7 +796,6 @@ impl Simulation {
                         }
                         bytes += u64::from(batch.bytes);
                         r.log.append(batch);
-                        appended = true;
                         self.invariants.on_append(self.now, pidx, b, &batch, self.audit_is_idempotent(batch.producer));
                     }
                     let r = &mut self.partitions[pidx as usize].replicas[slot];
@@ -778,7 +805,7 @@ impl Simulation {
                     }
                     // The leader decides the log start offset; followers follow it (Kafka's
                     // fetch response carries logStartOffset).
-                    if appended || log_start > r.log.log_start {
+                    if r.log.batches.len() > self.scenario.cluster.retention_batches as usize + crate::kafka::log::RETENTION_CHUNK {
                         r.log.advance_start(log_start);
                     }
                 }
@@ -963,6 +990,7 @@ impl Simulation {
         br.meta_in_flight = None;
         br.fetchers.clear();
         br.parked.clear();
+        br.parked_timer_at = 0;
         br.waits.clear();
         br.wait_gen.clear();
         br.free_waits.clear();

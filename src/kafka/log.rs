@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+/// Retention deletes this many batches at a time (a "segment").
+pub const RETENTION_CHUNK: usize = 32;
+
 /// Who wrote a batch: a producer instance (a new acks or a restart is a new one).
 pub type ProducerInstance = u32;
 
@@ -183,6 +186,10 @@ impl Log {
     /// Retention: keeps at most `max_batches`, deleting only committed batches
     /// (below the HW), oldest first. Returns the deleted batches.
     pub fn enforce_retention(&mut self, max_batches: usize, mut on_delete: impl FnMut(&Batch)) {
+        // Delete in chunks, like segments roll, instead of touching the cold front every append.
+        if self.batches.len() <= max_batches + RETENTION_CHUNK {
+            return;
+        }
         while self.batches.len() > max_batches {
             let Some(front) = self.batches.front() else { break };
             if front.end_offset() > self.hw {
@@ -201,6 +208,9 @@ impl Log {
     /// Follows the leader's log start offset, never past our own HW.
     pub fn advance_start(&mut self, offset: u64) {
         let target = offset.min(self.hw);
+        if self.batches.front().is_none_or(|f| f.end_offset() > target) {
+            return;
+        }
         while let Some(front) = self.batches.front() {
             if front.end_offset() > target {
                 break;
@@ -216,6 +226,20 @@ impl Log {
 
     /// Index of the first batch containing or after `offset`.
     pub fn batch_index_from(&self, offset: u64) -> usize {
+        // Most fetches ask at the end of the log: answer those without a search.
+        if offset >= self.leo {
+            return self.batches.len();
+        }
+        if offset <= self.log_start {
+            return 0;
+        }
+        // Followers ask for recent data: walk back a few batches (hot in cache) first.
+        let n = self.batches.len();
+        for i in (n.saturating_sub(8)..n).rev() {
+            if self.batches[i].base_offset <= offset {
+                return if self.batches[i].end_offset() <= offset { i + 1 } else { i };
+            }
+        }
         self.batches.partition_point(|b| b.end_offset() <= offset)
     }
 }

@@ -1,30 +1,25 @@
 //! A min-heap of events keyed by (time, sequence number). The sequence number is
 //! assigned at push time, so events scheduled for the same microsecond run in the
-//! order they were scheduled, on every platform.
+//! order they were scheduled, on every platform. Payloads live in a slab so the
+//! heap moves only 24-byte keys.
 
 use super::Micros;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-#[derive(Clone)]
-struct Entry<E> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key {
     time: Micros,
     seq: u64,
-    event: E,
+    slot: u32,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<E> Ord for Entry<E> {
+impl Ord for Key {
     // Reversed: BinaryHeap is a max-heap and we want the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
@@ -33,13 +28,15 @@ impl<E> Ord for Entry<E> {
 
 #[derive(Clone)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: BinaryHeap<Key>,
+    slab: Vec<Option<E>>,
+    free: Vec<u32>,
     next_seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        Self { heap: BinaryHeap::new(), next_seq: 0 }
+        Self { heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new(), next_seq: 0 }
     }
 }
 
@@ -47,16 +44,29 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Micros, event: E) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = Some(event);
+                s
+            }
+            None => {
+                self.slab.push(Some(event));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Key { time, seq, slot });
         seq
     }
 
     pub fn pop(&mut self) -> Option<(Micros, u64, E)> {
-        self.heap.pop().map(|e| (e.time, e.seq, e.event))
+        let k = self.heap.pop()?;
+        let event = self.slab[k.slot as usize].take()?;
+        self.free.push(k.slot);
+        Some((k.time, k.seq, event))
     }
 
     pub fn peek_time(&self) -> Option<Micros> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek().map(|k| k.time)
     }
 
     pub fn len(&self) -> usize {
@@ -81,5 +91,8 @@ mod tests {
         q.push(1, "b");
         let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, _, e)| e)).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+        q.push(3, "e");
+        assert_eq!(q.pop().map(|x| x.2), Some("e"));
+        assert!(q.is_empty());
     }
 }
