@@ -292,14 +292,21 @@ mod tests {
         for _ in 0..20 {
             log.append(batch(0, 1));
         }
-        log.hw = 5;
-        let mut deleted = 0;
-        log.enforce_retention(10, |_| deleted += 1);
-        assert_eq!(deleted, 5);
-        assert_eq!(log.log_start, 5);
         log.hw = 20;
+        let mut deleted = 0;
+        // Within one chunk of the limit nothing rolls off yet.
+        log.enforce_retention(10, |_| deleted += 1);
+        assert_eq!(deleted, 0);
+        for _ in 0..40 {
+            log.append(batch(0, 1));
+        }
+        log.hw = 5;
+        log.enforce_retention(10, |_| deleted += 1);
+        assert_eq!(deleted, 5, "deleted past the HW");
+        assert_eq!(log.log_start, 5);
+        log.hw = 60;
         log.enforce_retention(10, |_| deleted += 1);
         assert_eq!(log.batches.len(), 10);
-        assert_eq!(log.log_start, 10);
+        assert_eq!(log.log_start, 50);
     }
 }
