@@ -2,7 +2,8 @@
 //! Bad input ends with one line on stderr and a non-zero exit, never a panic.
 
 use crate::scenario::Scenario;
-use crate::sim::{MS, SEC};
+use crate::sim::SEC;
+use crate::report::{series_csv, summary};
 use crate::{presets, Simulation};
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -124,50 +125,3 @@ fn run(command: Command) -> Result<(), String> {
     }
 }
 
-/// The `kafka-sim run` summary (a contract: keep these names).
-pub fn summary(sim: &Simulation) -> serde_json::Value {
-    let m = sim.metrics();
-    let c = sim.counters();
-    let audit = sim.audit_report();
-    let (offline_us, unavailable_us) = sim.partition_time_us();
-    let ms = |us: u64| us as f64 / 1000.0;
-    let reasons: serde_json::Map<String, serde_json::Value> =
-        audit.by_reason.iter().map(|(r, n)| (r.key().to_string(), (*n).into())).collect();
-    serde_json::json!({
-        "seed": sim.scenario().seed,
-        "simulated_ms": sim.now_us() / MS,
-        "produced": m.total_produced,
-        "acked": m.total_acked,
-        "failed": c.failed_records,
-        "errors": c.errors,
-        "acked_lost": audit.lost,
-        "loss_reasons": reasons,
-        "duplicates": audit.duplicates,
-        "leader_elections": c.leader_elections,
-        "unclean_elections": c.unclean_elections,
-        "offline_partition_ms": offline_us / MS,
-        "unavailable_partition_ms": unavailable_us / MS,
-        "latency_ms": {
-            "produce_p50": ms(m.produce_quantile_us(0.5)),
-            "produce_p99": ms(m.produce_quantile_us(0.99)),
-            "produce_p999": ms(m.produce_quantile_us(0.999)),
-        },
-        "invariant_violations": sim.invariants().violations,
-        "fingerprint": sim.fingerprint(),
-    })
-}
-
-/// One row per closed interval.
-pub fn series_csv(sim: &Simulation) -> String {
-    let mut out = String::from(
-        "t_ms,produced,acked,acked_bytes,failed,produce_p50_us,produce_p99_us,produce_p999_us,under_replicated,offline,unavailable,in_flight\n",
-    );
-    for p in &sim.metrics().points {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
-            p.under_replicated, p.offline, p.unavailable, p.in_flight
-        ));
-    }
-    out
-}

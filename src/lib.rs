@@ -12,6 +12,7 @@ pub mod invariants;
 pub mod kafka;
 pub mod metrics;
 pub mod presets;
+pub mod report;
 pub mod scenario;
 pub mod sim;
 
@@ -19,6 +20,21 @@ pub mod sim;
 pub mod cli;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+
+/// For tests in the browser: runs a scenario to its end and returns the JSON
+/// summary (or `{"error": ...}`), so native and wasm runs can be compared.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn run_summary(scenario_json: &str) -> String {
+    match Scenario::from_json(scenario_json) {
+        Ok(s) => {
+            let mut sim = Simulation::new(&s);
+            sim.run_until(sim.end_us());
+            report::summary(&sim).to_string()
+        }
+        Err(e) => serde_json::json!({ "error": e.to_string() }).to_string(),
+    }
+}
 
 pub use engine::{Simulation, Snapshot};
 pub use scenario::{Scenario, ScenarioError};

@@ -4,7 +4,7 @@
 //! A failure prints the seed and the scenario to reproduce it with
 //! `kafka-sim run`. `KAFKA_SIM_SEEDS=500 cargo test --release --test randomized` runs more.
 
-use kafka_sim::cli::summary;
+use kafka_sim::report::summary;
 use kafka_sim::sim::SimRng;
 use kafka_sim::{Scenario, Simulation};
 use serde_json::{json, Value};

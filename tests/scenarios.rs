@@ -2,7 +2,7 @@
 //! through the same action path as the UI and checks what Kafka guarantees
 //! (or allows) against the run summary and the audit.
 
-use kafka_sim::cli::summary;
+use kafka_sim::report::summary;
 use kafka_sim::scenario::{Action, NodeName};
 use kafka_sim::sim::{MS, SEC};
 use kafka_sim::{Scenario, Simulation};
