@@ -32,6 +32,12 @@ enum Command {
         #[arg(long)]
         snapshot: bool,
     },
+    /// Compute a consumer group assignment: reads the group as JSON on stdin, prints the assignment.
+    Assign {
+        /// range, roundrobin, sticky or cooperative-sticky
+        #[arg(long)]
+        strategy: String,
+    },
     /// List the built-in scenarios.
     Presets,
     /// Run the busy preset and print simulated seconds per wall second and events per second.
@@ -95,6 +101,13 @@ fn run(command: Command) -> Result<(), String> {
                 std::fs::write(&path, series_csv(&sim)).map_err(|e| format!("cannot write {path}: {e}"))?;
             }
             println!("{}", summary(&sim));
+            Ok(())
+        }
+        Command::Assign { strategy } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read stdin: {e}"))?;
+            let out = crate::assignors::assign_json(&strategy, &input).map_err(|e| e.to_string())?;
+            println!("{out}");
             Ok(())
         }
         Command::Presets => {

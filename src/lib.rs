@@ -4,6 +4,7 @@
 //! no browser or terminal code; the CLI (`cli`) and the Yew app (`ui`) drive it
 //! through `engine::Simulation`.
 
+pub mod assignors;
 pub mod audit;
 pub mod charts;
 pub mod engine;
