@@ -1,0 +1,27 @@
+//! Golden fingerprints: a change here means the simulation now behaves
+//! differently for the built-in presets. If the change is intended, update the
+//! value and say why in the commit message; if not, it caught a regression.
+
+use kafka_sim::report::summary;
+use kafka_sim::{presets, Scenario, Simulation};
+
+const GOLDEN: &[(&str, &str)] = &[("steady", "5d4ceefc2f51aa5c"), ("busy", "e5f9cddce79060da")];
+
+#[test]
+fn presets_match_their_golden_fingerprints() {
+    for (id, expected) in GOLDEN {
+        let scenario = Scenario::from_json(presets::find(id).expect("preset exists").json).unwrap();
+        let mut sim = Simulation::new(&scenario);
+        sim.run_until(sim.end_us());
+        let s = summary(&sim);
+        assert_eq!(s["invariant_violations"], serde_json::json!([]), "{id}: {s}");
+        assert_eq!(s["fingerprint"], *expected, "preset {id} changed behaviour: {s}");
+    }
+}
+
+#[test]
+fn every_preset_has_a_golden_fingerprint() {
+    for p in presets::PRESETS {
+        assert!(GOLDEN.iter().any(|(id, _)| *id == p.id), "preset {} has no golden fingerprint", p.id);
+    }
+}
