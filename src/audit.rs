@@ -155,6 +155,9 @@ impl Audit {
 
     /// A committed batch at `offset` aged out of the leader's log.
     pub fn retired(&mut self, producer: ProducerInstance, partition: u32, offset: u64, seq: u64, records: u32) {
+        if producer == crate::kafka::group::COMMIT_WRITER {
+            return;
+        }
         let upto = &mut self.retired_upto[partition as usize];
         if offset < *upto {
             return;
@@ -183,6 +186,10 @@ impl Audit {
         let mut present: BTreeMap<ProducerInstance, RangeSet> = BTreeMap::new();
         let mut dups = 0;
         for b in log.batches.iter().skip(log.batch_index_from(from)).take_while(|b| b.end_offset() <= upto) {
+            // Offset commits in __consumer_offsets are the coordinator's, not a producer's.
+            if b.producer == crate::kafka::group::COMMIT_WRITER {
+                continue;
+            }
             dups += present.entry(b.producer).or_default().insert(b.audit_seq, b.audit_seq + u64::from(b.records));
         }
         (present, dups)

@@ -11,7 +11,9 @@ use crate::audit::{Audit, AuditReport};
 use crate::eventlog::{EventLog, Notable};
 use crate::invariants::Invariants;
 use crate::kafka::broker::{Broker, BrokerMsg};
+use crate::kafka::consumer::{Consumer, ConsumerMsg};
 use crate::kafka::controller::{ControllerMsg, Quorum};
+use crate::kafka::group::{Group, OFFSETS_PARTITIONS, OFFSETS_TOPIC};
 use crate::kafka::layout;
 use crate::kafka::log::Log;
 use crate::kafka::producer::{Producer, ProducerMsg};
@@ -104,6 +106,7 @@ pub enum Msg {
     Broker(BrokerMsg),
     Controller(ControllerMsg),
     Producer(ProducerMsg),
+    Consumer(ConsumerMsg),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +117,9 @@ pub enum Timer {
     ControlledShutdownTimeout,
     PauseEnd,
     ControllerTick,
+    GroupTick,
+    ConsumerPoll,
+    ConsumerHeartbeat,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +192,8 @@ pub struct Simulation {
     pub(crate) brokers: Vec<Broker>,
     pub(crate) quorum: Quorum,
     pub(crate) producers: Vec<Producer>,
+    pub(crate) groups: Vec<Group>,
+    pub(crate) consumers: Vec<Consumer>,
     pub(crate) actions: Vec<TimedAction>,
     pub(crate) metrics: Metrics,
     pub(crate) counters: Counters,
@@ -202,7 +210,18 @@ impl Simulation {
         let mut layout_rng = SimRng::stream(scenario.seed, "layout");
         let mut topics = Vec::new();
         let mut partitions = Vec::new();
-        for (ti, t) in scenario.topics.iter().enumerate() {
+        // Groups need Kafka's internal offsets topic; it is placed after the user's
+        // topics so adding a group does not move their replicas.
+        let mut topic_specs: Vec<crate::scenario::TopicConfig> = scenario.topics.clone();
+        if !scenario.groups.is_empty() {
+            topic_specs.push(crate::scenario::TopicConfig {
+                name: OFFSETS_TOPIC.to_string(),
+                partitions: OFFSETS_PARTITIONS,
+                replication_factor: scenario.cluster.brokers.min(3),
+                min_insync_replicas: Some(1),
+            });
+        }
+        for (ti, t) in topic_specs.iter().enumerate() {
             topics.push(TopicInfo {
                 name: t.name.clone(),
                 first: partitions.len() as u32,
@@ -256,6 +275,8 @@ impl Simulation {
             brokers,
             quorum: Quorum::new(c.brokers, c.controllers),
             producers: Vec::new(),
+            groups: Vec::new(),
+            consumers: Vec::new(),
             actions: scenario.actions.clone(),
             metrics: Metrics::new(SEC, 3_600),
             counters: Counters::default(),
@@ -281,6 +302,21 @@ impl Simulation {
             }
             sim.producers.push(producer);
             sim.timer(Node::Client(i as u32), 0, Timer::ProducerTick);
+        }
+        if let Some(offsets) = sim.topics.iter().find(|t| t.name == OFFSETS_TOPIC).map(|t| t.first) {
+            for g in &scenario.groups {
+                let pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
+                let mut topics: Vec<u32> = g.topics.iter().filter_map(|n| sim.topics.iter().position(|t| &t.name == n).map(|i| i as u32)).collect();
+                topics.sort_by(|a, b| sim.topics[*a as usize].name.cmp(&sim.topics[*b as usize].name));
+                topics.dedup();
+                sim.groups.push(Group::new(g.clone(), pidx, topics));
+            }
+            for g in 0..sim.groups.len() as u32 {
+                for _ in 0..sim.groups[g as usize].cfg.members {
+                    sim.add_consumer(g);
+                }
+            }
+            sim.timer(Node::Controller(0), 0, Timer::GroupTick);
         }
         sim
     }
@@ -338,6 +374,27 @@ impl Simulation {
 
     pub fn invariants(&self) -> &Invariants {
         &self.invariants
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// Lag per group: the leader's HW minus the committed offset (or where the
+    /// group started reading, before its first commit), summed over partitions.
+    pub fn group_lag(&self, g: usize) -> u64 {
+        let grp = &self.groups[g];
+        let mut lag = 0;
+        for &t in &grp.topics {
+            let t = &self.topics[t as usize];
+            for pidx in t.first..t.first + t.partitions {
+                let p = &self.partitions[pidx as usize];
+                let hw = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied()).and_then(|l| p.slot_of(l)).map_or(0, |s| p.replicas[s].log.hw);
+                let base = grp.offsets.get(&pidx).or_else(|| grp.start_offsets.get(&pidx)).copied().unwrap_or(hw);
+                lag += hw.saturating_sub(base);
+            }
+        }
+        lag
     }
 
     /// Every action applied so far (scenario and injected), with its time.
@@ -423,6 +480,7 @@ impl Simulation {
             Node::Broker(b) => self.brokers[b as usize].incarnation,
             Node::Controller(c) => self.quorum.nodes[c as usize].incarnation,
             Node::Client(_) => 0,
+            Node::Consumer(c) => self.consumers[c as usize].incarnation,
         };
         self.queue.push(self.now + after, Event::Timer { node, incarnation, timer });
     }
@@ -478,6 +536,7 @@ impl Simulation {
                         }
                     }
                     (Node::Client(p), Msg::Producer(m)) => self.producer_receive(p, from, m),
+                    (Node::Consumer(c), Msg::Consumer(m)) => self.consumer_receive(c, from, m),
                     _ => {}
                 }
             }
@@ -492,11 +551,19 @@ impl Simulation {
                     }
                     Node::Controller(c) => {
                         // The quorum's clock runs whoever is alive; node timers die with their node.
-                        if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
+                        if timer == Timer::GroupTick {
+                            self.group_tick();
+                            self.timer(Node::Controller(0), 100 * MS, Timer::GroupTick);
+                        } else if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
                             self.controller_timer(c, timer);
                         }
                     }
                     Node::Client(p) => self.producer_timer(p, timer),
+                    Node::Consumer(c) => {
+                        if self.consumers[c as usize].incarnation == incarnation {
+                            self.consumer_timer(c, timer);
+                        }
+                    }
                 }
             }
             Event::Action { index } => {
@@ -527,6 +594,12 @@ impl Simulation {
                 format!("unclean.leader.election.enable={unclean_leader_election_enable}")
             }
             Action::HealNetwork {} | Action::ElectPreferredLeaders {} => String::new(),
+            Action::AddConsumer { group } => format!("group {group}"),
+            Action::StopConsumer { group, member } | Action::KillConsumer { group, member } | Action::RestartConsumer { group, member } => {
+                format!("group {group} member {member}")
+            }
+            Action::PauseConsumer { group, member, for_ms } => format!("group {group} member {member} for {for_ms} ms"),
+            Action::SetConsumerRate { group, member, records_per_sec } => format!("group {group} member {member} {records_per_sec} records/s"),
         };
         self.note(Notable::Action { name: action.name(), detail });
         match action {
@@ -574,6 +647,33 @@ impl Simulation {
                 self.unclean_enabled = unclean_leader_election_enable;
                 if unclean_leader_election_enable {
                     self.elect_offline_partitions();
+                }
+            }
+            Action::AddConsumer { group } => {
+                if let Some(g) = self.groups.iter().position(|x| x.cfg.id == group) {
+                    self.add_consumer(g as u32);
+                }
+            }
+            Action::StopConsumer { ref group, member }
+            | Action::KillConsumer { ref group, member }
+            | Action::RestartConsumer { ref group, member }
+            | Action::PauseConsumer { ref group, member, .. }
+            | Action::SetConsumerRate { ref group, member, .. } => {
+                let Some(c) = self.consumer_index(group, member) else {
+                    self.note(Notable::Text(format!("group {group} has no member {member} yet: action ignored")));
+                    return;
+                };
+                match action {
+                    Action::StopConsumer { .. } => self.stop_consumer(c),
+                    Action::KillConsumer { .. } => self.kill_consumer(c),
+                    Action::RestartConsumer { .. } => self.restart_consumer(c),
+                    Action::PauseConsumer { for_ms, .. } => {
+                        let until = self.now + for_ms * MS;
+                        let con = &mut self.consumers[c as usize];
+                        con.paused_until = con.paused_until.max(until);
+                    }
+                    Action::SetConsumerRate { records_per_sec, .. } => self.consumers[c as usize].rate = records_per_sec,
+                    _ => {}
                 }
             }
         }
@@ -774,6 +874,7 @@ fn node_label(n: Node) -> String {
         Node::Broker(b) => b.to_string(),
         Node::Controller(c) => format!("c{c}"),
         Node::Client(c) => format!("client{c}"),
+        Node::Consumer(c) => format!("consumer{c}"),
     }
 }
 

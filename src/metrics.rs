@@ -18,6 +18,9 @@ pub struct Point {
     pub produce_p99_us: u64,
     pub produce_p999_us: u64,
     pub failed: u64,
+    pub consumed: u64,
+    pub e2e_p50_us: u64,
+    pub e2e_p99_us: u64,
     pub under_replicated: u32,
     pub offline: u32,
     pub unavailable: u32,
@@ -34,6 +37,11 @@ pub struct Metrics {
     acked: u64,
     acked_bytes: u64,
     failed: u64,
+    consumed: u64,
+    interval_e2e: Histogram<u64>,
+    /// Whole-run end-to-end latency (produce to delivery to the application).
+    pub e2e_latency: Histogram<u64>,
+    pub total_consumed: u64,
     interval_latency: Histogram<u64>,
     /// Whole-run produce latency, for p50/p99/p99.9 in the summary.
     pub produce_latency: Histogram<u64>,
@@ -57,6 +65,10 @@ impl Metrics {
             acked: 0,
             acked_bytes: 0,
             failed: 0,
+            consumed: 0,
+            interval_e2e: new_histogram(),
+            e2e_latency: new_histogram(),
+            total_consumed: 0,
             interval_latency: new_histogram(),
             produce_latency: new_histogram(),
             total_produced: 0,
@@ -90,6 +102,9 @@ impl Metrics {
                 produce_p99_us: q(0.99),
                 produce_p999_us: q(0.999),
                 failed: self.failed,
+                consumed: self.consumed,
+                e2e_p50_us: if self.interval_e2e.is_empty() { 0 } else { self.interval_e2e.value_at_quantile(0.5) },
+                e2e_p99_us: if self.interval_e2e.is_empty() { 0 } else { self.interval_e2e.value_at_quantile(0.99) },
                 under_replicated,
                 offline,
                 unavailable,
@@ -104,7 +119,26 @@ impl Metrics {
             self.acked = 0;
             self.acked_bytes = 0;
             self.failed = 0;
+            self.consumed = 0;
             self.interval_latency.reset();
+            self.interval_e2e.reset();
+        }
+    }
+
+    /// Records handed to a consumer application, with their produce-to-consume latency.
+    pub fn record_consumed(&mut self, records: u64, latency_us: Micros) {
+        self.consumed += records;
+        self.total_consumed += records;
+        let v = latency_us.clamp(1, 3_600 * SEC);
+        let _ = self.interval_e2e.record_n(v, records);
+        let _ = self.e2e_latency.record_n(v, records);
+    }
+
+    pub fn e2e_quantile_us(&self, q: f64) -> u64 {
+        if self.e2e_latency.is_empty() {
+            0
+        } else {
+            self.e2e_latency.value_at_quantile(q)
         }
     }
 

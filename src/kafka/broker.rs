@@ -6,7 +6,9 @@
 use crate::audit::Audit;
 use crate::engine::{ErrorCode, FollowerState, Msg, PartMeta, Role, Simulation, Timer};
 use crate::eventlog::Notable;
+use crate::kafka::consumer::{ConsumerFetchResult, ConsumerMsg};
 use crate::kafka::controller::ControllerMsg;
+use crate::kafka::group::GroupRequest;
 use crate::kafka::log::{Batch, IdemCheck};
 use crate::kafka::producer::ProducerMsg;
 use crate::scenario::Acks;
@@ -56,6 +58,17 @@ pub struct ProduceWait {
     pub remaining: u32,
     pub deadline: Micros,
     pub results: Vec<(u32, Option<Result<u64, ErrorCode>>)>,
+    /// An offset commit (group, offsets) rather than a producer's request.
+    pub commit: Option<(u32, Vec<(u32, u64)>)>,
+}
+
+/// A consumer fetch waiting for the HW to move (long poll).
+#[derive(Debug, Clone)]
+pub struct ParkedConsumerFetch {
+    pub consumer: u32,
+    pub req_id: u64,
+    pub parts: Vec<(u32, u64)>,
+    pub deadline: Micros,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +86,7 @@ pub struct Broker {
     pub next_isr_check: Micros,
     pub fetchers: BTreeMap<u32, Fetcher>,
     pub parked: Vec<Parked>,
+    pub parked_consumers: Vec<ParkedConsumerFetch>,
     /// When the one pending long-poll timeout fires (0: none pending).
     pub parked_timer_at: Micros,
     pub waits: Vec<Option<ProduceWait>>,
@@ -97,6 +111,7 @@ impl Broker {
             next_isr_check: 0,
             fetchers: BTreeMap::new(),
             parked: Vec::new(),
+            parked_consumers: Vec::new(),
             parked_timer_at: 0,
             waits: Vec::new(),
             wait_gen: Vec::new(),
@@ -164,7 +179,10 @@ pub enum BrokerMsg {
     MetadataUpdate { offset: u64, changes: Vec<(u32, PartMeta)> },
     AlterPartitionResponse { pidx: u32, result: Result<PartMeta, ErrorCode> },
     ControlledShutdownResponse,
-    ClientMetadata { req_id: u64, topic: u32 },
+    ClientMetadata { req_id: u64, topics: Vec<u32> },
+    /// A consumer's fetch: (partition, offset) pairs, answered up to the HW.
+    ConsumerFetch { req_id: u64, parts: Vec<(u32, u64)>, max_wait_us: Micros },
+    Group { group: u32, req: GroupRequest },
     /// The connection to this leader was reset (its process died).
     Disconnected,
 }
@@ -200,13 +218,32 @@ impl Simulation {
                     }
                 }
             }
-            BrokerMsg::ClientMetadata { req_id, topic } => {
-                let t = &self.topics[topic as usize];
-                let range = t.first as usize..(t.first + t.partitions) as usize;
+            BrokerMsg::ClientMetadata { req_id, topics } => {
                 let image = &self.brokers[b as usize].image;
-                let leaders = image.get(range).map(|s| s.to_vec()).unwrap_or_default();
+                let mut leaders = Vec::new();
+                for t in topics {
+                    let t = &self.topics[t as usize];
+                    for p in t.first..t.first + t.partitions {
+                        let (l, e) = image.get(p as usize).copied().unwrap_or((None, -1));
+                        leaders.push((p, l, e));
+                    }
+                }
                 let done = self.service(b, 20);
-                self.send_at(done, Node::Broker(b), from, Msg::Producer(ProducerMsg::MetadataResponse { req_id, leaders }));
+                let msg = match from {
+                    Node::Consumer(_) => Msg::Consumer(ConsumerMsg::Metadata { req_id, leaders }),
+                    _ => Msg::Producer(ProducerMsg::MetadataResponse { req_id, leaders }),
+                };
+                self.send_at(done, Node::Broker(b), from, msg);
+            }
+            BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us } => {
+                if let Node::Consumer(c) = from {
+                    self.answer_consumer_fetch(b, c, req_id, parts, Some(max_wait_us));
+                }
+            }
+            BrokerMsg::Group { group, req } => {
+                if let Node::Consumer(c) = from {
+                    self.handle_group_request(b, c, group, req);
+                }
             }
         }
     }
@@ -228,8 +265,20 @@ impl Simulation {
                         i += 1;
                     }
                 }
+                let mut expired_consumers = Vec::new();
+                let mut i = 0;
+                while i < br.parked_consumers.len() {
+                    if br.parked_consumers[i].deadline <= now {
+                        expired_consumers.push(br.parked_consumers.remove(i));
+                    } else {
+                        i += 1;
+                    }
+                }
                 for parked in expired {
                     self.answer_fetch(b, parked.follower, parked.fetch_id, &parked.parts, false);
+                }
+                for parked in expired_consumers {
+                    self.answer_consumer_fetch(b, parked.consumer, parked.req_id, parked.parts, None);
                 }
                 self.arm_parked_timer(b);
             }
@@ -373,7 +422,7 @@ impl Simulation {
             br.wait_gen[slot as usize] += 1;
             let gen = br.wait_gen[slot as usize];
             br.waits[slot as usize] =
-                Some(ProduceWait { client, req_id: req.req_id, remaining: pending, deadline: self.now + req.timeout_us, results });
+                Some(ProduceWait { client, req_id: req.req_id, remaining: pending, deadline: self.now + req.timeout_us, results, commit: None });
             for &(pidx, end) in &touched {
                 let p = &mut self.partitions[pidx as usize];
                 if let Some(s) = p.slot_of(b) {
@@ -476,6 +525,7 @@ impl Simulation {
         self.partitions[pidx as usize].replicas[slot].log.hw = hw;
         self.invariants.on_leader_hw(self.now, pidx, b, old, hw, &self.partitions[pidx as usize]);
         self.complete_waits(b, pidx);
+        self.wake_consumers(b, pidx);
     }
 
     fn complete_waits(&mut self, b: u32, pidx: u32) {
@@ -511,7 +561,129 @@ impl Simulation {
             br.free_waits.push(wslot);
             br.wait_gen[wslot as usize] += 1;
             let now = self.now;
-            self.send_produce_response(b, now, w.client, w.req_id, w.results);
+            self.finish_wait(b, now, w);
+        }
+    }
+
+    /// Sends the answer for a completed (or expired) wait: a produce response, or
+    /// for an offset commit, applies it and tells the consumer.
+    fn finish_wait(&mut self, b: u32, at: Micros, w: ProduceWait) {
+        match (w.commit, w.client) {
+            (Some((g, offsets)), Node::Consumer(c)) => {
+                let ok = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
+                if ok {
+                    self.apply_commit(g, &offsets);
+                }
+                let error = (!ok).then_some(crate::kafka::group::GroupError::NotCoordinator);
+                self.send_at(at, Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::CommitDone { req_id: w.req_id, error }));
+            }
+            _ => self.send_produce_response(b, at, w.client, w.req_id, w.results),
+        }
+    }
+
+    /// The coordinator appends an offset commit to its `__consumer_offsets` partition.
+    pub(crate) fn append_commit(&mut self, b: u32, pidx: u32, mut batch: Batch) -> Result<u64, ErrorCode> {
+        let p = &mut self.partitions[pidx as usize];
+        let slot = p.slot_of(b).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        let r = &mut p.replicas[slot];
+        if r.role != Role::Leader {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        batch.epoch = r.known.leader_epoch;
+        r.log.append(batch);
+        Ok(r.log.leo)
+    }
+
+    /// Waits (acks=all) for a commit batch to reach the HW, then applies it.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn wait_for_commit(&mut self, b: u32, consumer: u32, g: u32, req_id: u64, pidx: u32, end: u64, offsets: Vec<(u32, u64)>) {
+        let br = &mut self.brokers[b as usize];
+        let slot = match br.free_waits.pop() {
+            Some(s) => s,
+            None => {
+                br.waits.push(None);
+                br.wait_gen.push(0);
+                (br.waits.len() - 1) as u32
+            }
+        };
+        br.wait_gen[slot as usize] += 1;
+        let gen = br.wait_gen[slot as usize];
+        let timeout = self.scenario.cluster.replica_lag_time_max_ms * MS;
+        br.waits[slot as usize] = Some(ProduceWait {
+            client: Node::Consumer(consumer),
+            req_id,
+            remaining: 1,
+            deadline: self.now + timeout,
+            results: vec![(pidx, None)],
+            commit: Some((g, offsets)),
+        });
+        let p = &mut self.partitions[pidx as usize];
+        if let Some(s) = p.slot_of(b) {
+            p.replicas[s].purgatory.push_back((end, slot, gen));
+        }
+        self.after_leader_append(b, pidx);
+    }
+
+    /// Answers a consumer fetch with committed data (below the HW), or parks it.
+    fn answer_consumer_fetch(&mut self, b: u32, c: u32, req_id: u64, parts: Vec<(u32, u64)>, park_for: Option<Micros>) {
+        let mut out = Vec::with_capacity(parts.len());
+        let mut anything = false;
+        let mut bytes = 0u64;
+        for &(pidx, offset) in &parts {
+            let p = &self.partitions[pidx as usize];
+            let result = match p.slot_of(b).map(|s| &p.replicas[s]) {
+                Some(r) if r.role == Role::Leader => {
+                    let log = &r.log;
+                    if offset < log.log_start || offset > log.hw {
+                        ConsumerFetchResult::OutOfRange { log_start: log.log_start, hw: log.hw }
+                    } else {
+                        let mut batches = Vec::new();
+                        let mut n = 0u64;
+                        for batch in log.batches.iter().skip(log.batch_index_from(offset)) {
+                            if batch.end_offset() > log.hw || (n > 0 && n + u64::from(batch.bytes) > FETCH_MAX_BYTES) {
+                                break;
+                            }
+                            n += u64::from(batch.bytes);
+                            batches.push(*batch);
+                        }
+                        bytes += n;
+                        ConsumerFetchResult::Data { hw: log.hw, batches }
+                    }
+                }
+                _ => ConsumerFetchResult::NotLeader,
+            };
+            if !matches!(&result, ConsumerFetchResult::Data { batches, .. } if batches.is_empty()) {
+                anything = true;
+            }
+            out.push((pidx, result));
+        }
+        if let (false, Some(wait)) = (anything, park_for) {
+            let deadline = self.now + wait;
+            self.brokers[b as usize].parked_consumers.push(ParkedConsumerFetch { consumer: c, req_id, parts, deadline });
+            self.arm_parked_timer(b);
+            return;
+        }
+        let done = self.service(b, 20 + 3 * parts.len() as u64 + bytes / 2_000);
+        self.send_at(done, Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::Fetched { req_id, parts: out }));
+    }
+
+    /// The HW moved: consumers waiting on this partition get their data now.
+    fn wake_consumers(&mut self, b: u32, pidx: u32) {
+        let br = &mut self.brokers[b as usize];
+        if br.parked_consumers.is_empty() {
+            return;
+        }
+        let mut woken = Vec::new();
+        let mut i = 0;
+        while i < br.parked_consumers.len() {
+            if br.parked_consumers[i].parts.iter().any(|p| p.0 == pidx) {
+                woken.push(br.parked_consumers.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        for w in woken {
+            self.answer_consumer_fetch(b, w.consumer, w.req_id, w.parts, None);
         }
     }
 
@@ -530,7 +702,7 @@ impl Simulation {
             let w = br.waits[wslot as usize].take().expect("present");
             br.free_waits.push(wslot);
             br.wait_gen[wslot as usize] += 1;
-            self.send_produce_response(b, now, w.client, w.req_id, w.results);
+            self.finish_wait(b, now, w);
         }
     }
 
@@ -580,7 +752,7 @@ impl Simulation {
         if br.parked_timer_at != 0 {
             return;
         }
-        if let Some(first) = br.parked.iter().map(|p| p.deadline).min() {
+        if let Some(first) = br.parked.iter().map(|p| p.deadline).chain(br.parked_consumers.iter().map(|p| p.deadline)).min() {
             self.brokers[b as usize].parked_timer_at = first;
             let after = first.saturating_sub(self.now);
             self.timer(Node::Broker(b), after, Timer::ParkedFetchTimeout);
@@ -960,6 +1132,7 @@ impl Simulation {
                 self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
             }
             (Node::Broker(_), BrokerMsg::Fetch { .. }) => self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::Disconnected)),
+            (Node::Consumer(_), _) => self.send(Node::Broker(b), from, Msg::Consumer(ConsumerMsg::Disconnected)),
             _ => {}
         }
     }
@@ -969,6 +1142,10 @@ impl Simulation {
         let clients: Vec<u32> = (0..self.producers.len() as u32).filter(|&p| self.producers[p as usize].has_in_flight_to(b)).collect();
         for p in clients {
             self.send(Node::Broker(b), Node::Client(p), Msg::Producer(ProducerMsg::Disconnected));
+        }
+        let consumers: Vec<u32> = (0..self.consumers.len() as u32).filter(|&c| self.consumers[c as usize].has_request_to(b)).collect();
+        for c in consumers {
+            self.send(Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::Disconnected));
         }
         let followers: Vec<u32> = (0..self.brokers.len() as u32).filter(|&f| f != b && self.brokers[f as usize].fetchers.contains_key(&b)).collect();
         for f in followers {
@@ -990,6 +1167,7 @@ impl Simulation {
         br.meta_in_flight = None;
         br.fetchers.clear();
         br.parked.clear();
+        br.parked_consumers.clear();
         br.parked_timer_at = 0;
         br.waits.clear();
         br.wait_gen.clear();

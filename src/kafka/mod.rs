@@ -2,7 +2,9 @@
 //! quorum and producers.
 
 pub mod broker;
+pub mod consumer;
 pub mod controller;
+pub mod group;
 pub mod layout;
 pub mod log;
 pub mod partitioner;

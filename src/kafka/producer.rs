@@ -78,7 +78,7 @@ pub enum ProducerMsg {
     ProduceResponse { req_id: u64, results: Vec<(u32, Result<u64, ErrorCode>)> },
     /// The connection to the sending broker was reset.
     Disconnected,
-    MetadataResponse { req_id: u64, leaders: Vec<(Option<u32>, i32)> },
+    MetadataResponse { req_id: u64, leaders: Vec<(u32, Option<u32>, i32)> },
 }
 
 impl Producer {
@@ -320,7 +320,7 @@ impl Simulation {
         pr.next_metadata_at = now + pr.cfg.retry_backoff_ms * MS;
         let target = pr.metadata_target % brokers;
         let topic = pr.topic;
-        self.send(Node::Client(p), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topic }));
+        self.send(Node::Client(p), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics: vec![topic] }));
     }
 
     /// Kafka's drain: the first ready batch of every partition the broker leads,
@@ -468,7 +468,8 @@ impl Simulation {
                 }
                 pr.metadata_in_flight = None;
                 let mut missing = false;
-                for (i, &(leader, epoch)) in leaders.iter().enumerate().take(pr.n as usize) {
+                for &(pidx, leader, epoch) in &leaders {
+                    let Some(i) = pidx.checked_sub(pr.first).map(|i| i as usize).filter(|&i| i < pr.n as usize) else { continue };
                     if epoch >= pr.leader_epochs[i] {
                         pr.leaders[i] = leader;
                         pr.leader_epochs[i] = epoch;

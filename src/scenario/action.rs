@@ -32,6 +32,12 @@ pub enum Action {
     },
     SetTopicConfig { topic: String, min_insync_replicas: u32 },
     SetClusterConfig { unclean_leader_election_enable: bool },
+    AddConsumer { group: String },
+    StopConsumer { group: String, member: u32 },
+    KillConsumer { group: String, member: u32 },
+    RestartConsumer { group: String, member: u32 },
+    PauseConsumer { group: String, member: u32, for_ms: u64 },
+    SetConsumerRate { group: String, member: u32, records_per_sec: u64 },
 }
 
 /// A node named in a network cut: a broker number or a controller name ("c1").
@@ -114,6 +120,34 @@ impl Action {
                 Ok(())
             }
             Action::SetClusterConfig { .. } => Ok(()),
+            Action::AddConsumer { group } => {
+                if s.group(group).is_none() {
+                    return err(format!("add_consumer: unknown group {group:?}"));
+                }
+                Ok(())
+            }
+            Action::StopConsumer { group, member }
+            | Action::KillConsumer { group, member }
+            | Action::RestartConsumer { group, member }
+            | Action::PauseConsumer { group, member, .. }
+            | Action::SetConsumerRate { group, member, .. } => {
+                if s.group(group).is_none() {
+                    return err(format!("{}: unknown group {group:?}", self.name()));
+                }
+                let max = s.max_members(group);
+                if *member >= max {
+                    return err(format!("{}: group {group} has no member {member} (members are 0..{})", self.name(), max.saturating_sub(1)));
+                }
+                if let Action::PauseConsumer { for_ms: 0, .. } = self {
+                    return err("pause_consumer needs for_ms > 0");
+                }
+                if let Action::SetConsumerRate { records_per_sec, .. } = self {
+                    if *records_per_sec > 10_000_000 {
+                        return err("set_consumer_rate: records_per_sec above 10000000");
+                    }
+                }
+                Ok(())
+            }
         }
     }
 
@@ -134,6 +168,12 @@ impl Action {
             Action::SetProducer { .. } => "set_producer",
             Action::SetTopicConfig { .. } => "set_topic_config",
             Action::SetClusterConfig { .. } => "set_cluster_config",
+            Action::AddConsumer { .. } => "add_consumer",
+            Action::StopConsumer { .. } => "stop_consumer",
+            Action::KillConsumer { .. } => "kill_consumer",
+            Action::RestartConsumer { .. } => "restart_consumer",
+            Action::PauseConsumer { .. } => "pause_consumer",
+            Action::SetConsumerRate { .. } => "set_consumer_rate",
         }
     }
 }

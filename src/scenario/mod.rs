@@ -37,7 +37,81 @@ pub struct Scenario {
     #[serde(default)]
     pub producers: Vec<ProducerConfig>,
     #[serde(default)]
+    pub groups: Vec<GroupConfig>,
+    #[serde(default)]
     pub actions: Vec<TimedAction>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupProtocol {
+    /// JoinGroup/SyncGroup with a client-side assignor.
+    Classic,
+    /// KIP-848: server-side assignor, incremental reconciliation through heartbeats.
+    Consumer,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OffsetReset {
+    Earliest,
+    Latest,
+}
+
+/// A consumer group. Members are numbered from 0 in creation order, never reused.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub id: String,
+    pub topics: Vec<String>,
+    #[serde(default = "d_one")]
+    pub members: u32,
+    #[serde(default = "d_protocol")]
+    pub protocol: GroupProtocol,
+    /// classic: range, roundrobin, sticky, cooperative-sticky; consumer: uniform, range.
+    /// Default: range (classic, Kafka's first default), uniform (consumer).
+    #[serde(default)]
+    pub assignor: Option<String>,
+    #[serde(default)]
+    pub static_membership: bool,
+    #[serde(default = "d_consumer_rate")]
+    pub records_per_sec_per_member: u64,
+    #[serde(default = "d_true")]
+    pub enable_auto_commit: bool,
+    #[serde(default = "d_reset")]
+    pub auto_offset_reset: OffsetReset,
+    #[serde(default = "d_session")]
+    pub session_timeout_ms: u64,
+    #[serde(default = "d_heartbeat")]
+    pub heartbeat_interval_ms: u64,
+    #[serde(default = "d_max_poll_interval")]
+    pub max_poll_interval_ms: u64,
+    #[serde(default = "d_max_poll_records")]
+    pub max_poll_records: u32,
+    #[serde(default = "d_auto_commit_interval")]
+    pub auto_commit_interval_ms: u64,
+    /// A broker setting in Kafka; per group here so lessons can shorten it.
+    #[serde(default = "d_initial_delay")]
+    pub group_initial_rebalance_delay_ms: u64,
+    #[serde(default = "d_fetch_wait")]
+    pub fetch_max_wait_ms: u64,
+    #[serde(default = "d_consumer_heartbeat")]
+    pub group_consumer_heartbeat_interval_ms: u64,
+}
+
+impl GroupConfig {
+    pub fn assignor_name(&self) -> &str {
+        match (&self.assignor, self.protocol) {
+            (Some(a), _) => a,
+            (None, GroupProtocol::Classic) => "range",
+            (None, GroupProtocol::Consumer) => "uniform",
+        }
+    }
+
+    /// Eager assignors revoke everything at the start of a rebalance.
+    pub fn cooperative(&self) -> bool {
+        self.protocol == GroupProtocol::Consumer || self.assignor_name() == "cooperative-sticky"
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -153,6 +227,42 @@ impl ProducerConfig {
     }
 }
 
+fn d_protocol() -> GroupProtocol {
+    GroupProtocol::Classic
+}
+fn d_consumer_rate() -> u64 {
+    10_000
+}
+fn d_true() -> bool {
+    true
+}
+fn d_reset() -> OffsetReset {
+    OffsetReset::Latest
+}
+fn d_session() -> u64 {
+    45_000
+}
+fn d_heartbeat() -> u64 {
+    3_000
+}
+fn d_max_poll_interval() -> u64 {
+    300_000
+}
+fn d_max_poll_records() -> u32 {
+    500
+}
+fn d_auto_commit_interval() -> u64 {
+    5_000
+}
+fn d_initial_delay() -> u64 {
+    3_000
+}
+fn d_fetch_wait() -> u64 {
+    500
+}
+fn d_consumer_heartbeat() -> u64 {
+    5_000
+}
 fn d_seed() -> u64 {
     1
 }
@@ -240,6 +350,9 @@ impl Scenario {
             if t.name.is_empty() || t.name.len() > 249 || !t.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)) {
                 return err(format!("topic name {:?} is not a legal Kafka topic name", t.name));
             }
+            if t.name.starts_with("__") {
+                return err(format!("topic {:?}: names starting with __ are Kafka's internal topics", t.name));
+            }
             if self.topics[..i].iter().any(|o| o.name == t.name) {
                 return err(format!("topic {:?} is defined twice", t.name));
             }
@@ -271,11 +384,68 @@ impl Scenario {
             }
             validate_producer(p)?;
         }
+        for (i, g) in self.groups.iter().enumerate() {
+            validate_group(self, g)?;
+            if self.groups[..i].iter().any(|o| o.id == g.id) {
+                return err(format!("group {:?} is defined twice", g.id));
+            }
+        }
         for a in &self.actions {
             a.action.validate(self)?;
         }
         Ok(())
     }
+
+    pub fn group(&self, id: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.id == id)
+    }
+
+    /// Members a group can ever have in this scenario: the initial ones plus one per `add_consumer`.
+    pub fn max_members(&self, group: &str) -> u32 {
+        let initial = self.group(group).map_or(0, |g| g.members);
+        let added = self.actions.iter().filter(|a| matches!(&a.action, Action::AddConsumer { group: g } if g == group)).count();
+        initial + added as u32
+    }
+}
+
+fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
+    if g.id.is_empty() {
+        return err("group id must not be empty");
+    }
+    if g.topics.is_empty() {
+        return err(format!("group {}: subscribes to no topic", g.id));
+    }
+    for t in &g.topics {
+        if s.topic(t).is_none() {
+            return err(format!("group {}: unknown topic {t:?}", g.id));
+        }
+    }
+    if g.members > 1_000 {
+        return err(format!("group {}: at most 1000 members", g.id));
+    }
+    let valid: &[&str] = match g.protocol {
+        GroupProtocol::Classic => &["range", "roundrobin", "sticky", "cooperative-sticky"],
+        GroupProtocol::Consumer => &["uniform", "range"],
+    };
+    if !valid.contains(&g.assignor_name()) {
+        return err(format!(
+            "group {}: assignor {:?} is not available with protocol {:?} (use one of {})",
+            g.id,
+            g.assignor_name(),
+            g.protocol,
+            valid.join(", ")
+        ));
+    }
+    if g.heartbeat_interval_ms == 0 || g.session_timeout_ms <= g.heartbeat_interval_ms {
+        return err(format!("group {}: session_timeout_ms must exceed heartbeat_interval_ms (> 0)", g.id));
+    }
+    if g.max_poll_records == 0 || g.max_poll_interval_ms == 0 || g.auto_commit_interval_ms == 0 || g.group_consumer_heartbeat_interval_ms == 0 {
+        return err(format!("group {}: max_poll_records and the intervals must be positive", g.id));
+    }
+    if g.records_per_sec_per_member > 10_000_000 {
+        return err(format!("group {}: records_per_sec_per_member above 10000000", g.id));
+    }
+    Ok(())
 }
 
 pub(crate) fn validate_producer(p: &ProducerConfig) -> Result<(), ScenarioError> {

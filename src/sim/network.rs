@@ -10,6 +10,7 @@ pub enum Node {
     Broker(u32),
     Controller(u32),
     Client(u32),
+    Consumer(u32),
 }
 
 impl Node {
@@ -18,6 +19,7 @@ impl Node {
             Node::Broker(b) => u64::from(b),
             Node::Controller(c) => 1 << 32 | u64::from(c),
             Node::Client(c) => 2 << 32 | u64::from(c),
+            Node::Consumer(c) => 3 << 32 | u64::from(c),
         }
     }
 }
@@ -28,6 +30,7 @@ impl std::fmt::Display for Node {
             Node::Broker(b) => write!(f, "broker {b}"),
             Node::Controller(c) => write!(f, "controller c{c}"),
             Node::Client(c) => write!(f, "client {c}"),
+            Node::Consumer(c) => write!(f, "consumer {c}"),
         }
     }
 }

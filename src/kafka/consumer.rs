@@ -1,0 +1,860 @@
+//! The consumer client: a poll loop that hands at most `max.poll.records` to
+//! the application, which processes them at its own rate (so lag can build);
+//! one fetch per leader broker for the assigned partitions, reading up to the
+//! HW; auto commit every `auto.commit.interval.ms`; `auto.offset.reset`; and the
+//! member side of the classic group protocol: join, sync, heartbeat from a
+//! background thread, `max.poll.interval.ms`, eager or cooperative revocation,
+//! static membership (no LeaveGroup).
+
+use crate::assignors::{self, Member, Strategy};
+use crate::engine::{Msg, Simulation, Timer};
+use crate::eventlog::Notable;
+use crate::kafka::broker::BrokerMsg;
+use crate::kafka::group::{GroupError, GroupRequest, MemberInfo};
+use crate::kafka::log::Batch;
+use crate::scenario::OffsetReset;
+use crate::sim::{Micros, Node, MS, SEC};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// How long poll() waits for data when the buffer is empty.
+const POLL_TIMEOUT: Micros = 100 * MS;
+const COORDINATOR_RETRY: Micros = 500 * MS;
+const REQUEST_TIMEOUT: Micros = 30_000 * MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerState {
+    Running,
+    Stopped,
+    Dead,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not in the group (yet, or after losing membership).
+    Unjoined,
+    Joining,
+    Syncing,
+    Stable,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    pidx: u32,
+    offset: u64,
+    records: u64,
+    created_us: Micros,
+}
+
+#[derive(Debug, Clone)]
+pub struct Consumer {
+    pub group: u32,
+    pub number: u32,
+    pub state: ConsumerState,
+    pub incarnation: u32,
+    pub instance_id: Option<String>,
+    pub member_id: String,
+    pub generation: i32,
+    pub rate: u64,
+    pub phase: Phase,
+    pub rejoin: bool,
+    pub coordinator: Option<u32>,
+    find_in_flight: Option<(u64, Micros)>,
+    pub assigned: Vec<u32>,
+    /// Next offset to fetch, per assigned partition (absent until known).
+    positions: BTreeMap<u32, u64>,
+    /// Next offset to hand to the application: what a commit records.
+    consumed: BTreeMap<u32, u64>,
+    committed: BTreeMap<u32, u64>,
+    offsets_req: Option<u64>,
+    buffer: VecDeque<Chunk>,
+    buffered: u64,
+    fetches: BTreeMap<u32, (u64, Micros)>,
+    leaders: BTreeMap<u32, Option<u32>>,
+    meta_in_flight: Option<(u64, Micros)>,
+    want_metadata: bool,
+    pub last_poll: Micros,
+    pub paused_until: Micros,
+    poll_at: Micros,
+    waiting_data: bool,
+    last_commit_at: Micros,
+    commit_in_flight: Option<(u64, Micros, Vec<(u32, u64)>)>,
+    /// Join once the commit in flight finishes (revocation commits first).
+    join_after_commit: bool,
+    /// A static member past max.poll.interval.ms stops heartbeating until it polls.
+    heartbeats_stopped: bool,
+    /// Partitions assigned but not fetched yet (to close their pause in the history).
+    first_fetch: BTreeSet<u32>,
+    next_req: u64,
+    meta_target: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConsumerMsg {
+    Coordinator { req_id: u64, broker: Option<u32> },
+    Joined { member_id: String, generation: i32, leader: String, members: Option<Vec<MemberInfo>> },
+    Synced { generation: i32, assignment: Result<Vec<u32>, GroupError> },
+    HeartbeatDone { error: Option<GroupError> },
+    GroupError { error: GroupError },
+    CommitDone { req_id: u64, error: Option<GroupError> },
+    Offsets { req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError> },
+    Fetched { req_id: u64, parts: Vec<(u32, ConsumerFetchResult)> },
+    Metadata { req_id: u64, leaders: Vec<(u32, Option<u32>, i32)> },
+    Disconnected,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConsumerFetchResult {
+    Data { hw: u64, batches: Vec<Batch> },
+    NotLeader,
+    OutOfRange { log_start: u64, hw: u64 },
+}
+
+impl Consumer {
+    pub fn new(group: u32, number: u32, rate: u64, static_id: Option<String>) -> Consumer {
+        Consumer {
+            group,
+            number,
+            state: ConsumerState::Running,
+            incarnation: 1,
+            instance_id: static_id,
+            member_id: String::new(),
+            generation: -1,
+            rate,
+            phase: Phase::Unjoined,
+            rejoin: false,
+            coordinator: None,
+            find_in_flight: None,
+            assigned: Vec::new(),
+            positions: BTreeMap::new(),
+            consumed: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            offsets_req: None,
+            buffer: VecDeque::new(),
+            buffered: 0,
+            fetches: BTreeMap::new(),
+            leaders: BTreeMap::new(),
+            meta_in_flight: None,
+            want_metadata: true,
+            last_poll: 0,
+            paused_until: 0,
+            poll_at: 0,
+            waiting_data: false,
+            last_commit_at: 0,
+            commit_in_flight: None,
+            join_after_commit: false,
+            heartbeats_stopped: false,
+            first_fetch: BTreeSet::new(),
+            next_req: 1,
+            meta_target: number,
+        }
+    }
+
+    fn req(&mut self) -> u64 {
+        self.next_req += 1;
+        self.next_req
+    }
+
+    pub fn has_request_to(&self, broker: u32) -> bool {
+        self.fetches.contains_key(&broker) || self.coordinator == Some(broker)
+    }
+
+    pub fn label(&self) -> String {
+        if self.member_id.is_empty() {
+            format!("member {}", self.number)
+        } else {
+            self.member_id.clone()
+        }
+    }
+
+    /// Drops partitions from the assignment with everything buffered for them.
+    fn drop_partitions(&mut self, parts: &[u32]) {
+        self.assigned.retain(|p| !parts.contains(p));
+        for p in parts {
+            self.positions.remove(p);
+            self.consumed.remove(p);
+            self.first_fetch.remove(p);
+        }
+        let before = self.buffered;
+        self.buffer.retain(|c| !parts.contains(&c.pidx));
+        self.buffered = self.buffer.iter().map(|c| c.records).sum();
+        let _ = before;
+    }
+
+    fn uncommitted(&self) -> Vec<(u32, u64)> {
+        self.consumed.iter().filter(|(p, o)| self.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
+    }
+}
+
+impl Simulation {
+    fn to_coordinator(&mut self, c: u32, req: GroupRequest) {
+        let con = &self.consumers[c as usize];
+        let (g, Some(b)) = (con.group, con.coordinator) else { return };
+        self.send(Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
+    }
+
+    pub(crate) fn consumer_timer(&mut self, c: u32, timer: Timer) {
+        if self.consumers[c as usize].state != ConsumerState::Running {
+            return;
+        }
+        match timer {
+            Timer::ConsumerPoll => {
+                if self.consumers[c as usize].poll_at == self.now {
+                    self.poll(c);
+                }
+            }
+            Timer::ConsumerHeartbeat => self.consumer_heartbeat(c),
+            _ => {}
+        }
+    }
+
+    fn schedule_poll(&mut self, c: u32, after: Micros) {
+        let at = self.now + after;
+        let con = &mut self.consumers[c as usize];
+        if con.poll_at > self.now && con.poll_at <= at {
+            return;
+        }
+        con.poll_at = at;
+        self.timer(Node::Consumer(c), after, Timer::ConsumerPoll);
+    }
+
+    /// One turn of the application's poll loop.
+    fn poll(&mut self, c: u32) {
+        let now = self.now;
+        let g = self.consumers[c as usize].group;
+        let cfg = self.groups[g as usize].cfg.clone();
+        let con = &mut self.consumers[c as usize];
+        if con.paused_until > now {
+            let after = con.paused_until - now;
+            self.schedule_poll(c, after);
+            return;
+        }
+        con.last_poll = now;
+        con.heartbeats_stopped = false;
+        con.waiting_data = false;
+        if con.coordinator.is_none() {
+            self.find_coordinator(c);
+            self.schedule_poll(c, POLL_TIMEOUT);
+            return;
+        }
+        let con = &mut self.consumers[c as usize];
+        let must_join = con.phase == Phase::Unjoined || (con.rejoin && con.phase == Phase::Stable);
+        if must_join && con.commit_in_flight.is_none() {
+            self.start_join(c);
+        }
+        let con = &self.consumers[c as usize];
+        // Eager members stop consuming until the new assignment arrives.
+        if con.phase != Phase::Stable && !cfg.cooperative() {
+            self.schedule_poll(c, POLL_TIMEOUT);
+            return;
+        }
+        if cfg.enable_auto_commit && now.saturating_sub(con.last_commit_at) >= cfg.auto_commit_interval_ms * MS {
+            self.commit_offsets(c);
+        }
+        let delivered = self.deliver(c, u64::from(cfg.max_poll_records));
+        self.ensure_fetches(c);
+        let con = &mut self.consumers[c as usize];
+        if delivered == 0 {
+            con.waiting_data = true;
+            self.schedule_poll(c, POLL_TIMEOUT);
+        } else {
+            let busy = (delivered * SEC / con.rate.max(1)).max(1);
+            self.schedule_poll(c, busy);
+        }
+    }
+
+    /// Hands up to `max` records to the application: counts deliveries,
+    /// redeliveries and end-to-end latency.
+    fn deliver(&mut self, c: u32, max: u64) -> u64 {
+        let now = self.now;
+        let mut left = max;
+        let mut done = 0;
+        while left > 0 {
+            let con = &mut self.consumers[c as usize];
+            let Some(front) = con.buffer.front_mut() else { break };
+            let take = front.records.min(left);
+            let chunk = Chunk { records: take, ..*front };
+            front.offset += take;
+            front.records -= take;
+            if front.records == 0 {
+                con.buffer.pop_front();
+            }
+            con.buffered -= take;
+            con.consumed.insert(chunk.pidx, chunk.offset + take);
+            left -= take;
+            done += take;
+            let grp = &mut self.groups[con.group as usize];
+            let upto = grp.delivered_upto.entry(chunk.pidx).or_insert(0);
+            let again = upto.saturating_sub(chunk.offset).min(take);
+            *upto = (*upto).max(chunk.offset + take);
+            grp.consumed += take;
+            grp.redelivered += again;
+            self.metrics.record_consumed(take, now.saturating_sub(chunk.created_us));
+        }
+        done
+    }
+
+    fn find_coordinator(&mut self, c: u32) {
+        let now = self.now;
+        let brokers = self.brokers.len() as u32;
+        let con = &mut self.consumers[c as usize];
+        if con.find_in_flight.is_some_and(|(_, t)| now.saturating_sub(t) < COORDINATOR_RETRY) {
+            return;
+        }
+        let req_id = con.req();
+        con.find_in_flight = Some((req_id, now));
+        con.meta_target += 1;
+        let target = con.meta_target % brokers;
+        let g = con.group;
+        self.send(Node::Consumer(c), Node::Broker(target), Self::group_broker_msg(g, GroupRequest::FindCoordinator { req_id }));
+    }
+
+    fn start_join(&mut self, c: u32) {
+        let g = self.consumers[c as usize].group;
+        let cooperative = self.groups[g as usize].cfg.cooperative();
+        let auto_commit = self.groups[g as usize].cfg.enable_auto_commit;
+        let con = &mut self.consumers[c as usize];
+        if !cooperative && !con.assigned.is_empty() {
+            // Eager: commit what was consumed, then give everything up before joining.
+            if auto_commit && !con.uncommitted().is_empty() && con.phase == Phase::Stable {
+                con.join_after_commit = true;
+                self.commit_offsets(c);
+                return;
+            }
+            let all = con.assigned.clone();
+            con.drop_partitions(&all);
+        }
+        let con = &mut self.consumers[c as usize];
+        con.rejoin = false;
+        con.phase = Phase::Joining;
+        let owned = con.assigned.clone();
+        let (member_id, instance_id) = (con.member_id.clone(), con.instance_id.clone());
+        self.to_coordinator(c, GroupRequest::Join { member_id, instance_id, owned });
+    }
+
+    fn commit_offsets(&mut self, c: u32) {
+        let now = self.now;
+        let con = &mut self.consumers[c as usize];
+        con.last_commit_at = now;
+        let offsets = con.uncommitted();
+        if offsets.is_empty() || con.commit_in_flight.is_some() || con.member_id.is_empty() {
+            if con.join_after_commit && con.commit_in_flight.is_none() {
+                con.join_after_commit = false;
+                let all = con.assigned.clone();
+                con.drop_partitions(&all);
+                self.start_join(c);
+            }
+            return;
+        }
+        let req_id = con.req();
+        con.commit_in_flight = Some((req_id, now, offsets.clone()));
+        let (member_id, generation) = (con.member_id.clone(), con.generation);
+        self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+    }
+
+    /// The background heartbeat thread, and the max.poll.interval.ms check.
+    fn consumer_heartbeat(&mut self, c: u32) {
+        let now = self.now;
+        let g = self.consumers[c as usize].group;
+        let cfg = &self.groups[g as usize].cfg;
+        let (interval, max_poll) = (cfg.heartbeat_interval_ms * MS, cfg.max_poll_interval_ms * MS);
+        self.timer(Node::Consumer(c), interval, Timer::ConsumerHeartbeat);
+        let con = &mut self.consumers[c as usize];
+        if con.member_id.is_empty() || con.phase == Phase::Unjoined || con.heartbeats_stopped {
+            return;
+        }
+        // Commit and request timeouts are checked here too.
+        if con.commit_in_flight.as_ref().is_some_and(|(_, t, _)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
+            con.commit_in_flight = None;
+            con.coordinator = None;
+        }
+        if con.fetches.values().any(|(_, t)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
+            con.fetches.retain(|_, (_, t)| now.saturating_sub(*t) <= REQUEST_TIMEOUT);
+            con.want_metadata = true;
+        }
+        if now.saturating_sub(con.last_poll) > max_poll {
+            let label = con.label();
+            if con.instance_id.is_some() {
+                // Static members never send LeaveGroup: only the session timeout removes them.
+                con.heartbeats_stopped = true;
+                self.note(Notable::Text(format!("consumer {label}: poll loop stalled past max.poll.interval.ms, heartbeats stop (static)")));
+            } else {
+                let member_id = std::mem::take(&mut con.member_id);
+                let all = con.assigned.clone();
+                con.drop_partitions(&all);
+                con.phase = Phase::Unjoined;
+                self.note(Notable::Text(format!("consumer {label}: poll loop stalled past max.poll.interval.ms, leaving the group")));
+                self.to_coordinator(c, GroupRequest::Leave { member_id, reason: "poll_timeout" });
+            }
+            return;
+        }
+        let (member_id, generation) = (con.member_id.clone(), con.generation);
+        if con.coordinator.is_none() {
+            self.find_coordinator(c);
+            return;
+        }
+        self.to_coordinator(c, GroupRequest::Heartbeat { member_id, generation });
+    }
+
+    /// Loses the membership without a chance to commit (Kafka's onPartitionsLost).
+    fn lose_membership(&mut self, c: u32, forget_id: bool) {
+        let con = &mut self.consumers[c as usize];
+        let all = con.assigned.clone();
+        con.drop_partitions(&all);
+        con.phase = Phase::Unjoined;
+        con.generation = -1;
+        if forget_id {
+            con.member_id.clear();
+        }
+    }
+
+    pub(crate) fn consumer_receive(&mut self, c: u32, from: Node, msg: ConsumerMsg) {
+        if self.consumers[c as usize].state != ConsumerState::Running {
+            return;
+        }
+        let now = self.now;
+        match msg {
+            ConsumerMsg::Coordinator { req_id, broker } => {
+                let con = &mut self.consumers[c as usize];
+                if con.find_in_flight.map(|f| f.0) == Some(req_id) {
+                    con.find_in_flight = None;
+                    con.coordinator = broker;
+                }
+            }
+            ConsumerMsg::GroupError { error } => {
+                self.count_group_error(error);
+                let con = &mut self.consumers[c as usize];
+                if error == GroupError::NotCoordinator {
+                    con.coordinator = None;
+                    if matches!(con.phase, Phase::Joining | Phase::Syncing) {
+                        con.phase = if con.member_id.is_empty() { Phase::Unjoined } else { Phase::Stable };
+                        con.rejoin = true;
+                    }
+                }
+            }
+            ConsumerMsg::Joined { member_id, generation, leader, members } => {
+                let con = &mut self.consumers[c as usize];
+                if con.phase != Phase::Joining && members.is_none() && con.phase != Phase::Unjoined {
+                    return;
+                }
+                con.member_id = member_id.clone();
+                con.generation = generation;
+                con.phase = Phase::Syncing;
+                let assignments = match members {
+                    Some(infos) if leader == member_id => Some(self.run_assignor(c, &infos)),
+                    _ => None,
+                };
+                self.to_coordinator(c, GroupRequest::Sync { member_id, generation, assignments });
+            }
+            ConsumerMsg::Synced { generation, assignment } => {
+                let con = &mut self.consumers[c as usize];
+                if con.phase != Phase::Syncing || generation != con.generation {
+                    return;
+                }
+                match assignment {
+                    Ok(parts) => self.on_assignment(c, parts),
+                    Err(e) => {
+                        self.count_group_error(e);
+                        let con = &mut self.consumers[c as usize];
+                        con.phase = Phase::Stable;
+                        con.rejoin = true;
+                        if e == GroupError::UnknownMemberId {
+                            self.lose_membership(c, true);
+                        }
+                    }
+                }
+            }
+            ConsumerMsg::HeartbeatDone { error } => match error {
+                None => {}
+                Some(GroupError::RebalanceInProgress) => self.consumers[c as usize].rejoin = true,
+                Some(GroupError::NotCoordinator) => self.consumers[c as usize].coordinator = None,
+                Some(e) => {
+                    self.count_group_error(e);
+                    self.lose_membership(c, e == GroupError::UnknownMemberId);
+                }
+            },
+            ConsumerMsg::CommitDone { req_id, error } => {
+                let con = &mut self.consumers[c as usize];
+                if con.commit_in_flight.as_ref().map(|f| f.0) != Some(req_id) {
+                    return;
+                }
+                let (_, _, sent) = con.commit_in_flight.take().expect("checked");
+                if let Some(e) = error {
+                    self.count_group_error(e);
+                    if e == GroupError::NotCoordinator {
+                        self.consumers[c as usize].coordinator = None;
+                    }
+                }
+                let con = &mut self.consumers[c as usize];
+                if error.is_none() {
+                    for (p, o) in sent {
+                        con.committed.insert(p, o);
+                    }
+                }
+                if con.join_after_commit {
+                    // Revocation commits what was consumed up to now, then joins.
+                    if error.is_none() && !con.uncommitted().is_empty() && !con.member_id.is_empty() {
+                        self.commit_offsets(c);
+                    } else {
+                        con.join_after_commit = false;
+                        let all = con.assigned.clone();
+                        con.drop_partitions(&all);
+                        self.start_join(c);
+                    }
+                }
+            }
+            ConsumerMsg::Offsets { req_id, offsets } => {
+                let con = &mut self.consumers[c as usize];
+                if con.offsets_req != Some(req_id) {
+                    return;
+                }
+                con.offsets_req = None;
+                match offsets {
+                    Ok(list) => {
+                        let mut unknown = Vec::new();
+                        for (p, o) in list {
+                            if !con.assigned.contains(&p) {
+                                continue;
+                            }
+                            match o {
+                                Some(o) => {
+                                    con.positions.insert(p, o);
+                                    con.consumed.insert(p, o);
+                                    con.committed.insert(p, o);
+                                }
+                                None => unknown.push(p),
+                            }
+                        }
+                        self.reset_positions(c, &unknown);
+                    }
+                    Err(_) => {
+                        con.coordinator = None;
+                        self.request_offsets(c);
+                    }
+                }
+                self.ensure_fetches(c);
+            }
+            ConsumerMsg::Fetched { req_id, parts } => {
+                let Node::Broker(b) = from else { return };
+                self.on_fetched(c, b, req_id, parts);
+            }
+            ConsumerMsg::Metadata { req_id, leaders } => {
+                let con = &mut self.consumers[c as usize];
+                if con.meta_in_flight.map(|m| m.0) != Some(req_id) {
+                    return;
+                }
+                con.meta_in_flight = None;
+                con.want_metadata = leaders.iter().any(|l| l.1.is_none());
+                for (p, l, _) in leaders {
+                    con.leaders.insert(p, l);
+                }
+                self.ensure_fetches(c);
+            }
+            ConsumerMsg::Disconnected => {
+                let Node::Broker(b) = from else { return };
+                let con = &mut self.consumers[c as usize];
+                con.fetches.remove(&b);
+                con.want_metadata = true;
+                if con.coordinator == Some(b) {
+                    con.coordinator = None;
+                    if con.commit_in_flight.is_some() {
+                        con.commit_in_flight = None;
+                    }
+                }
+                let _ = now;
+            }
+        }
+    }
+
+    /// The group leader runs the assignor (client-side, as in the classic protocol).
+    fn run_assignor(&mut self, c: u32, infos: &[MemberInfo]) -> Vec<(String, Vec<u32>)> {
+        let g = self.consumers[c as usize].group;
+        let grp = &self.groups[g as usize];
+        let strategy = match grp.cfg.assignor_name() {
+            "roundrobin" => Strategy::RoundRobin,
+            "sticky" => Strategy::Sticky,
+            "cooperative-sticky" => Strategy::CooperativeSticky,
+            _ => Strategy::Range,
+        };
+        let topics: BTreeMap<String, u32> = grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)).collect();
+        let names: Vec<String> = topics.keys().cloned().collect();
+        let members: Vec<Member> = infos
+            .iter()
+            .map(|m| {
+                let mut owned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+                for &p in &m.owned {
+                    let part = &self.partitions[p as usize];
+                    owned.entry(self.topics[part.topic as usize].name.clone()).or_default().push(part.index);
+                }
+                Member { member_id: m.member_id.clone(), group_instance_id: m.instance_id.clone(), topics: names.clone(), owned, generation: m.generation }
+            })
+            .collect();
+        let result = assignors::assign(strategy, &topics, &members).unwrap_or_default();
+        result
+            .into_iter()
+            .map(|(member, by_topic)| {
+                let mut parts: Vec<u32> = by_topic
+                    .into_iter()
+                    .flat_map(|(t, ps)| {
+                        let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
+                        ps.into_iter().map(move |p| first + p)
+                    })
+                    .collect();
+                parts.sort_unstable();
+                (member, parts)
+            })
+            .collect()
+    }
+
+    fn on_assignment(&mut self, c: u32, parts: Vec<u32>) {
+        let now = self.now;
+        let g = self.consumers[c as usize].group;
+        let cooperative = self.groups[g as usize].cfg.cooperative();
+        let con = &mut self.consumers[c as usize];
+        con.phase = Phase::Stable;
+        let revoked: Vec<u32> = con.assigned.iter().copied().filter(|p| !parts.contains(p)).collect();
+        let added: Vec<u32> = parts.iter().copied().filter(|p| !con.assigned.contains(p)).collect();
+        if cooperative && !revoked.is_empty() {
+            // KIP-429: give up only what moves (after committing it), then rejoin so
+            // the next round can hand it to its new owner.
+            let label = con.label();
+            let commit: Vec<(u32, u64)> = con.uncommitted().into_iter().filter(|(p, _)| revoked.contains(p)).collect();
+            con.drop_partitions(&revoked);
+            con.rejoin = true;
+            let auto = self.groups[g as usize].cfg.enable_auto_commit;
+            if auto && !commit.is_empty() {
+                let con = &mut self.consumers[c as usize];
+                let req_id = con.req();
+                if con.commit_in_flight.is_none() {
+                    con.commit_in_flight = Some((req_id, now, commit.clone()));
+                    let (member_id, generation) = (con.member_id.clone(), con.generation);
+                    self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+                }
+            }
+            let grp = &mut self.groups[g as usize];
+            if let Some(n) = grp.current_rebalance() {
+                for &p in &revoked {
+                    grp.paused_since.entry(p).or_insert((now, n));
+                }
+                if let Some(r) = grp.rebalance_mut(n) {
+                    r.revoked_partitions += revoked.len() as u32;
+                }
+            }
+            grp.step(now, "revoke", &label, revoked.clone());
+        }
+        let con = &mut self.consumers[c as usize];
+        for &p in &added {
+            con.assigned.push(p);
+            con.first_fetch.insert(p);
+        }
+        con.assigned.sort_unstable();
+        if !added.is_empty() {
+            self.request_offsets(c);
+        }
+        self.schedule_poll(c, 0);
+    }
+
+    fn request_offsets(&mut self, c: u32) {
+        let con = &mut self.consumers[c as usize];
+        let missing: Vec<u32> = con.assigned.iter().copied().filter(|p| !con.positions.contains_key(p)).collect();
+        if missing.is_empty() || con.coordinator.is_none() {
+            return;
+        }
+        let req_id = con.req();
+        con.offsets_req = Some(req_id);
+        self.to_coordinator(c, GroupRequest::OffsetFetch { req_id, partitions: missing });
+    }
+
+    /// `auto.offset.reset` for partitions with no committed offset.
+    fn reset_positions(&mut self, c: u32, parts: &[u32]) {
+        let g = self.consumers[c as usize].group;
+        let reset = self.groups[g as usize].cfg.auto_offset_reset;
+        for &p in parts {
+            let part = &self.partitions[p as usize];
+            let leader_log = part.ctrl.leader.and_then(|l| part.slot_of(l)).map(|s| &part.replicas[s].log);
+            let (start, hw) = leader_log.map_or((0, 0), |l| (l.log_start, l.hw));
+            let o = match reset {
+                OffsetReset::Earliest => start,
+                OffsetReset::Latest => hw,
+            };
+            let con = &mut self.consumers[c as usize];
+            con.positions.insert(p, o);
+            con.consumed.insert(p, o);
+            self.groups[g as usize].start_offsets.entry(p).or_insert(o);
+        }
+    }
+
+    /// One fetch per leader broker for the assigned partitions we know where to read.
+    fn ensure_fetches(&mut self, c: u32) {
+        let now = self.now;
+        let brokers = self.brokers.len() as u32;
+        let g = self.consumers[c as usize].group;
+        let max_records = u64::from(self.groups[g as usize].cfg.max_poll_records) * 4;
+        let con = &mut self.consumers[c as usize];
+        if con.phase == Phase::Unjoined || con.buffered >= max_records {
+            return;
+        }
+        let mut by_leader: BTreeMap<u32, Vec<(u32, u64)>> = BTreeMap::new();
+        let mut missing_leader = false;
+        for &p in &con.assigned {
+            let Some(&pos) = con.positions.get(&p) else { continue };
+            match con.leaders.get(&p).copied().flatten() {
+                Some(l) => by_leader.entry(l).or_default().push((p, pos)),
+                None => missing_leader = true,
+            }
+        }
+        if missing_leader {
+            con.want_metadata = true;
+        }
+        if con.want_metadata && con.meta_in_flight.is_none() {
+            let req_id = con.req();
+            con.meta_in_flight = Some((req_id, now));
+            con.meta_target += 1;
+            let target = con.meta_target % brokers;
+            let topics = self.groups[g as usize].topics.clone();
+            self.send(Node::Consumer(c), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
+        }
+        let wait = self.groups[g as usize].cfg.fetch_max_wait_ms * MS;
+        for (b, parts) in by_leader {
+            let con = &mut self.consumers[c as usize];
+            if con.fetches.contains_key(&b) {
+                continue;
+            }
+            let req_id = con.req();
+            con.fetches.insert(b, (req_id, now));
+            self.send(Node::Consumer(c), Node::Broker(b), Msg::Broker(BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us: wait }));
+        }
+    }
+
+    fn on_fetched(&mut self, c: u32, b: u32, req_id: u64, parts: Vec<(u32, ConsumerFetchResult)>) {
+        let now = self.now;
+        let g = self.consumers[c as usize].group;
+        let con = &mut self.consumers[c as usize];
+        if con.fetches.get(&b).map(|f| f.0) != Some(req_id) {
+            return;
+        }
+        con.fetches.remove(&b);
+        let mut got = false;
+        let mut reset = Vec::new();
+        let mut first_fetches = Vec::new();
+        for (p, result) in parts {
+            if !con.assigned.contains(&p) {
+                continue;
+            }
+            if con.first_fetch.remove(&p) {
+                first_fetches.push(p);
+            }
+            match result {
+                ConsumerFetchResult::Data { batches, .. } => {
+                    let Some(pos) = con.positions.get(&p).copied() else { continue };
+                    let mut next = pos;
+                    for batch in batches {
+                        let end = batch.end_offset();
+                        if end <= next {
+                            continue;
+                        }
+                        let from = batch.base_offset.max(next);
+                        con.buffer.push_back(Chunk { pidx: p, offset: from, records: end - from, created_us: batch.created_us });
+                        con.buffered += end - from;
+                        next = end;
+                        got = true;
+                    }
+                    con.positions.insert(p, next);
+                }
+                ConsumerFetchResult::NotLeader => con.want_metadata = true,
+                ConsumerFetchResult::OutOfRange { .. } => reset.push(p),
+            }
+        }
+        let grp = &mut self.groups[g as usize];
+        for p in first_fetches {
+            if let Some((since, n)) = grp.paused_since.remove(&p) {
+                if let Some(r) = grp.rebalance_mut(n) {
+                    r.paused_partition_us += now.saturating_sub(since);
+                }
+            }
+        }
+        if !reset.is_empty() {
+            self.reset_positions(c, &reset);
+        }
+        let con = &mut self.consumers[c as usize];
+        if got && con.waiting_data {
+            con.waiting_data = false;
+            self.schedule_poll(c, 0);
+        }
+        self.ensure_fetches(c);
+    }
+
+    // ---- actions ---------------------------------------------------------------
+
+    pub(crate) fn add_consumer(&mut self, g: u32) -> u32 {
+        let grp = &self.groups[g as usize];
+        let number = self.consumers.iter().filter(|c| c.group == g).count() as u32;
+        let static_id = grp.cfg.static_membership.then(|| format!("{}-instance-{number}", grp.cfg.id));
+        let c = self.consumers.len() as u32;
+        self.consumers.push(Consumer::new(g, number, grp.cfg.records_per_sec_per_member, static_id));
+        let jitter = self.rng.range(0, 20 * MS);
+        self.timer(Node::Consumer(c), jitter, Timer::ConsumerHeartbeat);
+        self.schedule_poll(c, jitter);
+        c
+    }
+
+    pub(crate) fn consumer_index(&self, group: &str, member: u32) -> Option<u32> {
+        let g = self.groups.iter().position(|x| x.cfg.id == group)? as u32;
+        self.consumers.iter().position(|c| c.group == g && c.number == member).map(|i| i as u32)
+    }
+
+    /// Clean shutdown: commit, then LeaveGroup unless static.
+    pub(crate) fn stop_consumer(&mut self, c: u32) {
+        if self.consumers[c as usize].state != ConsumerState::Running {
+            return;
+        }
+        let g = self.consumers[c as usize].group;
+        if self.groups[g as usize].cfg.enable_auto_commit {
+            let con = &mut self.consumers[c as usize];
+            let offsets = con.uncommitted();
+            if !offsets.is_empty() && !con.member_id.is_empty() {
+                let req_id = con.req();
+                let (member_id, generation) = (con.member_id.clone(), con.generation);
+                self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+            }
+        }
+        let con = &mut self.consumers[c as usize];
+        if con.instance_id.is_none() && !con.member_id.is_empty() {
+            let member_id = con.member_id.clone();
+            self.to_coordinator(c, GroupRequest::Leave { member_id, reason: "member_left" });
+        }
+        self.end_consumer(c, ConsumerState::Stopped);
+    }
+
+    /// The process dies: no commit, no LeaveGroup; the coordinator notices after session.timeout.ms.
+    pub(crate) fn kill_consumer(&mut self, c: u32) {
+        if self.consumers[c as usize].state == ConsumerState::Running {
+            self.end_consumer(c, ConsumerState::Dead);
+        }
+    }
+
+    fn end_consumer(&mut self, c: u32, state: ConsumerState) {
+        let con = &mut self.consumers[c as usize];
+        con.state = state;
+        con.incarnation += 1;
+        let all = con.assigned.clone();
+        con.drop_partitions(&all);
+        con.fetches.clear();
+        con.phase = Phase::Unjoined;
+        con.commit_in_flight = None;
+        con.join_after_commit = false;
+    }
+
+    /// A new process: a static member keeps its group.instance.id, a dynamic one starts over.
+    pub(crate) fn restart_consumer(&mut self, c: u32) {
+        if self.consumers[c as usize].state == ConsumerState::Running {
+            return;
+        }
+        let old = &self.consumers[c as usize];
+        let mut fresh = Consumer::new(old.group, old.number, old.rate, old.instance_id.clone());
+        fresh.incarnation = old.incarnation + 1;
+        fresh.next_req = old.next_req + 1_000;
+        self.consumers[c as usize] = fresh;
+        self.timer(Node::Consumer(c), 0, Timer::ConsumerHeartbeat);
+        self.schedule_poll(c, 0);
+    }
+}
