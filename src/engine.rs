@@ -854,6 +854,48 @@ impl Simulation {
                     queued_batches: p.queued_batches(),
                 })
                 .collect(),
+            groups: self.groups.iter().enumerate().map(|(i, g)| self.group_view(i, g)).collect(),
+        }
+    }
+
+    fn group_view(&self, i: usize, g: &Group) -> GroupView {
+        let members = self
+            .consumers
+            .iter()
+            .filter(|c| c.group == i as u32)
+            .map(|c| MemberView {
+                number: c.number,
+                member_id: c.member_id.clone(),
+                instance_id: c.instance_id.clone(),
+                state: match c.state {
+                    crate::kafka::consumer::ConsumerState::Running if c.paused_until > self.now => "paused",
+                    crate::kafka::consumer::ConsumerState::Running => "running",
+                    crate::kafka::consumer::ConsumerState::Stopped => "stopped",
+                    crate::kafka::consumer::ConsumerState::Dead => "dead",
+                },
+                in_group: g.members.contains_key(&c.member_id),
+                assigned: c
+                    .assigned
+                    .iter()
+                    .map(|&p| (self.topics[self.partitions[p as usize].topic as usize].name.clone(), self.partitions[p as usize].index))
+                    .collect(),
+                records_per_sec: c.rate,
+            })
+            .collect();
+        GroupView {
+            id: g.cfg.id.clone(),
+            state: g.state,
+            generation: g.generation,
+            protocol: match g.cfg.protocol {
+                crate::scenario::GroupProtocol::Classic => "classic",
+                crate::scenario::GroupProtocol::Consumer => "consumer",
+            },
+            assignor: g.cfg.assignor_name().to_string(),
+            coordinator: g.host,
+            leader: g.leader.clone(),
+            lag: self.group_lag(i),
+            members,
+            rebalances: g.history_base + g.history.len(),
         }
     }
 }
@@ -896,6 +938,36 @@ pub struct Snapshot {
     /// Directed cuts (from, to) as "0", "c1".
     pub cuts: Vec<(String, String)>,
     pub producers: Vec<ProducerView>,
+    pub groups: Vec<GroupView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub id: String,
+    pub state: crate::kafka::group::GroupState,
+    pub generation: i32,
+    pub protocol: &'static str,
+    pub assignor: String,
+    /// The broker hosting the group's coordinator, if one has loaded it.
+    pub coordinator: Option<u32>,
+    pub leader: Option<String>,
+    pub lag: u64,
+    pub members: Vec<MemberView>,
+    pub rebalances: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub number: u32,
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    /// running, stopped, dead, paused
+    pub state: &'static str,
+    /// In the coordinator's current generation.
+    pub in_group: bool,
+    /// (topic, partition)
+    pub assigned: Vec<(String, u32)>,
+    pub records_per_sec: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

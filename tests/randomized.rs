@@ -38,6 +38,16 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
         })
         .collect();
     let duration_ms = 60_000;
+    let assignors = ["range", "roundrobin", "sticky", "cooperative-sticky"];
+    let groups: Vec<Value> = (0..r.range(0, 2))
+        .map(|i| {
+            json!({"id": format!("g{i}"), "topics": [format!("t{}", r.range(0, topics.len() as u64 - 1))],
+                   "members": r.range(1, 4), "assignor": *pick(&mut r, &assignors),
+                   "static_membership": r.chance_ppm(300_000), "records_per_sec_per_member": *pick(&mut r, &[300u64, 3000, 50_000]),
+                   "enable_auto_commit": r.chance_ppm(800_000), "auto_offset_reset": *pick(&mut r, &["earliest", "latest"]),
+                   "session_timeout_ms": *pick(&mut r, &[10_000u64, 45_000]), "max_poll_interval_ms": *pick(&mut r, &[15_000u64, 300_000])})
+        })
+        .collect();
     let mut actions = Vec::new();
     let mut node = |r: &mut SimRng| -> Value {
         if r.chance_ppm(250_000) {
@@ -49,6 +59,21 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
     for _ in 0..r.range(2, 10) {
         let at_ms = r.range(1_000, 50_000);
         let b = r.range(0, u64::from(brokers) - 1);
+        if !groups.is_empty() && r.chance_ppm(400_000) {
+            let g = &groups[r.range(0, groups.len() as u64 - 1) as usize];
+            let (id, m) = (g["id"].clone(), r.range(0, g["members"].as_u64().unwrap() - 1));
+            let mut a = match r.range(0, 5) {
+                0 => json!({"action": "add_consumer", "group": id}),
+                1 => json!({"action": "stop_consumer", "group": id, "member": m}),
+                2 => json!({"action": "kill_consumer", "group": id, "member": m}),
+                3 => json!({"action": "restart_consumer", "group": id, "member": m}),
+                4 => json!({"action": "pause_consumer", "group": id, "member": m, "for_ms": r.range(1_000, 30_000)}),
+                _ => json!({"action": "set_consumer_rate", "group": id, "member": m, "records_per_sec": r.range(10, 20_000)}),
+            };
+            a["at_ms"] = json!(at_ms);
+            actions.push(a);
+            continue;
+        }
         let a = match r.range(0, 13) {
             0 | 1 => json!({"action": "kill_broker", "broker": b}),
             2 | 3 => json!({"action": "restart_broker", "broker": b}),
@@ -78,7 +103,7 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
     }
     json!({"seed": seed, "duration_ms": duration_ms,
            "cluster": {"brokers": brokers, "controllers": controllers, "unclean_leader_election_enable": unclean},
-           "topics": topics, "producers": producers, "actions": actions})
+           "topics": topics, "producers": producers, "groups": groups, "actions": actions})
 }
 
 fn seeds() -> u64 {

@@ -58,8 +58,8 @@ pub struct ProduceWait {
     pub remaining: u32,
     pub deadline: Micros,
     pub results: Vec<(u32, Option<Result<u64, ErrorCode>>)>,
-    /// An offset commit (group, offsets) rather than a producer's request.
-    pub commit: Option<(u32, Vec<(u32, u64)>)>,
+    /// An offset commit (group, generation, offsets) rather than a producer's request.
+    pub commit: Option<(u32, i32, Vec<(u32, u64)>)>,
 }
 
 /// A consumer fetch waiting for the HW to move (long poll).
@@ -569,12 +569,20 @@ impl Simulation {
     /// for an offset commit, applies it and tells the consumer.
     fn finish_wait(&mut self, b: u32, at: Micros, w: ProduceWait) {
         match (w.commit, w.client) {
-            (Some((g, offsets)), Node::Consumer(c)) => {
-                let ok = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
-                if ok {
+            (Some((g, generation, offsets)), Node::Consumer(c)) => {
+                use crate::kafka::group::GroupError;
+                let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
+                // A commit from a generation the group has moved past is fenced, so a
+                // late write from a previous owner cannot move an offset backwards.
+                let current = generation >= self.groups[g as usize].generation;
+                if written && current {
                     self.apply_commit(g, &offsets);
                 }
-                let error = (!ok).then_some(crate::kafka::group::GroupError::NotCoordinator);
+                let error = match (written, current) {
+                    (false, _) => Some(GroupError::NotCoordinator),
+                    (true, false) => Some(GroupError::IllegalGeneration),
+                    (true, true) => None,
+                };
                 self.send_at(at, Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::CommitDone { req_id: w.req_id, error }));
             }
             _ => self.send_produce_response(b, at, w.client, w.req_id, w.results),
@@ -597,6 +605,7 @@ impl Simulation {
     /// Waits (acks=all) for a commit batch to reach the HW, then applies it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn wait_for_commit(&mut self, b: u32, consumer: u32, g: u32, req_id: u64, pidx: u32, end: u64, offsets: Vec<(u32, u64)>) {
+        let generation = self.groups[g as usize].generation;
         let br = &mut self.brokers[b as usize];
         let slot = match br.free_waits.pop() {
             Some(s) => s,
@@ -615,7 +624,7 @@ impl Simulation {
             remaining: 1,
             deadline: self.now + timeout,
             results: vec![(pidx, None)],
-            commit: Some((g, offsets)),
+            commit: Some((g, generation, offsets)),
         });
         let p = &mut self.partitions[pidx as usize];
         if let Some(s) = p.slot_of(b) {
@@ -634,7 +643,9 @@ impl Simulation {
             let result = match p.slot_of(b).map(|s| &p.replicas[s]) {
                 Some(r) if r.role == Role::Leader => {
                     let log = &r.log;
-                    if offset < log.log_start || offset > log.hw {
+                    // As in Kafka: out of range only outside the log; above the HW
+                    // (a new leader's HW lags a fetch) there is just nothing to read yet.
+                    if offset < log.log_start || offset > log.leo {
                         ConsumerFetchResult::OutOfRange { log_start: log.log_start, hw: log.hw }
                     } else {
                         let mut batches = Vec::new();
@@ -963,6 +974,8 @@ impl Simulation {
                 FetchResult::Data { hw, log_start, batches } => {
                     for batch in batches {
                         let r = &mut self.partitions[pidx as usize].replicas[slot];
+                        // The leader may have merged old batches: take the part we lack.
+                        let batch = if batch.base_offset < r.log.leo && batch.end_offset() > r.log.leo { batch.suffix_from(r.log.leo) } else { batch };
                         if batch.base_offset != r.log.leo {
                             continue;
                         }

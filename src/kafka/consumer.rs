@@ -42,7 +42,9 @@ struct Chunk {
     pidx: u32,
     offset: u64,
     records: u64,
+    /// Creation time of the first and the last record (a merged batch spans time).
     created_us: Micros,
+    created_end_us: Micros,
 }
 
 #[derive(Debug, Clone)]
@@ -70,7 +72,8 @@ pub struct Consumer {
     buffered: u64,
     fetches: BTreeMap<u32, (u64, Micros)>,
     leaders: BTreeMap<u32, Option<u32>>,
-    meta_in_flight: Option<(u64, Micros)>,
+    /// (request id, sent at, broker asked)
+    meta_in_flight: Option<(u64, Micros, u32)>,
     want_metadata: bool,
     pub last_poll: Micros,
     pub paused_until: Micros,
@@ -272,9 +275,13 @@ impl Simulation {
             let con = &mut self.consumers[c as usize];
             let Some(front) = con.buffer.front_mut() else { break };
             let take = front.records.min(left);
-            let chunk = Chunk { records: take, ..*front };
+            let mid = |c: &Chunk, k: u64| c.created_us + c.created_end_us.saturating_sub(c.created_us) * k / c.records.max(1);
+            let created = mid(front, take / 2);
+            let next_created = mid(front, take);
+            let chunk = Chunk { records: take, created_us: created, ..*front };
             front.offset += take;
             front.records -= take;
+            front.created_us = next_created;
             if front.records == 0 {
                 con.buffer.pop_front();
             }
@@ -366,6 +373,9 @@ impl Simulation {
         if con.commit_in_flight.as_ref().is_some_and(|(_, t, _)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
             con.commit_in_flight = None;
             con.coordinator = None;
+        }
+        if con.meta_in_flight.is_some_and(|(_, t, _)| now.saturating_sub(t) > REQUEST_TIMEOUT) {
+            con.meta_in_flight = None;
         }
         if con.fetches.values().any(|(_, t)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
             con.fetches.retain(|_, (_, t)| now.saturating_sub(*t) <= REQUEST_TIMEOUT);
@@ -554,6 +564,9 @@ impl Simulation {
                 let con = &mut self.consumers[c as usize];
                 con.fetches.remove(&b);
                 con.want_metadata = true;
+                if con.meta_in_flight.is_some_and(|m| m.2 == b) {
+                    con.meta_in_flight = None;
+                }
                 if con.coordinator == Some(b) {
                     con.coordinator = None;
                     if con.commit_in_flight.is_some() {
@@ -707,9 +720,9 @@ impl Simulation {
         }
         if con.want_metadata && con.meta_in_flight.is_none() {
             let req_id = con.req();
-            con.meta_in_flight = Some((req_id, now));
             con.meta_target += 1;
             let target = con.meta_target % brokers;
+            con.meta_in_flight = Some((req_id, now, target));
             let topics = self.groups[g as usize].topics.clone();
             self.send(Node::Consumer(c), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
         }
@@ -753,7 +766,13 @@ impl Simulation {
                             continue;
                         }
                         let from = batch.base_offset.max(next);
-                        con.buffer.push_back(Chunk { pidx: p, offset: from, records: end - from, created_us: batch.created_us });
+                        con.buffer.push_back(Chunk {
+                            pidx: p,
+                            offset: from,
+                            records: end - from,
+                            created_us: batch.created_at(from),
+                            created_end_us: batch.created_end_us,
+                        });
                         con.buffered += end - from;
                         next = end;
                         got = true;
@@ -761,7 +780,7 @@ impl Simulation {
                     con.positions.insert(p, next);
                 }
                 ConsumerFetchResult::NotLeader => con.want_metadata = true,
-                ConsumerFetchResult::OutOfRange { .. } => reset.push(p),
+                ConsumerFetchResult::OutOfRange { log_start, hw } => reset.push((p, log_start, hw)),
             }
         }
         let grp = &mut self.groups[g as usize];
@@ -772,8 +791,22 @@ impl Simulation {
                 }
             }
         }
-        if !reset.is_empty() {
-            self.reset_positions(c, &reset);
+        for (p, log_start, hw) in reset {
+            let to = match self.groups[g as usize].cfg.auto_offset_reset {
+                OffsetReset::Earliest => log_start,
+                OffsetReset::Latest => hw,
+            };
+            let con = &mut self.consumers[c as usize];
+            con.positions.insert(p, to);
+            con.consumed.insert(p, to);
+            // Records fetched before the reset are stale: Kafka drops them from the buffer.
+            con.buffer.retain(|ch| ch.pidx != p);
+            con.buffered = con.buffer.iter().map(|ch| ch.records).sum();
+            // auto.offset.reset moves the position by rule, not by consuming: a commit
+            // below the old one is then allowed (invariant 5's "unless reset").
+            self.groups[g as usize].reset_partitions.insert(p);
+            let label = self.consumers[c as usize].label();
+            self.note(Notable::Text(format!("consumer {label}: offset out of range on partition {p}, auto.offset.reset to {to}")));
         }
         let con = &mut self.consumers[c as usize];
         if got && con.waiting_data {

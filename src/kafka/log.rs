@@ -22,15 +22,56 @@ pub struct Batch {
     pub audit_seq: u64,
     /// Idempotence: producer epoch and base sequence (None when not idempotent).
     pub idem: Option<(u16, u32)>,
-    /// When the producer created it, for end-to-end latency.
+    /// When the producer created it, for end-to-end latency; a merged batch keeps
+    /// the first and the last creation time.
     pub created_us: u64,
+    pub created_end_us: u64,
 }
 
 impl Batch {
     pub fn end_offset(&self) -> u64 {
         self.base_offset + u64::from(self.records)
     }
+
+    /// Creation time of the record at `offset`, interpolated inside a merged batch.
+    pub fn created_at(&self, offset: u64) -> u64 {
+        let span = self.created_end_us.saturating_sub(self.created_us);
+        let pos = offset.saturating_sub(self.base_offset).min(u64::from(self.records));
+        self.created_us + span * pos / u64::from(self.records.max(1))
+    }
+
+    /// The part of this batch from `offset` on (a merged batch split at an offset).
+    pub fn suffix_from(&self, offset: u64) -> Batch {
+        let skip = offset.saturating_sub(self.base_offset).min(u64::from(self.records)) as u32;
+        let mut tail = *self;
+        tail.base_offset = self.base_offset + u64::from(skip);
+        tail.records = self.records - skip;
+        tail.bytes = (u64::from(self.bytes) * u64::from(tail.records) / u64::from(self.records.max(1))) as u32;
+        tail.audit_seq = self.audit_seq + u64::from(skip);
+        tail.created_us = self.created_at(tail.base_offset);
+        if let Some((e, seq)) = tail.idem {
+            tail.idem = Some((e, seq.wrapping_add(skip)));
+        }
+        tail
+    }
+
+    /// Can `next` be folded into this batch once both are committed and cold?
+    fn can_absorb(&self, next: &Batch) -> bool {
+        self.producer == next.producer
+            && self.epoch == next.epoch
+            && self.idem.is_some() == next.idem.is_some()
+            && next.base_offset == self.end_offset()
+            && next.audit_seq == self.audit_seq + u64::from(self.records)
+            && next.created_end_us.saturating_sub(self.created_us) < MERGE_SPAN_US
+            && u64::from(self.records) + u64::from(next.records) < 1 << 30
+            && u64::from(self.bytes) + u64::from(next.bytes) < 1 << 31
+    }
 }
+
+/// The newest batches stay as written (idempotence, follower fetches, truncation).
+const HOT_BATCHES: usize = 64;
+/// Cold committed batches merge into "segments" spanning at most this much time.
+const MERGE_SPAN_US: u64 = 1_000_000;
 
 /// Last sequences of one idempotent producer on this partition (Kafka keeps 5).
 #[derive(Debug, Clone, Default)]
@@ -58,6 +99,8 @@ pub struct Log {
     pub idem: BTreeMap<ProducerInstance, IdemState>,
     /// Bytes currently held, for the UI.
     pub bytes: u64,
+    /// Batches before this index were already merged.
+    merge_from: usize,
 }
 
 impl Log {
@@ -91,7 +134,41 @@ impl Log {
             }
         }
         self.batches.push_back(batch);
+        if self.batches.len() >= self.merge_from + 2 * HOT_BATCHES {
+            self.merge_cold();
+        }
         batch.base_offset
+    }
+
+    /// Folds runs of committed, cold batches from one producer (same epoch,
+    /// contiguous sequences) into one, so retention counted in batches covers
+    /// minutes even when `linger.ms` makes tiny batches. Offsets, epochs and the
+    /// audit's sequence ranges are unchanged.
+    fn merge_cold(&mut self) {
+        let limit = self.batches.len().saturating_sub(HOT_BATCHES);
+        let mut w = self.merge_from;
+        for r in self.merge_from..limit {
+            let b = self.batches[r];
+            if b.end_offset() > self.hw {
+                // Not committed yet: keep it and everything after as is.
+                if w != r {
+                    self.batches.drain(w..r);
+                }
+                self.merge_from = w;
+                return;
+            }
+            if w > 0 && self.batches[w - 1].end_offset() <= self.hw && self.batches[w - 1].can_absorb(&b) {
+                let a = &mut self.batches[w - 1];
+                a.records += b.records;
+                a.bytes += b.bytes;
+                a.created_end_us = b.created_end_us;
+            } else {
+                self.batches[w] = b;
+                w += 1;
+            }
+        }
+        self.batches.drain(w..limit);
+        self.merge_from = w;
     }
 
     /// The broker's duplicate / ordering check for an idempotent batch.
@@ -134,8 +211,18 @@ impl Log {
             removed.push(*b);
             self.batches.pop_back();
         }
-        // Batches are whole: if `offset` falls inside one, keep it (cannot happen with
-        // epoch boundaries, which are always batch boundaries).
+        // A merged batch can straddle the truncation point: cut it there.
+        if let Some(b) = self.batches.back_mut() {
+            if b.end_offset() > offset {
+                let tail = b.suffix_from(offset);
+                b.created_end_us = tail.created_us;
+                b.records -= tail.records;
+                b.bytes -= tail.bytes;
+                self.bytes -= u64::from(tail.bytes);
+                removed.push(tail);
+            }
+        }
+        self.merge_from = self.merge_from.min(self.batches.len());
         self.leo = self.batches.back().map_or(offset.max(self.log_start), |b| b.end_offset());
         self.hw = self.hw.min(self.leo);
         while self.epochs.last().is_some_and(|e| e.1 >= self.leo && self.epochs.len() > 1) {
@@ -157,6 +244,7 @@ impl Log {
     /// leader's log start).
     pub fn reset_to(&mut self, offset: u64) {
         self.batches.clear();
+        self.merge_from = 0;
         self.bytes = 0;
         self.log_start = offset;
         self.leo = offset;
@@ -199,6 +287,7 @@ impl Log {
             self.bytes -= u64::from(front.bytes);
             self.log_start = front.end_offset();
             self.batches.pop_front();
+            self.merge_from = self.merge_from.saturating_sub(1);
         }
         if let Some(first) = self.epochs.iter().rposition(|e| e.1 <= self.log_start) {
             self.epochs.drain(..first);
@@ -218,6 +307,7 @@ impl Log {
             self.bytes -= u64::from(front.bytes);
             self.log_start = front.end_offset();
             self.batches.pop_front();
+            self.merge_from = self.merge_from.saturating_sub(1);
         }
         if let Some(first) = self.epochs.iter().rposition(|e| e.1 <= self.log_start) {
             self.epochs.drain(..first);
@@ -249,7 +339,7 @@ mod tests {
     use super::*;
 
     fn batch(epoch: i32, records: u32) -> Batch {
-        Batch { base_offset: 0, records, bytes: records * 10, epoch, producer: 0, audit_seq: 0, idem: None, created_us: 0 }
+        Batch { base_offset: 0, records, bytes: records * 10, epoch, producer: 0, audit_seq: 0, idem: None, created_us: 0, created_end_us: 0 }
     }
 
     #[test]
@@ -308,5 +398,53 @@ mod tests {
         log.enforce_retention(10, |_| deleted += 1);
         assert_eq!(log.batches.len(), 10);
         assert_eq!(log.log_start, 50);
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use super::*;
+
+    fn b(seq: u64, records: u32, t: u64) -> Batch {
+        Batch { base_offset: 0, records, bytes: records * 100, epoch: 0, producer: 7, audit_seq: seq, idem: None, created_us: t, created_end_us: t }
+    }
+
+    #[test]
+    fn cold_committed_batches_merge_and_split_back_exactly() {
+        let mut log = Log::default();
+        let mut seq = 0;
+        for i in 0..300u64 {
+            log.append(b(seq, 3, i * 5_000));
+            seq += 3;
+            log.hw = log.leo;
+        }
+        // 300 small batches, 5 ms apart: the cold ones merge into ~1 s segments.
+        assert!(log.batches.len() < 150, "{} batches", log.batches.len());
+        assert_eq!(log.leo, 900);
+        let total: u64 = log.batches.iter().map(|x| u64::from(x.records)).sum();
+        assert_eq!(total, 900);
+        // Offsets stay contiguous and sequences follow offsets.
+        for w in log.batches.iter().collect::<Vec<_>>().windows(2) {
+            assert_eq!(w[0].end_offset(), w[1].base_offset);
+            assert_eq!(w[0].audit_seq + u64::from(w[0].records), w[1].audit_seq);
+        }
+        // A suffix taken from inside a merged batch starts exactly there.
+        let first = log.batches[0];
+        let tail = first.suffix_from(first.base_offset + 10);
+        assert_eq!((tail.base_offset, tail.audit_seq, tail.end_offset()), (10, 10, first.end_offset()));
+        assert!(tail.created_us > first.created_us);
+        // Truncating inside a merged batch cuts it there.
+        log.truncate_to(100);
+        assert_eq!(log.leo, 100);
+        assert_eq!(log.batches.iter().map(|x| u64::from(x.records)).sum::<u64>(), 100);
+    }
+
+    #[test]
+    fn uncommitted_batches_never_merge() {
+        let mut log = Log::default();
+        for i in 0..300u64 {
+            log.append(b(i, 1, i * 1_000));
+        }
+        assert_eq!(log.batches.len(), 300);
     }
 }

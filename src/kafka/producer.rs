@@ -378,6 +378,7 @@ impl Simulation {
                                 audit_seq: pb.audit_seq,
                                 idem: pb.idempotent.then_some((pb.pepoch, pb.seq)),
                                 created_us: pb.arrival,
+                                created_end_us: pb.arrival,
                             },
                         )
                     })

@@ -149,7 +149,7 @@ impl Default for ClusterConfig {
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
             network_rtt_us: 500,
-            retention_batches: 2_000,
+            retention_batches: 500,
         }
     }
 }

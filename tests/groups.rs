@@ -1,0 +1,149 @@
+//! Consumer-group scenarios: each one a rebalance behaviour Kafka documents,
+//! checked in the run summary's rebalance history and delivery counts.
+
+use kafka_sim::report::summary;
+use kafka_sim::scenario::Action;
+use kafka_sim::sim::{MS, SEC};
+use kafka_sim::{Scenario, Simulation};
+use serde_json::{json, Value};
+
+fn group_scenario(group: Value, duration_ms: u64) -> Scenario {
+    let s = json!({
+        "seed": 17, "duration_ms": duration_ms, "cluster": {"brokers": 3},
+        "topics": [{"name": "orders", "partitions": 12, "replication_factor": 3, "min_insync_replicas": 2}],
+        "producers": [{"id": "p", "topic": "orders", "records_per_sec": 3000, "keys": 1000}],
+        "groups": [group],
+    });
+    Scenario::from_json(&s.to_string()).unwrap_or_else(|e| panic!("bad test scenario: {e}"))
+}
+
+fn group(extra: Value) -> Value {
+    let mut g = json!({"id": "g1", "topics": ["orders"], "members": 3, "auto_offset_reset": "earliest"});
+    for (k, v) in extra.as_object().unwrap() {
+        g[k] = v.clone();
+    }
+    g
+}
+
+fn act(sim: &mut Simulation, t_ms: u64, action: Action) {
+    sim.run_until(t_ms * MS);
+    sim.inject(action).expect("valid action");
+}
+
+fn finish(mut sim: Simulation) -> Value {
+    sim.run_until(sim.end_us());
+    let s = summary(&sim);
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+    s
+}
+
+/// Rebalances that started at or after `t_ms`.
+fn rebalances_after(s: &Value, t_ms: f64) -> Vec<Value> {
+    s["rebalances"].as_array().unwrap().iter().filter(|r| r["started_ms"].as_f64().unwrap() >= t_ms).cloned().collect()
+}
+
+fn sum(rs: &[Value], key: &str) -> f64 {
+    rs.iter().map(|r| r[key].as_f64().unwrap()).sum()
+}
+
+fn member_change(assignor: &str) -> Vec<Value> {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"assignor": assignor})), 60_000));
+    act(&mut sim, 20_000, Action::AddConsumer { group: "g1".into() });
+    let s = finish(sim);
+    let rs = rebalances_after(&s, 20_000.0);
+    assert!(!rs.is_empty(), "no rebalance after adding a member: {s}");
+    assert!(rs.iter().all(|r| r["completed_ms"].is_number()), "{rs:?}");
+    rs
+}
+
+#[test]
+fn cooperative_pauses_only_moved_partitions_and_less_than_eager() {
+    let eager = member_change("sticky");
+    let coop = member_change("cooperative-sticky");
+    // Eager: everything is revoked and paused. Cooperative: only what moves (12 -> 4 members: 3 move).
+    assert_eq!(sum(&eager, "revoked_partitions"), 12.0, "{eager:?}");
+    assert_eq!(sum(&coop, "revoked_partitions"), 3.0, "{coop:?}");
+    assert_eq!(sum(&coop, "moved_partitions"), 3.0, "{coop:?}");
+    assert_eq!(coop.len(), 2, "cooperative needs a second rebalance to hand over the revoked partitions: {coop:?}");
+    let (pe, pc) = (sum(&eager, "paused_partition_ms"), sum(&coop, "paused_partition_ms"));
+    assert!(pc > 0.0 && pc < pe, "cooperative paused {pc} partition-ms vs eager {pe}");
+}
+
+fn restart(static_membership: bool) -> (Vec<Value>, u64) {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"static_membership": static_membership})), 90_000));
+    act(&mut sim, 20_000, Action::KillConsumer { group: "g1".into(), member: 1 });
+    act(&mut sim, 30_000, Action::RestartConsumer { group: "g1".into(), member: 1 });
+    sim.run_until(60 * SEC);
+    let lag_at_60s = sim.group_lag(0);
+    let s = finish(sim);
+    (rebalances_after(&s, 20_000.0), lag_at_60s)
+}
+
+#[test]
+fn a_static_member_restarting_within_the_session_timeout_causes_no_rebalance() {
+    let (stat, lag_static) = restart(true);
+    assert_eq!(stat, Vec::<Value>::new());
+    let (dynamic, lag_dynamic) = restart(false);
+    assert!(dynamic.iter().any(|r| r["cause"] == "member_joined"), "{dynamic:?}");
+    // The dynamic rejoin waits for the dead member's session to expire, and the whole
+    // (eager) group stops meanwhile: at 60 s it is far behind; the static group is not.
+    assert!(lag_static * 3 < lag_dynamic, "lag at 60 s: static {lag_static} vs dynamic {lag_dynamic}");
+}
+
+fn clean_stop(static_membership: bool) -> Vec<Value> {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"static_membership": static_membership})), 90_000));
+    act(&mut sim, 20_000, Action::StopConsumer { group: "g1".into(), member: 2 });
+    rebalances_after(&finish(sim), 20_000.0)
+}
+
+#[test]
+fn a_dynamic_members_clean_stop_rebalances_at_once_a_static_members_does_not() {
+    let dynamic = clean_stop(false);
+    assert_eq!(dynamic[0]["cause"], "member_left", "{dynamic:?}");
+    assert!(dynamic[0]["started_ms"].as_f64().unwrap() < 20_100.0, "{dynamic:?}");
+    let stat = clean_stop(true);
+    // Only the session timeout removes a static member: 45 s later.
+    assert_eq!(stat[0]["cause"], "session_timeout", "{stat:?}");
+    assert!(stat[0]["started_ms"].as_f64().unwrap() > 60_000.0, "{stat:?}");
+}
+
+#[test]
+fn a_crashed_consumer_is_noticed_after_the_session_timeout_and_its_records_redelivered() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"auto_commit_interval_ms": 5000})), 90_000));
+    act(&mut sim, 22_500, Action::KillConsumer { group: "g1".into(), member: 0 });
+    let s = finish(sim);
+    let rs = rebalances_after(&s, 22_500.0);
+    assert_eq!(rs[0]["cause"], "session_timeout", "{rs:?}");
+    let started = rs[0]["started_ms"].as_f64().unwrap();
+    assert!((60_000.0..=70_000.0).contains(&started), "noticed at {started} ms: {rs:?}");
+    // What it consumed after its last commit is consumed again by the new owner.
+    assert!(s["redelivered"].as_u64().unwrap() > 0, "{s}");
+}
+
+#[test]
+fn a_poll_loop_stalled_past_max_poll_interval_makes_a_dynamic_member_leave() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"max_poll_interval_ms": 10000})), 60_000));
+    act(&mut sim, 20_000, Action::PauseConsumer { group: "g1".into(), member: 1, for_ms: 20_000 });
+    let s = finish(sim);
+    let rs = rebalances_after(&s, 20_000.0);
+    assert_eq!(rs[0]["cause"], "poll_timeout", "{rs:?}");
+    let started = rs[0]["started_ms"].as_f64().unwrap();
+    assert!((30_000.0..=34_000.0).contains(&started), "left at {started} ms");
+}
+
+#[test]
+fn the_group_moves_when_its_coordinators_broker_dies_and_recovers() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({})), 90_000));
+    sim.run_until(15 * SEC);
+    let snap = sim.snapshot();
+    let coordinator = snap.groups[0].coordinator.expect("a coordinator hosts the group");
+    act(&mut sim, 15_000, Action::KillBroker { broker: coordinator });
+    sim.run_until(40 * SEC);
+    let consumed_at_40 = sim.groups()[0].consumed;
+    let s = finish(sim.clone());
+    let snap = sim.snapshot();
+    let moved_to = snap.groups[0].coordinator.expect("the group has a coordinator again");
+    assert_ne!(moved_to, coordinator, "the coordinator did not move");
+    assert!(s["consumed"].as_u64().unwrap() > consumed_at_40 + 100_000, "consumption did not recover: {s}");
+    assert_eq!(s["final_lag"]["g1"].as_u64().unwrap() < 30_000, true, "{s}");
+}
