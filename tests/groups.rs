@@ -147,3 +147,44 @@ fn the_group_moves_when_its_coordinators_broker_dies_and_recovers() {
     assert!(s["consumed"].as_u64().unwrap() > consumed_at_40 + 100_000, "consumption did not recover: {s}");
     assert_eq!(s["final_lag"]["g1"].as_u64().unwrap() < 30_000, true, "{s}");
 }
+
+#[test]
+fn kip848_revokes_fewer_partitions_and_pauses_less_than_classic_eager() {
+    // 48 partitions, 6 members, one more joins: eager stops all 48; KIP-848 moves
+    // only what the new member takes, each waiting for a heartbeat or two.
+    let run = |seed: u64, g: Value| {
+        let s = json!({
+            "seed": seed, "duration_ms": 60000, "cluster": {"brokers": 3},
+            "topics": [{"name": "orders", "partitions": 48, "replication_factor": 3}],
+            "producers": [{"id": "p", "topic": "orders", "records_per_sec": 5000, "keys": 1000}],
+            "groups": [g],
+        });
+        let mut sim = Simulation::new(&Scenario::from_json(&s.to_string()).unwrap());
+        act(&mut sim, 20_000, Action::AddConsumer { group: "g1".into() });
+        let s = finish(sim);
+        let rs = rebalances_after(&s, 20_000.0);
+        assert!(!rs.is_empty(), "{s}");
+        (sum(&rs, "revoked_partitions"), sum(&rs, "paused_partition_ms"), rs)
+    };
+    let (mut rc, mut pc, mut rk, mut pk) = (0.0, 0.0, 0.0, 0.0);
+    for seed in [1, 2, 3] {
+        let base = json!({"id": "g1", "topics": ["orders"], "members": 6, "auto_offset_reset": "earliest"});
+        let mut classic = base.clone();
+        classic["protocol"] = json!("classic");
+        classic["assignor"] = json!("range");
+        let mut kip = base;
+        kip["protocol"] = json!("consumer");
+        kip["assignor"] = json!("uniform");
+        let c = run(seed, classic);
+        let k = run(seed, kip);
+        assert!(k.2.last().unwrap()["completed_ms"].is_number(), "seed {seed}: KIP-848 did not converge: {:?}", k.2);
+        rc += c.0;
+        pc += c.1;
+        rk += k.0;
+        pk += k.1;
+    }
+    assert_eq!(rc, 3.0 * 48.0, "classic eager revokes everything");
+    assert!(rk > 0.0 && rk * 4.0 < rc, "KIP-848 revoked {rk} vs classic {rc}");
+    assert!(pk < pc, "KIP-848 paused {pk} partition-ms vs classic {pc}");
+    eprintln!("revoked: classic {rc}, KIP-848 {rk}; paused partition-ms: classic {pc:.0}, KIP-848 {pk:.0}");
+}

@@ -41,8 +41,10 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
     let assignors = ["range", "roundrobin", "sticky", "cooperative-sticky"];
     let groups: Vec<Value> = (0..r.range(0, 2))
         .map(|i| {
+            let kip848 = r.chance_ppm(300_000);
+            let (protocol, assignor) = if kip848 { ("consumer", *pick(&mut r, &["uniform", "range"])) } else { ("classic", *pick(&mut r, &assignors)) };
             json!({"id": format!("g{i}"), "topics": [format!("t{}", r.range(0, topics.len() as u64 - 1))],
-                   "members": r.range(1, 4), "assignor": *pick(&mut r, &assignors),
+                   "members": r.range(1, 4), "protocol": protocol, "assignor": assignor,
                    "static_membership": r.chance_ppm(300_000), "records_per_sec_per_member": *pick(&mut r, &[300u64, 3000, 50_000]),
                    "enable_auto_commit": r.chance_ppm(800_000), "auto_offset_reset": *pick(&mut r, &["earliest", "latest"]),
                    "session_timeout_ms": *pick(&mut r, &[10_000u64, 45_000]), "max_poll_interval_ms": *pick(&mut r, &[15_000u64, 300_000])})

@@ -574,8 +574,22 @@ impl Simulation {
                 let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
                 // A commit from a generation the group has moved past is fenced, so a
                 // late write from a previous owner cannot move an offset backwards.
-                let current = generation >= self.groups[g as usize].generation;
+                let grp = &self.groups[g as usize];
+                let current = match grp.cfg.protocol {
+                    crate::scenario::GroupProtocol::Classic => generation >= grp.generation,
+                    // KIP-848: fenced once the member has left (its epoch is gone).
+                    crate::scenario::GroupProtocol::Consumer => grp.members.values().any(|m| m.consumer == c),
+                };
                 if written && current {
+                    // KIP-848: only partitions the member still owns (a late commit for a
+                    // partition already given back is fenced).
+                    let offsets: Vec<(u32, u64)> = match grp.cfg.protocol {
+                        crate::scenario::GroupProtocol::Consumer => {
+                            let owned: Vec<u32> = grp.members.values().filter(|m| m.consumer == c).flat_map(|m| m.assignment.iter().copied()).collect();
+                            offsets.into_iter().filter(|(p, _)| owned.contains(p)).collect()
+                        }
+                        crate::scenario::GroupProtocol::Classic => offsets,
+                    };
                     self.apply_commit(g, &offsets);
                 }
                 let error = match (written, current) {

@@ -83,6 +83,8 @@ pub struct Consumer {
     commit_in_flight: Option<(u64, Micros, Vec<(u32, u64)>)>,
     /// Join once the commit in flight finishes (revocation commits first).
     join_after_commit: bool,
+    /// KIP-848: partitions to give back once the commit in flight finishes.
+    revoke_after_commit: Vec<u32>,
     /// A static member past max.poll.interval.ms stops heartbeating until it polls.
     heartbeats_stopped: bool,
     /// Partitions assigned but not fetched yet (to close their pause in the history).
@@ -102,6 +104,7 @@ pub enum ConsumerMsg {
     Offsets { req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError> },
     Fetched { req_id: u64, parts: Vec<(u32, ConsumerFetchResult)> },
     Metadata { req_id: u64, leaders: Vec<(u32, Option<u32>, i32)> },
+    ConsumerHeartbeatDone { member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError> },
     Disconnected,
 }
 
@@ -145,6 +148,7 @@ impl Consumer {
             last_commit_at: 0,
             commit_in_flight: None,
             join_after_commit: false,
+            revoke_after_commit: Vec::new(),
             heartbeats_stopped: false,
             first_fetch: BTreeSet::new(),
             next_req: 1,
@@ -169,6 +173,18 @@ impl Consumer {
         }
     }
 
+    pub(crate) fn forget_partitions(&mut self, parts: &[u32]) {
+        self.drop_partitions(parts);
+    }
+
+    pub(crate) fn adopt_partition(&mut self, p: u32) {
+        if !self.assigned.contains(&p) {
+            self.assigned.push(p);
+            self.assigned.sort_unstable();
+            self.first_fetch.insert(p);
+        }
+    }
+
     /// Drops partitions from the assignment with everything buffered for them.
     fn drop_partitions(&mut self, parts: &[u32]) {
         self.assigned.retain(|p| !parts.contains(p));
@@ -189,6 +205,38 @@ impl Consumer {
 }
 
 impl Simulation {
+    pub(crate) fn send_group_request(&mut self, c: u32, req: GroupRequest) {
+        self.to_coordinator(c, req);
+    }
+
+    pub(crate) fn request_offsets_for(&mut self, c: u32) {
+        self.request_offsets(c);
+    }
+
+    /// KIP-848 revocation: commit what was consumed from these partitions, and give
+    /// them back (heartbeat) only when the commit is done.
+    pub(crate) fn commit_before_revoke(&mut self, c: u32, revoked: &[u32]) -> bool {
+        let g = self.consumers[c as usize].group;
+        let auto = self.groups[g as usize].cfg.enable_auto_commit;
+        let now = self.now;
+        let con = &mut self.consumers[c as usize];
+        let commit: Vec<(u32, u64)> = con.uncommitted().into_iter().filter(|(p, _)| revoked.contains(p)).collect();
+        if !auto || commit.is_empty() {
+            return false;
+        }
+        if con.commit_in_flight.is_some() {
+            // Wait for it; the revoked partitions are committed again after it if needed.
+            con.revoke_after_commit = revoked.to_vec();
+            return true;
+        }
+        let req_id = con.req();
+        con.commit_in_flight = Some((req_id, now, commit.clone()));
+        con.revoke_after_commit = revoked.to_vec();
+        let (member_id, generation) = (con.member_id.clone(), con.generation);
+        self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+        true
+    }
+
     fn to_coordinator(&mut self, c: u32, req: GroupRequest) {
         let con = &self.consumers[c as usize];
         let (g, Some(b)) = (con.group, con.coordinator) else { return };
@@ -240,9 +288,17 @@ impl Simulation {
             return;
         }
         let con = &mut self.consumers[c as usize];
-        let must_join = con.phase == Phase::Unjoined || (con.rejoin && con.phase == Phase::Stable);
-        if must_join && con.commit_in_flight.is_none() {
-            self.start_join(c);
+        if cfg.protocol == crate::scenario::GroupProtocol::Consumer {
+            // KIP-848: joining is a heartbeat with member epoch 0; no barrier.
+            if con.phase == Phase::Unjoined {
+                con.phase = Phase::Joining;
+                self.send_consumer_heartbeat(c);
+            }
+        } else {
+            let must_join = con.phase == Phase::Unjoined || (con.rejoin && con.phase == Phase::Stable);
+            if must_join && con.commit_in_flight.is_none() {
+                self.start_join(c);
+            }
         }
         let con = &self.consumers[c as usize];
         // Eager members stop consuming until the new assignment arrives.
@@ -363,7 +419,9 @@ impl Simulation {
         let now = self.now;
         let g = self.consumers[c as usize].group;
         let cfg = &self.groups[g as usize].cfg;
-        let (interval, max_poll) = (cfg.heartbeat_interval_ms * MS, cfg.max_poll_interval_ms * MS);
+        let kip848 = cfg.protocol == crate::scenario::GroupProtocol::Consumer;
+        let interval = if kip848 { cfg.group_consumer_heartbeat_interval_ms } else { cfg.heartbeat_interval_ms } * MS;
+        let max_poll = cfg.max_poll_interval_ms * MS;
         self.timer(Node::Consumer(c), interval, Timer::ConsumerHeartbeat);
         let con = &mut self.consumers[c as usize];
         if con.member_id.is_empty() || con.phase == Phase::Unjoined || con.heartbeats_stopped {
@@ -393,7 +451,20 @@ impl Simulation {
                 con.drop_partitions(&all);
                 con.phase = Phase::Unjoined;
                 self.note(Notable::Text(format!("consumer {label}: poll loop stalled past max.poll.interval.ms, leaving the group")));
-                self.to_coordinator(c, GroupRequest::Leave { member_id, reason: "poll_timeout" });
+                let req = if kip848 {
+                    GroupRequest::ConsumerHeartbeat { member_id, member_epoch: crate::kafka::kip848::LEAVE_EPOCH, instance_id: None, owned: Vec::new() }
+                } else {
+                    GroupRequest::Leave { member_id, reason: "poll_timeout" }
+                };
+                self.to_coordinator(c, req);
+            }
+            return;
+        }
+        if kip848 {
+            if con.coordinator.is_none() {
+                self.find_coordinator(c);
+            } else {
+                self.send_consumer_heartbeat(c);
             }
             return;
         }
@@ -500,6 +571,16 @@ impl Simulation {
                         con.committed.insert(p, o);
                     }
                 }
+                if !con.revoke_after_commit.is_empty() {
+                    let revoked = std::mem::take(&mut con.revoke_after_commit);
+                    if error.is_none() && self.commit_before_revoke(c, &revoked) {
+                        return;
+                    }
+                    self.consumers[c as usize].drop_partitions(&revoked);
+                    self.send_consumer_heartbeat(c);
+                    return;
+                }
+                let con = &mut self.consumers[c as usize];
                 if con.join_after_commit {
                     // Revocation commits what was consumed up to now, then joins.
                     if error.is_none() && !con.uncommitted().is_empty() && !con.member_id.is_empty() {
@@ -558,6 +639,9 @@ impl Simulation {
                     con.leaders.insert(p, l);
                 }
                 self.ensure_fetches(c);
+            }
+            ConsumerMsg::ConsumerHeartbeatDone { member_id, member_epoch, assignment, error } => {
+                self.on_consumer_heartbeat(c, member_id, member_epoch, assignment, error);
             }
             ConsumerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
@@ -851,9 +935,16 @@ impl Simulation {
             }
         }
         let con = &mut self.consumers[c as usize];
-        if con.instance_id.is_none() && !con.member_id.is_empty() {
+        let kip848 = self.groups[g as usize].cfg.protocol == crate::scenario::GroupProtocol::Consumer;
+        if !con.member_id.is_empty() && (kip848 || con.instance_id.is_none()) {
             let member_id = con.member_id.clone();
-            self.to_coordinator(c, GroupRequest::Leave { member_id, reason: "member_left" });
+            let req = if kip848 {
+                let member_epoch = if con.instance_id.is_some() { crate::kafka::kip848::STATIC_LEAVE_EPOCH } else { crate::kafka::kip848::LEAVE_EPOCH };
+                GroupRequest::ConsumerHeartbeat { member_id, member_epoch, instance_id: con.instance_id.clone(), owned: Vec::new() }
+            } else {
+                GroupRequest::Leave { member_id, reason: "member_left" }
+            };
+            self.to_coordinator(c, req);
         }
         self.end_consumer(c, ConsumerState::Stopped);
     }

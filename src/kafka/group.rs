@@ -68,6 +68,10 @@ pub struct GroupMember {
     pub owned: Vec<u32>,
     pub assignment: Vec<u32>,
     pub last_heartbeat: Micros,
+    /// KIP-848: the member's epoch (equal to the group epoch once reconciled) and
+    /// the partitions it was asked to revoke and has not yet given back.
+    pub member_epoch: i32,
+    pub revoking: Vec<u32>,
 }
 
 /// One step of a rebalance, for the sequence diagram.
@@ -126,6 +130,8 @@ pub struct Group {
     pub redelivered: u64,
     /// Partitions whose position was reset by auto.offset.reset since their last commit.
     pub reset_partitions: std::collections::BTreeSet<u32>,
+    /// KIP-848: the target assignment for the current group epoch.
+    pub target: BTreeMap<String, Vec<u32>>,
 }
 
 impl Group {
@@ -152,6 +158,7 @@ impl Group {
             consumed: 0,
             redelivered: 0,
             reset_partitions: Default::default(),
+            target: BTreeMap::new(),
         }
     }
 
@@ -188,6 +195,8 @@ pub enum GroupRequest {
     Leave { member_id: String, reason: &'static str },
     OffsetCommit { req_id: u64, member_id: String, generation: i32, offsets: Vec<(u32, u64)> },
     OffsetFetch { req_id: u64, partitions: Vec<u32> },
+    /// KIP-848: member epoch 0 joins, -1 leaves, -2 leaves for a while (static).
+    ConsumerHeartbeat { member_id: String, member_epoch: i32, instance_id: Option<String>, owned: Vec<u32> },
 }
 
 /// What the leader needs to run the assignor.
@@ -257,6 +266,9 @@ impl Simulation {
             }
             GroupRequest::OffsetCommit { req_id, member_id, generation, offsets } => {
                 self.handle_commit(b, consumer, g, req_id, member_id, generation, offsets)
+            }
+            GroupRequest::ConsumerHeartbeat { member_id, member_epoch, instance_id, owned } => {
+                self.handle_consumer_heartbeat(b, consumer, g, member_id, member_epoch, instance_id, owned)
             }
             GroupRequest::OffsetFetch { req_id, partitions } => {
                 let grp = &self.groups[g as usize];
@@ -336,6 +348,8 @@ impl Simulation {
             owned: Vec::new(),
             assignment: Vec::new(),
             last_heartbeat: now,
+            member_epoch: 0,
+            revoking: Vec::new(),
         });
         m.consumer = consumer;
         m.joined = true;
@@ -559,6 +573,10 @@ impl Simulation {
             if !self.broker_up(host) || self.brokers[host as usize].paused_until > now || !self.is_coordinator(host, g) {
                 continue;
             }
+            if self.groups[g as usize].cfg.protocol == crate::scenario::GroupProtocol::Consumer {
+                self.expire_848_members(g);
+                continue;
+            }
             let session = self.groups[g as usize].cfg.session_timeout_ms * MS;
             let expired: Vec<String> =
                 self.groups[g as usize].members.iter().filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session).map(|(id, _)| id.clone()).collect();
@@ -575,10 +593,12 @@ impl Simulation {
     #[allow(clippy::too_many_arguments)]
     fn handle_commit(&mut self, b: u32, consumer: u32, g: u32, req_id: u64, member_id: String, generation: i32, offsets: Vec<(u32, u64)>) {
         let grp = &self.groups[g as usize];
+        let classic = grp.cfg.protocol == crate::scenario::GroupProtocol::Classic;
         let error = match grp.members.get(&member_id) {
             None => Some(GroupError::UnknownMemberId),
-            Some(_) if generation != grp.generation => Some(GroupError::IllegalGeneration),
-            Some(_) if grp.state == GroupState::CompletingRebalance => Some(GroupError::RebalanceInProgress),
+            // KIP-848 members commit with their member epoch, which may trail the group epoch.
+            Some(_) if classic && generation != grp.generation => Some(GroupError::IllegalGeneration),
+            Some(_) if classic && grp.state == GroupState::CompletingRebalance => Some(GroupError::RebalanceInProgress),
             Some(_) => None,
         };
         if let Some(e) = error {

@@ -5,6 +5,7 @@ pub mod broker;
 pub mod consumer;
 pub mod controller;
 pub mod group;
+pub mod kip848;
 pub mod layout;
 pub mod log;
 pub mod partitioner;
