@@ -48,6 +48,10 @@ enum Command {
         /// Multiply every producer's record rate.
         #[arg(long, default_value_t = 1)]
         rate_factor: u64,
+        /// Run the consumer-group benchmark instead: 100 members on 1,000 partitions,
+        /// a member joins at 20 s and one crashes at 35 s.
+        #[arg(long)]
+        group: bool,
     },
 }
 
@@ -116,8 +120,9 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Bench { seconds, rate_factor } => {
-            let mut scenario = Scenario::from_json(presets::find("busy").map(|p| p.json).unwrap_or("{}")).map_err(|e| e.to_string())?;
+        Command::Bench { seconds, rate_factor, group } => {
+            let json = if group { include_str!("../scenarios/bench-group.json") } else { presets::find("busy").map(|p| p.json).unwrap_or("{}") };
+            let mut scenario = Scenario::from_json(json).map_err(|e| e.to_string())?;
             for p in &mut scenario.producers {
                 p.records_per_sec = p.records_per_sec.saturating_mul(rate_factor);
             }
@@ -126,12 +131,14 @@ fn run(command: Command) -> Result<(), String> {
             let start = Instant::now();
             sim.run_until(seconds * SEC);
             let wall = start.elapsed().as_secs_f64();
+            let rebalances = sim.groups().iter().map(|g| g.history.len()).sum::<usize>();
             println!(
-                "{{\"simulated_s\": {seconds}, \"wall_s\": {wall:.3}, \"speedup\": {:.1}, \"events\": {}, \"events_per_sec\": {:.0}, \"records\": {}}}",
+                "{{\"simulated_s\": {seconds}, \"wall_s\": {wall:.3}, \"speedup\": {:.1}, \"events\": {}, \"events_per_sec\": {:.0}, \"records\": {}, \"consumed\": {}, \"rebalances\": {rebalances}}}",
                 seconds as f64 / wall,
                 sim.events_processed(),
                 sim.events_processed() as f64 / wall,
-                sim.metrics().total_produced
+                sim.metrics().total_produced,
+                sim.groups().iter().map(|g| g.consumed).sum::<u64>(),
             );
             Ok(())
         }

@@ -91,6 +91,10 @@ pub struct Consumer {
     first_fetch: BTreeSet<u32>,
     next_req: u64,
     meta_target: u32,
+    /// Assigned partitions grouped by leader broker, rebuilt only when the
+    /// assignment, the leaders or the known positions change.
+    fetch_plan: Vec<(u32, Vec<u32>)>,
+    plan_dirty: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +157,8 @@ impl Consumer {
             first_fetch: BTreeSet::new(),
             next_req: 1,
             meta_target: number,
+            fetch_plan: Vec::new(),
+            plan_dirty: true,
         }
     }
 
@@ -178,6 +184,7 @@ impl Consumer {
     }
 
     pub(crate) fn adopt_partition(&mut self, p: u32) {
+        self.plan_dirty = true;
         if !self.assigned.contains(&p) {
             self.assigned.push(p);
             self.assigned.sort_unstable();
@@ -187,6 +194,7 @@ impl Consumer {
 
     /// Drops partitions from the assignment with everything buffered for them.
     fn drop_partitions(&mut self, parts: &[u32]) {
+        self.plan_dirty = true;
         self.assigned.retain(|p| !parts.contains(p));
         for p in parts {
             self.positions.remove(p);
@@ -599,6 +607,7 @@ impl Simulation {
                     return;
                 }
                 con.offsets_req = None;
+                con.plan_dirty = true;
                 match offsets {
                     Ok(list) => {
                         let mut unknown = Vec::new();
@@ -634,6 +643,7 @@ impl Simulation {
                     return;
                 }
                 con.meta_in_flight = None;
+                con.plan_dirty = true;
                 con.want_metadata = leaders.iter().any(|l| l.1.is_none());
                 for (p, l, _) in leaders {
                     con.leaders.insert(p, l);
@@ -740,8 +750,7 @@ impl Simulation {
         }
         let con = &mut self.consumers[c as usize];
         for &p in &added {
-            con.assigned.push(p);
-            con.first_fetch.insert(p);
+            con.adopt_partition(p);
         }
         con.assigned.sort_unstable();
         if !added.is_empty() {
@@ -776,6 +785,7 @@ impl Simulation {
             let con = &mut self.consumers[c as usize];
             con.positions.insert(p, o);
             con.consumed.insert(p, o);
+            con.plan_dirty = true;
             self.groups[g as usize].start_offsets.entry(p).or_insert(o);
         }
     }
@@ -790,17 +800,23 @@ impl Simulation {
         if con.phase == Phase::Unjoined || con.buffered >= max_records {
             return;
         }
-        let mut by_leader: BTreeMap<u32, Vec<(u32, u64)>> = BTreeMap::new();
-        let mut missing_leader = false;
-        for &p in &con.assigned {
-            let Some(&pos) = con.positions.get(&p) else { continue };
-            match con.leaders.get(&p).copied().flatten() {
-                Some(l) => by_leader.entry(l).or_default().push((p, pos)),
-                None => missing_leader = true,
+        if con.plan_dirty {
+            con.plan_dirty = false;
+            let mut plan: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            let mut missing_leader = false;
+            for &p in &con.assigned {
+                if !con.positions.contains_key(&p) {
+                    continue;
+                }
+                match con.leaders.get(&p).copied().flatten() {
+                    Some(l) => plan.entry(l).or_default().push(p),
+                    None => missing_leader = true,
+                }
             }
-        }
-        if missing_leader {
-            con.want_metadata = true;
+            if missing_leader {
+                con.want_metadata = true;
+            }
+            con.fetch_plan = plan.into_iter().collect();
         }
         if con.want_metadata && con.meta_in_flight.is_none() {
             let req_id = con.req();
@@ -811,11 +827,13 @@ impl Simulation {
             self.send(Node::Consumer(c), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
         }
         let wait = self.groups[g as usize].cfg.fetch_max_wait_ms * MS;
-        for (b, parts) in by_leader {
+        for i in 0..self.consumers[c as usize].fetch_plan.len() {
             let con = &mut self.consumers[c as usize];
+            let b = con.fetch_plan[i].0;
             if con.fetches.contains_key(&b) {
                 continue;
             }
+            let parts: Vec<(u32, u64)> = con.fetch_plan[i].1.iter().filter_map(|p| con.positions.get(p).map(|&o| (*p, o))).collect();
             let req_id = con.req();
             con.fetches.insert(b, (req_id, now));
             self.send(Node::Consumer(c), Node::Broker(b), Msg::Broker(BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us: wait }));
@@ -863,7 +881,10 @@ impl Simulation {
                     }
                     con.positions.insert(p, next);
                 }
-                ConsumerFetchResult::NotLeader => con.want_metadata = true,
+                ConsumerFetchResult::NotLeader => {
+                    con.want_metadata = true;
+                    con.plan_dirty = true;
+                }
                 ConsumerFetchResult::OutOfRange { log_start, hw } => reset.push((p, log_start, hw)),
             }
         }
