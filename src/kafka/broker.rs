@@ -800,6 +800,19 @@ impl Simulation {
         if fp.leader_epoch > r.known.leader_epoch {
             return (FetchResult::Error(ErrorCode::UnknownLeaderEpoch), 0);
         }
+        // The common case on a big cluster: an in-sync follower asking again at the log
+        // end it already reported. Nothing was validated differently since its last fetch
+        // (same epoch, same offset, the leader never truncates), so only the caught-up
+        // time moves: no divergence, ISR or HW work.
+        if fp.offset == r.log.leo && r.followers[fslot].leo == Some(fp.offset) && r.known.isr.contains(&follower) {
+            if update {
+                let f = &mut r.followers[fslot];
+                f.last_caught_up = now;
+                f.last_fetch_leader_leo = fp.offset;
+                f.last_fetch_time = now;
+            }
+            return (FetchResult::Data { hw: r.log.hw, log_start: r.log.log_start, batches: Vec::new() }, 0);
+        }
         if fp.offset < r.log.log_start || fp.offset > r.log.leo && fp.last_epoch.is_none() {
             return (FetchResult::OutOfRange { log_start: r.log.log_start, leo: r.log.leo }, 0);
         }
