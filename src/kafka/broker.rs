@@ -470,13 +470,14 @@ impl Simulation {
     /// Retention runs on the leader; committed records it deletes are retired, not lost.
     fn apply_retention(&mut self, pidx: u32, b: u32) {
         let max = self.scenario.cluster.retention_batches as usize;
+        let keep_after = self.now.saturating_sub(self.scenario.cluster.retention_ms * MS);
         let p = &mut self.partitions[pidx as usize];
         let Some(slot) = p.slot_of(b) else { return };
         if p.replicas[slot].role != Role::Leader {
             return;
         }
         let audit: &mut Audit = &mut self.audit;
-        p.replicas[slot].log.enforce_retention(max, |batch| {
+        p.replicas[slot].log.enforce_retention(max, keep_after, max * 20, |batch| {
             audit.retired(batch.producer, pidx, batch.base_offset, batch.audit_seq, batch.records);
         });
     }

@@ -273,7 +273,9 @@ impl Log {
 
     /// Retention: keeps at most `max_batches`, deleting only committed batches
     /// (below the HW), oldest first. Returns the deleted batches.
-    pub fn enforce_retention(&mut self, max_batches: usize, mut on_delete: impl FnMut(&Batch)) {
+    /// Batches created before `keep_after_us` may go once there are more than
+    /// `max_batches`; younger ones only above `hard_cap`.
+    pub fn enforce_retention(&mut self, max_batches: usize, keep_after_us: u64, hard_cap: usize, mut on_delete: impl FnMut(&Batch)) {
         // Delete in chunks, like segments roll, instead of touching the cold front every append.
         if self.batches.len() <= max_batches + RETENTION_CHUNK {
             return;
@@ -281,6 +283,9 @@ impl Log {
         while self.batches.len() > max_batches {
             let Some(front) = self.batches.front() else { break };
             if front.end_offset() > self.hw {
+                break;
+            }
+            if front.created_end_us >= keep_after_us && self.batches.len() <= hard_cap {
                 break;
             }
             on_delete(front);
@@ -385,17 +390,17 @@ mod tests {
         log.hw = 20;
         let mut deleted = 0;
         // Within one chunk of the limit nothing rolls off yet.
-        log.enforce_retention(10, |_| deleted += 1);
+        log.enforce_retention(10, u64::MAX, usize::MAX, |_| deleted += 1);
         assert_eq!(deleted, 0);
         for _ in 0..40 {
             log.append(batch(0, 1));
         }
         log.hw = 5;
-        log.enforce_retention(10, |_| deleted += 1);
+        log.enforce_retention(10, u64::MAX, usize::MAX, |_| deleted += 1);
         assert_eq!(deleted, 5, "deleted past the HW");
         assert_eq!(log.log_start, 5);
         log.hw = 60;
-        log.enforce_retention(10, |_| deleted += 1);
+        log.enforce_retention(10, u64::MAX, usize::MAX, |_| deleted += 1);
         assert_eq!(log.batches.len(), 10);
         assert_eq!(log.log_start, 50);
     }
@@ -446,5 +451,29 @@ mod merge_tests {
             log.append(b(i, 1, i * 1_000));
         }
         assert_eq!(log.batches.len(), 300);
+    }
+}
+
+#[cfg(test)]
+mod retention_age_tests {
+    use super::*;
+
+    #[test]
+    fn young_committed_batches_stay_past_the_soft_limit_until_the_hard_cap() {
+        let mut log = Log::default();
+        for i in 0..100u64 {
+            // Alternate producers so nothing merges.
+            log.append(Batch { base_offset: 0, records: 1, bytes: 10, epoch: 0, producer: (i % 2) as u32, audit_seq: i / 2, idem: None, created_us: i * 1_000, created_end_us: i * 1_000 });
+        }
+        log.hw = log.leo;
+        // Everything is younger than the cut-off: kept although above the soft limit of 10.
+        log.enforce_retention(10, 0, 1_000, |_| {});
+        assert_eq!(log.batches.len(), 100);
+        // The hard cap still bounds memory.
+        log.enforce_retention(10, 0, 50, |_| {});
+        assert_eq!(log.batches.len(), 50);
+        // Old enough: down to the soft limit.
+        log.enforce_retention(10, u64::MAX, 50, |_| {});
+        assert_eq!(log.batches.len(), 10);
     }
 }

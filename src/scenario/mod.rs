@@ -133,6 +133,10 @@ pub struct ClusterConfig {
     /// Simulator setting: the log keeps at most this many batches per replica
     /// (old ones roll off, like retention), so memory stays flat.
     pub retention_batches: u32,
+    /// Simulator setting: committed batches younger than this stay even past
+    /// `retention_batches` (up to 20 times that many), so consumers that fall a
+    /// little behind are not reset when several producers make small batches.
+    pub retention_ms: u64,
 }
 
 impl Default for ClusterConfig {
@@ -150,6 +154,7 @@ impl Default for ClusterConfig {
             leader_imbalance_check_interval_seconds: 300,
             network_rtt_us: 500,
             retention_batches: 500,
+            retention_ms: 300_000,
         }
     }
 }
