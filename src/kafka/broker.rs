@@ -410,19 +410,8 @@ impl Simulation {
         if pending == 0 {
             self.send_produce_response(b, done, client, req.req_id, results);
         } else {
-            let br = &mut self.brokers[b as usize];
-            let slot = match br.free_waits.pop() {
-                Some(s) => s,
-                None => {
-                    br.waits.push(None);
-                    br.wait_gen.push(0);
-                    (br.waits.len() - 1) as u32
-                }
-            };
-            br.wait_gen[slot as usize] += 1;
-            let gen = br.wait_gen[slot as usize];
-            br.waits[slot as usize] =
-                Some(ProduceWait { client, req_id: req.req_id, remaining: pending, deadline: self.now + req.timeout_us, results, commit: None });
+            let wait = ProduceWait { client, req_id: req.req_id, remaining: pending, deadline: self.now + req.timeout_us, results, commit: None };
+            let (slot, gen) = self.park_wait(b, wait);
             for &(pidx, end) in &touched {
                 let p = &mut self.partitions[pidx as usize];
                 if let Some(s) = p.slot_of(b) {
@@ -566,6 +555,22 @@ impl Simulation {
         }
     }
 
+    /// Puts a request in the broker's purgatory slab: (slot, generation) name it there.
+    fn park_wait(&mut self, b: u32, wait: ProduceWait) -> (u32, u32) {
+        let br = &mut self.brokers[b as usize];
+        let slot = match br.free_waits.pop() {
+            Some(s) => s,
+            None => {
+                br.waits.push(None);
+                br.wait_gen.push(0);
+                (br.waits.len() - 1) as u32
+            }
+        };
+        br.wait_gen[slot as usize] += 1;
+        br.waits[slot as usize] = Some(wait);
+        (slot, br.wait_gen[slot as usize])
+    }
+
     /// Sends the answer for a completed (or expired) wait: a produce response, or
     /// for an offset commit, applies it and tells the consumer.
     fn finish_wait(&mut self, b: u32, at: Micros, w: ProduceWait) {
@@ -621,26 +626,16 @@ impl Simulation {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn wait_for_commit(&mut self, b: u32, consumer: u32, g: u32, req_id: u64, pidx: u32, end: u64, offsets: Vec<(u32, u64)>) {
         let generation = self.groups[g as usize].generation;
-        let br = &mut self.brokers[b as usize];
-        let slot = match br.free_waits.pop() {
-            Some(s) => s,
-            None => {
-                br.waits.push(None);
-                br.wait_gen.push(0);
-                (br.waits.len() - 1) as u32
-            }
-        };
-        br.wait_gen[slot as usize] += 1;
-        let gen = br.wait_gen[slot as usize];
         let timeout = self.scenario.cluster.replica_lag_time_max_ms * MS;
-        br.waits[slot as usize] = Some(ProduceWait {
+        let wait = ProduceWait {
             client: Node::Consumer(consumer),
             req_id,
             remaining: 1,
             deadline: self.now + timeout,
             results: vec![(pidx, None)],
             commit: Some((g, generation, offsets)),
-        });
+        };
+        let (slot, gen) = self.park_wait(b, wait);
         let p = &mut self.partitions[pidx as usize];
         if let Some(s) = p.slot_of(b) {
             p.replicas[s].purgatory.push_back((end, slot, gen));

@@ -6,7 +6,7 @@
 //! background thread, `max.poll.interval.ms`, eager or cooperative revocation,
 //! static membership (no LeaveGroup).
 
-use crate::assignors::{self, Member, Strategy};
+use crate::assignors::{self, Strategy};
 use crate::engine::{Msg, Simulation, Timer};
 use crate::eventlog::Notable;
 use crate::kafka::broker::BrokerMsg;
@@ -682,34 +682,9 @@ impl Simulation {
             "cooperative-sticky" => Strategy::CooperativeSticky,
             _ => Strategy::Range,
         };
-        let topics: BTreeMap<String, u32> = grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)).collect();
-        let names: Vec<String> = topics.keys().cloned().collect();
-        let members: Vec<Member> = infos
-            .iter()
-            .map(|m| {
-                let mut owned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-                for &p in &m.owned {
-                    let part = &self.partitions[p as usize];
-                    owned.entry(self.topics[part.topic as usize].name.clone()).or_default().push(part.index);
-                }
-                Member { member_id: m.member_id.clone(), group_instance_id: m.instance_id.clone(), topics: names.clone(), owned, generation: m.generation }
-            })
-            .collect();
+        let (topics, members) = self.assignor_input(g, infos.iter().map(|m| (&m.member_id, &m.instance_id, m.owned.as_slice(), m.generation)));
         let result = assignors::assign(strategy, &topics, &members).unwrap_or_default();
-        result
-            .into_iter()
-            .map(|(member, by_topic)| {
-                let mut parts: Vec<u32> = by_topic
-                    .into_iter()
-                    .flat_map(|(t, ps)| {
-                        let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
-                        ps.into_iter().map(move |p| first + p)
-                    })
-                    .collect();
-                parts.sort_unstable();
-                (member, parts)
-            })
-            .collect()
+        self.global_assignment(result).into_iter().collect()
     }
 
     fn on_assignment(&mut self, c: u32, parts: Vec<u32>) {

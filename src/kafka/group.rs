@@ -74,6 +74,23 @@ pub struct GroupMember {
     pub revoking: Vec<u32>,
 }
 
+impl GroupMember {
+    pub fn new(consumer: u32, instance_id: Option<String>, join_order: u64, now: Micros) -> GroupMember {
+        GroupMember {
+            consumer,
+            instance_id,
+            joined: false,
+            join_order,
+            sync_waiting: false,
+            owned: Vec::new(),
+            assignment: Vec::new(),
+            last_heartbeat: now,
+            member_epoch: 0,
+            revoking: Vec::new(),
+        }
+    }
+}
+
 /// One step of a rebalance, for the sequence diagram.
 #[derive(Debug, Clone, Serialize)]
 pub struct RebalanceStep {
@@ -339,18 +356,7 @@ impl Simulation {
         let is_new = !grp.members.contains_key(&member_id);
         let order = grp.next_join_order;
         grp.next_join_order += 1;
-        let m = grp.members.entry(member_id.clone()).or_insert(GroupMember {
-            consumer,
-            instance_id: instance_id.clone(),
-            joined: false,
-            join_order: order,
-            sync_waiting: false,
-            owned: Vec::new(),
-            assignment: Vec::new(),
-            last_heartbeat: now,
-            member_epoch: 0,
-            revoking: Vec::new(),
-        });
+        let m = grp.members.entry(member_id.clone()).or_insert_with(|| GroupMember::new(consumer, instance_id.clone(), order, now));
         m.consumer = consumer;
         m.joined = true;
         m.join_order = order;
@@ -637,6 +643,46 @@ impl Simulation {
                 self.invariants.violation(now, "committed_offsets_monotonic", format!("group {id} partition {p}: committed offset went back {old} -> {o}"));
             }
         }
+    }
+
+    /// What an assignor needs: the group's topics with their partition counts, and
+    /// one `Member` per (id, instance id, owned partitions, generation).
+    pub(crate) fn assignor_input<'a>(
+        &self,
+        g: u32,
+        members: impl Iterator<Item = (&'a String, &'a Option<String>, &'a [u32], i32)>,
+    ) -> (BTreeMap<String, u32>, Vec<crate::assignors::Member>) {
+        let grp = &self.groups[g as usize];
+        let topics: BTreeMap<String, u32> = grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)).collect();
+        let names: Vec<String> = topics.keys().cloned().collect();
+        let members = members
+            .map(|(id, instance, owned_parts, generation)| {
+                let mut owned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+                for &p in owned_parts {
+                    let part = &self.partitions[p as usize];
+                    owned.entry(self.topics[part.topic as usize].name.clone()).or_default().push(part.index);
+                }
+                crate::assignors::Member { member_id: id.clone(), group_instance_id: instance.clone(), topics: names.clone(), owned, generation }
+            })
+            .collect();
+        (topics, members)
+    }
+
+    /// An assignor's answer (topic name -> partition numbers) in global partition indices, ascending.
+    pub(crate) fn global_assignment(&self, a: crate::assignors::Assignment) -> BTreeMap<String, Vec<u32>> {
+        a.into_iter()
+            .map(|(member, by_topic)| {
+                let mut parts: Vec<u32> = by_topic
+                    .into_iter()
+                    .flat_map(|(t, ps)| {
+                        let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
+                        ps.into_iter().map(move |p| first + p)
+                    })
+                    .collect();
+                parts.sort_unstable();
+                (member, parts)
+            })
+            .collect()
     }
 
     pub(crate) fn group_broker_msg(group: u32, req: GroupRequest) -> Msg {

@@ -5,7 +5,7 @@
 //! new owner. No JoinGroup/SyncGroup, no stop-the-world barrier: members keep
 //! consuming everything that does not move.
 
-use crate::assignors::{self, Member, ServerStrategy};
+use crate::assignors::{self, ServerStrategy};
 use crate::engine::{Msg, Simulation};
 use crate::eventlog::Notable;
 use crate::kafka::consumer::{ConsumerMsg, ConsumerState, Phase};
@@ -51,21 +51,9 @@ impl Simulation {
                     grp.next_member += 1;
                     let order = grp.next_join_order;
                     grp.next_join_order += 1;
-                    grp.members.insert(
-                        member_id.clone(),
-                        GroupMember {
-                            consumer,
-                            instance_id,
-                            joined: true,
-                            join_order: order,
-                            sync_waiting: false,
-                            owned: Vec::new(),
-                            assignment: Vec::new(),
-                            last_heartbeat: now,
-                            member_epoch: 0,
-                            revoking: Vec::new(),
-                        },
-                    );
+                    let mut m = GroupMember::new(consumer, instance_id, order, now);
+                    m.joined = true;
+                    grp.members.insert(member_id.clone(), m);
                     let cause = if self.groups[g as usize].members.len() == 1 { "initial_join" } else { "member_joined" };
                     self.groups[g as usize].step(now, "join", &member_id, Vec::new());
                     self.bump_group_epoch(g, cause);
@@ -100,42 +88,18 @@ impl Simulation {
     /// Membership changed: a new group epoch and a new target assignment.
     pub(crate) fn bump_group_epoch(&mut self, g: u32, cause: &'static str) {
         let now = self.now;
-        let grp = &mut self.groups[g as usize];
-        grp.generation += 1;
+        self.groups[g as usize].generation += 1;
+        let grp = &self.groups[g as usize];
         let strategy = if grp.cfg.assignor_name() == "range" { ServerStrategy::Range } else { ServerStrategy::Uniform };
-        let topics: BTreeMap<String, u32> = grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)).collect();
-        let names: Vec<String> = topics.keys().cloned().collect();
-        let to_local = |p: u32| -> (String, u32) {
-            let part = &self.partitions[p as usize];
-            (self.topics[part.topic as usize].name.clone(), part.index)
-        };
-        let members: Vec<Member> = grp
-            .members
-            .iter()
-            .map(|(id, m)| {
-                let mut owned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-                for &p in grp.target.get(id).unwrap_or(&Vec::new()) {
-                    let (t, i) = to_local(p);
-                    owned.entry(t).or_default().push(i);
-                }
-                Member { member_id: id.clone(), group_instance_id: m.instance_id.clone(), topics: names.clone(), owned, generation: grp.generation - 1 }
-            })
-            .collect();
+        // Stickiness comes from the current target: the assignor sees it as owned.
+        let empty = Vec::new();
+        let generation = grp.generation - 1;
+        let (topics, members) = self.assignor_input(
+            g,
+            grp.members.iter().map(|(id, m)| (id, &m.instance_id, grp.target.get(id).unwrap_or(&empty).as_slice(), generation)),
+        );
         let result = assignors::assign_server(strategy, &topics, &members).unwrap_or_default();
-        let target: BTreeMap<String, Vec<u32>> = result
-            .into_iter()
-            .map(|(id, by_topic)| {
-                let mut parts: Vec<u32> = by_topic
-                    .into_iter()
-                    .flat_map(|(t, ps)| {
-                        let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
-                        ps.into_iter().map(move |p| first + p)
-                    })
-                    .collect();
-                parts.sort_unstable();
-                (id, parts)
-            })
-            .collect();
+        let target = self.global_assignment(result);
         let grp = &mut self.groups[g as usize];
         grp.target = target.clone();
         grp.state = if grp.members.is_empty() { GroupState::Empty } else { GroupState::PreparingRebalance };

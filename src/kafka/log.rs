@@ -122,17 +122,7 @@ impl Log {
         }
         self.leo = batch.end_offset();
         self.bytes += u64::from(batch.bytes);
-        if let Some((pepoch, seq)) = batch.idem {
-            let st = self.idem.entry(batch.producer).or_default();
-            if pepoch > st.epoch {
-                st.epoch = pepoch;
-                st.recent.clear();
-            }
-            st.recent.push_back((seq, seq + batch.records - 1, batch.base_offset));
-            if st.recent.len() > 5 {
-                st.recent.pop_front();
-            }
-        }
+        self.note_idempotent(&batch);
         self.batches.push_back(batch);
         if self.batches.len() >= self.merge_from + 2 * HOT_BATCHES {
             self.merge_cold();
@@ -257,17 +247,21 @@ impl Log {
         self.idem.clear();
         let batches: Vec<Batch> = self.batches.iter().rev().take(64).rev().copied().collect();
         for b in batches {
-            if let Some((pepoch, seq)) = b.idem {
-                let st = self.idem.entry(b.producer).or_default();
-                if pepoch > st.epoch {
-                    st.epoch = pepoch;
-                    st.recent.clear();
-                }
-                st.recent.push_back((seq, seq + b.records - 1, b.base_offset));
-                if st.recent.len() > 5 {
-                    st.recent.pop_front();
-                }
-            }
+            self.note_idempotent(&b);
+        }
+    }
+
+    /// Remembers the last 5 sequences of an idempotent producer, as the broker does.
+    fn note_idempotent(&mut self, batch: &Batch) {
+        let Some((pepoch, seq)) = batch.idem else { return };
+        let st = self.idem.entry(batch.producer).or_default();
+        if pepoch > st.epoch {
+            st.epoch = pepoch;
+            st.recent.clear();
+        }
+        st.recent.push_back((seq, seq + batch.records - 1, batch.base_offset));
+        if st.recent.len() > 5 {
+            st.recent.pop_front();
         }
     }
 
