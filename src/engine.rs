@@ -530,11 +530,10 @@ impl Simulation {
                             self.refuse(b, from, &m);
                         }
                     }
-                    (Node::Controller(c), Msg::Controller(m)) => {
-                        if self.quorum.nodes[c as usize].alive {
+                    (Node::Controller(c), Msg::Controller(m))
+                        if self.quorum.nodes[c as usize].alive => {
                             self.controller_receive(c, m);
                         }
-                    }
                     (Node::Client(p), Msg::Producer(m)) => self.producer_receive(p, from, m),
                     (Node::Consumer(c), Msg::Consumer(m)) => self.consumer_receive(c, from, m),
                     _ => {}

@@ -51,7 +51,7 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
         })
         .collect();
     let mut actions = Vec::new();
-    let mut node = |r: &mut SimRng| -> Value {
+    let node = |r: &mut SimRng| -> Value {
         if r.chance_ppm(250_000) {
             json!(format!("c{}", r.range(0, u64::from(controllers) - 1)))
         } else {

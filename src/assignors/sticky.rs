@@ -301,7 +301,7 @@ impl<'a> General<'a> {
             self.sorted.insert((self.assignment[m].len(), m));
         }
 
-        let initializing = self.sorted.last().map_or(true, |&(c, _)| c == 0);
+        let initializing = self.sorted.last().is_none_or(|&(c, _)| c == 0);
         for &p in &unassigned {
             self.assign_to_least_loaded(p);
         }

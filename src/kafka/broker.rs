@@ -51,6 +51,9 @@ pub struct Parked {
     pub deadline: Micros,
 }
 
+/// (group, generation when accepted, offsets)
+pub type CommitPayload = (u32, i32, Vec<(u32, u64)>);
+
 #[derive(Debug, Clone)]
 pub struct ProduceWait {
     pub client: Node,
@@ -58,8 +61,8 @@ pub struct ProduceWait {
     pub remaining: u32,
     pub deadline: Micros,
     pub results: Vec<(u32, Option<Result<u64, ErrorCode>>)>,
-    /// An offset commit (group, generation, offsets) rather than a producer's request.
-    pub commit: Option<(u32, i32, Vec<(u32, u64)>)>,
+    /// An offset commit rather than a producer's request.
+    pub commit: Option<CommitPayload>,
 }
 
 /// A consumer fetch waiting for the HW to move (long poll).
@@ -282,11 +285,10 @@ impl Simulation {
                 }
                 self.arm_parked_timer(b);
             }
-            Timer::ControlledShutdownTimeout => {
-                if self.brokers[b as usize].shutting_down {
+            Timer::ControlledShutdownTimeout
+                if self.brokers[b as usize].shutting_down => {
                     self.kill_broker(b, true);
                 }
-            }
             Timer::PauseEnd => self.refresh_availability(),
             _ => {}
         }

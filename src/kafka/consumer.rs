@@ -47,6 +47,9 @@ struct Chunk {
     created_end_us: Micros,
 }
 
+/// An offset commit awaiting its answer: (request id, sent at, offsets sent).
+type CommitInFlight = (u64, Micros, Vec<(u32, u64)>);
+
 #[derive(Debug, Clone)]
 pub struct Consumer {
     pub group: u32,
@@ -80,7 +83,7 @@ pub struct Consumer {
     poll_at: Micros,
     waiting_data: bool,
     last_commit_at: Micros,
-    commit_in_flight: Option<(u64, Micros, Vec<(u32, u64)>)>,
+    commit_in_flight: Option<CommitInFlight>,
     /// Join once the commit in flight finishes (revocation commits first).
     join_after_commit: bool,
     /// KIP-848: partitions to give back once the commit in flight finishes.
@@ -213,10 +216,6 @@ impl Consumer {
 }
 
 impl Simulation {
-    pub(crate) fn send_group_request(&mut self, c: u32, req: GroupRequest) {
-        self.to_coordinator(c, req);
-    }
-
     pub(crate) fn request_offsets_for(&mut self, c: u32) {
         self.request_offsets(c);
     }
@@ -241,11 +240,11 @@ impl Simulation {
         con.commit_in_flight = Some((req_id, now, commit.clone()));
         con.revoke_after_commit = revoked.to_vec();
         let (member_id, generation) = (con.member_id.clone(), con.generation);
-        self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+        self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
         true
     }
 
-    fn to_coordinator(&mut self, c: u32, req: GroupRequest) {
+    pub(crate) fn send_group_request(&mut self, c: u32, req: GroupRequest) {
         let con = &self.consumers[c as usize];
         let (g, Some(b)) = (con.group, con.coordinator) else { return };
         self.send(Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
@@ -256,11 +255,10 @@ impl Simulation {
             return;
         }
         match timer {
-            Timer::ConsumerPoll => {
-                if self.consumers[c as usize].poll_at == self.now {
+            Timer::ConsumerPoll
+                if self.consumers[c as usize].poll_at == self.now => {
                     self.poll(c);
                 }
-            }
             Timer::ConsumerHeartbeat => self.consumer_heartbeat(c),
             _ => {}
         }
@@ -399,7 +397,7 @@ impl Simulation {
         con.phase = Phase::Joining;
         let owned = con.assigned.clone();
         let (member_id, instance_id) = (con.member_id.clone(), con.instance_id.clone());
-        self.to_coordinator(c, GroupRequest::Join { member_id, instance_id, owned });
+        self.send_group_request(c, GroupRequest::Join { member_id, instance_id, owned });
     }
 
     fn commit_offsets(&mut self, c: u32) {
@@ -419,7 +417,7 @@ impl Simulation {
         let req_id = con.req();
         con.commit_in_flight = Some((req_id, now, offsets.clone()));
         let (member_id, generation) = (con.member_id.clone(), con.generation);
-        self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+        self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
     }
 
     /// The background heartbeat thread, and the max.poll.interval.ms check.
@@ -464,7 +462,7 @@ impl Simulation {
                 } else {
                     GroupRequest::Leave { member_id, reason: "poll_timeout" }
                 };
-                self.to_coordinator(c, req);
+                self.send_group_request(c, req);
             }
             return;
         }
@@ -481,7 +479,7 @@ impl Simulation {
             self.find_coordinator(c);
             return;
         }
-        self.to_coordinator(c, GroupRequest::Heartbeat { member_id, generation });
+        self.send_group_request(c, GroupRequest::Heartbeat { member_id, generation });
     }
 
     /// Loses the membership without a chance to commit (Kafka's onPartitionsLost).
@@ -532,7 +530,7 @@ impl Simulation {
                     Some(infos) if leader == member_id => Some(self.run_assignor(c, &infos)),
                     _ => None,
                 };
-                self.to_coordinator(c, GroupRequest::Sync { member_id, generation, assignments });
+                self.send_group_request(c, GroupRequest::Sync { member_id, generation, assignments });
             }
             ConsumerMsg::Synced { generation, assignment } => {
                 let con = &mut self.consumers[c as usize];
@@ -709,7 +707,7 @@ impl Simulation {
                 if con.commit_in_flight.is_none() {
                     con.commit_in_flight = Some((req_id, now, commit.clone()));
                     let (member_id, generation) = (con.member_id.clone(), con.generation);
-                    self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+                    self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
                 }
             }
             let grp = &mut self.groups[g as usize];
@@ -742,7 +740,7 @@ impl Simulation {
         }
         let req_id = con.req();
         con.offsets_req = Some(req_id);
-        self.to_coordinator(c, GroupRequest::OffsetFetch { req_id, partitions: missing });
+        self.send_group_request(c, GroupRequest::OffsetFetch { req_id, partitions: missing });
     }
 
     /// `auto.offset.reset` for partitions with no committed offset.
@@ -927,7 +925,7 @@ impl Simulation {
             if !offsets.is_empty() && !con.member_id.is_empty() {
                 let req_id = con.req();
                 let (member_id, generation) = (con.member_id.clone(), con.generation);
-                self.to_coordinator(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+                self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
             }
         }
         let con = &mut self.consumers[c as usize];
@@ -940,7 +938,7 @@ impl Simulation {
             } else {
                 GroupRequest::Leave { member_id, reason: "member_left" }
             };
-            self.to_coordinator(c, req);
+            self.send_group_request(c, req);
         }
         self.end_consumer(c, ConsumerState::Stopped);
     }

@@ -19,6 +19,7 @@ pub const STATIC_LEAVE_EPOCH: i32 = -2;
 
 impl Simulation {
     /// Coordinator: one ConsumerGroupHeartbeat.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn handle_consumer_heartbeat(&mut self, b: u32, consumer: u32, g: u32, member_id: String, member_epoch: i32, instance_id: Option<String>, owned: Vec<u32>) {
         let now = self.now;
         let grp = &mut self.groups[g as usize];
