@@ -383,18 +383,21 @@ impl Simulation {
     /// Lag per group: the leader's HW minus the committed offset (or where the
     /// group started reading, before its first commit), summed over partitions.
     pub fn group_lag(&self, g: usize) -> u64 {
+        self.partition_lag(g).map(|(_, lag)| lag).sum()
+    }
+
+    /// Per partition of the group's topics: (partition index, lag).
+    pub fn partition_lag(&self, g: usize) -> impl Iterator<Item = (u32, u64)> + '_ {
         let grp = &self.groups[g];
-        let mut lag = 0;
-        for &t in &grp.topics {
+        grp.topics.iter().flat_map(move |&t| {
             let t = &self.topics[t as usize];
-            for pidx in t.first..t.first + t.partitions {
+            (t.first..t.first + t.partitions).map(move |pidx| {
                 let p = &self.partitions[pidx as usize];
                 let hw = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied()).and_then(|l| p.slot_of(l)).map_or(0, |s| p.replicas[s].log.hw);
                 let base = grp.offsets.get(&pidx).or_else(|| grp.start_offsets.get(&pidx)).copied().unwrap_or(hw);
-                lag += hw.saturating_sub(base);
-            }
-        }
-        lag
+                (pidx, hw.saturating_sub(base))
+            })
+        })
     }
 
     /// Every action applied so far (scenario and injected), with its time.
@@ -893,6 +896,10 @@ impl Simulation {
             coordinator: g.host,
             leader: g.leader.clone(),
             lag: self.group_lag(i),
+            partition_lag: self
+                .partition_lag(i)
+                .map(|(p, lag)| (self.topics[self.partitions[p as usize].topic as usize].name.clone(), self.partitions[p as usize].index, lag))
+                .collect(),
             members,
             rebalances: g.history_base + g.history.len(),
         }
@@ -951,6 +958,8 @@ pub struct GroupView {
     pub coordinator: Option<u32>,
     pub leader: Option<String>,
     pub lag: u64,
+    /// (topic, partition, lag): the leader's HW minus the committed offset.
+    pub partition_lag: Vec<(String, u32, u64)>,
     pub members: Vec<MemberView>,
     pub rebalances: usize,
 }

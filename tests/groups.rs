@@ -188,3 +188,16 @@ fn kip848_revokes_fewer_partitions_and_pauses_less_than_classic_eager() {
     assert!(pk < pc, "KIP-848 paused {pk} partition-ms vs classic {pc}");
     eprintln!("revoked: classic {rc}, KIP-848 {rk}; paused partition-ms: classic {pc:.0}, KIP-848 {pk:.0}");
 }
+
+#[test]
+fn without_auto_commit_the_application_commits_after_each_poll() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"enable_auto_commit": false})), 30_000));
+    sim.run_until(30 * SEC);
+    let snap = sim.snapshot();
+    let g = &snap.groups[0];
+    // Committing every poll keeps committed offsets within one poll of the HW.
+    assert!(g.lag < 3_000, "lag {} with per-poll commits", g.lag);
+    assert_eq!(g.partition_lag.len(), 12);
+    assert_eq!(g.partition_lag.iter().map(|p| p.2).sum::<u64>(), g.lag);
+    assert_eq!(summary(&sim)["invariant_violations"], json!([]));
+}

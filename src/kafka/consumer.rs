@@ -312,7 +312,10 @@ impl Simulation {
             self.schedule_poll(c, POLL_TIMEOUT);
             return;
         }
-        if cfg.enable_auto_commit && now.saturating_sub(con.last_commit_at) >= cfg.auto_commit_interval_ms * MS {
+        // Auto commit every auto.commit.interval.ms; without it the application
+        // commits what the previous poll returned, before taking more (at least once).
+        let due = if cfg.enable_auto_commit { now.saturating_sub(con.last_commit_at) >= cfg.auto_commit_interval_ms * MS } else { true };
+        if due {
             self.commit_offsets(c);
         }
         let delivered = self.deliver(c, u64::from(cfg.max_poll_records));
