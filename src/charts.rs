@@ -124,24 +124,62 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
     Ok(())
 }
 
-/// The throughput chart of a run: records/s produced and acknowledged per interval.
-pub fn throughput_spec<'a>(sim: &crate::Simulation, markers: Vec<Marker<'a>>, dark: bool, scale: f64) -> ChartSpec<'a> {
+/// One line of a chart: label, colour, and how to read it from an interval (per second).
+pub type SeriesDef = (&'static str, RGBColor, fn(&crate::metrics::Point) -> f64);
+
+/// A time chart of some of the run's interval metrics.
+pub fn series_spec<'a>(
+    sim: &crate::Simulation,
+    title: &'a str,
+    y_label: &'a str,
+    defs: &[SeriesDef],
+    markers: Vec<Marker<'a>>,
+    dark: bool,
+    scale: f64,
+) -> ChartSpec<'a> {
     let m = sim.metrics();
-    let per_sec = 1_000_000.0 / m.interval_us as f64;
-    let pts = |f: fn(&crate::metrics::Point) -> u64| -> Vec<(f64, f64)> {
-        m.points.iter().map(|p| (p.t_ms as f64 / 1000.0, f(p) as f64 * per_sec)).collect()
-    };
     let end = (sim.now_us() as f64 / 1e6).max(1.0);
+    let start = m.points.front().map_or(0.0, |p| p.t_ms as f64 / 1000.0 - 1.0).max(0.0);
     ChartSpec {
-        title: "Produce throughput",
-        y_label: "records/s",
-        x_range: (m.points.front().map_or(0.0, |p| p.t_ms as f64 / 1000.0 - 1.0).max(0.0), end),
-        lines: vec![
-            Line { label: "produced", color: BLUE, points: pts(|p| p.produced), width: 5.0, alpha: 0.35 },
-            Line { label: "acknowledged", color: GREEN, points: pts(|p| p.acked), width: 2.0, alpha: 1.0 },
-        ],
-        markers,
+        title,
+        y_label,
+        x_range: (start, end),
+        lines: defs
+            .iter()
+            .enumerate()
+            .map(|(i, (label, color, f))| Line {
+                label,
+                color: *color,
+                points: m.points.iter().map(|p| (p.t_ms as f64 / 1000.0, f(p))).collect(),
+                width: if i == 0 && defs.len() > 1 { 5.0 } else { 2.0 },
+                alpha: if i == 0 && defs.len() > 1 { 0.35 } else { 1.0 },
+            })
+            .collect(),
+        markers: markers.into_iter().filter(|mk| mk.t_sec >= start).collect(),
         dark,
         scale,
     }
+}
+
+pub const THROUGHPUT: &[SeriesDef] = &[
+    ("produced", BLUE, |p| p.produced as f64),
+    ("acknowledged", GREEN, |p| p.acked as f64),
+    ("consumed", ORANGE, |p| p.consumed as f64),
+];
+pub const LATENCY: &[SeriesDef] = &[
+    ("produce p99", BLUE, |p| p.produce_p99_us as f64 / 1000.0),
+    ("produce p50", GREEN, |p| p.produce_p50_us as f64 / 1000.0),
+    ("end-to-end p99", ORANGE, |p| p.e2e_p99_us as f64 / 1000.0),
+    ("end-to-end p50", RED, |p| p.e2e_p50_us as f64 / 1000.0),
+];
+pub const LAG: &[SeriesDef] = &[("consumer lag", ORANGE, |p| p.lag as f64)];
+pub const HEALTH: &[SeriesDef] = &[
+    ("under-replicated", ORANGE, |p| f64::from(p.under_replicated)),
+    ("offline", RED, |p| f64::from(p.offline)),
+    ("unavailable", BLUE, |p| f64::from(p.unavailable)),
+];
+
+/// The throughput chart of a run: records/s produced and acknowledged per interval.
+pub fn throughput_spec<'a>(sim: &crate::Simulation, markers: Vec<Marker<'a>>, dark: bool, scale: f64) -> ChartSpec<'a> {
+    series_spec(sim, "Throughput", "records/s", THROUGHPUT, markers, dark, scale)
 }

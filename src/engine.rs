@@ -731,7 +731,9 @@ impl Simulation {
             let mut urp = 0;
             let mut offline = 0;
             let mut unavailable = 0;
-            for p in &self.partitions {
+            // Counted over the user's topics, as the cluster view shows them (Kafka's own
+            // metric also counts __consumer_offsets).
+            for p in self.partitions.iter().filter(|p| !self.topics[p.topic as usize].name.starts_with("__")) {
                 if p.ctrl.leader.is_none() {
                     offline += 1;
                 }
@@ -743,7 +745,8 @@ impl Simulation {
                 }
             }
             let in_flight = self.producers.iter().map(|p| p.in_flight_requests()).sum();
-            self.metrics.close_interval(urp, offline, unavailable, in_flight);
+            let lag = (0..self.groups.len()).map(|g| self.group_lag(g)).sum();
+            self.metrics.close_interval(urp, offline, unavailable, in_flight, lag);
         }
     }
 

@@ -25,6 +25,8 @@ pub struct Point {
     pub offline: u32,
     pub unavailable: u32,
     pub in_flight: u32,
+    /// Consumer lag summed over all groups at the end of the interval.
+    pub lag: u64,
 }
 
 #[derive(Clone)]
@@ -84,12 +86,12 @@ impl Metrics {
     /// Closes every interval that ended at or before `now`, with no gauges (tests).
     pub fn advance(&mut self, now: Micros) {
         while now >= self.next_close() {
-            self.close_interval(0, 0, 0, 0);
+            self.close_interval(0, 0, 0, 0, 0);
         }
     }
 
     /// Closes the current interval with the cluster gauges sampled at its end.
-    pub fn close_interval(&mut self, under_replicated: u32, offline: u32, unavailable: u32, in_flight: u32) {
+    pub fn close_interval(&mut self, under_replicated: u32, offline: u32, unavailable: u32, in_flight: u32, lag: u64) {
         {
             let h = &self.interval_latency;
             let q = |x: f64| if h.is_empty() { 0 } else { h.value_at_quantile(x) };
@@ -109,6 +111,7 @@ impl Metrics {
                 offline,
                 unavailable,
                 in_flight,
+                lag,
             };
             if self.points.len() == self.max_points {
                 self.points.pop_front();

@@ -8,6 +8,7 @@ pub struct Preset {
 }
 
 pub const PRESETS: &[Preset] = &[
+    Preset { id: "orders", title: "Orders with a consumer group (3 brokers)", json: include_str!("../scenarios/orders.json") },
     Preset { id: "steady", title: "Steady producer, 3 brokers", json: include_str!("../scenarios/steady.json") },
     Preset { id: "busy", title: "Busy: 6 brokers, 100k records/s", json: include_str!("../scenarios/busy.json") },
 ];

@@ -56,13 +56,13 @@ pub fn summary(sim: &Simulation) -> serde_json::Value {
 /// One row per closed interval.
 pub fn series_csv(sim: &Simulation) -> String {
     let mut out = String::from(
-        "t_ms,produced,acked,acked_bytes,failed,produce_p50_us,produce_p99_us,produce_p999_us,under_replicated,offline,unavailable,in_flight\n",
+        "t_ms,produced,acked,acked_bytes,failed,consumed,produce_p50_us,produce_p99_us,produce_p999_us,e2e_p50_us,e2e_p99_us,under_replicated,offline,unavailable,in_flight,lag\n",
     );
     for p in &sim.metrics().points {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
-            p.under_replicated, p.offline, p.unavailable, p.in_flight
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.consumed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
+            p.e2e_p50_us, p.e2e_p99_us, p.under_replicated, p.offline, p.unavailable, p.in_flight, p.lag
         ));
     }
     out

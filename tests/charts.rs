@@ -15,11 +15,11 @@ fn throughput_chart_draws_lines_and_markers_to_svg() {
         let markers = vec![Marker { t_sec: 20.0, label: "set_producer" }];
         draw_time_chart(&root, &throughput_spec(&sim, markers, false, 1.0)).unwrap();
     }
-    assert!(svg.contains("Produce throughput"), "title missing");
+    assert!(svg.contains("Throughput"), "title missing");
     assert!(svg.contains("set_producer"), "marker label missing");
     // Two data lines (produced, acknowledged) with one point per simulated second.
     let polylines = svg.matches("<polyline").count();
-    assert!(polylines >= 2, "expected the data lines, found {polylines} polylines");
+    assert!(polylines >= 3, "expected the data lines, found {polylines} polylines");
     // The rate change at 20 s shows up in the data: 2000/s before, 5000/s after.
     let points = &sim.metrics().points;
     assert_eq!(points[10].acked, 2000);

@@ -367,7 +367,10 @@ impl Simulation {
             GroupState::PreparingRebalance => {}
             GroupState::Empty | GroupState::Dead => self.start_rebalance(g, "initial_join"),
             GroupState::Stable | GroupState::CompletingRebalance => {
-                self.start_rebalance(g, if is_new { "member_joined" } else { "subscription_changed" })
+                // A known member rejoining a stable group is the follow-up round of the
+                // previous change (cooperative revocation): it keeps that cause.
+                let cause = if is_new { "member_joined" } else { self.groups[g as usize].history.last().map_or("member_joined", |r| r.cause) };
+                self.start_rebalance(g, cause)
             }
         }
         let grp = &mut self.groups[g as usize];

@@ -1,8 +1,13 @@
-//! The browser app (Yew). It owns a `Simulation`, advances it on a timer and
-//! draws what `snapshot()` and `metrics()` report; no simulation logic here.
+//! The browser app (Yew). One component owns a `Simulation` and a reducer over
+//! `Msg`: it advances the engine on a timer, injects actions the user clicks
+//! (through the same `inject` path as scenario files and tests), and draws what
+//! `snapshot()`, `metrics()` and the event log report. No simulation logic here.
 
-use crate::charts::{self, Marker};
+mod views;
+
+use crate::charts::{self, Marker, SeriesDef};
 use crate::presets::{self, PRESETS};
+use crate::scenario::Action;
 use crate::sim::{fmt_time, MS};
 use crate::{Scenario, Simulation};
 use gloo_timers::callback::Interval;
@@ -13,6 +18,8 @@ use yew::prelude::*;
 
 /// Wall-clock milliseconds between animation ticks.
 const TICK_MS: u32 = 100;
+/// Engine events per tick at most, so a tick never blocks the page for long.
+const EVENTS_PER_TICK: u64 = 400_000;
 
 pub fn start() {
     yew::Renderer::<App>::new().render();
@@ -24,7 +31,25 @@ pub enum Msg {
     Restart,
     SetSpeed(u64),
     SetPreset(String),
+    /// A fault or command, applied now through `Simulation::inject`.
+    Act(Action),
+    Select(Option<(String, u32)>),
+    Filter(String),
 }
+
+struct ChartDef {
+    title: &'static str,
+    y_label: &'static str,
+    defs: &'static [SeriesDef],
+    aria: &'static str,
+}
+
+const CHARTS: &[ChartDef] = &[
+    ChartDef { title: "Throughput", y_label: "records/s", defs: charts::THROUGHPUT, aria: "Throughput chart" },
+    ChartDef { title: "Latency", y_label: "ms", defs: charts::LATENCY, aria: "Latency chart" },
+    ChartDef { title: "Consumer lag", y_label: "records", defs: charts::LAG, aria: "Consumer lag chart" },
+    ChartDef { title: "Partitions at risk", y_label: "partitions", defs: charts::HEALTH, aria: "Under-replicated and offline partitions chart" },
+];
 
 pub struct App {
     preset: &'static str,
@@ -32,7 +57,10 @@ pub struct App {
     playing: bool,
     speed: u64,
     interval: Option<Interval>,
-    canvas: NodeRef,
+    canvases: Vec<NodeRef>,
+    selected: Option<(String, u32)>,
+    filter: String,
+    message: Option<String>,
 }
 
 fn load(id: &str) -> Result<Simulation, String> {
@@ -50,31 +78,34 @@ impl App {
         });
     }
 
-    fn draw_chart(&self) {
-        let (Some(canvas), Ok(sim)) = (self.canvas.cast::<HtmlCanvasElement>(), &self.sim) else { return };
-        // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
-        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
-        let css_w = f64::from(canvas.client_width().max(280));
-        let (w, h) = ((css_w * dpr) as u32, (css_w * 0.45 * dpr) as u32);
-        if canvas.width() != w || canvas.height() != h {
-            canvas.set_width(w);
-            canvas.set_height(h);
-        }
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { return };
-        let root = backend.into_drawing_area();
-        let names: Vec<(f64, &str)> = sim
-            .scenario()
-            .actions
+    fn draw_charts(&self) {
+        let Ok(sim) = &self.sim else { return };
+        let names: Vec<(f64, String)> = sim
+            .actions()
             .iter()
             .filter(|a| a.at_us <= sim.now_us())
-            .map(|a| (a.at_us as f64 / 1e6, a.action.name()))
+            .map(|a| (a.at_us as f64 / 1e6, a.action.name().replace('_', " ")))
             .collect();
-        let markers = names.iter().map(|&(t_sec, label)| Marker { t_sec, label }).collect();
         let dark = web_sys::window()
             .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
             .is_some_and(|m| m.matches());
-        if let Err(e) = charts::draw_time_chart(&root, &charts::throughput_spec(sim, markers, dark, dpr)) {
-            web_sys::console::warn_1(&format!("chart: {e}").into());
+        let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
+        for (def, node) in CHARTS.iter().zip(&self.canvases) {
+            let Some(canvas) = node.cast::<HtmlCanvasElement>() else { continue };
+            // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
+            let css_w = f64::from(canvas.client_width().max(240));
+            let (w, h) = ((css_w * dpr) as u32, (css_w * 0.5 * dpr) as u32);
+            if canvas.width() != w || canvas.height() != h {
+                canvas.set_width(w);
+                canvas.set_height(h);
+            }
+            let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
+            let root = backend.into_drawing_area();
+            let markers = names.iter().map(|(t_sec, label)| Marker { t_sec: *t_sec, label }).collect();
+            let spec = charts::series_spec(sim, def.title, def.y_label, def.defs, markers, dark, dpr);
+            if let Err(e) = charts::draw_time_chart(&root, &spec) {
+                web_sys::console::warn_1(&format!("chart: {e}").into());
+            }
         }
     }
 }
@@ -84,7 +115,17 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
-        let mut app = App { preset: PRESETS[0].id, sim: load(PRESETS[0].id), playing: false, speed: 5, interval: None, canvas: NodeRef::default() };
+        let mut app = App {
+            preset: PRESETS[0].id,
+            sim: load(PRESETS[0].id),
+            playing: false,
+            speed: 5,
+            interval: None,
+            canvases: CHARTS.iter().map(|_| NodeRef::default()).collect(),
+            selected: None,
+            filter: String::new(),
+            message: None,
+        };
         app.set_playing(ctx, true);
         app
     }
@@ -94,8 +135,8 @@ impl Component for App {
             Msg::Tick => {
                 let Ok(sim) = &mut self.sim else { return false };
                 let target = (sim.now_us() + u64::from(TICK_MS) * MS * self.speed).min(sim.end_us());
-                sim.run_until(target);
-                if target >= sim.end_us() {
+                sim.run_for(target, EVENTS_PER_TICK);
+                if sim.now_us() >= sim.end_us() {
                     self.set_playing(ctx, false);
                 }
             }
@@ -105,6 +146,7 @@ impl Component for App {
             }
             Msg::Restart => {
                 self.sim = load(self.preset);
+                self.message = None;
                 self.set_playing(ctx, true);
             }
             Msg::SetSpeed(s) => self.speed = s.clamp(1, 1000),
@@ -112,33 +154,43 @@ impl Component for App {
                 if let Some(p) = presets::find(&id) {
                     self.preset = p.id;
                     self.sim = load(p.id);
+                    self.selected = None;
+                    self.message = None;
                     self.set_playing(ctx, true);
                 }
             }
+            Msg::Act(action) => {
+                if let Ok(sim) = &mut self.sim {
+                    let name = action.name();
+                    self.message = match sim.inject(action) {
+                        Ok(()) => Some(format!("{} at {}", name.replace('_', " "), fmt_time(sim.now_us()))),
+                        Err(e) => Some(format!("cannot {}: {e}", name.replace('_', " "))),
+                    };
+                    // Apply it now, even while paused, so the picture answers the click.
+                    let now = sim.now_us();
+                    sim.run_until(now);
+                }
+            }
+            Msg::Select(s) => self.selected = s,
+            Msg::Filter(f) => self.filter = f,
         }
         true
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
-        self.draw_chart();
+        self.draw_charts();
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let on_preset = link.callback(|e: Event| {
-            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-            Msg::SetPreset(v)
-        });
-        let on_speed = link.callback(|e: Event| {
-            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-            Msg::SetSpeed(v.parse().unwrap_or(5))
-        });
+        let on_preset = link.callback(|e: Event| Msg::SetPreset(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let on_speed = link.callback(|e: Event| Msg::SetSpeed(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(5)));
         let now = self.sim.as_ref().map_or(0, |s| s.now_us());
         html! {
             <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()}>
                 <header>
                     <h1>{ "kafka-sim" }</h1>
-                    <p>{ "A Kafka cluster simulated in your browser: brokers, partitions and producers, deterministic from a seed. Break it and watch what happens." }</p>
+                    <p>{ "A Kafka cluster simulated in your browser: brokers, replication, producers and consumer groups, deterministic from a seed. Break it and watch what happens." }</p>
                 </header>
                 <div class="toolbar" role="toolbar" aria-label="Playback">
                     <button onclick={link.callback(|_| Msg::TogglePlay)}>{ if self.playing { "Pause" } else { "Play" } }</button>
@@ -150,52 +202,57 @@ impl Component for App {
                     </label>
                     <label>{ "Speed " }
                         <select aria-label="Speed" onchange={on_speed}>
-                            { for [1u64, 5, 10, 50].iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ format!("{s}x") }</option> }) }
+                            { for [1u64, 5, 10, 50, 200, 1000].iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ format!("{s}x") }</option> }) }
                         </select>
                     </label>
                     <span class="clock" aria-label="Simulated time">{ fmt_time(now) }</span>
+                    if let Some(m) = &self.message { <span class="message" role="status">{ m }</span> }
                 </div>
                 { match &self.sim {
-                    Ok(sim) => self.view_main(sim),
+                    Ok(sim) => self.view_main(sim, ctx),
                     Err(e) => html! { <p class="error" role="alert">{ e }</p> },
                 } }
-                <footer>{ "Same seed, same actions, same run. Engine: Rust compiled to WebAssembly; chart: plotters on a canvas." }</footer>
+                <footer>{ "Same seed, same actions, same run. Engine: Rust compiled to WebAssembly; charts: plotters on a canvas." }</footer>
             </div>
         }
     }
 }
 
 impl App {
-    fn view_main(&self, sim: &Simulation) -> Html {
+    fn view_main(&self, sim: &Simulation, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
         let snap = sim.snapshot();
+        let inv = sim.invariants();
+        let audit = sim.audit_report();
         html! {
-            <div class="grid">
-                <section class="card" aria-label="Cluster">
-                    <h2>{ format!("Cluster: {} brokers, {} partitions", snap.brokers.len(), snap.partitions.len()) }</h2>
-                    <div class="brokers">
-                        { for snap.brokers.iter().map(|b| {
-                            let down = b.state != "up";
-                            html! {
-                                <div class={classes!("broker", down.then_some("down"))} aria-label={format!("Broker {}", b.id)}>
-                                    <h3>{ format!("Broker {}", b.id) }<span class="state">{ b.state }</span></h3>
-                                    <div class="replicas">
-                                        { for snap.partitions.iter().filter(|p| p.replicas.iter().any(|r| r.broker == b.id)).map(|p| {
-                                            let leader = p.leader == Some(b.id);
-                                            let r = p.replicas.iter().find(|r| r.broker == b.id);
-                                            let title = format!("{}-{} {} LEO {} HW {}", p.topic, p.partition, if leader { "leader" } else { "follower" }, r.map_or(0, |r| r.leo), r.map_or(0, |r| r.hw));
-                                            html! { <span class={classes!("replica", leader.then_some("leader"))} title={title}>{ format!("{}-{}", p.topic, p.partition) }</span> }
-                                        }) }
-                                    </div>
-                                </div>
-                            }
-                        }) }
+            <>
+                <div class="grid">
+                    <div class="col">
+                        { views::cluster(&snap, link, &self.selected) }
+                        { views::groups(&snap, link) }
                     </div>
-                    <div class="legend"><span class="replica leader">{ "leader" }</span><span class="replica">{ "follower" }</span></div>
-                </section>
-                <section class="card" aria-label="Charts">
-                    <canvas ref={self.canvas.clone()} class="chart" width="800" height="360" role="img" aria-label="Produce throughput chart"></canvas>
-                </section>
-            </div>
+                    <div class="col">
+                        <section class="card charts" aria-label="Charts">
+                            { for CHARTS.iter().zip(&self.canvases).map(|(def, node)| html! {
+                                <canvas ref={node.clone()} class="chart" width="600" height="300" role="img" aria-label={def.aria}></canvas>
+                            }) }
+                        </section>
+                        <section class="card" aria-label="Guarantees">
+                            <h2>{ "Guarantees" }</h2>
+                            <ul class="invariants">
+                                { for crate::invariants::NAMES.iter().map(|(name, text)| {
+                                    let bad = inv.is_violated(name);
+                                    html! { <li class={if bad { "bad" } else { "ok" }}>{ if bad { "✗ " } else { "✓ " } }{ *text }</li> }
+                                }) }
+                            </ul>
+                            <p class="losses">{ format!("Acknowledged records lost: {}", audit.lost) }
+                                { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ format!(" · {n} because {}", r.explain()) }</span> }) }
+                                { format!(" · duplicates stored: {} · invariant checks: {}", audit.duplicates, inv.checks) }</p>
+                        </section>
+                        { views::event_log(&sim.event_log().entries, &self.filter, link) }
+                    </div>
+                </div>
+            </>
         }
     }
 }

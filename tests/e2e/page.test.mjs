@@ -36,11 +36,11 @@ test('cluster view shows every broker with its partition replicas', async () => 
 test('pause stops simulated time and play resumes it', async () => {
   const page = await openPage(browser, server.url);
   await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 500_000);
-  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const t1 = await simMicros(page);
   await page.waitForTimeout(400);
   assert.equal(await simMicros(page), t1, 'time moved while paused');
-  await page.getByRole('button', { name: 'Play' }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
   await page.waitForFunction((t) => Number(document.querySelector('#app').dataset.simUs) > t, t1);
   assert.deepEqual(page.problems, []);
   await page.close();

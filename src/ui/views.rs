@@ -1,0 +1,208 @@
+//! Views of the engine's snapshot: the cluster (brokers, controllers, replicas
+//! with their log bars), the consumer groups, and the event log. Pure functions
+//! of the snapshot; every control sends a `Msg` carrying an engine `Action`.
+
+use super::Msg;
+use crate::engine::{PartitionView, ReplicaView, Snapshot};
+use crate::eventlog::Entry;
+use crate::scenario::Action;
+use yew::prelude::*;
+
+/// Member colours for assignments (readable on light and dark, distinct for the colour-blind).
+pub const MEMBER_COLOURS: &[&str] = &["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
+
+fn is_internal(topic: &str) -> bool {
+    topic.starts_with("__")
+}
+
+fn button(link: &yew::html::Scope<super::App>, label: String, text: &str, action: Action) -> Html {
+    html! {
+        <button class="mini" aria-label={label.clone()} title={label} onclick={link.callback(move |_| Msg::Act(action.clone()))}>{ text }</button>
+    }
+}
+
+/// A replica as a small log bar: the committed part (below the HW) filled, the
+/// uncommitted part (HW..LEO) hatched; leader bold, out-of-sync dashed.
+fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Callback<MouseEvent>) -> Html {
+    let leader = p.leader == Some(r.broker);
+    let width = |v: u64| if max_leo == 0 { 0.0 } else { 100.0 * v as f64 / max_leo as f64 };
+    let committed = width(r.hw);
+    let uncommitted = width(r.leo.saturating_sub(r.hw));
+    let state = if leader {
+        "leader"
+    } else if r.in_isr {
+        "follower in ISR"
+    } else {
+        "follower out of sync"
+    };
+    let title = format!("{}-{} on broker {}: {state}; LEO {}, HW {}", p.topic, p.partition, r.broker, r.leo, r.hw);
+    html! {
+        <button class={classes!("replica", leader.then_some("leader"), (!r.in_isr).then_some("out-of-sync"))} title={title.clone()} aria-label={title} onclick={on_click}>
+            <span class="rname">{ format!("{}-{}", p.topic, p.partition) }</span>
+            <span class="logbar" aria-hidden="true">
+                <span class="committed" style={format!("width:{committed:.1}%")}></span>
+                <span class="uncommitted" style={format!("width:{uncommitted:.1}%")}></span>
+            </span>
+        </button>
+    }
+}
+
+pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<(String, u32)>) -> Html {
+    let parts: Vec<&PartitionView> = snap.partitions.iter().filter(|p| !is_internal(&p.topic)).collect();
+    let offline = parts.iter().filter(|p| p.leader.is_none()).count();
+    let urp = parts.iter().filter(|p| p.isr.len() < p.replicas.len()).count();
+    let controllers = html! {
+        <div class="controllers" aria-label="Controller quorum">
+            <span class="label">{ format!("KRaft quorum (epoch {})", snap.quorum_epoch) }</span>
+            { for snap.controllers.iter().map(|c| {
+                let name = format!("c{}", c.id);
+                let state = if !c.alive { "down" } else if c.active { "active" } else { "standby" };
+                let action = if c.alive { Action::KillController { controller: name.clone() } } else { Action::RestartController { controller: name.clone() } };
+                let verb = if c.alive { "Kill" } else { "Restart" };
+                html! {
+                    <span class={classes!("controller", state)}>
+                        { format!("{name} {state}") }
+                        { button(link, format!("{verb} controller {name}"), if c.alive { "✕" } else { "↻" }, action) }
+                    </span>
+                }
+            }) }
+        </div>
+    };
+    html! {
+        <section class="card" aria-label="Cluster">
+            <h2>
+                { format!("Cluster: {} brokers, {} partitions", snap.brokers.len(), parts.len()) }
+                if offline > 0 { <span class="badge bad">{ format!("{offline} offline") }</span> }
+                if urp > 0 { <span class="badge warn">{ format!("{urp} under-replicated") }</span> }
+            </h2>
+            { controllers }
+            if !snap.cuts.is_empty() {
+                <p class="cuts" aria-label="Network cuts">{ "Network cuts: " }{ snap.cuts.iter().map(|(a, b)| format!("{a} → {b}")).collect::<Vec<_>>().join(", ") }
+                    { button(link, "Heal network".into(), "heal", Action::HealNetwork {}) }</p>
+            }
+            <div class="brokers">
+                { for snap.brokers.iter().map(|b| {
+                    let mut state = b.state.to_string();
+                    if b.fenced && b.state == "up" { state = "fenced".into(); }
+                    if b.slow_network_ms > 0 || b.slow_disk_ms > 0 { state.push_str(" · slow"); }
+                    let running = b.state == "up" || b.state == "paused";
+                    let id = b.id;
+                    html! {
+                        <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"))} aria-label={format!("Broker {id}")}>
+                            <h3>{ format!("Broker {id}") }<span class="state">{ state }</span></h3>
+                            <div class="controls">
+                                if running {
+                                    { button(link, format!("Kill broker {id}"), "kill", Action::KillBroker { broker: id }) }
+                                    { button(link, format!("Stop broker {id}"), "stop", Action::StopBroker { broker: id }) }
+                                    { button(link, format!("Pause broker {id}"), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
+                                    { button(link, format!("Isolate broker {id}"), "isolate", Action::PartitionNetwork {
+                                        from: vec![crate::scenario::NodeName::Broker(id)],
+                                        to: snap.brokers.iter().filter(|o| o.id != id).map(|o| crate::scenario::NodeName::Broker(o.id))
+                                            .chain(snap.controllers.iter().map(|c| crate::scenario::NodeName::Controller(format!("c{}", c.id)))).collect(),
+                                        one_way: false }) }
+                                } else {
+                                    { button(link, format!("Restart broker {id}"), "restart", Action::RestartBroker { broker: id }) }
+                                }
+                            </div>
+                            <div class="replicas">
+                                { for parts.iter().filter_map(|p| p.replicas.iter().find(|r| r.broker == id).map(|r| (p, r))).map(|(p, r)| {
+                                    let max_leo = p.replicas.iter().map(|x| x.leo).max().unwrap_or(0);
+                                    let key = (p.topic.clone(), p.partition);
+                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::Select(Some(key.clone()))))
+                                }) }
+                            </div>
+                        </div>
+                    }
+                }) }
+            </div>
+            <div class="legend"><span class="replica leader">{ "leader" }</span><span class="replica">{ "follower in ISR" }</span><span class="replica out-of-sync">{ "out of sync" }</span>
+                <span>{ "bar: committed (below HW) | uncommitted" }</span></div>
+            { partition_details(&parts, selected, link) }
+        </section>
+    }
+}
+
+fn partition_details(parts: &[&PartitionView], selected: &Option<(String, u32)>, link: &yew::html::Scope<super::App>) -> Html {
+    let Some((topic, partition)) = selected else { return html! {} };
+    let Some(p) = parts.iter().find(|p| &p.topic == topic && p.partition == *partition) else { return html! {} };
+    html! {
+        <div class="details" role="region" aria-label={format!("Partition {}-{}", p.topic, p.partition)}>
+            <strong>{ format!("{}-{}", p.topic, p.partition) }</strong>
+            { format!(" leader {} · epoch {} · ISR {:?} · min.insync.replicas {}", p.leader.map_or("none".into(), |l| l.to_string()), p.leader_epoch, p.isr, p.min_isr) }
+            <table>
+                <tr><th>{ "broker" }</th><th>{ "role" }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "log start" }</th></tr>
+                { for p.replicas.iter().map(|r| html! {
+                    <tr><td>{ r.broker }</td><td>{ if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else { "out of sync" } }</td>
+                        <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.log_start }</td></tr>
+                }) }
+            </table>
+            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+        </div>
+    }
+}
+
+pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>) -> Html {
+    if snap.groups.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="card" aria-label="Consumer groups">
+            <h2>{ "Consumer groups" }</h2>
+            { for snap.groups.iter().map(|g| {
+                let id = g.id.clone();
+                html! {
+                    <div class="group">
+                        <h3>{ format!("{} · {:?} · generation {} · {} / {} · lag {}", g.id, g.state, g.generation, g.protocol, g.assignor, g.lag) }
+                            { button(link, format!("Add consumer to group {id}"), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
+                        <div class="members">
+                            { for g.members.iter().map(|m| {
+                                let colour = MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()];
+                                let n = m.number;
+                                let running = m.state == "running" || m.state == "paused";
+                                let label = |verb: &str| format!("{verb} consumer {n} of group {id}");
+                                html! {
+                                    <div class={classes!("member", (!m.in_group).then_some("outside"))} style={format!("border-color:{colour}")}>
+                                        <span class="mname" style={format!("color:{colour}")}>{ format!("consumer {n}") }</span>
+                                        <span class="state">{ format!("{}{}", m.state, if m.in_group { "" } else { " · not in group" }) }</span>
+                                        <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
+                                        if running {
+                                            { button(link, label("Kill"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
+                                            { button(link, label("Stop"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
+                                            { button(link, label("Pause"), "pause 20s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
+                                        } else {
+                                            { button(link, label("Restart"), "restart", Action::RestartConsumer { group: id.clone(), member: n }) }
+                                        }
+                                    </div>
+                                }
+                            }) }
+                        </div>
+                        <div class="lagbars" aria-label={format!("Lag per partition of group {id}")}>
+                            { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={format!("{t}-{p} lag {lag}")}>{ format!("{t}-{p}: {lag}") }</span> }) }
+                        </div>
+                    </div>
+                }
+            }) }
+        </section>
+    }
+}
+
+pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>) -> Html {
+    let on_filter = link.callback(|e: InputEvent| Msg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+    let needle = filter.to_lowercase();
+    let shown: Vec<(u64, String)> = entries
+        .iter()
+        .rev()
+        .map(|e| (e.at_us, e.what.describe()))
+        .filter(|(_, text)| needle.is_empty() || text.to_lowercase().contains(&needle))
+        .filter(|(_, text)| !text.contains("__consumer_offsets") || needle.contains("__"))
+        .take(60)
+        .collect();
+    html! {
+        <section class="card" aria-label="Event log">
+            <h2>{ "Event log" }<input class="filter" type="search" placeholder="filter (broker 1, ISR, group…)" aria-label="Filter events" value={filter.to_string()} oninput={on_filter} /></h2>
+            <ol class="events">
+                { for shown.into_iter().map(|(t, text)| html! { <li><time>{ crate::sim::fmt_time(t) }</time>{ " " }{ text }</li> }) }
+            </ol>
+        </section>
+    }
+}

@@ -1,0 +1,49 @@
+// Faults and group actions from the page, by accessible name, as a user (or a
+// screen reader) would: the cluster view and the event log must answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDist, launch, openPage, SHOTS } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await serveDist(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const simSeconds = (page) => page.evaluate(() => Number(document.querySelector('#app').dataset.simUs) / 1e6);
+
+test('killing a broker moves its leaderships after fencing, and restarting brings it back', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 4e6);
+  const broker0 = page.getByLabel('Broker 0', { exact: true });
+  const leadersBefore = await broker0.locator('.replica.leader').count();
+  assert.ok(leadersBefore > 0, 'broker 0 leads nothing to begin with');
+  const killedAt = await simSeconds(page);
+  await page.getByRole('button', { name: 'Kill broker 0' }).click();
+  await broker0.locator('.state', { hasText: 'down' }).waitFor();
+  // Fencing takes broker.session.timeout.ms (9 s); then leaders move.
+  await page.waitForFunction((t) => Number(document.querySelector('#app').dataset.simUs) / 1e6 > t + 12, killedAt, { timeout: 30000 });
+  assert.equal(await broker0.locator('.replica.leader').count(), 0, 'broker 0 still leads after fencing');
+  await page.getByRole('searchbox', { name: 'Filter events' }).fill('fenced');
+  await page.locator('.events li', { hasText: 'broker 0 fenced' }).first().waitFor();
+  await page.screenshot({ path: join(SHOTS, 'broker-killed-1280x720.png') });
+  await page.getByRole('button', { name: 'Restart broker 0' }).click();
+  await broker0.locator('.state', { hasText: 'up' }).waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('adding a consumer rebalances the group', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  const group = page.getByRole('region', { name: 'Consumer groups' });
+  await group.getByText(/billing · Stable/).waitFor({ timeout: 30000 });
+  assert.equal(await group.locator('.member').count(), 3);
+  await page.getByRole('button', { name: 'Add consumer to group billing' }).click();
+  assert.equal(await group.locator('.member').count(), 4);
+  // The new member ends up with partitions once the rebalance completes.
+  await page.waitForFunction(() => [...document.querySelectorAll('.member .parts')].every((e) => e.textContent.trim().length > 0), null, { timeout: 30000 });
+  await page.screenshot({ path: join(SHOTS, 'group-rebalanced-1280x720.png'), fullPage: true });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
