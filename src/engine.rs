@@ -292,7 +292,7 @@ impl Simulation {
         let mut order: Vec<usize> = (0..sim.actions.len()).collect();
         order.sort_by_key(|&i| sim.actions[i].at_us);
         for index in order {
-            sim.queue.push(sim.actions[index].at_us, Event::Action { index });
+            sim.queue.push_first(sim.actions[index].at_us, Event::Action { index });
         }
         sim.bootstrap();
         for (i, p) in scenario.producers.iter().enumerate() {
@@ -405,7 +405,7 @@ impl Simulation {
         &self.actions
     }
 
-    /// Hex FNV-1a over every processed event: time, sequence, kind and nodes.
+    /// Hex FNV-1a over every processed event: time, kind and nodes.
     pub fn fingerprint(&self) -> String {
         self.trace.hex()
     }
@@ -432,8 +432,10 @@ impl Simulation {
             }
         }
         self.events += 1;
+        // Time, kind and nodes, not the push-order sequence number: a replay that
+        // queues its actions up front runs the same events in the same order.
+        let _ = seq;
         self.trace.u64(time);
-        self.trace.u64(seq);
         self.dispatch(event);
         true
     }
@@ -469,13 +471,27 @@ impl Simulation {
         false
     }
 
-    /// Validates and applies an action now, as if the scenario had it at this time.
+    /// Validates and queues an action for the next microsecond (everything at the
+    /// current one has run), before any other event of that time, exactly as a
+    /// scenario line at that time would be: replays then reproduce the run.
     pub fn inject(&mut self, action: Action) -> Result<(), crate::ScenarioError> {
+        self.schedule(self.now + 1, action)
+    }
+
+    /// Validates an action and queues it for `at_us` (not before now): replays of a
+    /// recorded session (rewinding, shared links) put every action back at its time.
+    pub fn schedule(&mut self, at_us: Micros, action: Action) -> Result<(), crate::ScenarioError> {
         action.validate(&self.scenario)?;
+        let at_us = at_us.max(self.now);
         let index = self.actions.len();
-        self.actions.push(TimedAction { at_us: self.now, action });
-        self.queue.push(self.now, Event::Action { index });
+        self.actions.push(TimedAction { at_us, action });
+        self.queue.push_first(at_us, Event::Action { index });
         Ok(())
+    }
+
+    /// Actions injected after the start (not from the scenario file), with their times.
+    pub fn injected_actions(&self) -> &[TimedAction] {
+        &self.actions[self.scenario.actions.len().min(self.actions.len())..]
     }
 
     pub(crate) fn timer(&mut self, node: Node, after: Micros, timer: Timer) {

@@ -34,3 +34,25 @@ fn checkpoint_is_a_clone_that_replays_identically() {
     copy.run_until(15_000_000);
     assert_eq!(sim.fingerprint(), copy.fingerprint());
 }
+
+#[test]
+fn a_checkpoint_plus_the_recorded_actions_replays_the_same_run() {
+    use kafka_sim::scenario::Action;
+    let s = Scenario::from_json(presets::find("orders").unwrap().json).unwrap();
+    let mut live = Simulation::new(&s);
+    live.run_until(5_000_000);
+    let checkpoint = live.clone();
+    live.run_until(7_250_000);
+    live.inject(Action::KillBroker { broker: 1 }).unwrap();
+    live.run_until(9_000_000);
+    live.inject(Action::AddConsumer { group: "billing".into() }).unwrap();
+    live.run_until(20_000_000);
+    // Replay: the checkpoint, the injected actions at their recorded times, same end.
+    let mut replay = checkpoint;
+    for a in live.injected_actions() {
+        replay.schedule(a.at_us, a.action.clone()).unwrap();
+    }
+    replay.run_until(20_000_000);
+    assert_eq!(replay.fingerprint(), live.fingerprint());
+    assert_eq!(kafka_sim::report::summary(&replay), kafka_sim::report::summary(&live));
+}

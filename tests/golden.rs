@@ -5,7 +5,7 @@
 use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
-const GOLDEN: &[(&str, &str)] = &[("steady", "5d4ceefc2f51aa5c"), ("busy", "e5f9cddce79060da"), ("orders", "b6250ecbea7366b0")];
+const GOLDEN: &[(&str, &str)] = &[("steady", "8fa2ca56d4fb5ea9"), ("busy", "53cdf9803361ca33"), ("orders", "c105ad789657719c")];
 
 #[test]
 fn presets_match_their_golden_fingerprints() {

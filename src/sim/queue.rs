@@ -1,7 +1,9 @@
-//! A min-heap of events keyed by (time, sequence number). The sequence number is
-//! assigned at push time, so events scheduled for the same microsecond run in the
-//! order they were scheduled, on every platform. Payloads live in a slab so the
-//! heap moves only 24-byte keys.
+//! A min-heap of events keyed by (time, class, sequence number). The sequence
+//! number is assigned at push time, so events scheduled for the same microsecond
+//! run in the order they were scheduled, on every platform; class 0 (actions)
+//! runs before class 1 (everything else) at the same time, whenever it was
+//! pushed, so a replayed action lands exactly where the live one did. Payloads
+//! live in a slab so the heap moves only small keys.
 
 use super::Micros;
 use std::cmp::Ordering;
@@ -12,6 +14,7 @@ struct Key {
     time: Micros,
     seq: u64,
     slot: u32,
+    class: u8,
 }
 
 impl PartialOrd for Key {
@@ -22,7 +25,7 @@ impl PartialOrd for Key {
 impl Ord for Key {
     // Reversed: BinaryHeap is a max-heap and we want the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
+        (other.time, other.class, other.seq).cmp(&(self.time, self.class, self.seq))
     }
 }
 
@@ -42,6 +45,15 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Micros, event: E) -> u64 {
+        self.push_class(time, 1, event)
+    }
+
+    /// Pushes an event that runs before every ordinary event of the same time.
+    pub fn push_first(&mut self, time: Micros, event: E) -> u64 {
+        self.push_class(time, 0, event)
+    }
+
+    fn push_class(&mut self, time: Micros, class: u8, event: E) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         let slot = match self.free.pop() {
@@ -54,7 +66,7 @@ impl<E> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.heap.push(Key { time, seq, slot });
+        self.heap.push(Key { time, seq, slot, class });
         seq
     }
 
@@ -94,5 +106,11 @@ mod tests {
         q.push(3, "e");
         assert_eq!(q.pop().map(|x| x.2), Some("e"));
         assert!(q.is_empty());
+        // Class 0 goes first at its time, whenever it was pushed.
+        q.push(9, "late-ordinary");
+        q.push_first(9, "action");
+        q.push(8, "earlier");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, _, e)| e)).collect();
+        assert_eq!(order, ["earlier", "action", "late-ordinary"]);
     }
 }

@@ -20,6 +20,12 @@ use yew::prelude::*;
 const TICK_MS: u32 = 100;
 /// Engine events per tick at most, so a tick never blocks the page for long.
 const EVENTS_PER_TICK: u64 = 400_000;
+/// A checkpoint (a clone of the engine) every this many simulated microseconds.
+const CHECKPOINT_EVERY: u64 = 5_000_000;
+/// Checkpoints kept; beyond this every other old one is dropped, so memory stays bounded.
+const MAX_CHECKPOINTS: usize = 120;
+/// "Step to the next interesting event" gives up after this many events.
+const INTERESTING_SCAN: u64 = 2_000_000;
 
 pub fn start() {
     yew::Renderer::<App>::new().render();
@@ -35,6 +41,14 @@ pub enum Msg {
     Act(Action),
     Select(Option<(String, u32)>),
     Filter(String),
+    /// One engine event.
+    Step,
+    /// Run until the next notable event (fault, election, ISR change, rebalance step).
+    StepInteresting,
+    /// Back to an earlier simulated time: restore a checkpoint and re-simulate.
+    Rewind(u64),
+    Key(String),
+    ToggleHelp,
 }
 
 struct ChartDef {
@@ -61,6 +75,21 @@ pub struct App {
     selected: Option<(String, u32)>,
     filter: String,
     message: Option<String>,
+    /// Engine clones by simulated time, for rewinding (deterministic re-simulation).
+    checkpoints: Vec<Simulation>,
+    help: bool,
+    _keys: Option<gloo_events::EventListener>,
+}
+
+const SPEEDS: &[u64] = &[1, 5, 10, 50, 200, 1000];
+
+fn next_speed(current: u64, faster: bool) -> u64 {
+    let i = SPEEDS.iter().position(|&s| s >= current).unwrap_or(0);
+    if faster {
+        SPEEDS[(i + 1).min(SPEEDS.len() - 1)]
+    } else {
+        SPEEDS[i.saturating_sub(1)]
+    }
 }
 
 fn load(id: &str) -> Result<Simulation, String> {
@@ -76,6 +105,50 @@ impl App {
             let link = ctx.link().clone();
             Interval::new(TICK_MS, move || link.send_message(Msg::Tick))
         });
+    }
+
+    fn checkpoint(&mut self) {
+        let Ok(sim) = &self.sim else { return };
+        let due = self.checkpoints.last().is_none_or(|c| sim.now_us() >= c.now_us() + CHECKPOINT_EVERY);
+        if due {
+            self.checkpoints.push(sim.clone());
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                // Thin the older half: keep every other one.
+                let mut i = 0;
+                self.checkpoints.retain(|_| {
+                    i += 1;
+                    i > MAX_CHECKPOINTS / 2 || i % 2 == 0
+                });
+            }
+        }
+    }
+
+    /// Restores the last checkpoint at or before `t` and re-simulates up to `t`.
+    fn rewind(&mut self, t: u64) {
+        let Some(idx) = self.checkpoints.iter().rposition(|c| c.now_us() <= t) else { return };
+        let mut sim = self.checkpoints[idx].clone();
+        // Actions the user took between the checkpoint and `t` happen again at their times.
+        if let Ok(current) = &self.sim {
+            let base = sim.injected_actions().len();
+            for a in current.injected_actions().iter().skip(base).filter(|a| a.at_us <= t) {
+                let _ = sim.schedule(a.at_us, a.action.clone());
+            }
+        }
+        sim.run_until(t);
+        // Acting from here forks a new future: later checkpoints belong to the old one.
+        self.checkpoints.truncate(idx + 1);
+        self.message = Some(format!("rewound to {}", fmt_time(t)));
+        self.sim = Ok(sim);
+    }
+
+    fn reload(&mut self, ctx: &Context<Self>, id: &'static str) {
+        self.preset = id;
+        self.sim = load(id);
+        self.checkpoints.clear();
+        self.checkpoint();
+        self.selected = None;
+        self.message = None;
+        self.set_playing(ctx, true);
     }
 
     fn draw_charts(&self) {
@@ -125,7 +198,31 @@ impl Component for App {
             selected: None,
             filter: String::new(),
             message: None,
+            checkpoints: Vec::new(),
+            help: false,
+            _keys: None,
         };
+        app.checkpoint();
+        // Keyboard shortcuts anywhere on the page (except while typing in a field).
+        let link = ctx.link().clone();
+        app._keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
+            let options = gloo_events::EventListenerOptions::enable_prevent_default();
+            gloo_events::EventListener::new_with_options(&doc, "keydown", options, move |e| {
+                let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else { return };
+                let typing = e
+                    .target()
+                    .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+                    .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+                if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+                    return;
+                }
+                let key = if e.shift_key() && e.key() == "ArrowRight" { "ShiftRight".to_string() } else { e.key() };
+                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r") {
+                    e.prevent_default();
+                    link.send_message(Msg::Key(key));
+                }
+            })
+        });
         app.set_playing(ctx, true);
         app
     }
@@ -139,24 +236,62 @@ impl Component for App {
                 if sim.now_us() >= sim.end_us() {
                     self.set_playing(ctx, false);
                 }
+                self.checkpoint();
             }
+            Msg::Step => {
+                self.set_playing(ctx, false);
+                if let Ok(sim) = &mut self.sim {
+                    sim.step();
+                    self.message = Some(format!("one event: now {}", fmt_time(sim.now_us())));
+                }
+                self.checkpoint();
+            }
+            Msg::StepInteresting => {
+                self.set_playing(ctx, false);
+                if let Ok(sim) = &mut self.sim {
+                    let before = sim.event_log().total;
+                    let mut n = 0;
+                    while sim.event_log().total == before && n < INTERESTING_SCAN && sim.step() {
+                        n += 1;
+                    }
+                    self.message = Some(match sim.event_log().entries.back() {
+                        Some(e) if sim.event_log().total > before => format!("{}: {}", fmt_time(e.at_us), e.what.describe()),
+                        _ => "nothing notable happened".to_string(),
+                    });
+                }
+                self.checkpoint();
+            }
+            Msg::Rewind(t) => {
+                self.set_playing(ctx, false);
+                self.rewind(t);
+            }
+            Msg::Key(k) => {
+                let msg = match k.as_str() {
+                    " " => Msg::TogglePlay,
+                    "ArrowRight" => Msg::Step,
+                    "ShiftRight" => Msg::StepInteresting,
+                    "ArrowLeft" => Msg::Rewind(self.sim.as_ref().map_or(0, |s| s.now_us().saturating_sub(5_000_000))),
+                    "+" | "=" => Msg::SetSpeed(next_speed(self.speed, true)),
+                    "-" => Msg::SetSpeed(next_speed(self.speed, false)),
+                    "?" => Msg::ToggleHelp,
+                    "r" => Msg::Restart,
+                    _ => return false,
+                };
+                return <Self as Component>::update(self, ctx, msg);
+            }
+            Msg::ToggleHelp => self.help = !self.help,
             Msg::TogglePlay => {
                 let on = !self.playing;
                 self.set_playing(ctx, on);
             }
             Msg::Restart => {
-                self.sim = load(self.preset);
-                self.message = None;
-                self.set_playing(ctx, true);
+                let id = self.preset;
+                self.reload(ctx, id);
             }
             Msg::SetSpeed(s) => self.speed = s.clamp(1, 1000),
             Msg::SetPreset(id) => {
                 if let Some(p) = presets::find(&id) {
-                    self.preset = p.id;
-                    self.sim = load(p.id);
-                    self.selected = None;
-                    self.message = None;
-                    self.set_playing(ctx, true);
+                    self.reload(ctx, p.id);
                 }
             }
             Msg::Act(action) => {
@@ -166,9 +301,10 @@ impl Component for App {
                         Ok(()) => Some(format!("{} at {}", name.replace('_', " "), fmt_time(sim.now_us()))),
                         Err(e) => Some(format!("cannot {}: {e}", name.replace('_', " "))),
                     };
-                    // Apply it now, even while paused, so the picture answers the click.
-                    let now = sim.now_us();
-                    sim.run_until(now);
+                    // Apply it now (it is queued for the next microsecond), even while
+                    // paused, so the picture answers the click.
+                    let next = sim.now_us() + 1;
+                    sim.run_until(next);
                 }
             }
             Msg::Select(s) => self.selected = s,
@@ -202,12 +338,35 @@ impl Component for App {
                     </label>
                     <label>{ "Speed " }
                         <select aria-label="Speed" onchange={on_speed}>
-                            { for [1u64, 5, 10, 50, 200, 1000].iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ format!("{s}x") }</option> }) }
+                            { for SPEEDS.iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ format!("{s}x") }</option> }) }
                         </select>
                     </label>
+                    <button onclick={link.callback(|_| Msg::Step)} aria-label="Step one event" title="Step one event (→)">{ "step" }</button>
+                    <button onclick={link.callback(|_| Msg::StepInteresting)} aria-label="Step to the next notable event" title="Next notable event (Shift+→)">{ "next event" }</button>
                     <span class="clock" aria-label="Simulated time">{ fmt_time(now) }</span>
+                    <button onclick={link.callback(|_| Msg::ToggleHelp)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{ "?" }</button>
                     if let Some(m) = &self.message { <span class="message" role="status">{ m }</span> }
                 </div>
+                <div class="timeline">
+                    <input type="range" min="0" max={now.to_string()} step="100000" value={now.to_string()} aria-label="Time (drag back to rewind)"
+                        onchange={link.callback(|e: Event| Msg::Rewind(e.target_unchecked_into::<web_sys::HtmlInputElement>().value().parse().unwrap_or(0)))} />
+                    <span class="hint">{ "drag back to rewind; acting after a rewind forks a new future" }</span>
+                </div>
+                if self.help {
+                    <div class="help card" role="dialog" aria-label="Keyboard shortcuts">
+                        <h2>{ "Keyboard shortcuts" }</h2>
+                        <ul>
+                            <li><kbd>{ "Space" }</kbd>{ " play / pause" }</li>
+                            <li><kbd>{ "→" }</kbd>{ " one event" }</li>
+                            <li><kbd>{ "Shift" }</kbd>{ "+" }<kbd>{ "→" }</kbd>{ " next notable event (fault, election, ISR change, rebalance step)" }</li>
+                            <li><kbd>{ "←" }</kbd>{ " back 5 simulated seconds" }</li>
+                            <li><kbd>{ "+" }</kbd>{ " / " }<kbd>{ "-" }</kbd>{ " faster / slower" }</li>
+                            <li><kbd>{ "r" }</kbd>{ " restart the scenario" }</li>
+                            <li><kbd>{ "?" }</kbd>{ " this help" }</li>
+                        </ul>
+                        <button onclick={link.callback(|_| Msg::ToggleHelp)}>{ "Close" }</button>
+                    </div>
+                }
                 { match &self.sim {
                     Ok(sim) => self.view_main(sim, ctx),
                     Err(e) => html! { <p class="error" role="alert">{ e }</p> },
