@@ -921,6 +921,7 @@ impl Simulation {
                 .collect(),
             members,
             rebalances: g.history_base + g.history.len(),
+            recent_rebalances: g.history.iter().rev().take(3).rev().cloned().collect(),
         }
     }
 }
@@ -981,6 +982,8 @@ pub struct GroupView {
     pub partition_lag: Vec<(String, u32, u64)>,
     pub members: Vec<MemberView>,
     pub rebalances: usize,
+    /// The latest rebalances (at most 3), oldest first, for the timeline.
+    pub recent_rebalances: Vec<crate::kafka::group::Rebalance>,
 }
 
 #[derive(Debug, Clone, Serialize)]

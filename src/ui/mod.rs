@@ -389,6 +389,7 @@ impl App {
                     <div class="col">
                         { views::cluster(&snap, link, &self.selected) }
                         { views::groups(&snap, link) }
+                        { views::rebalance_timeline(&snap) }
                     </div>
                     <div class="col">
                         <section class="card charts" aria-label="Charts">

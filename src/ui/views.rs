@@ -206,3 +206,100 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
         </section>
     }
 }
+
+/// A rebalance as a sequence diagram: the coordinator and the members as lanes,
+/// each step an arrow (member -> coordinator for join, sync, leave; coordinator ->
+/// member for assign and the join result; a self-arrow for a revoke), with its time.
+pub fn rebalance_timeline(snap: &Snapshot) -> Html {
+    let Some(g) = snap.groups.iter().find(|g| !g.recent_rebalances.is_empty()) else { return html! {} };
+    let r = g.recent_rebalances.last().expect("checked");
+    // Lanes: coordinator first, then members in order of first appearance.
+    let mut lanes: Vec<String> = vec!["coordinator".into()];
+    for s in &r.steps {
+        if s.member != "coordinator" && !lanes.contains(&s.member) {
+            lanes.push(s.member.clone());
+        }
+    }
+    let lane_x = |name: &str| -> f64 {
+        let i = lanes.iter().position(|l| l == name).unwrap_or(0);
+        60.0 + i as f64 * 100.0
+    };
+    let steps: Vec<_> = r.steps.iter().take(40).collect();
+    let row = 26.0;
+    let height = 50.0 + steps.len() as f64 * row;
+    let width = 40.0 + lanes.len() as f64 * 100.0;
+    let label = |p: &[u32]| -> String {
+        let names: Vec<String> = p.iter().filter_map(|&i| snap.partitions.get(i as usize).map(|x| format!("{}-{}", x.topic, x.partition))).collect();
+        if names.len() > 4 { format!("{} … ({})", names[..3].join(" "), names.len()) } else { names.join(" ") }
+    };
+    let title = format!(
+        "Rebalance: group {} generation {} ({}), started {}, {}",
+        r.group,
+        r.generation,
+        r.cause.replace('_', " "),
+        crate::sim::fmt_time(r.started_us),
+        r.completed_us.map_or("in progress".to_string(), |c| format!("done after {:.0} ms", (c - r.started_us) as f64 / 1000.0))
+    );
+    html! {
+        <section class="card" aria-label="Rebalance timeline">
+            <h2>{ "Rebalance timeline" }</h2>
+            <p class="rb-title">{ title.clone() }</p>
+            <p class="rb-stats">{ format!("moved {} · revoked {} · paused {:.0} partition-ms", r.moved_partitions, r.revoked_partitions, r.paused_partition_us as f64 / 1000.0) }</p>
+            <div class="rb-scroll">
+            <svg class="timeline-svg" viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()} role="img" aria-label={title}>
+                <defs>
+                    <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                        <path d="M 0 0 L 10 5 L 0 10 z" fill="currentColor" />
+                    </marker>
+                </defs>
+                { for lanes.iter().map(|l| {
+                    let x = lane_x(l);
+                    html! { <g>
+                        <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name">{ short(l) }</text>
+                        <line x1={x.to_string()} y1="24" x2={x.to_string()} y2={height.to_string()} class="lane" />
+                    </g> }
+                }) }
+                { for steps.iter().enumerate().map(|(i, s)| {
+                    let y = 44.0 + i as f64 * row;
+                    let coord = lane_x("coordinator");
+                    let member = lane_x(&s.member);
+                    let (x1, x2) = match s.kind {
+                        "join" | "sync" | "leave" => (member, coord),
+                        "assign" | "join_complete" => (coord, member),
+                        _ => (member, member),
+                    };
+                    let what = match s.kind {
+                        "join" => "JoinGroup".to_string(),
+                        "sync" => "SyncGroup".to_string(),
+                        "join_complete" => "join complete, leader chosen".to_string(),
+                        "assign" => format!("assign {}", label(&s.partitions)),
+                        "revoke" => format!("revoke {}", label(&s.partitions)),
+                        "leave" => "leaves".to_string(),
+                        "prepare" => "rebalance starts".to_string(),
+                        "target" => "new target assignment".to_string(),
+                        other => other.to_string(),
+                    };
+                    let time = format!("{:.1} ms", s.at_us.saturating_sub(r.started_us) as f64 / 1000.0);
+                    html! { <g class={classes!("step", s.kind)}>
+                        <text x="4" y={(y + 4.0).to_string()} class="step-time">{ time }</text>
+                        if x1 == x2 {
+                            <circle cx={x1.to_string()} cy={y.to_string()} r="4" />
+                        } else {
+                            <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} marker-end="url(#arrow)" />
+                        }
+                        <text x={((x1 + x2) / 2.0).to_string()} y={(y - 4.0).to_string()} text-anchor="middle" class="step-label">{ what }</text>
+                    </g> }
+                }) }
+            </svg>
+            </div>
+        </section>
+    }
+}
+
+/// Member ids are long ("billing-consumer-3"): keep the distinctive end.
+fn short(id: &str) -> String {
+    match id.rsplit_once('-') {
+        Some((prefix, n)) if id.len() > 14 => format!("{}…-{n}", &prefix[..prefix.len().min(8)]),
+        _ => id.to_string(),
+    }
+}

@@ -43,6 +43,11 @@ test('adding a consumer rebalances the group', async () => {
   assert.equal(await group.locator('.member').count(), 4);
   // The new member ends up with partitions once the rebalance completes.
   await page.waitForFunction(() => [...document.querySelectorAll('.member .parts')].every((e) => e.textContent.trim().length > 0), null, { timeout: 30000 });
+  // The timeline shows the rebalance the new member caused, step by step.
+  const timeline = page.getByRole('region', { name: 'Rebalance timeline' });
+  await timeline.getByText(/member joined/).waitFor();
+  assert.ok(await timeline.getByText('JoinGroup').count() > 0, 'no JoinGroup step');
+  assert.ok(await timeline.getByText(/^assign /).count() > 0, 'no assign step');
   await page.screenshot({ path: join(SHOTS, 'group-rebalanced-1280x720.png'), fullPage: true });
   assert.deepEqual(page.problems, []);
   await page.close();
