@@ -35,6 +35,28 @@ pub fn format_si(v: f64) -> String {
 pub struct Marker<'a> {
     pub t_sec: f64,
     pub label: &'a str,
+    /// Rebalances are drawn in purple, faults and commands in red.
+    pub rebalance: bool,
+}
+
+pub const PURPLE: RGBColor = RGBColor(147, 51, 234);
+
+/// Where the plot landed on the backend: the x pixel range of the plotting area
+/// and the time range it spans, so a pointer position maps back to a time.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PlotArea {
+    pub left_px: f64,
+    pub right_px: f64,
+    pub t0: f64,
+    pub t1: f64,
+}
+
+impl PlotArea {
+    /// The simulated second under a backend x pixel, if it is inside the plot.
+    pub fn time_at(&self, x_px: f64) -> Option<f64> {
+        let w = self.right_px - self.left_px;
+        (w > 0.0 && x_px >= self.left_px && x_px <= self.right_px).then(|| self.t0 + (x_px - self.left_px) / w * (self.t1 - self.t0))
+    }
 }
 
 pub struct ChartSpec<'a> {
@@ -54,7 +76,7 @@ pub const GREEN: RGBColor = RGBColor(22, 163, 74);
 pub const RED: RGBColor = RGBColor(220, 38, 38);
 
 /// Draws a time-series chart. Errors are returned as text, never panics.
-pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSpec) -> Result<(), String> {
+pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSpec) -> Result<PlotArea, String> {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let px = |v: f64| (v * spec.scale.max(0.5)).round() as u32;
     let font = |size: f64| ("sans-serif", f64::from(px(size)));
@@ -87,16 +109,19 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         .bold_line_style(fg.mix(0.15))
         .draw()
         .map_err(e)?;
+    let (xr, _) = chart.plotting_area().get_pixel_range();
+    let area = PlotArea { left_px: f64::from(xr.start), right_px: f64::from(xr.end), t0: x0, t1: x1 };
     for m in &spec.markers {
-        let style = RED.mix(0.8).stroke_width(px(1.5));
+        let colour = if m.rebalance { PURPLE } else { RED };
+        let style = colour.mix(0.8).stroke_width(px(1.5));
         chart
             .draw_series(std::iter::once(PathElement::new(vec![(m.t_sec, 0.0), (m.t_sec, y_max)], style)))
             .map_err(e)?;
         chart
             .draw_series(std::iter::once(Text::new(
                 m.label.to_string(),
-                (m.t_sec, y_max * 0.97),
-                font(13.0).into_font().color(&RED),
+                (m.t_sec, if m.rebalance { y_max * 0.86 } else { y_max * 0.97 }),
+                font(13.0).into_font().color(&colour),
             )))
             .map_err(e)?;
     }
@@ -121,7 +146,7 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
             .map_err(e)?;
     }
     root.present().map_err(e)?;
-    Ok(())
+    Ok(area)
 }
 
 /// One line of a chart: label, colour, and how to read it from an interval (per second).

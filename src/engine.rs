@@ -376,6 +376,11 @@ impl Simulation {
         &self.invariants
     }
 
+    /// `unclean.leader.election.enable` as it is now (scenario, then actions).
+    pub fn unclean_leader_election_enabled(&self) -> bool {
+        self.unclean_enabled
+    }
+
     pub fn groups(&self) -> &[Group] {
         &self.groups
     }

@@ -3,6 +3,7 @@
 //! Parsing and validation return `ScenarioError`, one clear line, never a panic.
 
 mod action;
+pub mod draft;
 
 pub use action::{Action, NodeName, TimedAction};
 

@@ -3,9 +3,12 @@
 //! (through the same `inject` path as scenario files and tests), and draws what
 //! `snapshot()`, `metrics()` and the event log report. No simulation logic here.
 
+mod controls;
+mod setup;
 mod views;
 
-use crate::charts::{self, Marker, SeriesDef};
+use crate::charts::{self, Marker, PlotArea, SeriesDef};
+use crate::scenario::draft::{Draft, Field};
 use crate::presets::{self, PRESETS};
 use crate::scenario::Action;
 use crate::sim::{fmt_time, MS};
@@ -17,9 +20,12 @@ use web_sys::HtmlCanvasElement;
 use yew::prelude::*;
 
 /// Wall-clock milliseconds between animation ticks.
-const TICK_MS: u32 = 100;
-/// Engine events per tick at most, so a tick never blocks the page for long.
-const EVENTS_PER_TICK: u64 = 400_000;
+const TICK_MS: u32 = 50;
+/// Wall-clock milliseconds of engine work per tick at most: at high speeds the
+/// simulation falls behind the requested speed rather than blocking the page.
+const ENGINE_BUDGET_MS: f64 = 8.0;
+/// Engine events between two looks at the clock.
+const EVENTS_PER_SLICE: u64 = 4_000;
 /// A checkpoint (a clone of the engine) every this many simulated microseconds.
 const CHECKPOINT_EVERY: u64 = 5_000_000;
 /// Checkpoints kept; beyond this every other old one is dropped, so memory stays bounded.
@@ -35,7 +41,7 @@ pub enum Msg {
     Tick,
     TogglePlay,
     Restart,
-    SetSpeed(u64),
+    SetSpeed(f64),
     SetPreset(String),
     /// A fault or command, applied now through `Simulation::inject`.
     Act(Action),
@@ -49,6 +55,18 @@ pub enum Msg {
     Rewind(u64),
     Key(String),
     ToggleHelp,
+    /// Scenario setup: the JSON text changed, a form field changed, run the draft.
+    SetupText(String),
+    SetupField(Field, String),
+    ApplySetup,
+    ToggleSetup,
+    LoadFile(Option<web_sys::File>),
+    FileLoaded(String, Result<String, String>),
+    CutForm(controls::CutField, String),
+    SetTheme(String),
+    ToggleLarge,
+    /// Pointer over a chart: (chart index, CSS x, CSS width of the canvas), or gone.
+    Hover(Option<(usize, f64)>),
 }
 
 struct ChartDef {
@@ -66,10 +84,12 @@ const CHARTS: &[ChartDef] = &[
 ];
 
 pub struct App {
-    preset: &'static str,
+    /// The preset running, or None for a scenario from the form or a file.
+    preset: Option<&'static str>,
+    scenario: Scenario,
     sim: Result<Simulation, String>,
     playing: bool,
-    speed: u64,
+    speed: f64,
     interval: Option<Interval>,
     canvases: Vec<NodeRef>,
     selected: Option<(String, u32)>,
@@ -78,12 +98,29 @@ pub struct App {
     /// Engine clones by simulated time, for rewinding (deterministic re-simulation).
     checkpoints: Vec<Simulation>,
     help: bool,
+    setup: Draft,
+    cut: controls::CutForm,
+    /// "auto" follows the system, or "light" / "dark".
+    theme: String,
+    large: bool,
+    /// Where each chart's plot landed, for mapping the pointer to a time.
+    plots: Vec<PlotArea>,
+    /// (chart, CSS x) under the pointer.
+    hover: Option<(usize, f64)>,
+    /// A tick's engine work is measured together with its drawing (Performance API).
+    tick_open: bool,
+    /// One callback for child components, made once so their props compare equal.
+    send: Callback<Msg>,
     _keys: Option<gloo_events::EventListener>,
 }
 
-const SPEEDS: &[u64] = &[1, 5, 10, 50, 200, 1000];
+const SPEEDS: &[f64] = &[0.1, 0.5, 1.0, 5.0, 10.0, 50.0, 200.0, 1000.0];
 
-fn next_speed(current: u64, faster: bool) -> u64 {
+fn speed_label(s: f64) -> String {
+    if s < 1.0 { format!("{s}x") } else { format!("{s:.0}x") }
+}
+
+fn next_speed(current: f64, faster: bool) -> f64 {
     let i = SPEEDS.iter().position(|&s| s >= current).unwrap_or(0);
     if faster {
         SPEEDS[(i + 1).min(SPEEDS.len() - 1)]
@@ -92,10 +129,13 @@ fn next_speed(current: u64, faster: bool) -> u64 {
     }
 }
 
-fn load(id: &str) -> Result<Simulation, String> {
+fn preset_scenario(id: &str) -> Result<Scenario, String> {
     let p = presets::find(id).ok_or_else(|| format!("unknown preset {id:?}"))?;
-    let s = Scenario::from_json(p.json).map_err(|e| e.to_string())?;
-    Ok(Simulation::new(&s))
+    Scenario::from_json(p.json).map_err(|e| e.to_string())
+}
+
+fn performance() -> Option<web_sys::Performance> {
+    web_sys::window().and_then(|w| w.performance())
 }
 
 impl App {
@@ -141,9 +181,10 @@ impl App {
         self.sim = Ok(sim);
     }
 
-    fn reload(&mut self, ctx: &Context<Self>, id: &'static str) {
-        self.preset = id;
-        self.sim = load(id);
+    fn run_scenario(&mut self, ctx: &Context<Self>, scenario: Scenario, preset: Option<&'static str>) {
+        self.preset = preset;
+        self.sim = Ok(Simulation::new(&scenario));
+        self.scenario = scenario;
         self.checkpoints.clear();
         self.checkpoint();
         self.selected = None;
@@ -151,19 +192,23 @@ impl App {
         self.set_playing(ctx, true);
     }
 
-    fn draw_charts(&self) {
+    fn dark(&self) -> bool {
+        match self.theme.as_str() {
+            "dark" => true,
+            "light" => false,
+            _ => web_sys::window()
+                .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+                .is_some_and(|m| m.matches()),
+        }
+    }
+
+    fn draw_charts(&mut self) {
         let Ok(sim) = &self.sim else { return };
-        let names: Vec<(f64, String)> = sim
-            .actions()
-            .iter()
-            .filter(|a| a.at_us <= sim.now_us())
-            .map(|a| (a.at_us as f64 / 1e6, a.action.name().replace('_', " ")))
-            .collect();
-        let dark = web_sys::window()
-            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-            .is_some_and(|m| m.matches());
+        let names = markers(sim);
+        let dark = self.dark();
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
-        for (def, node) in CHARTS.iter().zip(&self.canvases) {
+        self.plots.resize(CHARTS.len(), PlotArea::default());
+        for (i, (def, node)) in CHARTS.iter().zip(&self.canvases).enumerate() {
             let Some(canvas) = node.cast::<HtmlCanvasElement>() else { continue };
             // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
             let css_w = f64::from(canvas.client_width().max(240));
@@ -174,13 +219,44 @@ impl App {
             }
             let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
             let root = backend.into_drawing_area();
-            let markers = names.iter().map(|(t_sec, label)| Marker { t_sec: *t_sec, label }).collect();
+            let markers = names.iter().map(|(t_sec, label, rebalance)| Marker { t_sec: *t_sec, label, rebalance: *rebalance }).collect();
             let spec = charts::series_spec(sim, def.title, def.y_label, def.defs, markers, dark, dpr);
-            if let Err(e) = charts::draw_time_chart(&root, &spec) {
-                web_sys::console::warn_1(&format!("chart: {e}").into());
+            match charts::draw_time_chart(&root, &spec) {
+                Ok(area) => {
+                    // Back to CSS pixels, where pointer events live.
+                    self.plots[i] = PlotArea { left_px: area.left_px / dpr, right_px: area.right_px / dpr, ..area };
+                }
+                Err(e) => web_sys::console::warn_1(&format!("chart: {e}").into()),
             }
         }
     }
+
+    /// The values under the pointer, in words: what hovering a chart shows.
+    fn hover_text(&self, sim: &Simulation) -> Option<String> {
+        let (i, x) = self.hover?;
+        let t = self.plots.get(i)?.time_at(x)?;
+        let def = CHARTS.get(i)?;
+        let p = sim.metrics().points.iter().min_by_key(|p| (p.t_ms as f64 - t * 1000.0).abs() as u64)?;
+        let values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{label} {}", charts::format_si(f(p)))).collect();
+        Some(format!("{} at {:.1} s: {} ({})", def.title, p.t_ms as f64 / 1000.0, values.join(" · "), def.y_label))
+    }
+}
+
+/// Chart markers: every action (scenario, button, replay) and every rebalance so far.
+fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
+    let now = sim.now_us();
+    let mut out: Vec<(f64, String, bool)> = sim
+        .actions()
+        .iter()
+        .filter(|a| a.at_us <= now)
+        .map(|a| (a.at_us as f64 / 1e6, a.action.name().replace('_', " "), false))
+        .collect();
+    for g in sim.groups() {
+        for r in g.history.iter().filter(|r| r.started_us <= now) {
+            out.push((r.started_us as f64 / 1e6, format!("rebalance {}", g.cfg.id), true));
+        }
+    }
+    out
 }
 
 impl Component for App {
@@ -188,11 +264,15 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        let scenario = preset_scenario(PRESETS[0].id).unwrap_or_else(|_| Scenario::from_json("{}").expect("the empty scenario is valid"));
+        let mut setup = Draft::default();
+        setup.reset_to(&scenario, PRESETS[0].id);
         let mut app = App {
-            preset: PRESETS[0].id,
-            sim: load(PRESETS[0].id),
+            preset: Some(PRESETS[0].id),
+            sim: Ok(Simulation::new(&scenario)),
+            scenario,
             playing: false,
-            speed: 5,
+            speed: 5.0,
             interval: None,
             canvases: CHARTS.iter().map(|_| NodeRef::default()).collect(),
             selected: None,
@@ -200,6 +280,14 @@ impl Component for App {
             message: None,
             checkpoints: Vec::new(),
             help: false,
+            setup,
+            cut: controls::CutForm::default(),
+            theme: "auto".into(),
+            large: false,
+            plots: Vec::new(),
+            hover: None,
+            tick_open: false,
+            send: ctx.link().callback(|m: Msg| m),
             _keys: None,
         };
         app.checkpoint();
@@ -217,7 +305,7 @@ impl Component for App {
                     return;
                 }
                 let key = if e.shift_key() && e.key() == "ArrowRight" { "ShiftRight".to_string() } else { e.key() };
-                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r") {
+                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r" | "l") {
                     e.prevent_default();
                     link.send_message(Msg::Key(key));
                 }
@@ -231,8 +319,19 @@ impl Component for App {
         match msg {
             Msg::Tick => {
                 let Ok(sim) = &mut self.sim else { return false };
-                let target = (sim.now_us() + u64::from(TICK_MS) * MS * self.speed).min(sim.end_us());
-                sim.run_for(target, EVENTS_PER_TICK);
+                let perf = performance();
+                if let Some(p) = &perf {
+                    let _ = p.mark("tick-start");
+                    self.tick_open = true;
+                }
+                let t0 = perf.as_ref().map_or(0.0, |p| p.now());
+                let step = (f64::from(TICK_MS) * MS as f64 * self.speed) as u64;
+                let target = (sim.now_us() + step.max(1)).min(sim.end_us());
+                while !sim.run_for(target, EVENTS_PER_SLICE) {
+                    if perf.as_ref().is_some_and(|p| p.now() - t0 > ENGINE_BUDGET_MS) {
+                        break;
+                    }
+                }
                 if sim.now_us() >= sim.end_us() {
                     self.set_playing(ctx, false);
                 }
@@ -271,6 +370,7 @@ impl Component for App {
                     "ArrowRight" => Msg::Step,
                     "ShiftRight" => Msg::StepInteresting,
                     "ArrowLeft" => Msg::Rewind(self.sim.as_ref().map_or(0, |s| s.now_us().saturating_sub(5_000_000))),
+                    "l" => Msg::ToggleLarge,
                     "+" | "=" => Msg::SetSpeed(next_speed(self.speed, true)),
                     "-" => Msg::SetSpeed(next_speed(self.speed, false)),
                     "?" => Msg::ToggleHelp,
@@ -285,15 +385,65 @@ impl Component for App {
                 self.set_playing(ctx, on);
             }
             Msg::Restart => {
-                let id = self.preset;
-                self.reload(ctx, id);
+                let s = self.scenario.clone();
+                self.run_scenario(ctx, s, self.preset);
             }
-            Msg::SetSpeed(s) => self.speed = s.clamp(1, 1000),
-            Msg::SetPreset(id) => {
-                if let Some(p) = presets::find(&id) {
-                    self.reload(ctx, p.id);
+            Msg::SetSpeed(s) => self.speed = s.clamp(0.1, 1000.0),
+            Msg::SetPreset(id) => match (presets::find(&id), preset_scenario(&id)) {
+                (Some(p), Ok(s)) => {
+                    self.setup.reset_to(&s, p.id);
+                    self.run_scenario(ctx, s, Some(p.id));
+                }
+                (_, Err(e)) => self.message = Some(e),
+                _ => {}
+            },
+            Msg::SetupText(t) => self.setup.set_text(t, "scenario JSON"),
+            Msg::SetupField(f, v) => self.setup.set_field(f, &v),
+            Msg::ToggleSetup => self.setup.open = !self.setup.open,
+            Msg::ApplySetup => match self.setup.parse() {
+                Ok(s) => {
+                    self.message = Some(format!("running the scenario from {}", self.setup.source));
+                    self.run_scenario(ctx, s, None);
+                }
+                Err(e) => self.setup.error = Some(format!("{}: {e}", self.setup.source)),
+            },
+            Msg::LoadFile(file) => {
+                let Some(file) = file else { return false };
+                let name = file.name();
+                if file.size() > 2_000_000.0 {
+                    self.setup.error = Some(format!("{name}: {} bytes is too large for a scenario file (2 MB at most)", file.size()));
+                    return true;
+                }
+                let link = ctx.link().clone();
+                yew::platform::spawn_local(async move {
+                    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                        .await
+                        .map(|v| v.as_string().unwrap_or_default())
+                        .map_err(|e| e.as_string().unwrap_or_else(|| "could not read the file".into()));
+                    link.send_message(Msg::FileLoaded(name, text));
+                });
+                return false;
+            }
+            Msg::FileLoaded(name, text) => {
+                self.setup.open = true;
+                match text {
+                    Err(e) => self.setup.error = Some(format!("{name}: {e}")),
+                    Ok(text) => {
+                        self.setup.set_text(text, &name);
+                        if self.setup.error.is_none() {
+                            return <Self as Component>::update(self, ctx, Msg::ApplySetup);
+                        }
+                    }
                 }
             }
+            Msg::CutForm(field, v) => match field {
+                controls::CutField::From => self.cut.from = v,
+                controls::CutField::To => self.cut.to = v,
+                controls::CutField::OneWay => self.cut.one_way = v == "true",
+            },
+            Msg::SetTheme(t) => self.theme = t,
+            Msg::ToggleLarge => self.large = !self.large,
+            Msg::Hover(h) => self.hover = h,
             Msg::Act(action) => {
                 if let Ok(sim) = &mut self.sim {
                     let name = action.name();
@@ -314,13 +464,26 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("data-theme", &self.theme);
+            let _ = if self.large { root.set_attribute("data-large", "true") } else { root.remove_attribute("data-large") };
+        }
         self.draw_charts();
+        // One frame's work: the engine's slice and the drawing that follows it.
+        if std::mem::take(&mut self.tick_open) {
+            if let Some(p) = performance() {
+                let _ = p.measure_with_start_mark("frame", "tick-start");
+                p.clear_marks();
+                p.clear_measures();
+            }
+        }
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let on_preset = link.callback(|e: Event| Msg::SetPreset(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
-        let on_speed = link.callback(|e: Event| Msg::SetSpeed(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(5)));
+        let on_speed = link.callback(|e: Event| Msg::SetSpeed(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(5.0)));
+        let on_theme = link.callback(|e: Event| Msg::SetTheme(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
         let now = self.sim.as_ref().map_or(0, |s| s.now_us());
         html! {
             <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()}>
@@ -333,17 +496,25 @@ impl Component for App {
                     <button onclick={link.callback(|_| Msg::Restart)}>{ "Restart simulation" }</button>
                     <label>{ "Scenario " }
                         <select aria-label="Scenario" onchange={on_preset}>
-                            { for PRESETS.iter().map(|p| html! { <option value={p.id} selected={p.id == self.preset}>{ p.title }</option> }) }
+                            { for PRESETS.iter().map(|p| html! { <option value={p.id} selected={Some(p.id) == self.preset}>{ p.title }</option> }) }
+                            if self.preset.is_none() { <option value="custom" selected=true>{ "Your scenario" }</option> }
                         </select>
                     </label>
                     <label>{ "Speed " }
                         <select aria-label="Speed" onchange={on_speed}>
-                            { for SPEEDS.iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ format!("{s}x") }</option> }) }
+                            { for SPEEDS.iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ speed_label(*s) }</option> }) }
                         </select>
                     </label>
                     <button onclick={link.callback(|_| Msg::Step)} aria-label="Step one event" title="Step one event (→)">{ "step" }</button>
                     <button onclick={link.callback(|_| Msg::StepInteresting)} aria-label="Step to the next notable event" title="Next notable event (Shift+→)">{ "next event" }</button>
                     <span class="clock" aria-label="Simulated time">{ fmt_time(now) }</span>
+                    <button onclick={link.callback(|_| Msg::ToggleSetup)} aria-expanded={self.setup.open.to_string()}>{ "Set up scenario" }</button>
+                    <label>{ "Theme " }
+                        <select aria-label="Theme" onchange={on_theme}>
+                            { for [("auto", "system"), ("light", "light"), ("dark", "dark")].iter().map(|(v, t)| html! { <option value={*v} selected={*v == self.theme}>{ *t }</option> }) }
+                        </select>
+                    </label>
+                    <button onclick={link.callback(|_| Msg::ToggleLarge)} aria-pressed={self.large.to_string()} title="Large type for the back row (l)">{ "Large type" }</button>
                     <button onclick={link.callback(|_| Msg::ToggleHelp)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{ "?" }</button>
                     if let Some(m) = &self.message { <span class="message" role="status">{ m }</span> }
                 </div>
@@ -362,10 +533,15 @@ impl Component for App {
                             <li><kbd>{ "←" }</kbd>{ " back 5 simulated seconds" }</li>
                             <li><kbd>{ "+" }</kbd>{ " / " }<kbd>{ "-" }</kbd>{ " faster / slower" }</li>
                             <li><kbd>{ "r" }</kbd>{ " restart the scenario" }</li>
+                            <li><kbd>{ "l" }</kbd>{ " large type" }</li>
                             <li><kbd>{ "?" }</kbd>{ " this help" }</li>
                         </ul>
                         <button onclick={link.callback(|_| Msg::ToggleHelp)}>{ "Close" }</button>
                     </div>
+                }
+                if self.setup.open {
+                    <setup::SetupPanel text={AttrValue::from(self.setup.text.clone())} error={self.setup.error.clone().map(AttrValue::from)} send={self.send.clone()}
+                        rejected={self.setup.rejected.clone().map(|(f, v)| (f, AttrValue::from(v)))} />
                 }
                 { match &self.sim {
                     Ok(sim) => self.view_main(sim, ctx),
@@ -383,6 +559,10 @@ impl App {
         let snap = sim.snapshot();
         let inv = sim.invariants();
         let audit = sim.audit_report();
+        let marker_list = {
+            let m = markers(sim);
+            if m.is_empty() { "none".to_string() } else { m.iter().map(|(t, l, _)| format!("{l} at {t:.1} s")).collect::<Vec<_>>().join(", ") }
+        };
         html! {
             <>
                 <div class="grid">
@@ -390,12 +570,18 @@ impl App {
                         { views::cluster(&snap, link, &self.selected) }
                         { views::groups(&snap, link) }
                         { views::rebalance_timeline(&snap) }
+                        { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link) }
                     </div>
                     <div class="col">
                         <section class="card charts" aria-label="Charts">
-                            { for CHARTS.iter().zip(&self.canvases).map(|(def, node)| html! {
-                                <canvas ref={node.clone()} class="chart" width="600" height="300" role="img" aria-label={def.aria}></canvas>
+                            { for CHARTS.iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
+                                let on_move = link.callback(move |e: MouseEvent| Msg::Hover(Some((i, f64::from(e.offset_x())))));
+                                html! {
+                                    <canvas ref={node.clone()} class="chart" width="600" height="300" role="img" aria-label={format!("{}; markers: {}", def.aria, marker_list)}
+                                        onmousemove={on_move} onmouseleave={link.callback(|_| Msg::Hover(None))}></canvas>
+                                }
                             }) }
+                            <p class="hover" aria-live="polite">{ self.hover_text(sim).unwrap_or_else(|| "Point at a chart to read its values.".into()) }</p>
                         </section>
                         <section class="card" aria-label="Guarantees">
                             <h2>{ "Guarantees" }</h2>

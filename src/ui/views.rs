@@ -84,7 +84,8 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                 { for snap.brokers.iter().map(|b| {
                     let mut state = b.state.to_string();
                     if b.fenced && b.state == "up" { state = "fenced".into(); }
-                    if b.slow_network_ms > 0 || b.slow_disk_ms > 0 { state.push_str(" · slow"); }
+                    if b.slow_network_ms > 0 { state.push_str(&format!(" · net +{} ms", b.slow_network_ms)); }
+                    if b.slow_disk_ms > 0 { state.push_str(&format!(" · disk +{} ms", b.slow_disk_ms)); }
                     let running = b.state == "up" || b.state == "paused";
                     let id = b.id;
                     html! {
@@ -95,6 +96,16 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                                     { button(link, format!("Kill broker {id}"), "kill", Action::KillBroker { broker: id }) }
                                     { button(link, format!("Stop broker {id}"), "stop", Action::StopBroker { broker: id }) }
                                     { button(link, format!("Pause broker {id}"), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
+                                    if b.slow_network_ms > 0 {
+                                        { button(link, format!("Restore network speed of broker {id}"), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
+                                    } else {
+                                        { button(link, format!("Slow the network of broker {id}"), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
+                                    }
+                                    if b.slow_disk_ms > 0 {
+                                        { button(link, format!("Restore disk speed of broker {id}"), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
+                                    } else {
+                                        { button(link, format!("Slow the disk of broker {id}"), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
+                                    }
                                     { button(link, format!("Isolate broker {id}"), "isolate", Action::PartitionNetwork {
                                         from: vec![crate::scenario::NodeName::Broker(id)],
                                         to: snap.brokers.iter().filter(|o| o.id != id).map(|o| crate::scenario::NodeName::Broker(o.id))
@@ -201,7 +212,9 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
         <section class="card" aria-label="Event log">
             <h2>{ "Event log" }<input class="filter" type="search" placeholder="filter (broker 1, ISR, group…)" aria-label="Filter events" value={filter.to_string()} oninput={on_filter} /></h2>
             <ol class="events">
-                { for shown.into_iter().map(|(t, text)| html! { <li><time>{ crate::sim::fmt_time(t) }</time>{ " " }{ text }</li> }) }
+                { for shown.into_iter().map(|(t, text)| html! { <li>
+                    <button class="jump" title="Go back to this moment" aria-label={format!("Go back to {}", crate::sim::fmt_time(t))}
+                        onclick={link.callback(move |_| Msg::Rewind(t))}><time>{ crate::sim::fmt_time(t) }</time></button>{ " " }{ text }</li> }) }
             </ol>
         </section>
     }
@@ -254,8 +267,12 @@ pub fn rebalance_timeline(snap: &Snapshot) -> Html {
                 </defs>
                 { for lanes.iter().map(|l| {
                     let x = lane_x(l);
+                    // A member's lane is named and coloured like the member in the groups view.
+                    let member = g.members.iter().find(|m| &m.member_id == l);
+                    let name = member.map_or_else(|| short(l), |m| format!("consumer {}", m.number));
+                    let fill = member.map_or("currentColor", |m| MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()]);
                     html! { <g>
-                        <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name">{ short(l) }</text>
+                        <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name" style={format!("fill:{fill}")}>{ name }</text>
                         <line x1={x.to_string()} y1="24" x2={x.to_string()} y2={height.to_string()} class="lane" />
                     </g> }
                 }) }
