@@ -1,0 +1,17 @@
+import { serveDist, launch } from './harness.mjs';
+const server = await serveDist(); const browser = await launch();
+const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+await page.goto(server.url);
+await page.waitForSelector('#app[data-ready="true"]');
+await page.getByRole('combobox', { name: 'Scenario' }).selectOption('busy');
+await page.getByRole('combobox', { name: 'Speed' }).selectOption('1');
+await page.waitForTimeout(1000);
+const cdp = await page.context().newCDPSession(page);
+await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 100 }); await cdp.send('Profiler.start');
+await page.waitForTimeout(4000);
+const { profile } = await cdp.send('Profiler.stop');
+const self = new Map();
+const dt = profile.timeDeltas; const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+profile.samples.forEach((id, i) => { const n = byId.get(id); const k = (n.callFrame.functionName || '(anon)') + ' ' + n.callFrame.url.slice(-20); self.set(k, (self.get(k) || 0) + (dt[i] || 0)); });
+console.log([...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30).map(([k, v]) => `${(v / 1000).toFixed(0)}ms ${k}`).join('\n'));
+await browser.close(); await server.close();
