@@ -152,6 +152,22 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
     Ok(area)
 }
 
+/// The end of a live chart's time axis, rounded up to a step that grows with the
+/// span shown (2 s, 10 s, 1 min, 5 min), so the axis moves in visible jumps.
+pub fn snap_end(start: f64, end: f64) -> f64 {
+    let span = end - start;
+    let step = if span < 20.0 {
+        2.0
+    } else if span < 100.0 {
+        10.0
+    } else if span < 600.0 {
+        60.0
+    } else {
+        300.0
+    };
+    (end / step).ceil().max(1.0) * step
+}
+
 /// One line of a chart: label, colour, and how to read it from an interval (per second).
 pub type SeriesDef = (&'static str, RGBColor, fn(&crate::metrics::Point) -> f64);
 

@@ -25,3 +25,14 @@ fn throughput_chart_draws_lines_and_markers_to_svg() {
     assert_eq!(points[10].acked, 2000);
     assert_eq!(points[25].produced, 5000);
 }
+
+#[test]
+fn live_axis_ends_on_coarse_steps_past_the_data() {
+    use kafka_sim::charts::snap_end;
+    assert_eq!(snap_end(0.0, 7.3), 8.0);
+    assert_eq!(snap_end(0.0, 8.0), 8.0);
+    assert_eq!(snap_end(0.0, 47.0), 50.0);
+    assert_eq!(snap_end(0.0, 130.0), 180.0);
+    assert_eq!(snap_end(100.0, 1000.0), 1200.0);
+    assert_eq!(snap_end(0.0, 0.2), 2.0);
+}

@@ -241,7 +241,11 @@ impl App {
             let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
             let root = backend.into_drawing_area();
             let markers = names.iter().map(|(t_sec, label, rebalance)| Marker { t_sec: *t_sec, label, rebalance: *rebalance }).collect();
-            let spec = charts::series_spec(sim, def.title, def.y_label, def.defs, markers, dark, dpr);
+            let type_scale = if self.large { 1.3 } else { 1.0 };
+            let mut spec = charts::series_spec(sim, def.title, def.y_label, def.defs, markers, dark, dpr * type_scale);
+            // The time axis ends on a coarse step, so charts redrawn on different
+            // ticks still share one axis and a live chart does not jitter.
+            spec.x_range.1 = charts::snap_end(spec.x_range.0, spec.x_range.1);
             match charts::draw_time_chart(&root, &spec) {
                 Ok(area) => {
                     // Back to CSS pixels, where pointer events live.
