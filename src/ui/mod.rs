@@ -51,7 +51,7 @@ pub enum Msg {
     SetPreset(String),
     /// A fault or command, applied now through `Simulation::inject`.
     Act(Action),
-    Select(Option<(String, u32)>),
+    Select(Option<views::Selection>),
     Filter(String),
     /// One engine event.
     Step,
@@ -98,7 +98,7 @@ pub struct App {
     speed: f64,
     interval: Option<Interval>,
     canvases: Vec<NodeRef>,
-    selected: Option<(String, u32)>,
+    selected: Option<views::Selection>,
     filter: String,
     message: Option<String>,
     /// Engine clones by simulated time, for rewinding (deterministic re-simulation).
@@ -595,7 +595,7 @@ impl App {
                 <div class="grid">
                     <div class="col">
                         { views::cluster(&snap, link, &self.selected) }
-                        { views::groups(&snap, link) }
+                        { views::groups(&snap, link, &self.selected) }
                         { views::rebalance_timeline(&snap) }
                         { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link) }
                     </div>

@@ -11,6 +11,14 @@ use yew::prelude::*;
 /// Member colours for assignments (readable on light and dark, distinct for the colour-blind).
 pub const MEMBER_COLOURS: &[&str] = &["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
 
+/// What the user clicked for details.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Selection {
+    Partition(String, u32),
+    Broker(u32),
+    Consumer(String, u32),
+}
+
 fn is_internal(topic: &str) -> bool {
     topic.starts_with("__")
 }
@@ -47,7 +55,7 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Call
     }
 }
 
-pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<(String, u32)>) -> Html {
+pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>) -> Html {
     let parts: Vec<&PartitionView> = snap.partitions.iter().filter(|p| !is_internal(&p.topic)).collect();
     let offline = parts.iter().filter(|p| p.leader.is_none()).count();
     let urp = parts.iter().filter(|p| p.isr.len() < p.replicas.len()).count();
@@ -90,7 +98,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                     let id = b.id;
                     html! {
                         <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"))} aria-label={format!("Broker {id}")}>
-                            <h3>{ format!("Broker {id}") }<span class="state">{ state }</span></h3>
+                            <h3><button class="linkish" aria-label={format!("Details of broker {id}")} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ format!("Broker {id}") }</button><span class="state">{ state }</span></h3>
                             <div class="controls">
                                 if running {
                                     { button(link, format!("Kill broker {id}"), "kill", Action::KillBroker { broker: id }) }
@@ -118,7 +126,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                             <div class="replicas">
                                 { for parts.iter().filter_map(|p| p.replicas.iter().find(|r| r.broker == id).map(|r| (p, r))).map(|(p, r)| {
                                     let max_leo = p.replicas.iter().map(|x| x.leo).max().unwrap_or(0);
-                                    let key = (p.topic.clone(), p.partition);
+                                    let key = Selection::Partition(p.topic.clone(), p.partition);
                                     replica_chip(p, r, max_leo, link.callback(move |_| Msg::Select(Some(key.clone()))))
                                 }) }
                             </div>
@@ -129,12 +137,34 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
             <div class="legend"><span class="replica leader">{ "leader" }</span><span class="replica">{ "follower in ISR" }</span><span class="replica out-of-sync">{ "out of sync" }</span>
                 <span>{ "bar: committed (below HW) | uncommitted" }</span></div>
             { partition_details(&parts, selected, link) }
+            { broker_details(snap, &parts, selected, link) }
         </section>
     }
 }
 
-fn partition_details(parts: &[&PartitionView], selected: &Option<(String, u32)>, link: &yew::html::Scope<super::App>) -> Html {
-    let Some((topic, partition)) = selected else { return html! {} };
+fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<Selection>, link: &yew::html::Scope<super::App>) -> Html {
+    let Some(Selection::Broker(id)) = selected else { return html! {} };
+    let Some(b) = snap.brokers.iter().find(|b| b.id == *id) else { return html! {} };
+    let led: Vec<String> = parts.iter().filter(|p| p.leader == Some(b.id)).map(|p| format!("{}-{}", p.topic, p.partition)).collect();
+    let behind: Vec<String> = parts
+        .iter()
+        .filter(|p| p.replicas.iter().any(|r| r.broker == b.id) && !p.isr.contains(&b.id))
+        .map(|p| format!("{}-{}", p.topic, p.partition))
+        .collect();
+    html! {
+        <div class="details" role="region" aria-label={format!("Broker {} details", b.id)}>
+            <strong>{ format!("Broker {}", b.id) }</strong>
+            { format!(" · {}{} · {} replicas · leads {} · extra network latency {} ms · extra disk time {} ms",
+                b.state, if b.fenced { " (fenced by the controller)" } else { "" }, b.replicas, b.leaders, b.slow_network_ms, b.slow_disk_ms) }
+            <div>{ format!("leader of: {}", if led.is_empty() { "nothing".to_string() } else { led.join(" ") }) }</div>
+            <div>{ format!("out of the ISR for: {}", if behind.is_empty() { "nothing".to_string() } else { behind.join(" ") }) }</div>
+            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+        </div>
+    }
+}
+
+fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, link: &yew::html::Scope<super::App>) -> Html {
+    let Some(Selection::Partition(topic, partition)) = selected else { return html! {} };
     let Some(p) = parts.iter().find(|p| &p.topic == topic && p.partition == *partition) else { return html! {} };
     html! {
         <div class="details" role="region" aria-label={format!("Partition {}-{}", p.topic, p.partition)}>
@@ -152,7 +182,7 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<(String, u32)>,
     }
 }
 
-pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>) -> Html {
+pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>) -> Html {
     if snap.groups.is_empty() {
         return html! {};
     }
@@ -171,20 +201,31 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>) -> Html {
                                 let n = m.number;
                                 let running = m.state == "running" || m.state == "paused";
                                 let label = |verb: &str| format!("{verb} consumer {n} of group {id}");
-                                html! {
+                                html! { <>
                                     <div class={classes!("member", (!m.in_group).then_some("outside"))} style={format!("border-color:{colour}")}>
-                                        <span class="mname" style={format!("color:{colour}")}>{ format!("consumer {n}") }</span>
+                                        <button class="mname linkish" style={format!("color:{colour}")} aria-label={format!("Details of consumer {n} of group {id}")}
+                                            onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::Select(Some(sel.clone()))) }}>{ format!("consumer {n}") }</button>
                                         <span class="state">{ format!("{}{}", m.state, if m.in_group { "" } else { " · not in group" }) }</span>
                                         <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
                                         if running {
                                             { button(link, label("Kill"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
                                             { button(link, label("Stop"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
                                             { button(link, label("Pause"), "pause 20s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
+                                            { rate_select(link, &id, n, m.records_per_sec) }
                                         } else {
                                             { button(link, label("Restart"), "restart", Action::RestartConsumer { group: id.clone(), member: n }) }
                                         }
                                     </div>
-                                }
+                                    if *selected == Some(Selection::Consumer(id.clone(), n)) {
+                                        <div class="details" role="region" aria-label={format!("Consumer {n} of group {id} details")}>
+                                            { format!("member id {} · group.instance.id {} · {} · processes {} records/s · {}",
+                                                if m.member_id.is_empty() { "(none yet)" } else { &m.member_id },
+                                                m.instance_id.as_deref().unwrap_or("none (dynamic member)"), m.state, m.records_per_sec,
+                                                if m.in_group { "in the current generation" } else { "not in the current generation" }) }
+                                            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+                                        </div>
+                                    }
+                                </> }
                             }) }
                         </div>
                         <div class="lagbars" aria-label={format!("Lag per partition of group {id}")}>
@@ -194,6 +235,26 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>) -> Html {
                 }
             }) }
         </section>
+    }
+}
+
+/// A consumer's processing rate: slowing one down builds lag (and, past
+/// max.poll.interval.ms, gets it removed from the group).
+fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, rate: u64) -> Html {
+    let g = group.to_string();
+    let on = link.callback(move |e: Event| {
+        let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
+        Msg::Act(Action::SetConsumerRate { group: g.clone(), member, records_per_sec: v })
+    });
+    let mut rates = vec![10u64, 100, 500, 1_000, 1_500, 5_000, 10_000, 50_000];
+    if !rates.contains(&rate) {
+        rates.push(rate);
+        rates.sort_unstable();
+    }
+    html! {
+        <select class="mini" onchange={on} aria-label={format!("Rate of consumer {member} of group {group}")} title="records per second this consumer processes">
+            { for rates.iter().map(|r| html! { <option value={r.to_string()} selected={*r == rate}>{ format!("{r}/s") }</option> }) }
+        </select>
     }
 }
 

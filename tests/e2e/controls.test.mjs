@@ -54,3 +54,24 @@ test('adding a consumer rebalances the group', async () => {
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+test('details open for a broker, a partition and a consumer; a consumer rate change builds lag', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  await page.getByRole('region', { name: 'Consumer groups' }).getByText(/billing · Stable/).waitFor({ timeout: 30000 });
+  await page.getByRole('button', { name: 'Details of broker 1' }).click();
+  assert.match(await page.getByRole('region', { name: 'Broker 1 details' }).textContent(), /leader of: orders-\d/);
+  await page.getByRole('button', { name: /^orders-2 on broker 2/ }).click();
+  assert.match(await page.getByRole('region', { name: 'Partition orders-2' }).textContent(), /min.insync.replicas 2/);
+  await page.getByRole('button', { name: 'Details of consumer 0 of group billing' }).click();
+  assert.match(await page.getByRole('region', { name: 'Consumer 0 of group billing details' }).textContent(), /processes 1500 records\/s/);
+  // Slow every member to 10 records/s: the group's lag climbs past what auto commit explains.
+  for (const n of [0, 1, 2]) await page.getByRole('combobox', { name: `Rate of consumer ${n} of group billing` }).selectOption('10');
+  await page.waitForFunction(() => {
+    const h = document.querySelector('.group h3').textContent;
+    return Number(h.match(/lag (\d+)/)[1]) > 30000;
+  }, null, { timeout: 30000 });
+  await page.screenshot({ path: join(SHOTS, 'details-slow-consumers-1280x720.png'), fullPage: true });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
