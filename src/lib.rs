@@ -11,10 +11,12 @@ pub mod engine;
 pub mod eventlog;
 pub mod invariants;
 pub mod kafka;
+pub mod lesson;
 pub mod metrics;
 pub mod presets;
 pub mod report;
 pub mod scenario;
+pub mod share;
 pub mod sim;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -281,7 +281,25 @@ fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
             out.push((r.started_us as f64 / 1e6, format!("rebalance {}", g.cfg.id), true));
         }
     }
-    out
+    merge_markers(out, now as f64 / 1e6)
+}
+
+/// Markers with the same label closer than 3% of the time shown become one
+/// ("set consumer rate ×3"), so their labels do not print over each other.
+fn merge_markers(mut m: Vec<(f64, String, bool)>, span: f64) -> Vec<(f64, String, bool)> {
+    m.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let near = (span * 0.03).max(0.5);
+    let mut out: Vec<(f64, String, bool, u32, f64)> = Vec::new();
+    for (t, label, rb) in m {
+        match out.iter_mut().rev().find(|o| o.1 == label && t - o.4 <= near) {
+            Some(o) => {
+                o.3 += 1;
+                o.4 = t;
+            }
+            None => out.push((t, label, rb, 1, t)),
+        }
+    }
+    out.into_iter().map(|(t, l, rb, n, _)| (t, if n > 1 { format!("{l} ×{n}") } else { l }, rb)).collect()
 }
 
 impl Component for App {

@@ -1,0 +1,190 @@
+//! Shareable runs: the scenario (a preset's id, or the whole scenario) and the
+//! user's actions with their times, packed into a URL fragment
+//! `#run=1.<base64url JSON>`. Opening the link rebuilds the same run: same seed,
+//! same actions at the same microseconds, so the same fingerprint. The leading
+//! `1.` is the format's version. A malformed, tampered or future link is a
+//! one-line error, never a panic.
+
+use crate::scenario::{Scenario, TimedAction};
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+const PREFIX: &str = "run=";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedRun {
+    /// A built-in preset's id; when absent, `scenario` holds the whole scenario.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<Scenario>,
+    /// The user's actions, each at its simulated microsecond.
+    #[serde(default)]
+    pub actions: Vec<TimedAction>,
+    /// Where the run was when the link was made: the page goes there and pauses.
+    pub t_us: u64,
+}
+
+impl SharedRun {
+    /// The scenario the link describes, checked.
+    pub fn scenario(&self) -> Result<Scenario, String> {
+        match (&self.preset, &self.scenario) {
+            (Some(id), None) => {
+                let p = crate::presets::find(id).ok_or_else(|| format!("the link names an unknown preset {id:?}"))?;
+                Scenario::from_json(p.json).map_err(|e| e.to_string())
+            }
+            (None, Some(s)) => {
+                s.validate().map_err(|e| format!("the link's scenario is invalid: {e}"))?;
+                Ok(s.clone())
+            }
+            _ => Err("the link must name either a preset or a scenario".into()),
+        }
+    }
+
+    /// Rebuilds the run at its start with every action scheduled; the caller
+    /// runs it to `t_us` (in slices, so a long run does not freeze the page).
+    pub fn build(&self) -> Result<crate::Simulation, String> {
+        let scenario = self.scenario()?;
+        if self.t_us > scenario.duration_ms * 1000 {
+            return Err(format!("the link's time {} s is past the scenario's end", self.t_us / 1_000_000));
+        }
+        let mut sim = crate::Simulation::new(&scenario);
+        for a in &self.actions {
+            sim.schedule(a.at_us, a.action.clone()).map_err(|e| format!("the link's action at {} us is invalid: {e}", a.at_us))?;
+        }
+        Ok(sim)
+    }
+
+    /// The fragment, without '#'.
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        format!("{PREFIX}{VERSION}.{}", base64url_encode(json.as_bytes()))
+    }
+
+    /// Parses a fragment (with or without '#'). `Ok(None)`: the fragment is not a shared run.
+    pub fn decode(fragment: &str) -> Result<Option<SharedRun>, String> {
+        let f = fragment.trim_start_matches('#');
+        let Some(rest) = f.strip_prefix(PREFIX) else { return Ok(None) };
+        let (version, data) = rest.split_once('.').ok_or("the link is cut short: no version")?;
+        match version.parse::<u32>() {
+            Ok(VERSION) => {}
+            Ok(v) if v > VERSION => return Err(format!("the link was made by a newer kafka-sim (format {v}; this one reads {VERSION})")),
+            _ => return Err(format!("the link's format {version:?} is unknown")),
+        }
+        let bytes = base64url_decode(data).ok_or("the link is damaged: it is not valid base64")?;
+        let text = String::from_utf8(bytes).map_err(|_| "the link is damaged: not UTF-8 text")?;
+        let run: SharedRun = serde_json::from_str(&text).map_err(|e| format!("the link is damaged: {e}"))?;
+        Ok(Some(run))
+    }
+}
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
+        let emit = chunk.len() + 1;
+        for i in 0..emit {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let digits: Option<Vec<u32>> = text.trim_end_matches('=').bytes().map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u32)).collect();
+    let digits = digits?;
+    if digits.len() % 4 == 1 {
+        return None;
+    }
+    for chunk in digits.chunks(4) {
+        let mut n = 0u32;
+        for (i, d) in chunk.iter().enumerate() {
+            n |= d << (18 - 6 * i);
+        }
+        for i in 0..chunk.len() - 1 {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Action;
+
+    fn run() -> SharedRun {
+        SharedRun {
+            preset: Some("orders".into()),
+            scenario: None,
+            actions: vec![TimedAction { at_us: 4_000_001, action: Action::KillBroker { broker: 1 } }],
+            t_us: 20_000_000,
+        }
+    }
+
+    #[test]
+    fn base64url_round_trips_every_length() {
+        for n in 0..40u8 {
+            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37).wrapping_add(n)).collect();
+            assert_eq!(base64url_decode(&base64url_encode(&bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64url_encode(b"hello"), "aGVsbG8");
+    }
+
+    #[test]
+    fn a_link_reproduces_the_same_run() {
+        let link = run().encode();
+        assert!(link.starts_with("run=1."));
+        let back = SharedRun::decode(&format!("#{link}")).unwrap().unwrap();
+        assert_eq!(back, run());
+        // The run a user made by acting live, and the run the link rebuilds.
+        let mut live = crate::Simulation::new(&back.scenario().unwrap());
+        live.run_until(4_000_000);
+        live.inject(Action::KillBroker { broker: 1 }).unwrap();
+        live.run_until(20_000_000);
+        let mut linked = back.build().unwrap();
+        linked.run_until(back.t_us);
+        assert_eq!(live.fingerprint(), linked.fingerprint());
+    }
+
+    #[test]
+    fn custom_scenarios_travel_whole() {
+        let mut s = Scenario::from_json(crate::presets::PRESETS[0].json).unwrap();
+        s.seed = 99;
+        let r = SharedRun { preset: None, scenario: Some(s.clone()), actions: vec![], t_us: 0 };
+        assert_eq!(SharedRun::decode(&r.encode()).unwrap().unwrap().scenario().unwrap(), s);
+    }
+
+    #[test]
+    fn bad_links_are_one_line_errors() {
+        let good = run().encode();
+        let cases = [
+            ("run=2.abc".to_string(), "newer kafka-sim"),
+            ("run=x.abc".to_string(), "format \"x\" is unknown"),
+            ("run=1".to_string(), "no version"),
+            ("run=1.@@@".to_string(), "not valid base64"),
+            (good[..good.len() - 5].to_string(), "damaged"),
+            (format!("run=1.{}", base64url_encode(b"{\"preset\": \"nope\", \"t_us\": 0}")), ""),
+        ];
+        for (link, want) in cases {
+            match SharedRun::decode(&link).and_then(|r| r.ok_or_else(|| "none".to_string())).and_then(|r| r.build().map(|_| ())) {
+                Ok(()) => panic!("{link} was accepted"),
+                Err(e) => {
+                    assert!(e.contains(want), "{e:?} should contain {want:?}");
+                    assert!(!e.contains('\n'));
+                }
+            }
+        }
+        assert_eq!(SharedRun::decode("#something-else").unwrap(), None);
+        let mut far = run();
+        far.t_us = u64::MAX;
+        assert!(far.build().err().unwrap().contains("past the scenario's end"));
+        let mut bad_action = run();
+        bad_action.actions[0].action = Action::KillBroker { broker: 9 };
+        assert!(bad_action.build().err().unwrap().contains("broker 9 does not exist"));
+    }
+}
