@@ -5,8 +5,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// One line on a chart.
-pub struct Line<'a> {
-    pub label: &'a str,
+pub struct Line {
+    pub label: String,
     pub color: RGBColor,
     /// (seconds, value)
     pub points: Vec<(f64, f64)>,
@@ -39,6 +39,12 @@ pub struct Marker<'a> {
     pub rebalance: bool,
 }
 
+/// A lighter shade of a colour, for a second run drawn over the first.
+pub fn lighten(c: RGBColor) -> RGBColor {
+    let l = |v: u8| v + (255 - v) / 2;
+    RGBColor(l(c.0), l(c.1), l(c.2))
+}
+
 pub const PURPLE: RGBColor = RGBColor(147, 51, 234);
 
 /// Where the plot landed on the backend: the x pixel range of the plotting area
@@ -63,7 +69,8 @@ pub struct ChartSpec<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
     pub x_range: (f64, f64),
-    pub lines: Vec<Line<'a>>,
+    pub lines: Vec<Line>,
+    pub x_label: &'a str,
     pub markers: Vec<Marker<'a>>,
     pub dark: bool,
     /// Device pixels per CSS pixel: fonts and strokes scale with it.
@@ -99,7 +106,7 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         .map_err(e)?;
     chart
         .configure_mesh()
-        .x_desc("simulated time (s)")
+        .x_desc(spec.x_label)
         .y_desc(spec.y_label)
         .label_style(font(13.0).into_font().color(&fg))
         .axis_desc_style(font(13.0).into_font().color(&fg))
@@ -135,7 +142,7 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         chart
             .draw_series(LineSeries::new(line.points.iter().copied(), style))
             .map_err(e)?
-            .label(line.label)
+            .label(line.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
     }
     if spec.lines.len() > 1 {
@@ -192,7 +199,7 @@ pub fn series_spec<'a>(
             .iter()
             .enumerate()
             .map(|(i, (label, color, f))| Line {
-                label,
+                label: label.to_string(),
                 color: *color,
                 points: m.points.iter().map(|p| (p.t_ms as f64 / 1000.0, f(p))).collect(),
                 width: if i == 0 && defs.len() > 1 { 5.0 } else { 2.0 },
@@ -200,6 +207,7 @@ pub fn series_spec<'a>(
             })
             .collect(),
         markers: markers.into_iter().filter(|mk| mk.t_sec >= start).collect(),
+        x_label: "simulated time (s)",
         dark,
         scale,
     }

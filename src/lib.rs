@@ -9,6 +9,7 @@ pub mod audit;
 pub mod charts;
 pub mod engine;
 pub mod eventlog;
+pub mod i18n;
 pub mod invariants;
 pub mod kafka;
 pub mod lesson;

@@ -145,6 +145,57 @@ pub fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Second runs for side by side: (id, what B changes). Run A is the scenario as it is.
+pub const VARIANTS: &[(&str, &str)] = &[
+    ("acks1", "acks=1"),
+    ("acks_all", "acks=all"),
+    ("eager", "eager rebalancing (range)"),
+    ("cooperative", "cooperative rebalancing (cooperative-sticky)"),
+    ("kip848", "KIP-848 consumer protocol"),
+    ("classic", "classic group protocol"),
+    ("static", "static membership"),
+];
+
+/// The scenario with one setting changed for every producer or group it concerns.
+pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, String> {
+    let mut b = s.clone();
+    match id {
+        "acks1" | "acks_all" => {
+            if b.producers.is_empty() {
+                return Err("the scenario has no producer".into());
+            }
+            for p in &mut b.producers {
+                p.acks = if id == "acks1" { Acks::One } else { Acks::All };
+                p.enable_idempotence = None;
+            }
+        }
+        "eager" | "cooperative" | "kip848" | "classic" | "static" => {
+            if b.groups.is_empty() {
+                return Err("the scenario has no consumer group".into());
+            }
+            for g in &mut b.groups {
+                match id {
+                    "eager" | "cooperative" => {
+                        g.protocol = GroupProtocol::Classic;
+                        g.assignor = Some(if id == "eager" { "range" } else { "cooperative-sticky" }.into());
+                    }
+                    "kip848" | "classic" => {
+                        g.protocol = if id == "kip848" { GroupProtocol::Consumer } else { GroupProtocol::Classic };
+                        g.assignor = None;
+                    }
+                    _ => g.static_membership = true,
+                }
+            }
+        }
+        _ => return Err(format!("unknown comparison {id:?}")),
+    }
+    if &b == s {
+        return Err("that is already this scenario's setting: both runs would be the same".into());
+    }
+    b.validate().map_err(|e| e.to_string())?;
+    Ok(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +244,23 @@ mod tests {
         s.set_field(Field::Protocol, "consumer");
         assert_eq!(s.error, None);
         assert_eq!(s.parse().unwrap().groups[0].assignor_name(), "uniform");
+    }
+
+    #[test]
+    fn variants_change_one_thing_or_say_why_not() {
+        let s = Scenario::from_json(crate::presets::PRESETS[0].json).unwrap();
+        let b = variant(&s, "eager").unwrap();
+        assert_eq!(b.groups[0].assignor_name(), "range");
+        assert_eq!((b.producers.clone(), b.topics.clone()), (s.producers.clone(), s.topics.clone()));
+        assert_eq!(variant(&s, "acks1").unwrap().producers[0].acks, Acks::One);
+        assert_eq!(variant(&s, "kip848").unwrap().groups[0].assignor_name(), "uniform");
+        assert!(variant(&s, "acks_all").unwrap_err().contains("already"));
+        assert!(variant(&s, "nope").is_err());
+        for (id, _) in VARIANTS {
+            if let Ok(b) = variant(&s, id) {
+                assert_ne!(b, s);
+            }
+        }
     }
 
     #[test]

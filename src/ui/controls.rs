@@ -4,6 +4,7 @@
 
 use super::Msg;
 use crate::engine::Snapshot;
+use crate::i18n::{tr, trf};
 use crate::scenario::{Acks, Action, NodeName};
 use yew::prelude::*;
 
@@ -37,9 +38,9 @@ fn node_name(s: &str) -> NodeName {
 
 fn node_label(s: &str) -> String {
     if s.starts_with('c') {
-        format!("controller {s}")
+        trf("controller {0}", &[s.to_string()])
     } else {
-        format!("broker {s}")
+        trf("broker {0}", &[s.to_string()])
     }
 }
 
@@ -68,7 +69,7 @@ fn network_map(snap: &Snapshot) -> Html {
             let k = 15.0 / len;
             let (sx, sy, ex, ey) = (x1 + dx * k, y1 + dy * k, x2 - dx * k, y2 - dy * k);
             let two = both(a, b);
-            let title = if two { format!("{} and {} cannot reach each other", node_label(a), node_label(b)) } else { format!("messages from {} to {} are dropped", node_label(a), node_label(b)) };
+            let title = if two { trf("{0} and {1} cannot reach each other", &[node_label(a), node_label(b)]) } else { trf("messages from {0} to {1} are dropped", &[node_label(a), node_label(b)]) };
             html! {
                 <line x1={sx.to_string()} y1={sy.to_string()} x2={ex.to_string()} y2={ey.to_string()}
                     class={if two { "cut both" } else { "cut one-way" }} marker-end="url(#cut-arrow)" marker-start={two.then_some("url(#cut-arrow-start)")}>
@@ -83,7 +84,7 @@ fn network_map(snap: &Snapshot) -> Html {
         .filter(|(a, b)| !both(a, b) || a < b)
         .map(|(a, b)| if both(a, b) { format!("{a} ↔ {b}") } else { format!("{a} → {b}") })
         .collect();
-    let label = if describe.is_empty() { "Network map: no cuts".to_string() } else { format!("Network map, cuts: {}", describe.join(", ")) };
+    let label = if describe.is_empty() { tr("Network map: no cuts") } else { trf("Network map, cuts: {0}", &[describe.join(", ")]) };
     html! {
         <svg class="netmap" viewBox="0 0 260 190" role="img" aria-label={label}>
             <defs>
@@ -107,13 +108,14 @@ fn network_map(snap: &Snapshot) -> Html {
     }
 }
 
-pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Scope<super::App>) -> Html {
+pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
+    let spot = |t: &str| super::views::spot(hl, t);
     let mut nodes: Vec<String> = snap.brokers.iter().map(|b| b.id.to_string()).collect();
     nodes.extend(snap.controllers.iter().map(|c| format!("c{}", c.id)));
     let pick = |field: CutField, value: &str| {
         let on = link.callback(move |e: Event| Msg::CutForm(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
         html! {
-            <select onchange={on} aria-label={if matches!(field, CutField::From) { "Cut from node" } else { "Cut to node" }}>
+            <select onchange={on} aria-label={tr(if matches!(field, CutField::From) { "Cut from node" } else { "Cut to node" })}>
                 { for nodes.iter().map(|n| html! { <option value={n.clone()} selected={n == value}>{ node_label(n) }</option> }) }
             </select>
         }
@@ -129,18 +131,18 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
         }
     }
     html! {
-        <section class="card controls-card" aria-label="Cluster controls">
-            <h2>{ "Network and settings" }</h2>
+        <section class={classes!("card", "controls-card", spot("network"))} data-target="network" aria-label={tr("Cluster controls")}>
+            <h2>{ tr("Network and settings") }</h2>
             <div class="netrow">
                 { network_map(snap) }
                 <div class="cutform">
-                    <div>{ "Cut the network from " }{ pick(CutField::From, &cut.from) }{ " to " }{ pick(CutField::To, &cut.to) }</div>
-                    <label><input type="checkbox" checked={cut.one_way} onchange={on_oneway} aria-label="One way only" />{ " one way only (replies still flow back)" }</label>
+                    <div>{ tr("Cut the network from") }{ " " }{ pick(CutField::From, &cut.from) }{ " " }{ tr("to") }{ " " }{ pick(CutField::To, &cut.to) }</div>
+                    <label><input type="checkbox" checked={cut.one_way} onchange={on_oneway} aria-label={tr("One way only")} />{ " " }{ tr("one way only (replies still flow back)") }</label>
                     <div class="row">
-                        <button class="mini" disabled={same} aria-label="Cut the network" onclick={link.callback(move |_| Msg::Act(cut_action.clone()))}>{ "cut" }</button>
-                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label="Heal network" onclick={link.callback(|_| Msg::Act(Action::HealNetwork {}))}>{ "heal all" }</button>
+                        <button class="mini" disabled={same} aria-label={tr("Cut the network")} onclick={link.callback(move |_| Msg::Act(cut_action.clone()))}>{ tr("cut") }</button>
+                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label={tr("Heal network")} onclick={link.callback(|_| Msg::Act(Action::HealNetwork {}))}>{ tr("heal all") }</button>
                     </div>
-                    <p class="muted">{ "Dashed arrow a → b: messages from a to b are dropped. Solid: both ways." }</p>
+                    <p class="muted">{ tr("Dashed arrow a → b: messages from a to b are dropped. Solid: both ways.") }</p>
                 </div>
             </div>
             <div class="settings">
@@ -152,7 +154,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     });
                     html! {
                         <label class="setting">{ format!("{name}: min.insync.replicas ") }
-                            <select onchange={on} aria-label={format!("min.insync.replicas of topic {name}")}>
+                            <select onchange={on} aria-label={trf("min.insync.replicas of topic {0}", &[name.clone()])}>
                                 { for (1..=(*rf).max(*min_isr)).map(|v| html! { <option value={v.to_string()} selected={v == *min_isr}>{ v }</option> }) }
                             </select>
                         </label>
@@ -164,9 +166,9 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                             unclean_leader_election_enable: e.target_unchecked_into::<web_sys::HtmlInputElement>().checked() }))} />
                     { " unclean.leader.election.enable" }
                 </label>
-                <button class="mini" aria-label="Elect preferred leaders" onclick={link.callback(|_| Msg::Act(Action::ElectPreferredLeaders {}))}>{ "elect preferred leaders" }</button>
+                <button class="mini" aria-label={tr("Elect preferred leaders")} onclick={link.callback(|_| Msg::Act(Action::ElectPreferredLeaders {}))}>{ tr("elect preferred leaders") }</button>
             </div>
-            <div class="producers">
+            <div class={classes!("producers", spot("producers"))} data-target="producers">
                 { for snap.producers.iter().map(|p| {
                     let id = p.id.clone();
                     let id2 = p.id.clone();
@@ -182,18 +184,18 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_unstable(); }
                     html! {
                         <div class="producer">
-                            <strong>{ format!("producer {}", p.id) }</strong>
-                            <label>{ " rate " }
-                                <select onchange={on_rate} aria-label={format!("Rate of producer {}", p.id)}>
+                            <strong>{ trf("producer {0}", &[p.id.clone()]) }</strong>
+                            <label>{ " " }{ tr("rate") }{ " " }
+                                <select onchange={on_rate} aria-label={trf("Rate of producer {0}", &[p.id.clone()])}>
                                     { for rates.iter().map(|r| html! { <option value={r.to_string()} selected={*r == p.records_per_sec}>{ format!("{r}/s") }</option> }) }
                                 </select>
                             </label>
                             <label>{ " acks " }
-                                <select onchange={on_acks} aria-label={format!("acks of producer {}", p.id)} title="a new acks starts a new producer instance, as in Kafka">
+                                <select onchange={on_acks} aria-label={trf("acks of producer {0}", &[p.id.clone()])} title={tr("a new acks starts a new producer instance, as in Kafka")}>
                                     { for ["0", "1", "all"].iter().map(|a| html! { <option value={*a} selected={*a == p.acks}>{ *a }</option> }) }
                                 </select>
                             </label>
-                            <span class="muted">{ format!(" in flight {} · queued batches {}", p.in_flight, p.queued_batches) }</span>
+                            <span class="muted">{ " " }{ trf("in flight {0} · queued batches {1}", &[p.in_flight.to_string(), p.queued_batches.to_string()]) }</span>
                         </div>
                     }
                 }) }

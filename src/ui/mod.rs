@@ -3,12 +3,16 @@
 //! (through the same `inject` path as scenario files and tests), and draws what
 //! `snapshot()`, `metrics()` and the event log report. No simulation logic here.
 
+mod browser;
 mod controls;
+mod lesson;
 mod setup;
 mod views;
 
 use crate::charts::{self, Marker, PlotArea, SeriesDef};
+use crate::i18n::{tr, trf};
 use crate::scenario::draft::{Draft, Field};
+use crate::share::SharedRun;
 use crate::presets::{self, PRESETS};
 use crate::scenario::Action;
 use crate::sim::{fmt_time, MS};
@@ -73,6 +77,31 @@ pub enum Msg {
     ToggleLarge,
     /// Pointer over a chart: (chart index, CSS x, CSS width of the canvas), or gone.
     Hover(Option<(usize, f64)>),
+    SetLang(String),
+    /// A built-in lesson by index.
+    OpenLesson(usize),
+    LessonNext,
+    LessonBack,
+    LessonGo(usize),
+    /// Leave the lesson; true: keep the state and play on from it.
+    LeaveLesson(bool),
+    LoadLessonFile(Option<web_sys::File>),
+    LessonText(String, Result<String, String>),
+    CopyLink,
+    /// Side by side with a variant of the scenario ("" for none).
+    SetCompare(String),
+    TogglePresent,
+}
+
+/// The second run of a side-by-side comparison, kept in lockstep with the first.
+struct Twin {
+    sim: Simulation,
+    checkpoints: Vec<Simulation>,
+    /// What run A and run B are.
+    a: String,
+    b: String,
+    /// The variant's id, or "" for a lesson's own comparison.
+    variant: String,
 }
 
 struct ChartDef {
@@ -80,13 +109,15 @@ struct ChartDef {
     y_label: &'static str,
     defs: &'static [SeriesDef],
     aria: &'static str,
+    /// Its name in lesson highlights (`chart:lag`).
+    target: &'static str,
 }
 
 const CHARTS: &[ChartDef] = &[
-    ChartDef { title: "Throughput", y_label: "records/s", defs: charts::THROUGHPUT, aria: "Throughput chart" },
-    ChartDef { title: "Latency", y_label: "ms", defs: charts::LATENCY, aria: "Latency chart" },
-    ChartDef { title: "Consumer lag", y_label: "records", defs: charts::LAG, aria: "Consumer lag chart" },
-    ChartDef { title: "Partitions at risk", y_label: "partitions", defs: charts::HEALTH, aria: "Under-replicated and offline partitions chart" },
+    ChartDef { title: "Throughput", y_label: "records/s", defs: charts::THROUGHPUT, aria: "Throughput chart", target: "throughput" },
+    ChartDef { title: "Latency", y_label: "ms", defs: charts::LATENCY, aria: "Latency chart", target: "latency" },
+    ChartDef { title: "Consumer lag", y_label: "records", defs: charts::LAG, aria: "Consumer lag chart", target: "lag" },
+    ChartDef { title: "Partitions at risk", y_label: "partitions", defs: charts::HEALTH, aria: "Under-replicated and offline partitions chart", target: "health" },
 ];
 
 pub struct App {
@@ -119,6 +150,16 @@ pub struct App {
     chart_sig: Vec<Option<(u64, usize, usize, bool, i32)>>,
     /// One callback for child components, made once so their props compare equal.
     send: Callback<Msg>,
+    lang: String,
+    lessons: Vec<crate::lesson::Lesson>,
+    lesson: Option<lesson::LessonRun>,
+    twin: Option<Twin>,
+    /// The last link made by "Copy link", shown for copying by hand.
+    link_text: Option<String>,
+    /// Re-simulating up to this time (a shared link), a slice per tick, then pause.
+    seek: Option<u64>,
+    presenting: bool,
+    scroll_pending: bool,
     _keys: Option<gloo_events::EventListener>,
 }
 
@@ -142,6 +183,15 @@ fn preset_scenario(id: &str) -> Result<Scenario, String> {
     Scenario::from_json(p.json).map_err(|e| e.to_string())
 }
 
+/// Thins the older half of a checkpoint list: keeps every other one.
+fn thin(v: &mut Vec<Simulation>) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        i > MAX_CHECKPOINTS / 2 || i % 2 == 0
+    });
+}
+
 fn performance() -> Option<web_sys::Performance> {
     web_sys::window().and_then(|w| w.performance())
 }
@@ -160,14 +210,22 @@ impl App {
         let due = self.checkpoints.last().is_none_or(|c| sim.now_us() >= c.now_us() + CHECKPOINT_EVERY);
         if due {
             self.checkpoints.push(sim.clone());
-            if self.checkpoints.len() > MAX_CHECKPOINTS {
-                // Thin the older half: keep every other one.
-                let mut i = 0;
-                self.checkpoints.retain(|_| {
-                    i += 1;
-                    i > MAX_CHECKPOINTS / 2 || i % 2 == 0
-                });
+            if let Some(t) = &mut self.twin {
+                t.checkpoints.push(t.sim.clone());
             }
+            if self.checkpoints.len() > MAX_CHECKPOINTS {
+                thin(&mut self.checkpoints);
+                if let Some(t) = &mut self.twin {
+                    thin(&mut t.checkpoints);
+                }
+            }
+        }
+    }
+
+    /// Brings the second run of a comparison to the first one's time.
+    fn sync_twin(&mut self) {
+        if let (Ok(sim), Some(t)) = (&self.sim, &mut self.twin) {
+            t.sim.run_until(sim.now_us());
         }
     }
 
@@ -183,9 +241,21 @@ impl App {
             }
         }
         sim.run_until(t);
+        if let Some(tw) = &mut self.twin {
+            if let Some(cp) = tw.checkpoints.get(idx) {
+                let mut b = cp.clone();
+                let base = b.injected_actions().len();
+                for a in tw.sim.injected_actions().iter().skip(base).filter(|a| a.at_us <= t) {
+                    let _ = b.schedule(a.at_us, a.action.clone());
+                }
+                b.run_until(t);
+                tw.sim = b;
+                tw.checkpoints.truncate(idx + 1);
+            }
+        }
         // Acting from here forks a new future: later checkpoints belong to the old one.
         self.checkpoints.truncate(idx + 1);
-        self.message = Some(format!("rewound to {}", fmt_time(t)));
+        self.message = Some(trf("rewound to {0}", &[fmt_time(t)]));
         self.sim = Ok(sim);
     }
 
@@ -193,11 +263,58 @@ impl App {
         self.preset = preset;
         self.sim = Ok(Simulation::new(&scenario));
         self.scenario = scenario;
+        self.twin = None;
+        self.lesson = None;
+        self.seek = None;
         self.checkpoints.clear();
         self.checkpoint();
         self.selected = None;
         self.message = None;
         self.set_playing(ctx, true);
+    }
+
+    /// Puts a lesson step's state on screen (and its second run, side by side).
+    fn show_step(&mut self, ctx: &Context<Self>, k: usize) {
+        let Some(run) = &mut self.lesson else { return };
+        let (a, b) = run.state_at(k);
+        let labels = run.lesson.compare.as_ref().map(|(_, la, lb)| (la.get(&self.lang).to_string(), lb.get(&self.lang).to_string()));
+        let lesson_id = run.lesson.id.clone();
+        self.sim = Ok(a.clone());
+        self.checkpoints = vec![a];
+        self.twin = match (b, labels) {
+            (Some(b), Some((la, lb))) => Some(Twin { checkpoints: vec![b.clone()], sim: b, a: la, b: lb, variant: String::new() }),
+            _ => None,
+        };
+        self.set_playing(ctx, false);
+        self.scroll_pending = true;
+        self.message = None;
+        if let Some(url) = browser::url_with(&[("lesson", Some(lesson_id)), ("step", Some((k + 1).to_string()))], None) {
+            browser::replace_url(&url);
+        }
+    }
+
+    fn open_lesson(&mut self, ctx: &Context<Self>, l: crate::lesson::Lesson, step: usize) {
+        self.preset = crate::presets::PRESETS.iter().find(|p| Scenario::from_json(p.json).ok().as_ref() == Some(&l.scenario)).map(|p| p.id);
+        self.scenario = l.scenario.clone();
+        self.setup.reset_to(&l.scenario, &l.id);
+        self.selected = None;
+        self.lesson = Some(lesson::LessonRun::new(l));
+        self.show_step(ctx, step);
+    }
+
+    /// Opens a shared run: rebuilt from its start, re-simulated to its time a slice per tick.
+    fn open_shared(&mut self, ctx: &Context<Self>, run: &SharedRun) -> Result<(), String> {
+        let sim = run.build()?;
+        self.scenario = run.scenario()?;
+        self.preset = run.preset.as_deref().and_then(presets::find).map(|p| p.id);
+        self.setup.reset_to(&self.scenario, "link");
+        self.sim = Ok(sim);
+        self.checkpoints.clear();
+        self.checkpoint();
+        self.seek = Some(run.t_us);
+        self.message = Some(tr("replaying the shared run…"));
+        self.set_playing(ctx, true);
+        Ok(())
     }
 
     fn dark(&self) -> bool {
@@ -215,7 +332,8 @@ impl App {
         let names = markers(sim);
         let dark = self.dark();
         let width = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0) as i32;
-        let sig = (sim.now_us() / CHART_REDRAW_US, sim.metrics().points.len(), names.len(), dark, width + i32::from(self.large));
+        let lang_n = crate::i18n::LANGUAGES.iter().position(|l| l.0 == self.lang).unwrap_or(0) as i32;
+        let sig = (sim.now_us() / CHART_REDRAW_US, sim.metrics().points.len(), names.len(), dark, width * 64 + lang_n * 4 + i32::from(self.large) * 2 + i32::from(self.twin.is_some()));
         // When only time moved on, one chart is redrawn per tick, the stalest
         // first, so the drawing cost is spread over frames; any other change
         // (theme, size, a new marker) redraws every chart at once.
@@ -241,8 +359,27 @@ impl App {
             let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
             let root = backend.into_drawing_area();
             let markers = names.iter().map(|(t_sec, label, rebalance)| Marker { t_sec: *t_sec, label, rebalance: *rebalance }).collect();
-            let type_scale = if self.large { 1.3 } else { 1.0 };
-            let mut spec = charts::series_spec(sim, def.title, def.y_label, def.defs, markers, dark, dpr * type_scale);
+            let type_scale = if self.large || self.presenting { 1.3 } else { 1.0 };
+            let (title, y_label, x_label) = (tr(def.title), tr(def.y_label), tr("simulated time (s)"));
+            let mut spec = charts::series_spec(sim, &title, &y_label, def.defs, markers, dark, dpr * type_scale);
+            spec.x_label = &x_label;
+            for l in &mut spec.lines {
+                l.label = tr(&l.label);
+            }
+            // Side by side: run B's lines over run A's, thinner and lighter.
+            if let Some(t) = &self.twin {
+                for l in &mut spec.lines {
+                    l.label = format!("{} · A", l.label);
+                }
+                let b = charts::series_spec(&t.sim, "", "", def.defs, Vec::new(), dark, dpr);
+                spec.lines.extend(b.lines.into_iter().map(|mut l| {
+                    l.label = format!("{} · B", tr(&l.label));
+                    l.width = 1.5;
+                    l.alpha = 0.6;
+                    l.color = charts::lighten(l.color);
+                    l
+                }));
+            }
             // The time axis ends on a coarse step, so charts redrawn on different
             // ticks still share one axis and a live chart does not jitter.
             spec.x_range.1 = charts::snap_end(spec.x_range.0, spec.x_range.1);
@@ -262,8 +399,8 @@ impl App {
         let t = self.plots.get(i)?.time_at(x)?;
         let def = CHARTS.get(i)?;
         let p = sim.metrics().points.iter().min_by_key(|p| (p.t_ms as f64 - t * 1000.0).abs() as u64)?;
-        let values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{label} {}", charts::format_si(f(p)))).collect();
-        Some(format!("{} at {:.1} s: {} ({})", def.title, p.t_ms as f64 / 1000.0, values.join(" · "), def.y_label))
+        let values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p)))).collect();
+        Some(trf("{0} at {1} s: {2} ({3})", &[tr(def.title), format!("{:.1}", p.t_ms as f64 / 1000.0), values.join(" · "), tr(def.y_label)]))
     }
 }
 
@@ -274,11 +411,11 @@ fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
         .actions()
         .iter()
         .filter(|a| a.at_us <= now)
-        .map(|a| (a.at_us as f64 / 1e6, a.action.name().replace('_', " "), false))
+        .map(|a| (a.at_us as f64 / 1e6, tr(&a.action.name().replace('_', " ")), false))
         .collect();
     for g in sim.groups() {
         for r in g.history.iter().filter(|r| r.started_us <= now) {
-            out.push((r.started_us as f64 / 1e6, format!("rebalance {}", g.cfg.id), true));
+            out.push((r.started_us as f64 / 1e6, trf("rebalance {0}", &[g.cfg.id.clone()]), true));
         }
     }
     merge_markers(out, now as f64 / 1e6)
@@ -307,6 +444,9 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        // Language: the URL's choice, else the last one used here, else English.
+        let wanted = browser::query_param("lang").or_else(|| browser::storage_get("kafka-sim-lang")).unwrap_or_else(|| "en".into());
+        let lang = crate::i18n::set_language(&wanted).to_string();
         let scenario = preset_scenario(PRESETS[0].id).unwrap_or_else(|_| Scenario::from_json("{}").expect("the empty scenario is valid"));
         let mut setup = Draft::default();
         setup.reset_to(&scenario, PRESETS[0].id);
@@ -332,6 +472,14 @@ impl Component for App {
             tick_open: false,
             chart_sig: vec![None; CHARTS.len()],
             send: ctx.link().callback(|m: Msg| m),
+            lang,
+            lessons: crate::lesson::built_in(),
+            lesson: None,
+            twin: None,
+            link_text: None,
+            seek: None,
+            presenting: false,
+            scroll_pending: false,
             _keys: None,
         };
         app.checkpoint();
@@ -349,13 +497,37 @@ impl Component for App {
                     return;
                 }
                 let key = if e.shift_key() && e.key() == "ArrowRight" { "ShiftRight".to_string() } else { e.key() };
-                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r" | "l") {
+                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r" | "l" | "p" | "n" | "b" | "Escape") {
                     e.prevent_default();
                     link.send_message(Msg::Key(key));
                 }
             })
         });
         app.set_playing(ctx, true);
+        // A shared run in the fragment, or a lesson (built-in id or a file's URL) in the query.
+        match SharedRun::decode(&browser::fragment()) {
+            Ok(Some(run)) => {
+                if let Err(e) = app.open_shared(ctx, &run) {
+                    app.message = Some(trf("This link cannot be opened ({0}); showing the default scenario.", &[tr(&e)]));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => app.message = Some(trf("This link cannot be opened ({0}); showing the default scenario.", &[tr(&e)])),
+        }
+        if let Some(id) = browser::query_param("lesson") {
+            let step = browser::query_param("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1) - 1;
+            if let Some(l) = app.lessons.iter().find(|l| l.id == id).cloned() {
+                app.open_lesson(ctx, l, step);
+            } else if id.ends_with(".json") || id.contains('/') {
+                let link = ctx.link().clone();
+                yew::platform::spawn_local(async move {
+                    let text = browser::fetch_text(&id).await;
+                    link.send_message(Msg::LessonText(id, text));
+                });
+            } else {
+                app.message = Some(trf("There is no lesson {0}.", &[id]));
+            }
+        }
         app
     }
 
@@ -370,15 +542,28 @@ impl Component for App {
                 }
                 let t0 = perf.as_ref().map_or(0.0, |p| p.now());
                 let step = (f64::from(TICK_MS) * MS as f64 * self.speed) as u64;
-                let target = (sim.now_us() + step.max(1)).min(sim.end_us());
+                let mut target = (sim.now_us() + step.max(1)).min(sim.end_us());
+                let seeking = self.seek.is_some();
+                if let Some(t) = self.seek {
+                    target = t.min(sim.end_us());
+                }
                 while !sim.run_for(target, EVENTS_PER_SLICE) {
-                    let budget = if self.speed > 10.0 { ENGINE_BUDGET_FAST_MS } else { ENGINE_BUDGET_MS };
+                    let budget = if self.speed > 10.0 || seeking { ENGINE_BUDGET_FAST_MS } else { ENGINE_BUDGET_MS };
                     if perf.as_ref().is_some_and(|p| p.now() - t0 > budget) {
                         break;
                     }
                 }
-                if sim.now_us() >= sim.end_us() {
+                let (now, end) = (sim.now_us(), sim.end_us());
+                if let Some(t) = &mut self.twin {
+                    t.sim.run_until(now);
+                }
+                if now >= end {
                     self.set_playing(ctx, false);
+                }
+                if self.seek.is_some_and(|t| now >= t.min(end)) {
+                    self.seek = None;
+                    self.set_playing(ctx, false);
+                    self.message = Some(trf("The shared run is at {0}, paused: press Play to go on.", &[fmt_time(now)]));
                 }
                 self.checkpoint();
             }
@@ -386,8 +571,9 @@ impl Component for App {
                 self.set_playing(ctx, false);
                 if let Ok(sim) = &mut self.sim {
                     sim.step();
-                    self.message = Some(format!("one event: now {}", fmt_time(sim.now_us())));
+                    self.message = Some(trf("one event: now {0}", &[fmt_time(sim.now_us())]));
                 }
+                self.sync_twin();
                 self.checkpoint();
             }
             Msg::StepInteresting => {
@@ -399,10 +585,11 @@ impl Component for App {
                         n += 1;
                     }
                     self.message = Some(match sim.event_log().entries.back() {
-                        Some(e) if sim.event_log().total > before => format!("{}: {}", fmt_time(e.at_us), e.what.describe()),
-                        _ => "nothing notable happened".to_string(),
+                        Some(e) if sim.event_log().total > before => format!("{}: {}", fmt_time(e.at_us), tr(&e.what.describe())),
+                        _ => tr("nothing notable happened"),
                     });
                 }
+                self.sync_twin();
                 self.checkpoint();
             }
             Msg::Rewind(t) => {
@@ -410,7 +597,14 @@ impl Component for App {
                 self.rewind(t);
             }
             Msg::Key(k) => {
+                // In a lesson, the arrows (and n / b) move between its steps.
+                let in_lesson = self.lesson.is_some();
                 let msg = match k.as_str() {
+                    "ArrowRight" | "n" if in_lesson => Msg::LessonNext,
+                    "ArrowLeft" | "b" if in_lesson => Msg::LessonBack,
+                    "Escape" if in_lesson => Msg::LeaveLesson(false),
+                    "Escape" if self.help => Msg::ToggleHelp,
+                    "p" => Msg::TogglePresent,
                     " " => Msg::TogglePlay,
                     "ArrowRight" => Msg::Step,
                     "ShiftRight" => Msg::StepInteresting,
@@ -489,17 +683,124 @@ impl Component for App {
             Msg::SetTheme(t) => self.theme = t,
             Msg::ToggleLarge => self.large = !self.large,
             Msg::Hover(h) => self.hover = h,
+            Msg::SetLang(code) => {
+                self.lang = crate::i18n::set_language(&code).to_string();
+                browser::storage_set("kafka-sim-lang", &self.lang);
+                if let Some(url) = browser::url_with(&[("lang", Some(self.lang.clone()))], Some(&browser::fragment())) {
+                    browser::replace_url(&url);
+                }
+                // Labels of a side-by-side lesson follow the language.
+                if let (Some(run), Some(t)) = (&self.lesson, &mut self.twin) {
+                    if let Some((_, la, lb)) = &run.lesson.compare {
+                        t.a = la.get(&self.lang).to_string();
+                        t.b = lb.get(&self.lang).to_string();
+                    }
+                }
+            }
+            Msg::OpenLesson(i) => {
+                if let Some(l) = self.lessons.get(i).cloned() {
+                    self.open_lesson(ctx, l, 0);
+                }
+            }
+            Msg::LessonNext | Msg::LessonBack | Msg::LessonGo(_) => {
+                let Some(run) = &self.lesson else { return false };
+                let k = match msg {
+                    Msg::LessonNext => (run.step + 1).min(run.lesson.steps.len() - 1),
+                    Msg::LessonBack => run.step.saturating_sub(1),
+                    Msg::LessonGo(k) => k.min(run.lesson.steps.len() - 1),
+                    _ => run.step,
+                };
+                self.show_step(ctx, k);
+            }
+            Msg::LeaveLesson(play) => {
+                self.lesson = None;
+                if let Some(url) = browser::url_with(&[("lesson", None), ("step", None)], None) {
+                    browser::replace_url(&url);
+                }
+                if !play {
+                    self.twin = None;
+                }
+                self.set_playing(ctx, play);
+            }
+            Msg::LoadLessonFile(file) => {
+                let Some(file) = file else { return false };
+                let name = file.name();
+                let link = ctx.link().clone();
+                yew::platform::spawn_local(async move {
+                    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                        .await
+                        .map(|v| v.as_string().unwrap_or_default())
+                        .map_err(|_| "could not read the file".to_string());
+                    link.send_message(Msg::LessonText(name, text));
+                });
+                return false;
+            }
+            Msg::LessonText(name, text) => match text.and_then(|t| crate::lesson::Lesson::from_json(&t)) {
+                Ok(l) => self.open_lesson(ctx, l, 0),
+                Err(e) => self.message = Some(format!("{name}: {}", tr(&e))),
+            },
+            Msg::CopyLink => {
+                let Ok(sim) = &self.sim else { return false };
+                let url = match &self.lesson {
+                    Some(run) => browser::url_with(
+                        &[("lesson", Some(run.lesson.id.clone())), ("step", Some((run.step + 1).to_string())), ("lang", Some(self.lang.clone()))],
+                        None,
+                    ),
+                    None => {
+                        let run = SharedRun {
+                            preset: self.preset.map(str::to_string),
+                            scenario: self.preset.is_none().then(|| self.scenario.clone()),
+                            actions: sim.injected_actions().to_vec(),
+                            t_us: sim.now_us(),
+                        };
+                        browser::url_with(&[("lang", Some(self.lang.clone())), ("lesson", None), ("step", None)], Some(&run.encode()))
+                    }
+                };
+                if let Some(url) = url {
+                    browser::replace_url(&url);
+                    browser::copy_to_clipboard(&url);
+                    self.message = Some(tr("Link copied: it reproduces this run exactly."));
+                    self.link_text = Some(url);
+                }
+            }
+            Msg::SetCompare(id) => {
+                if id.is_empty() {
+                    self.twin = None;
+                } else {
+                    match crate::scenario::draft::variant(&self.scenario, &id) {
+                        Ok(b) => {
+                            // Both runs start over together, so they stay in lockstep.
+                            let a = self.scenario.clone();
+                            let preset = self.preset;
+                            self.run_scenario(ctx, a, preset);
+                            let label = crate::scenario::draft::VARIANTS.iter().find(|v| v.0 == id).map_or("", |v| v.1);
+                            let sim = Simulation::new(&b);
+                            self.twin = Some(Twin { checkpoints: vec![sim.clone()], sim, a: tr("this scenario"), b: tr(label), variant: id });
+                        }
+                        Err(e) => self.message = Some(tr(&e)),
+                    }
+                }
+            }
+            Msg::TogglePresent => {
+                self.presenting = !self.presenting;
+                self.large = self.presenting;
+            }
             Msg::Act(action) => {
                 if let Ok(sim) = &mut self.sim {
-                    let name = action.name();
+                    let name = tr(&action.name().replace('_', " "));
+                    let action_copy = action.clone();
                     self.message = match sim.inject(action) {
-                        Ok(()) => Some(format!("{} at {}", name.replace('_', " "), fmt_time(sim.now_us()))),
-                        Err(e) => Some(format!("cannot {}: {e}", name.replace('_', " "))),
+                        Ok(()) => Some(trf("{0} at {1}", &[name, fmt_time(sim.now_us())])),
+                        Err(e) => Some(trf("cannot {0}: {1}", &[name, tr(&e.to_string())])),
                     };
                     // Apply it now (it is queued for the next microsecond), even while
                     // paused, so the picture answers the click.
                     let next = sim.now_us() + 1;
                     sim.run_until(next);
+                    if let Some(t) = &mut self.twin {
+                        let _ = t.sim.schedule(next, action_copy);
+                        t.sim.run_until(next);
+                    }
                 }
             }
             Msg::Select(s) => self.selected = s,
@@ -511,7 +812,12 @@ impl Component for App {
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
         if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
             let _ = root.set_attribute("data-theme", &self.theme);
+            let _ = root.set_attribute("lang", if self.lang == "zh" { "zh-Hans" } else { &self.lang });
             let _ = if self.large { root.set_attribute("data-large", "true") } else { root.remove_attribute("data-large") };
+            let _ = if self.presenting { root.set_attribute("data-present", "true") } else { root.remove_attribute("data-present") };
+        }
+        if std::mem::take(&mut self.scroll_pending) {
+            browser::scroll_to_highlight();
         }
         self.draw_charts();
         // One frame's work: the engine's slice and the drawing that follows it.
@@ -529,70 +835,121 @@ impl Component for App {
         let on_preset = link.callback(|e: Event| Msg::SetPreset(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
         let on_speed = link.callback(|e: Event| Msg::SetSpeed(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(5.0)));
         let on_theme = link.callback(|e: Event| Msg::SetTheme(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let on_lang = link.callback(|e: Event| Msg::SetLang(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let on_lesson = link.callback(|e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            v.parse().map_or(Msg::LeaveLesson(false), Msg::OpenLesson)
+        });
+        let on_compare = link.callback(|e: Event| Msg::SetCompare(e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let on_lesson_file = link.callback(|e: Event| {
+            let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+            let file = input.files().and_then(|f| f.get(0));
+            input.set_value("");
+            Msg::LoadLessonFile(file)
+        });
         let now = self.sim.as_ref().map_or(0, |s| s.now_us());
+        let fingerprint = self.sim.as_ref().map_or(String::new(), |s| s.fingerprint());
+        let lesson_idx = self.lesson.as_ref().and_then(|r| self.lessons.iter().position(|l| l.id == r.lesson.id));
+        let compare_id = self.twin.as_ref().map_or("", |t| t.variant.as_str());
         html! {
-            <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()}>
+            <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()} data-fingerprint={fingerprint.clone()} data-lang={self.lang.clone()}>
                 <header>
                     <h1>{ "kafka-sim" }</h1>
-                    <p>{ "A Kafka cluster simulated in your browser: brokers, replication, producers and consumer groups, deterministic from a seed. Break it and watch what happens." }</p>
+                    <p>{ tr("A Kafka cluster simulated in your browser: brokers, replication, producers and consumer groups, deterministic from a seed. Break it and watch what happens.") }</p>
                 </header>
-                <div class="toolbar" role="toolbar" aria-label="Playback">
-                    <button onclick={link.callback(|_| Msg::TogglePlay)}>{ if self.playing { "Pause" } else { "Play" } }</button>
-                    <button onclick={link.callback(|_| Msg::Restart)}>{ "Restart simulation" }</button>
-                    <label>{ "Scenario " }
-                        <select aria-label="Scenario" onchange={on_preset}>
-                            { for PRESETS.iter().map(|p| html! { <option value={p.id} selected={Some(p.id) == self.preset}>{ p.title }</option> }) }
-                            if self.preset.is_none() { <option value="custom" selected=true>{ "Your scenario" }</option> }
+                <div class="toolbar" role="toolbar" aria-label={tr("Playback")}>
+                    <button onclick={link.callback(|_| Msg::TogglePlay)}>{ if self.playing { tr("Pause") } else { tr("Play") } }</button>
+                    <button onclick={link.callback(|_| Msg::Restart)}>{ tr("Restart simulation") }</button>
+                    <label>{ tr("Scenario") }
+                        <select aria-label={tr("Scenario")} onchange={on_preset}>
+                            { for PRESETS.iter().map(|p| html! { <option value={p.id} selected={Some(p.id) == self.preset}>{ tr(p.title) }</option> }) }
+                            if self.preset.is_none() { <option value="custom" selected=true>{ tr("Your scenario") }</option> }
                         </select>
                     </label>
-                    <label>{ "Speed " }
-                        <select aria-label="Speed" onchange={on_speed}>
+                    <label>{ tr("Speed") }
+                        <select aria-label={tr("Speed")} onchange={on_speed}>
                             { for SPEEDS.iter().map(|s| html! { <option value={s.to_string()} selected={*s == self.speed}>{ speed_label(*s) }</option> }) }
                         </select>
                     </label>
-                    <button onclick={link.callback(|_| Msg::Step)} aria-label="Step one event" title="Step one event (→)">{ "step" }</button>
-                    <button onclick={link.callback(|_| Msg::StepInteresting)} aria-label="Step to the next notable event" title="Next notable event (Shift+→)">{ "next event" }</button>
-                    <span class="clock" aria-label="Simulated time">{ fmt_time(now) }</span>
-                    <button onclick={link.callback(|_| Msg::ToggleSetup)} aria-expanded={self.setup.open.to_string()}>{ "Set up scenario" }</button>
-                    <label>{ "Theme " }
-                        <select aria-label="Theme" onchange={on_theme}>
-                            { for [("auto", "system"), ("light", "light"), ("dark", "dark")].iter().map(|(v, t)| html! { <option value={*v} selected={*v == self.theme}>{ *t }</option> }) }
+                    <button onclick={link.callback(|_| Msg::Step)} aria-label={tr("Step one event")} title={tr("Step one event (→)")}>{ tr("step") }</button>
+                    <button onclick={link.callback(|_| Msg::StepInteresting)} aria-label={tr("Step to the next notable event")} title={tr("Next notable event (Shift+→)")}>{ tr("next event") }</button>
+                    <span class="clock" aria-label={tr("Simulated time")}>{ fmt_time(now) }</span>
+                    <label>{ tr("Lesson") }
+                        <select aria-label={tr("Lesson")} onchange={on_lesson}>
+                            <option value="" selected={lesson_idx.is_none()}>{ tr("none: play freely") }</option>
+                            { for self.lessons.iter().enumerate().map(|(i, l)| html! {
+                                <option value={i.to_string()} selected={lesson_idx == Some(i)}>{ format!("{}. {}", i + 1, l.title.get(&self.lang)) }</option>
+                            }) }
                         </select>
                     </label>
-                    <button onclick={link.callback(|_| Msg::ToggleLarge)} aria-pressed={self.large.to_string()} title="Large type for the back row (l)">{ "Large type" }</button>
-                    <button onclick={link.callback(|_| Msg::ToggleHelp)} aria-label="Keyboard shortcuts" title="Keyboard shortcuts (?)">{ "?" }</button>
+                    <label>{ tr("Side by side") }
+                        <select aria-label={tr("Side by side")} onchange={on_compare} title={tr("Run a second simulation with one setting changed, in lockstep, charts overlaid")}>
+                            <option value="" selected={compare_id.is_empty()}>{ tr("no second run") }</option>
+                            { for crate::scenario::draft::VARIANTS.iter().map(|(id, label)| html! {
+                                <option value={*id} selected={compare_id == *id}>{ trf("B: {0}", &[tr(label)]) }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <button onclick={link.callback(|_| Msg::ToggleSetup)} aria-expanded={self.setup.open.to_string()}>{ tr("Set up scenario") }</button>
+                    <button onclick={link.callback(|_| Msg::CopyLink)} title={tr("A link that reproduces this run exactly (or this lesson step)")}>{ tr("Copy link") }</button>
+                    <label>{ tr("Language") }
+                        <select aria-label="Language / 语言" onchange={on_lang}>
+                            { for crate::i18n::LANGUAGES.iter().map(|(code, name, _)| html! { <option value={*code} selected={*code == self.lang}>{ *name }</option> }) }
+                        </select>
+                    </label>
+                    <label>{ tr("Theme") }
+                        <select aria-label={tr("Theme")} onchange={on_theme}>
+                            { for [("auto", "system"), ("light", "light"), ("dark", "dark")].iter().map(|(v, t)| html! { <option value={*v} selected={*v == self.theme}>{ tr(t) }</option> }) }
+                        </select>
+                    </label>
+                    <button onclick={link.callback(|_| Msg::ToggleLarge)} aria-pressed={self.large.to_string()} title={tr("Large type for the back row (l)")}>{ tr("Large type") }</button>
+                    <button onclick={link.callback(|_| Msg::TogglePresent)} aria-pressed={self.presenting.to_string()} title={tr("Presentation mode: large type, high contrast, keyboard only (p)")}>{ tr("Present") }</button>
+                    <button onclick={link.callback(|_| Msg::ToggleHelp)} aria-label={tr("Keyboard shortcuts")} title={tr("Keyboard shortcuts (?)")}>{ "?" }</button>
                     if let Some(m) = &self.message { <span class="message" role="status">{ m }</span> }
                 </div>
+                if let Some(url) = &self.link_text {
+                    <div class="linkbox"><label>{ tr("Link to this run") }<input type="text" readonly=true value={url.clone()} aria-label={tr("Link to this run")} /></label></div>
+                }
                 <div class="timeline">
-                    <input type="range" min="0" max={now.to_string()} step="100000" value={now.to_string()} aria-label="Time (drag back to rewind)"
+                    <input type="range" min="0" max={now.to_string()} step="100000" value={now.to_string()} aria-label={tr("Time (drag back to rewind)")}
                         onchange={link.callback(|e: Event| Msg::Rewind(e.target_unchecked_into::<web_sys::HtmlInputElement>().value().parse().unwrap_or(0)))} />
-                    <span class="hint">{ "drag back to rewind; acting after a rewind forks a new future" }</span>
+                    <span class="hint">{ tr("drag back to rewind; acting after a rewind forks a new future") }</span>
                 </div>
                 if self.help {
-                    <div class="help card" role="dialog" aria-label="Keyboard shortcuts">
-                        <h2>{ "Keyboard shortcuts" }</h2>
+                    <div class="help card" role="dialog" aria-label={tr("Keyboard shortcuts")}>
+                        <h2>{ tr("Keyboard shortcuts") }</h2>
                         <ul>
-                            <li><kbd>{ "Space" }</kbd>{ " play / pause" }</li>
-                            <li><kbd>{ "→" }</kbd>{ " one event" }</li>
-                            <li><kbd>{ "Shift" }</kbd>{ "+" }<kbd>{ "→" }</kbd>{ " next notable event (fault, election, ISR change, rebalance step)" }</li>
-                            <li><kbd>{ "←" }</kbd>{ " back 5 simulated seconds" }</li>
-                            <li><kbd>{ "+" }</kbd>{ " / " }<kbd>{ "-" }</kbd>{ " faster / slower" }</li>
-                            <li><kbd>{ "r" }</kbd>{ " restart the scenario" }</li>
-                            <li><kbd>{ "l" }</kbd>{ " large type" }</li>
-                            <li><kbd>{ "?" }</kbd>{ " this help" }</li>
+                            <li><kbd>{ tr("Space") }</kbd>{ " " }{ tr("play / pause") }</li>
+                            <li><kbd>{ "→" }</kbd>{ " " }{ tr("one event; in a lesson, the next step") }</li>
+                            <li><kbd>{ "Shift" }</kbd>{ "+" }<kbd>{ "→" }</kbd>{ " " }{ tr("next notable event (fault, election, ISR change, rebalance step)") }</li>
+                            <li><kbd>{ "←" }</kbd>{ " " }{ tr("back 5 simulated seconds; in a lesson, the previous step") }</li>
+                            <li><kbd>{ "+" }</kbd>{ " / " }<kbd>{ "-" }</kbd>{ " " }{ tr("faster / slower") }</li>
+                            <li><kbd>{ "r" }</kbd>{ " " }{ tr("restart the scenario") }</li>
+                            <li><kbd>{ "l" }</kbd>{ " " }{ tr("large type") }</li>
+                            <li><kbd>{ "p" }</kbd>{ " " }{ tr("presentation mode") }</li>
+                            <li><kbd>{ "Esc" }</kbd>{ " " }{ tr("close the lesson or this help") }</li>
+                            <li><kbd>{ "?" }</kbd>{ " " }{ tr("this help") }</li>
                         </ul>
-                        <button onclick={link.callback(|_| Msg::ToggleHelp)}>{ "Close" }</button>
+                        <button onclick={link.callback(|_| Msg::ToggleHelp)}>{ tr("Close") }</button>
                     </div>
                 }
+                if let Some(run) = &self.lesson { { lesson::view(run, &self.lang, link) } }
                 if self.setup.open {
                     <setup::SetupPanel text={AttrValue::from(self.setup.text.clone())} error={self.setup.error.clone().map(AttrValue::from)} send={self.send.clone()}
-                        rejected={self.setup.rejected.clone().map(|(f, v)| (f, AttrValue::from(v)))} />
+                        rejected={self.setup.rejected.clone().map(|(f, v)| (f, AttrValue::from(v)))} lang={AttrValue::from(self.lang.clone())} />
+                    <div class="card lesson-file">
+                        <label>{ tr("Load a lesson file…") }
+                            <input type="file" accept=".json,application/json" aria-label={tr("Load lesson file")} onchange={on_lesson_file} />
+                        </label>
+                        <span class="muted">{ tr("A teacher's own lesson: the format is in the README.") }</span>
+                    </div>
                 }
                 { match &self.sim {
                     Ok(sim) => self.view_main(sim, ctx),
-                    Err(e) => html! { <p class="error" role="alert">{ e }</p> },
+                    Err(e) => html! { <p class="error" role="alert">{ tr(e) }</p> },
                 } }
-                <footer>{ "Same seed, same actions, same run. Engine: Rust compiled to WebAssembly; charts: plotters on a canvas." }</footer>
+                <footer>{ tr("Same seed, same actions, same run. Engine: Rust compiled to WebAssembly; charts: plotters on a canvas.") }
+                    { " " }<span class="fingerprint">{ trf("Run fingerprint {0}", &[fingerprint]) }</span></footer>
             </div>
         }
     }
@@ -604,46 +961,91 @@ impl App {
         let snap = sim.snapshot();
         let inv = sim.invariants();
         let audit = sim.audit_report();
+        let hl = self.lesson.as_ref().map_or("", |r| r.highlight());
         let marker_list = {
             let m = markers(sim);
-            if m.is_empty() { "none".to_string() } else { m.iter().map(|(t, l, _)| format!("{l} at {t:.1} s")).collect::<Vec<_>>().join(", ") }
+            if m.is_empty() { tr("none") } else { m.iter().map(|(t, l, _)| trf("{0} at {1} s", &[l.clone(), format!("{t:.1}")])).collect::<Vec<_>>().join(", ") }
         };
+        let spot = |target: &str| views::spot(hl, target);
         html! {
             <>
                 <div class="grid">
                     <div class="col">
-                        { views::cluster(&snap, link, &self.selected) }
-                        { views::groups(&snap, link, &self.selected) }
-                        { views::rebalance_timeline(&snap) }
-                        { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link) }
+                        { views::cluster(&snap, link, &self.selected, hl) }
+                        { views::groups(&snap, link, &self.selected, hl) }
+                        { views::rebalance_timeline(&snap, hl) }
+                        { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link, hl) }
                     </div>
                     <div class="col">
-                        <section class="card charts" aria-label="Charts">
+                        if let Some(t) = &self.twin { { self.compare_table(sim, t) } }
+                        <section class="card charts" aria-label={tr("Charts")}>
                             { for CHARTS.iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
                                 let on_move = link.callback(move |e: MouseEvent| Msg::Hover(Some((i, f64::from(e.offset_x())))));
+                                let target = format!("chart:{}", def.target);
                                 html! {
-                                    <canvas ref={node.clone()} class="chart" width="600" height="300" role="img" aria-label={format!("{}; markers: {}", def.aria, marker_list)}
+                                    <canvas ref={node.clone()} class={classes!("chart", spot(&target))} data-target={target.clone()} width="600" height="300" role="img"
+                                        aria-label={format!("{}; {}", tr(def.aria), trf("markers: {0}", &[marker_list.clone()]))}
                                         onmousemove={on_move} onmouseleave={link.callback(|_| Msg::Hover(None))}></canvas>
                                 }
                             }) }
-                            <p class="hover" aria-live="polite">{ self.hover_text(sim).unwrap_or_else(|| "Point at a chart to read its values.".into()) }</p>
+                            <p class="hover" aria-live="polite">{ self.hover_text(sim).unwrap_or_else(|| tr("Point at a chart to read its values.")) }</p>
                         </section>
-                        <section class="card" aria-label="Guarantees">
-                            <h2>{ "Guarantees" }</h2>
+                        <section class={classes!("card", spot("guarantees"))} data-target="guarantees" aria-label={tr("Guarantees")}>
+                            <h2>{ tr("Guarantees") }</h2>
                             <ul class="invariants">
                                 { for crate::invariants::NAMES.iter().map(|(name, text)| {
                                     let bad = inv.is_violated(name);
-                                    html! { <li class={if bad { "bad" } else { "ok" }}>{ if bad { "✗ " } else { "✓ " } }{ *text }</li> }
+                                    html! { <li class={if bad { "bad" } else { "ok" }}>{ if bad { "✗ " } else { "✓ " } }{ tr(text) }</li> }
                                 }) }
                             </ul>
-                            <p class="losses">{ format!("Acknowledged records lost: {}", audit.lost) }
-                                { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ format!(" · {n} because {}", r.explain()) }</span> }) }
-                                { format!(" · duplicates stored: {} · invariant checks: {}", audit.duplicates, inv.checks) }</p>
+                            <p class="losses">{ trf("Acknowledged records lost: {0}", &[audit.lost.to_string()]) }
+                                { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
+                                { " · " }{ trf("duplicates stored: {0}", &[audit.duplicates.to_string()]) }
+                                { " · " }{ trf("invariant checks: {0}", &[inv.checks.to_string()]) }</p>
                         </section>
-                        { views::event_log(&sim.event_log().entries, &self.filter, link) }
+                        { views::event_log(&sim.event_log().entries, &self.filter, link, hl) }
                     </div>
                 </div>
             </>
+        }
+    }
+
+    /// Run A and run B of a comparison, in numbers.
+    fn compare_table(&self, a: &Simulation, t: &Twin) -> Html {
+        let row = |sim: &Simulation| -> Vec<String> {
+            let audit = sim.audit_report();
+            let snap = sim.snapshot();
+            let (mut revoked, mut paused, mut rebalances) = (0u64, 0u64, 0usize);
+            for g in sim.groups() {
+                rebalances += g.history_base + g.history.len();
+                for r in &g.history {
+                    revoked += u64::from(r.revoked_partitions);
+                    paused += r.paused_partition_us;
+                }
+            }
+            vec![
+                sim.metrics().total_acked.to_string(),
+                audit.lost.to_string(),
+                audit.duplicates.to_string(),
+                snap.groups.iter().map(|g| g.lag).sum::<u64>().to_string(),
+                rebalances.to_string(),
+                revoked.to_string(),
+                format!("{:.0}", paused as f64 / 1000.0),
+            ]
+        };
+        let heads = ["acknowledged records", "acknowledged records lost", "duplicates stored", "consumer lag", "rebalances", "partitions revoked", "paused partition-ms"];
+        let (ra, rb) = (row(a), row(&t.sim));
+        html! {
+            <section class="card compare" aria-label={tr("Side by side")}>
+                <h2>{ tr("Side by side") }</h2>
+                <table>
+                    <tr><th></th><th>{ format!("A: {}", t.a) }</th><th>{ format!("B: {}", t.b) }</th></tr>
+                    { for heads.iter().enumerate().map(|(i, h)| html! {
+                        <tr class={(ra[i] != rb[i]).then_some("differs")}><th>{ tr(h) }</th><td>{ ra[i].clone() }</td><td>{ rb[i].clone() }</td></tr>
+                    }) }
+                </table>
+                <p class="muted">{ tr("Both runs get the same actions at the same times; the charts draw B thinner and lighter.") }</p>
+            </section>
         }
     }
 }

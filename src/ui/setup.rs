@@ -3,6 +3,7 @@
 
 use super::Msg;
 use crate::scenario::draft::{percent_encode, Field};
+use crate::i18n::{tr, trf};
 use crate::Scenario;
 use crate::scenario::GroupProtocol;
 use yew::prelude::*;
@@ -16,8 +17,8 @@ fn input(link: &Callback<Msg>, rejected: &Option<(Field, AttrValue)>, field: Fie
     let on = link.reform(move |e: Event| Msg::SetupField(field, e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
     html! {
         <label class="field">
-            <span>{ label }</span>
-            <input type="text" inputmode="numeric" value={value} onchange={on} aria-label={label.to_string()} title={hint.to_string()} />
+            <span>{ tr(label) }</span>
+            <input type="text" inputmode="numeric" value={value} onchange={on} aria-label={tr(label)} title={tr(hint)} />
         </label>
     }
 }
@@ -26,8 +27,8 @@ fn select(link: &Callback<Msg>, field: Field, label: &str, value: &str, options:
     let on = link.reform(move |e: Event| Msg::SetupField(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
     html! {
         <label class="field">
-            <span>{ label }</span>
-            <select onchange={on} aria-label={label.to_string()}>
+            <span>{ tr(label) }</span>
+            <select onchange={on} aria-label={tr(label)}>
                 { for options.iter().map(|o| html! { <option value={o.to_string()} selected={*o == value}>{ *o }</option> }) }
             </select>
         </label>
@@ -41,6 +42,8 @@ pub struct Props {
     /// Created once by the app, so these props only change when the draft does.
     pub send: Callback<Msg>,
     pub rejected: Option<(Field, AttrValue)>,
+    /// The language, so the panel re-renders when it changes.
+    pub lang: AttrValue,
 }
 
 /// A component of its own so that it re-renders only when the draft changes, not
@@ -60,39 +63,39 @@ pub fn setup_panel(props: &Props) -> Html {
     });
     let href = format!("data:application/json;charset=utf-8,{}", percent_encode(&props.text));
     let form = match &draft {
-        None => html! { <p class="muted">{ "The form needs valid JSON; fix the text below." }</p> },
+        None => html! { <p class="muted">{ tr("The form needs valid JSON; fix the text below.") }</p> },
         Some(s) => {
             let topic = s.topics.first();
             let producer = s.producers.first();
             let group = s.groups.first();
             html! {
                 <div class="form">
-                    <fieldset><legend>{ "Run" }</legend>
+                    <fieldset><legend>{ tr("Run") }</legend>
                         { input(link, &props.rejected, Field::Seed, "seed", s.seed.to_string(), "same seed, same run") }
                         { input(link, &props.rejected, Field::DurationS, "duration (s)", (s.duration_ms / 1000).to_string(), "simulated seconds") }
                     </fieldset>
-                    <fieldset><legend>{ "Cluster" }</legend>
+                    <fieldset><legend>{ tr("Cluster") }</legend>
                         { input(link, &props.rejected, Field::Brokers, "brokers", s.cluster.brokers.to_string(), "1 to 64") }
                         { input(link, &props.rejected, Field::Controllers, "controllers", s.cluster.controllers.to_string(), "KRaft quorum size, 1 to 9") }
                         { input(link, &props.rejected, Field::MinIsrDefault, "min.insync.replicas", s.cluster.min_insync_replicas.to_string(), "broker default") }
                         { select(link, Field::Unclean, "unclean.leader.election.enable", if s.cluster.unclean_leader_election_enable { "true" } else { "false" }, &["false", "true"]) }
                     </fieldset>
                     if let Some(t) = topic {
-                        <fieldset><legend>{ format!("Topic {}", t.name) }</legend>
+                        <fieldset><legend>{ trf("Topic {0}", &[t.name.clone()]) }</legend>
                             { input(link, &props.rejected, Field::Partitions, "partitions", t.partitions.to_string(), "1 to 10000") }
                             { input(link, &props.rejected, Field::ReplicationFactor, "replication.factor", t.replication_factor.to_string(), "at most the number of brokers") }
                             { input(link, &props.rejected, Field::TopicMinIsr, "topic min.insync.replicas", t.min_insync_replicas.map_or(String::new(), |m| m.to_string()), "empty: the broker default") }
                         </fieldset>
                     }
                     if let Some(p) = producer {
-                        <fieldset><legend>{ format!("Producer {}", p.id) }</legend>
+                        <fieldset><legend>{ trf("Producer {0}", &[p.id.clone()]) }</legend>
                             { input(link, &props.rejected, Field::ProducerRate, "records/s", p.records_per_sec.to_string(), "records per second") }
                             { select(link, Field::Acks, "acks", p.acks.as_str(), &["0", "1", "all"]) }
                             { input(link, &props.rejected, Field::Keys, "distinct keys", p.keys.to_string(), "0: no keys (sticky partitioner)") }
                         </fieldset>
                     }
                     if let Some(g) = group {
-                        <fieldset><legend>{ format!("Group {}", g.id) }</legend>
+                        <fieldset><legend>{ trf("Group {0}", &[g.id.clone()]) }</legend>
                             { input(link, &props.rejected, Field::Members, "members", g.members.to_string(), "consumers at the start") }
                             { select(link, Field::Protocol, "group.protocol", if g.protocol == GroupProtocol::Classic { "classic" } else { "consumer" }, &["classic", "consumer"]) }
                             { select(link, Field::Assignor, "assignor", g.assignor_name(),
@@ -105,22 +108,22 @@ pub fn setup_panel(props: &Props) -> Html {
         }
     };
     html! {
-        <section class="card setup" aria-label="Scenario setup">
-            <h2>{ "Scenario setup" }</h2>
+        <section class="card setup" aria-label={tr("Scenario setup")}>
+            <h2>{ tr("Scenario setup") }</h2>
             { form }
             <label class="json">
-                <span>{ "Scenario JSON (every setting; Kafka's config names with underscores)" }</span>
-                <textarea spellcheck="false" rows="10" aria-label="Scenario JSON" value={props.text.clone()} onchange={on_text}></textarea>
+                <span>{ tr("Scenario JSON (every setting; Kafka's config names with underscores)") }</span>
+                <textarea spellcheck="false" rows="10" aria-label={tr("Scenario JSON")} value={props.text.clone()} onchange={on_text}></textarea>
             </label>
             if let Some(e) = &setup.error {
-                <p class="error" role="alert">{ e }</p>
+                <p class="error" role="alert">{ tr(e) }</p>
             }
             <div class="setup-actions">
-                <button onclick={link.reform(|_| Msg::ApplySetup)} disabled={setup.error.is_some()}>{ "Run this scenario" }</button>
-                <label class="file">{ "Load file… " }
-                    <input type="file" accept=".json,application/json" aria-label="Load scenario file" onchange={on_file} />
+                <button onclick={link.reform(|_| Msg::ApplySetup)} disabled={setup.error.is_some()}>{ tr("Run this scenario") }</button>
+                <label class="file">{ tr("Load file…") }{ " " }
+                    <input type="file" accept=".json,application/json" aria-label={tr("Load scenario file")} onchange={on_file} />
                 </label>
-                <a class="button" download="scenario.json" href={href}>{ "Download JSON" }</a>
+                <a class="button" download="scenario.json" href={href}>{ tr("Download JSON") }</a>
             </div>
         </section>
     }

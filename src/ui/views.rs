@@ -5,8 +5,14 @@
 use super::Msg;
 use crate::engine::{PartitionView, ReplicaView, Snapshot};
 use crate::eventlog::Entry;
+use crate::i18n::{tr, trf};
 use crate::scenario::Action;
 use yew::prelude::*;
+
+/// The class that marks what a lesson step talks about.
+pub fn spot(highlight: &str, target: &str) -> Option<&'static str> {
+    (!highlight.is_empty() && highlight == target).then_some("highlight")
+}
 
 /// Member colours for assignments (readable on light and dark, distinct for the colour-blind).
 pub const MEMBER_COLOURS: &[&str] = &["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
@@ -25,13 +31,13 @@ fn is_internal(topic: &str) -> bool {
 
 fn button(link: &yew::html::Scope<super::App>, label: String, text: &str, action: Action) -> Html {
     html! {
-        <button class="mini" aria-label={label.clone()} title={label} onclick={link.callback(move |_| Msg::Act(action.clone()))}>{ text }</button>
+        <button class="mini" aria-label={label.clone()} title={label} onclick={link.callback(move |_| Msg::Act(action.clone()))}>{ tr(text) }</button>
     }
 }
 
 /// A replica as a small log bar: the committed part (below the HW) filled, the
 /// uncommitted part (HW..LEO) hatched; leader bold, out-of-sync dashed.
-fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Callback<MouseEvent>) -> Html {
+fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Callback<MouseEvent>, hl: &str) -> Html {
     let leader = p.leader == Some(r.broker);
     let width = |v: u64| if max_leo == 0 { 0.0 } else { 100.0 * v as f64 / max_leo as f64 };
     let committed = width(r.hw);
@@ -43,9 +49,12 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Call
     } else {
         "follower out of sync"
     };
-    let title = format!("{}-{} on broker {}: {state}; LEO {}, HW {}", p.topic, p.partition, r.broker, r.leo, r.hw);
+    let name = format!("{}-{}", p.topic, p.partition);
+    let title = trf("{0} on broker {1}: {2}; LEO {3}, HW {4}", &[name.clone(), r.broker.to_string(), tr(state), r.leo.to_string(), r.hw.to_string()]);
+    let target = format!("partition:{name}");
     html! {
-        <button class={classes!("replica", leader.then_some("leader"), (!r.in_isr).then_some("out-of-sync"))} title={title.clone()} aria-label={title} onclick={on_click}>
+        <button class={classes!("replica", leader.then_some("leader"), (!r.in_isr).then_some("out-of-sync"), spot(hl, &target))} data-target={target.clone()}
+            title={title.clone()} aria-label={title} onclick={on_click}>
             <span class="rname">{ format!("{}-{}", p.topic, p.partition) }</span>
             <span class="logbar" aria-hidden="true">
                 <span class="committed" style={format!("width:{committed:.1}%")}></span>
@@ -55,87 +64,90 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Call
     }
 }
 
-pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>) -> Html {
+pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>, hl: &str) -> Html {
     let parts: Vec<&PartitionView> = snap.partitions.iter().filter(|p| !is_internal(&p.topic)).collect();
     let offline = parts.iter().filter(|p| p.leader.is_none()).count();
     let urp = parts.iter().filter(|p| p.isr.len() < p.replicas.len()).count();
     let controllers = html! {
-        <div class="controllers" aria-label="Controller quorum">
-            <span class="label">{ format!("KRaft quorum (epoch {})", snap.quorum_epoch) }</span>
+        <div class={classes!("controllers", spot(hl, "controllers"))} data-target="controllers" aria-label={tr("Controller quorum")}>
+            <span class="label">{ trf("KRaft quorum (epoch {0})", &[snap.quorum_epoch.to_string()]) }</span>
             { for snap.controllers.iter().map(|c| {
                 let name = format!("c{}", c.id);
                 let state = if !c.alive { "down" } else if c.active { "active" } else { "standby" };
                 let action = if c.alive { Action::KillController { controller: name.clone() } } else { Action::RestartController { controller: name.clone() } };
-                let verb = if c.alive { "Kill" } else { "Restart" };
+                let label = if c.alive { trf("Kill controller {0}", &[name.clone()]) } else { trf("Restart controller {0}", &[name.clone()]) };
                 html! {
                     <span class={classes!("controller", state)}>
-                        { format!("{name} {state}") }
-                        { button(link, format!("{verb} controller {name}"), if c.alive { "✕" } else { "↻" }, action) }
+                        { format!("{name} {}", tr(state)) }
+                        { button(link, label, if c.alive { "✕" } else { "↻" }, action) }
                     </span>
                 }
             }) }
         </div>
     };
     html! {
-        <section class="card" aria-label="Cluster">
+        <section class={classes!("card", spot(hl, "cluster"))} data-target="cluster" aria-label={tr("Cluster")}>
             <h2>
-                { format!("Cluster: {} brokers, {} partitions", snap.brokers.len(), parts.len()) }
-                if offline > 0 { <span class="badge bad">{ format!("{offline} offline") }</span> }
-                if urp > 0 { <span class="badge warn">{ format!("{urp} under-replicated") }</span> }
+                { trf("Cluster: {0} brokers, {1} partitions", &[snap.brokers.len().to_string(), parts.len().to_string()]) }
+                if offline > 0 { <span class="badge bad">{ trf("{0} offline", &[offline.to_string()]) }</span> }
+                if urp > 0 { <span class="badge warn">{ trf("{0} under-replicated", &[urp.to_string()]) }</span> }
             </h2>
             { controllers }
             if !snap.cuts.is_empty() {
-                <p class="cuts" aria-label="Network cuts">{ "Network cuts: " }{ snap.cuts.iter().map(|(a, b)| format!("{a} → {b}")).collect::<Vec<_>>().join(", ") }
-                    { button(link, "Heal network".into(), "heal", Action::HealNetwork {}) }</p>
+                <p class="cuts" aria-label={tr("Network cuts")}>{ tr("Network cuts:") }{ " " }{ snap.cuts.iter().map(|(a, b)| format!("{a} → {b}")).collect::<Vec<_>>().join(", ") }
+                    { button(link, tr("Heal network"), "heal", Action::HealNetwork {}) }</p>
             }
             <div class="brokers">
                 { for snap.brokers.iter().map(|b| {
-                    let mut state = b.state.to_string();
-                    if b.fenced && b.state == "up" { state = "fenced".into(); }
-                    if b.slow_network_ms > 0 { state.push_str(&format!(" · net +{} ms", b.slow_network_ms)); }
-                    if b.slow_disk_ms > 0 { state.push_str(&format!(" · disk +{} ms", b.slow_disk_ms)); }
+                    let mut state = tr(b.state);
+                    if b.fenced && b.state == "up" { state = tr("fenced"); }
+                    if b.slow_network_ms > 0 { state.push_str(&format!(" · {}", trf("net +{0} ms", &[b.slow_network_ms.to_string()]))); }
+                    if b.slow_disk_ms > 0 { state.push_str(&format!(" · {}", trf("disk +{0} ms", &[b.slow_disk_ms.to_string()]))); }
                     let running = b.state == "up" || b.state == "paused";
                     let id = b.id;
+                    let ids = id.to_string();
+                    let target = format!("broker:{id}");
                     html! {
-                        <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"))} aria-label={format!("Broker {id}")}>
-                            <h3><button class="linkish" aria-label={format!("Details of broker {id}")} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ format!("Broker {id}") }</button><span class="state">{ state }</span></h3>
+                        <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"), spot(hl, &target))}
+                            data-target={target.clone()} aria-label={trf("Broker {0}", &[ids.clone()])}>
+                            <h3><button class="linkish" aria-label={trf("Details of broker {0}", &[ids.clone()])} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ trf("Broker {0}", &[ids.clone()]) }</button><span class="state">{ state }</span></h3>
                             <div class="controls">
                                 if running {
-                                    { button(link, format!("Kill broker {id}"), "kill", Action::KillBroker { broker: id }) }
-                                    { button(link, format!("Stop broker {id}"), "stop", Action::StopBroker { broker: id }) }
-                                    { button(link, format!("Pause broker {id}"), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
+                                    { button(link, trf("Kill broker {0}", &[ids.clone()]), "kill", Action::KillBroker { broker: id }) }
+                                    { button(link, trf("Stop broker {0}", &[ids.clone()]), "stop", Action::StopBroker { broker: id }) }
+                                    { button(link, trf("Pause broker {0}", &[ids.clone()]), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
                                     if b.slow_network_ms > 0 {
-                                        { button(link, format!("Restore network speed of broker {id}"), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
+                                        { button(link, trf("Restore network speed of broker {0}", &[ids.clone()]), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
                                     } else {
-                                        { button(link, format!("Slow the network of broker {id}"), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
+                                        { button(link, trf("Slow the network of broker {0}", &[ids.clone()]), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
                                     }
                                     if b.slow_disk_ms > 0 {
-                                        { button(link, format!("Restore disk speed of broker {id}"), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
+                                        { button(link, trf("Restore disk speed of broker {0}", &[ids.clone()]), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
                                     } else {
-                                        { button(link, format!("Slow the disk of broker {id}"), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
+                                        { button(link, trf("Slow the disk of broker {0}", &[ids.clone()]), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
                                     }
-                                    { button(link, format!("Isolate broker {id}"), "isolate", Action::PartitionNetwork {
+                                    { button(link, trf("Isolate broker {0}", &[ids.clone()]), "isolate", Action::PartitionNetwork {
                                         from: vec![crate::scenario::NodeName::Broker(id)],
                                         to: snap.brokers.iter().filter(|o| o.id != id).map(|o| crate::scenario::NodeName::Broker(o.id))
                                             .chain(snap.controllers.iter().map(|c| crate::scenario::NodeName::Controller(format!("c{}", c.id)))).collect(),
                                         one_way: false }) }
                                 } else {
-                                    { button(link, format!("Restart broker {id}"), "restart", Action::RestartBroker { broker: id }) }
+                                    { button(link, trf("Restart broker {0}", &[ids.clone()]), "restart", Action::RestartBroker { broker: id }) }
                                 }
                             </div>
                             <div class="replicas">
                                 { for parts.iter().filter_map(|p| p.replicas.iter().find(|r| r.broker == id).map(|r| (p, r))).map(|(p, r)| {
                                     let max_leo = p.replicas.iter().map(|x| x.leo).max().unwrap_or(0);
                                     let key = Selection::Partition(p.topic.clone(), p.partition);
-                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::Select(Some(key.clone()))))
+                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::Select(Some(key.clone()))), hl)
                                 }) }
                             </div>
                         </div>
                     }
                 }) }
             </div>
-            <div class="legend"><span class="replica leader">{ "leader" }</span><span class="replica">{ "follower in ISR" }</span><span class="replica out-of-sync">{ "out of sync" }</span>
-                <span>{ "bar: committed (below HW) | uncommitted" }</span></div>
+            <div class="legend"><span class="replica leader">{ tr("leader") }</span><span class="replica">{ tr("follower in ISR") }</span><span class="replica out-of-sync">{ tr("out of sync") }</span>
+                <span>{ tr("bar: committed (below HW) | uncommitted") }</span></div>
             { partition_details(&parts, selected, link) }
             { broker_details(snap, &parts, selected, link) }
         </section>
@@ -152,13 +164,14 @@ fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<S
         .map(|p| format!("{}-{}", p.topic, p.partition))
         .collect();
     html! {
-        <div class="details" role="region" aria-label={format!("Broker {} details", b.id)}>
-            <strong>{ format!("Broker {}", b.id) }</strong>
-            { format!(" · {}{} · {} replicas · leads {} · extra network latency {} ms · extra disk time {} ms",
-                b.state, if b.fenced { " (fenced by the controller)" } else { "" }, b.replicas, b.leaders, b.slow_network_ms, b.slow_disk_ms) }
-            <div>{ format!("leader of: {}", if led.is_empty() { "nothing".to_string() } else { led.join(" ") }) }</div>
-            <div>{ format!("out of the ISR for: {}", if behind.is_empty() { "nothing".to_string() } else { behind.join(" ") }) }</div>
-            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+        <div class="details" role="region" aria-label={trf("Broker {0} details", &[b.id.to_string()])}>
+            <strong>{ trf("Broker {0}", &[b.id.to_string()]) }</strong>
+            { " · " }{ tr(b.state) }{ if b.fenced { format!(" ({})", tr("fenced by the controller")) } else { String::new() } }
+            { " · " }{ trf("{0} replicas · leads {1} · extra network latency {2} ms · extra disk time {3} ms",
+                &[b.replicas.to_string(), b.leaders.to_string(), b.slow_network_ms.to_string(), b.slow_disk_ms.to_string()]) }
+            <div>{ trf("leader of: {0}", &[if led.is_empty() { tr("nothing") } else { led.join(" ") }]) }</div>
+            <div>{ trf("out of the ISR for: {0}", &[if behind.is_empty() { tr("nothing") } else { behind.join(" ") }]) }</div>
+            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
         </div>
     }
 }
@@ -167,69 +180,71 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, lin
     let Some(Selection::Partition(topic, partition)) = selected else { return html! {} };
     let Some(p) = parts.iter().find(|p| &p.topic == topic && p.partition == *partition) else { return html! {} };
     html! {
-        <div class="details" role="region" aria-label={format!("Partition {}-{}", p.topic, p.partition)}>
+        <div class="details" role="region" aria-label={trf("Partition {0}", &[format!("{}-{}", p.topic, p.partition)])}>
             <strong>{ format!("{}-{}", p.topic, p.partition) }</strong>
-            { format!(" leader {} · epoch {} · ISR {:?} · min.insync.replicas {}", p.leader.map_or("none".into(), |l| l.to_string()), p.leader_epoch, p.isr, p.min_isr) }
+            { " " }{ trf("leader {0} · epoch {1} · ISR {2} · min.insync.replicas {3}",
+                &[p.leader.map_or(tr("none"), |l| l.to_string()), p.leader_epoch.to_string(), format!("{:?}", p.isr), p.min_isr.to_string()]) }
             <table>
-                <tr><th>{ "broker" }</th><th>{ "role" }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "log start" }</th></tr>
+                <tr><th>{ tr("broker") }</th><th>{ tr("role") }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ tr("log start") }</th></tr>
                 { for p.replicas.iter().map(|r| html! {
-                    <tr><td>{ r.broker }</td><td>{ if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else { "out of sync" } }</td>
+                    <tr><td>{ r.broker }</td><td>{ tr(if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else { "out of sync" }) }</td>
                         <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.log_start }</td></tr>
                 }) }
             </table>
-            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
         </div>
     }
 }
 
-pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>) -> Html {
+pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>, hl: &str) -> Html {
     if snap.groups.is_empty() {
         return html! {};
     }
     html! {
-        <section class="card" aria-label="Consumer groups">
-            <h2>{ "Consumer groups" }</h2>
+        <section class={classes!("card", spot(hl, "groups"))} data-target="groups" aria-label={tr("Consumer groups")}>
+            <h2>{ tr("Consumer groups") }</h2>
             { for snap.groups.iter().map(|g| {
                 let id = g.id.clone();
+                let target = format!("group:{id}");
                 html! {
-                    <div class="group">
-                        <h3>{ format!("{} · {:?} · generation {} · {} / {} · lag {}", g.id, g.state, g.generation, g.protocol, g.assignor, g.lag) }
-                            { button(link, format!("Add consumer to group {id}"), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
+                    <div class={classes!("group", spot(hl, &target))} data-target={target.clone()}>
+                        <h3>{ trf("{0} · {1} · generation {2} · {3} / {4} · lag {5}", &[g.id.clone(), tr(&format!("{:?}", g.state)), g.generation.to_string(), g.protocol.to_string(), g.assignor.clone(), g.lag.to_string()]) }
+                            { button(link, trf("Add consumer to group {0}", &[id.clone()]), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
                         <div class="members">
                             { for g.members.iter().map(|m| {
                                 let colour = MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()];
                                 let n = m.number;
                                 let running = m.state == "running" || m.state == "paused";
-                                let label = |verb: &str| format!("{verb} consumer {n} of group {id}");
+                                let label = |verb: &str| trf(verb, &[n.to_string(), id.clone()]);
                                 html! { <>
                                     <div class={classes!("member", (!m.in_group).then_some("outside"))} style={format!("border-color:{colour}")}>
-                                        <button class="mname linkish" style={format!("color:{colour}")} aria-label={format!("Details of consumer {n} of group {id}")}
-                                            onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::Select(Some(sel.clone()))) }}>{ format!("consumer {n}") }</button>
-                                        <span class="state">{ format!("{}{}", m.state, if m.in_group { "" } else { " · not in group" }) }</span>
+                                        <button class="mname linkish" style={format!("color:{colour}")} aria-label={trf("Details of consumer {0} of group {1}", &[n.to_string(), id.clone()])}
+                                            onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::Select(Some(sel.clone()))) }}>{ trf("consumer {0}", &[n.to_string()]) }</button>
+                                        <span class="state">{ tr(m.state) }{ if m.in_group { String::new() } else { format!(" · {}", tr("not in group")) } }</span>
                                         <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
                                         if running {
-                                            { button(link, label("Kill"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
-                                            { button(link, label("Stop"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
-                                            { button(link, label("Pause"), "pause 20s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
+                                            { button(link, label("Kill consumer {0} of group {1}"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
+                                            { button(link, label("Stop consumer {0} of group {1}"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
+                                            { button(link, label("Pause consumer {0} of group {1}"), "pause 20s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
                                             { rate_select(link, &id, n, m.records_per_sec) }
                                         } else {
-                                            { button(link, label("Restart"), "restart", Action::RestartConsumer { group: id.clone(), member: n }) }
+                                            { button(link, label("Restart consumer {0} of group {1}"), "restart", Action::RestartConsumer { group: id.clone(), member: n }) }
                                         }
                                     </div>
                                     if *selected == Some(Selection::Consumer(id.clone(), n)) {
-                                        <div class="details" role="region" aria-label={format!("Consumer {n} of group {id} details")}>
-                                            { format!("member id {} · group.instance.id {} · {} · processes {} records/s · {}",
-                                                if m.member_id.is_empty() { "(none yet)" } else { &m.member_id },
-                                                m.instance_id.as_deref().unwrap_or("none (dynamic member)"), m.state, m.records_per_sec,
-                                                if m.in_group { "in the current generation" } else { "not in the current generation" }) }
-                                            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ "close" }</button>
+                                        <div class="details" role="region" aria-label={trf("Consumer {0} of group {1} details", &[n.to_string(), id.clone()])}>
+                                            { trf("member id {0} · group.instance.id {1} · {2} · processes {3} records/s · {4}", &[
+                                                if m.member_id.is_empty() { tr("(none yet)") } else { m.member_id.clone() },
+                                                m.instance_id.clone().unwrap_or_else(|| tr("none (dynamic member)")), tr(m.state), m.records_per_sec.to_string(),
+                                                tr(if m.in_group { "in the current generation" } else { "not in the current generation" })]) }
+                                            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
                                         </div>
                                     }
                                 </> }
                             }) }
                         </div>
-                        <div class="lagbars" aria-label={format!("Lag per partition of group {id}")}>
-                            { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={format!("{t}-{p} lag {lag}")}>{ format!("{t}-{p}: {lag}") }</span> }) }
+                        <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[id.clone()])}>
+                            { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={trf("{0} lag {1}", &[format!("{t}-{p}"), lag.to_string()])}>{ format!("{t}-{p}: {lag}") }</span> }) }
                         </div>
                     </div>
                 }
@@ -252,29 +267,30 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
         rates.sort_unstable();
     }
     html! {
-        <select class="mini" onchange={on} aria-label={format!("Rate of consumer {member} of group {group}")} title="records per second this consumer processes">
+        <select class="mini" onchange={on} aria-label={trf("Rate of consumer {0} of group {1}", &[member.to_string(), group.to_string()])} title={tr("records per second this consumer processes")}>
             { for rates.iter().map(|r| html! { <option value={r.to_string()} selected={*r == rate}>{ format!("{r}/s") }</option> }) }
         </select>
     }
 }
 
-pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>) -> Html {
+pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
     let on_filter = link.callback(|e: InputEvent| Msg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
     let needle = filter.to_lowercase();
     let shown: Vec<(u64, String)> = entries
         .iter()
         .rev()
         .map(|e| (e.at_us, e.what.describe()))
-        .filter(|(_, text)| needle.is_empty() || text.to_lowercase().contains(&needle))
         .filter(|(_, text)| !text.contains("__consumer_offsets") || needle.contains("__"))
+        .map(|(t, text)| (t, tr(&text)))
+        .filter(|(_, text)| needle.is_empty() || text.to_lowercase().contains(&needle))
         .take(60)
         .collect();
     html! {
-        <section class="card" aria-label="Event log">
-            <h2>{ "Event log" }<input class="filter" type="search" placeholder="filter (broker 1, ISR, group…)" aria-label="Filter events" value={filter.to_string()} oninput={on_filter} /></h2>
+        <section class={classes!("card", spot(hl, "eventlog"))} data-target="eventlog" aria-label={tr("Event log")}>
+            <h2>{ tr("Event log") }<input class="filter" type="search" placeholder={tr("filter (broker 1, ISR, group…)")} aria-label={tr("Filter events")} value={filter.to_string()} oninput={on_filter} /></h2>
             <ol class="events">
                 { for shown.into_iter().map(|(t, text)| html! { <li>
-                    <button class="jump" title="Go back to this moment" aria-label={format!("Go back to {}", crate::sim::fmt_time(t))}
+                    <button class="jump" title={tr("Go back to this moment")} aria-label={trf("Go back to {0}", &[crate::sim::fmt_time(t)])}
                         onclick={link.callback(move |_| Msg::Rewind(t))}><time>{ crate::sim::fmt_time(t) }</time></button>{ " " }{ text }</li> }) }
             </ol>
         </section>
@@ -284,7 +300,7 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
 /// A rebalance as a sequence diagram: the coordinator and the members as lanes,
 /// each step an arrow (member -> coordinator for join, sync, leave; coordinator ->
 /// member for assign and the join result; a self-arrow for a revoke), with its time.
-pub fn rebalance_timeline(snap: &Snapshot) -> Html {
+pub fn rebalance_timeline(snap: &Snapshot, hl: &str) -> Html {
     let Some(g) = snap.groups.iter().find(|g| !g.recent_rebalances.is_empty()) else { return html! {} };
     let r = g.recent_rebalances.last().expect("checked");
     // Lanes: coordinator first, then members in order of first appearance.
@@ -306,19 +322,21 @@ pub fn rebalance_timeline(snap: &Snapshot) -> Html {
         let names: Vec<String> = p.iter().filter_map(|&i| snap.partitions.get(i as usize).map(|x| format!("{}-{}", x.topic, x.partition))).collect();
         if names.len() > 4 { format!("{} … ({})", names[..3].join(" "), names.len()) } else { names.join(" ") }
     };
-    let title = format!(
-        "Rebalance: group {} generation {} ({}), started {}, {}",
-        r.group,
-        r.generation,
-        r.cause.replace('_', " "),
-        crate::sim::fmt_time(r.started_us),
-        r.completed_us.map_or("in progress".to_string(), |c| format!("done after {:.0} ms", (c - r.started_us) as f64 / 1000.0))
+    let title = trf(
+        "Rebalance: group {0} generation {1} ({2}), started {3}, {4}",
+        &[
+            r.group.clone(),
+            r.generation.to_string(),
+            tr(&r.cause.replace('_', " ")),
+            crate::sim::fmt_time(r.started_us),
+            r.completed_us.map_or(tr("in progress"), |c| trf("done after {0} ms", &[format!("{:.0}", (c - r.started_us) as f64 / 1000.0)])),
+        ],
     );
     html! {
-        <section class="card" aria-label="Rebalance timeline">
-            <h2>{ "Rebalance timeline" }</h2>
+        <section class={classes!("card", spot(hl, "timeline"))} data-target="timeline" aria-label={tr("Rebalance timeline")}>
+            <h2>{ tr("Rebalance timeline") }</h2>
             <p class="rb-title">{ title.clone() }</p>
-            <p class="rb-stats">{ format!("moved {} · revoked {} · paused {:.0} partition-ms", r.moved_partitions, r.revoked_partitions, r.paused_partition_us as f64 / 1000.0) }</p>
+            <p class="rb-stats">{ trf("moved {0} · revoked {1} · paused {2} partition-ms", &[r.moved_partitions.to_string(), r.revoked_partitions.to_string(), format!("{:.0}", r.paused_partition_us as f64 / 1000.0)]) }</p>
             <div class="rb-scroll">
             <svg class="timeline-svg" viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()} role="img" aria-label={title}>
                 <defs>
@@ -330,7 +348,7 @@ pub fn rebalance_timeline(snap: &Snapshot) -> Html {
                     let x = lane_x(l);
                     // A member's lane is named and coloured like the member in the groups view.
                     let member = g.members.iter().find(|m| &m.member_id == l);
-                    let name = member.map_or_else(|| short(l), |m| format!("consumer {}", m.number));
+                    let name = if l == "coordinator" { tr("coordinator") } else { member.map_or_else(|| short(l), |m| trf("consumer {0}", &[m.number.to_string()])) };
                     let fill = member.map_or("currentColor", |m| MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()]);
                     html! { <g>
                         <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name" style={format!("fill:{fill}")}>{ name }</text>
@@ -349,12 +367,12 @@ pub fn rebalance_timeline(snap: &Snapshot) -> Html {
                     let what = match s.kind {
                         "join" => "JoinGroup".to_string(),
                         "sync" => "SyncGroup".to_string(),
-                        "join_complete" => "join complete, leader chosen".to_string(),
-                        "assign" => format!("assign {}", label(&s.partitions)),
-                        "revoke" => format!("revoke {}", label(&s.partitions)),
-                        "leave" => "leaves".to_string(),
-                        "prepare" => "rebalance starts".to_string(),
-                        "target" => "new target assignment".to_string(),
+                        "join_complete" => tr("join complete, leader chosen"),
+                        "assign" => trf("assign {0}", &[label(&s.partitions)]),
+                        "revoke" => trf("revoke {0}", &[label(&s.partitions)]),
+                        "leave" => tr("leaves"),
+                        "prepare" => tr("rebalance starts"),
+                        "target" => tr("new target assignment"),
                         other => other.to_string(),
                     };
                     let time = format!("{:.1} ms", s.at_us.saturating_sub(r.started_us) as f64 / 1000.0);

@@ -1,0 +1,82 @@
+//! The few browser facilities the app uses: the URL's query and fragment,
+//! local storage, the clipboard, and fetching a lesson file by URL. Every call
+//! tolerates failure (private mode, no clipboard): the app then just goes on.
+
+use wasm_bindgen::JsCast;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name).filter(|v| !v.is_empty())
+}
+
+/// The page's URL with some query parameters set (Some) or removed (None), and a fragment.
+pub fn url_with(params: &[(&str, Option<String>)], fragment: Option<&str>) -> Option<String> {
+    let href = window()?.location().href().ok()?;
+    let url = web_sys::Url::new(&href).ok()?;
+    let q = url.search_params();
+    for (k, v) in params {
+        match v {
+            Some(v) => q.set(k, v),
+            None => q.delete(k),
+        }
+    }
+    url.set_search(&q.to_string().as_string().unwrap_or_default());
+    url.set_hash(fragment.unwrap_or(""));
+    Some(url.href())
+}
+
+/// Replaces the address bar's URL without reloading or adding history.
+pub fn replace_url(url: &str) {
+    if let Some(h) = window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
+
+pub fn fragment() -> String {
+    window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
+pub fn storage_get(key: &str) -> Option<String> {
+    window()?.local_storage().ok()??.get_item(key).ok()?
+}
+
+pub fn storage_set(key: &str, value: &str) {
+    if let Some(s) = window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(key, value);
+    }
+}
+
+/// Best effort: the link is also shown in a field, for copying by hand.
+pub fn copy_to_clipboard(text: &str) {
+    if let Some(w) = window() {
+        let _ = w.navigator().clipboard().write_text(text);
+    }
+}
+
+/// Fetches a text file (a teacher's lesson) by URL.
+pub async fn fetch_text(url: &str) -> Result<String, String> {
+    let w = window().ok_or("no window")?;
+    let resp = wasm_bindgen_futures::JsFuture::from(w.fetch_with_str(url)).await.map_err(|_| format!("could not fetch {url}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("could not fetch {url}"))?;
+    if !resp.ok() {
+        return Err(format!("could not fetch {url}: HTTP {}", resp.status()));
+    }
+    let text = resp.text().map_err(|_| format!("could not read {url}"))?;
+    wasm_bindgen_futures::JsFuture::from(text)
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or_else(|| format!("could not read {url}"))
+}
+
+/// Scrolls the highlighted element to the middle of the screen.
+pub fn scroll_to_highlight() {
+    let Some(el) = window().and_then(|w| w.document()).and_then(|d| d.query_selector(".highlight").ok().flatten()) else { return };
+    let opts = web_sys::ScrollIntoViewOptions::new();
+    opts.set_block(web_sys::ScrollLogicalPosition::Center);
+    el.scroll_into_view_with_scroll_into_view_options(&opts);
+}
