@@ -12,6 +12,7 @@ pub mod eventlog;
 pub mod invariants;
 pub mod kafka;
 pub mod metrics;
+pub mod ml;
 pub mod presets;
 pub mod report;
 pub mod scenario;
