@@ -201,3 +201,16 @@ fn bad_ml_settings_give_one_clear_line() {
     let ok = base(r#", "workload": "transactions""#, r#", "processor": "fraud_lr""#).replace(r#"["transactions"]"#, r#"["transactions", "transaction_labels"]"#);
     Scenario::from_json(&ok).unwrap();
 }
+
+#[test]
+fn every_ml_preset_runs_clean_and_replays_identically() {
+    for id in ["fraud-broker", "fraud-slow-model", "fraud-rescore", "fraud-rebalance", "rec-freshness"] {
+        let s = Scenario::from_json(presets::find(id).expect("preset exists").json).unwrap();
+        let mut a = Simulation::new(&s);
+        a.run_until(40_000 * MS);
+        let mut b = Simulation::new(&s);
+        b.run_until(40_000 * MS);
+        assert_eq!(summary(&a), summary(&b), "preset {id}");
+        assert!(a.models().next().is_some(), "preset {id} has no model");
+    }
+}
