@@ -235,3 +235,36 @@ pub const HEALTH: &[SeriesDef] = &[
 pub fn throughput_spec<'a>(sim: &crate::Simulation, markers: Vec<Marker<'a>>, dark: bool, scale: f64) -> ChartSpec<'a> {
     series_spec(sim, "Throughput", "records/s", THROUGHPUT, markers, dark, scale)
 }
+
+// ---- streaming ML (issue 8): the first group with a processor, on the same time axis ----
+
+fn model0(p: &crate::metrics::Point) -> Option<&crate::ml::ModelPoint> {
+    p.models.first()
+}
+
+/// Fraud model quality over a 30 s sliding window (0..1).
+pub const MODEL: &[SeriesDef] = &[
+    ("AUC", BLUE, |p| model0(p).and_then(|m| m.auc).unwrap_or(0.0)),
+    ("precision", GREEN, |p| model0(p).and_then(|m| m.precision).unwrap_or(0.0)),
+    ("recall", ORANGE, |p| model0(p).and_then(|m| m.recall).unwrap_or(0.0)),
+];
+/// Fraud transaction produced to alert, this interval's detections (ms).
+pub const DETECTION: &[SeriesDef] = &[
+    ("detection p99", RED, |p| model0(p).map_or(0.0, |m| m.detection_p99_us as f64 / 1000.0)),
+    ("detection p50", BLUE, |p| model0(p).map_or(0.0, |m| m.detection_p50_us as f64 / 1000.0)),
+];
+/// Recommender hit rate at 10 against the most-popular baseline, 30 s window (0..1).
+pub const RECOMMENDER: &[SeriesDef] = &[
+    ("item_cf hit rate@10", GREEN, |p| model0(p).and_then(|m| m.hit_rate).unwrap_or(0.0)),
+    ("most popular", ORANGE, |p| model0(p).and_then(|m| m.baseline_hit_rate).unwrap_or(0.0)),
+];
+
+/// The model charts that fit the run, as (title, y label, series): none without a processor.
+pub fn model_charts(sim: &crate::Simulation) -> Vec<(&'static str, &'static str, &'static [SeriesDef])> {
+    use crate::scenario::ProcessorKind;
+    match sim.models().next().map(|(_, m)| m.kind) {
+        Some(ProcessorKind::FraudLr) => vec![("Fraud model", "AUC, precision, recall", MODEL), ("Detection latency", "ms", DETECTION)],
+        Some(ProcessorKind::ItemCf) => vec![("Recommender", "hit rate at 10", RECOMMENDER)],
+        None => Vec::new(),
+    }
+}

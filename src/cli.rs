@@ -52,6 +52,9 @@ enum Command {
         /// a member joins at 20 s and one crashes at 35 s.
         #[arg(long)]
         group: bool,
+        /// Run this built-in scenario instead of the busy one (e.g. fraud-broker).
+        #[arg(long)]
+        preset: Option<String>,
     },
 }
 
@@ -120,8 +123,12 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Bench { seconds, rate_factor, group } => {
-            let json = if group { include_str!("../scenarios/bench-group.json") } else { presets::find("busy").map(|p| p.json).unwrap_or("{}") };
+        Command::Bench { seconds, rate_factor, group, preset } => {
+            let json = match (&preset, group) {
+                (Some(name), _) => presets::find(name).ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?.json,
+                (None, true) => include_str!("../scenarios/bench-group.json"),
+                (None, false) => presets::find("busy").map(|p| p.json).unwrap_or("{}"),
+            };
             let mut scenario = Scenario::from_json(json).map_err(|e| e.to_string())?;
             for p in &mut scenario.producers {
                 p.records_per_sec = p.records_per_sec.saturating_mul(rate_factor);

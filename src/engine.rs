@@ -201,12 +201,17 @@ pub struct Simulation {
     pub(crate) invariants: Invariants,
     pub(crate) log: EventLog,
     pub(crate) unclean_enabled: bool,
+    /// Streaming ML workloads and models (issue 8); inert unless the scenario uses them.
+    pub(crate) ml: crate::ml::MlState,
     trace: Fnv64,
     events: u64,
 }
 
 impl Simulation {
     pub fn new(scenario: &Scenario) -> Simulation {
+        // Workloads add their topics and producers (labels, alerts); others are unchanged.
+        let prepared = crate::ml::prepare(scenario);
+        let scenario: &Scenario = &prepared;
         let mut layout_rng = SimRng::stream(scenario.seed, "layout");
         let mut topics = Vec::new();
         let mut partitions = Vec::new();
@@ -284,6 +289,7 @@ impl Simulation {
             invariants: Invariants::new(n_parts),
             log: EventLog::new(2_000),
             unclean_enabled: c.unclean_leader_election_enable,
+            ml: crate::ml::MlState::default(),
             trace: Fnv64::default(),
             events: 0,
         };
@@ -318,6 +324,7 @@ impl Simulation {
             }
             sim.timer(Node::Controller(0), 0, Timer::GroupTick);
         }
+        crate::ml::attach(&mut sim);
         sim
     }
 
@@ -768,6 +775,12 @@ impl Simulation {
             let in_flight = self.producers.iter().map(|p| p.in_flight_requests()).sum();
             let lag = (0..self.groups.len()).map(|g| self.group_lag(g)).sum();
             self.metrics.close_interval(urp, offline, unavailable, in_flight, lag);
+            if self.ml.active {
+                let models = self.ml.sample();
+                if let Some(p) = self.metrics.points.back_mut() {
+                    p.models = models;
+                }
+            }
         }
     }
 
@@ -927,6 +940,7 @@ impl Simulation {
             members,
             rebalances: g.history_base + g.history.len(),
             recent_rebalances: g.history.iter().rev().take(3).rev().cloned().collect(),
+            model: self.model_view(i),
         }
     }
 }
@@ -989,6 +1003,9 @@ pub struct GroupView {
     pub rebalances: usize,
     /// The latest rebalances (at most 3), oldest first, for the timeline.
     pub recent_rebalances: Vec<crate::kafka::group::Rebalance>,
+    /// The group's processor (fraud_lr, item_cf) and its metrics, if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::ml::ModelView>,
 }
 
 #[derive(Debug, Clone, Serialize)]

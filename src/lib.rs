@@ -14,6 +14,7 @@ pub mod invariants;
 pub mod kafka;
 pub mod lesson;
 pub mod metrics;
+pub mod ml;
 pub mod presets;
 pub mod report;
 pub mod scenario;

@@ -27,6 +27,9 @@ pub struct Point {
     pub in_flight: u32,
     /// Consumer lag summed over all groups at the end of the interval.
     pub lag: u64,
+    /// One per group with a processor (crate::ml), in group order; empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<crate::ml::ModelPoint>,
 }
 
 #[derive(Clone)]
@@ -112,6 +115,7 @@ impl Metrics {
                 unavailable,
                 in_flight,
                 lag,
+                models: Vec::new(),
             };
             if self.points.len() == self.max_points {
                 self.points.pop_front();

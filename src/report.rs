@@ -5,8 +5,19 @@
 use crate::sim::MS;
 use crate::Simulation;
 
-/// The `kafka-sim run` summary (a contract: keep these names).
+/// The `kafka-sim run` summary (a contract: keep these names). Scenarios with
+/// processors (issue 8) also get `model`: one object per such group, by group id.
 pub fn summary(sim: &Simulation) -> serde_json::Value {
+    let mut v = base_summary(sim);
+    let models: serde_json::Map<String, serde_json::Value> =
+        sim.models().map(|(g, m)| (sim.groups()[g].cfg.id.clone(), m.summary())).collect();
+    if !models.is_empty() {
+        v["model"] = serde_json::Value::Object(models);
+    }
+    v
+}
+
+fn base_summary(sim: &Simulation) -> serde_json::Value {
     let m = sim.metrics();
     let c = sim.counters();
     let audit = sim.audit_report();
@@ -58,12 +69,27 @@ pub fn series_csv(sim: &Simulation) -> String {
     let mut out = String::from(
         "t_ms,produced,acked,acked_bytes,failed,consumed,produce_p50_us,produce_p99_us,produce_p999_us,e2e_p50_us,e2e_p99_us,under_replicated,offline,unavailable,in_flight,lag\n",
     );
+    let ml = sim.models().next().is_some();
+    if ml {
+        // One model per row: the first group with a processor (the rest are in the summary).
+        out.pop();
+        out.push_str(",model_auc,model_precision,model_recall,detection_p50_us,detection_p99_us,model_hit_rate,model_baseline_hit_rate\n");
+    }
     for p in &sim.metrics().points {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.consumed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
             p.e2e_p50_us, p.e2e_p99_us, p.under_replicated, p.offline, p.unavailable, p.in_flight, p.lag
         ));
+        if ml {
+            let f = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
+            let m = p.models.first().cloned().unwrap_or_default();
+            out.pop();
+            out.push_str(&format!(
+                ",{},{},{},{},{},{},{}\n",
+                f(m.auc), f(m.precision), f(m.recall), m.detection_p50_us, m.detection_p99_us, f(m.hit_rate), f(m.baseline_hit_rate)
+            ));
+        }
     }
     out
 }

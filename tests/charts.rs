@@ -36,3 +36,31 @@ fn live_axis_ends_on_coarse_steps_past_the_data() {
     assert_eq!(snap_end(100.0, 1000.0), 1200.0);
     assert_eq!(snap_end(0.0, 0.2), 2.0);
 }
+
+#[test]
+fn model_charts_draw_for_ml_presets_only() {
+    use kafka_sim::charts::{model_charts, series_spec};
+    use plotters::prelude::*;
+    let run = |id: &str| {
+        let s = kafka_sim::Scenario::from_json(kafka_sim::presets::find(id).unwrap().json).unwrap();
+        let mut sim = kafka_sim::Simulation::new(&s);
+        sim.run_until(30_000_000);
+        sim
+    };
+    assert!(model_charts(&run("steady")).is_empty());
+    for (id, charts) in [("fraud-broker", 2), ("rec-freshness", 1)] {
+        let sim = run(id);
+        let specs = model_charts(&sim);
+        assert_eq!(specs.len(), charts, "{id}");
+        for (title, y, defs) in specs {
+            let spec = series_spec(&sim, title, y, defs, Vec::new(), false, 1.0);
+            assert!(spec.lines[0].points.iter().any(|p| p.1 > 0.0), "{id}: {title} is flat at zero");
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, (640, 320)).into_drawing_area();
+                kafka_sim::charts::draw_time_chart(&root, &spec).unwrap();
+            }
+            assert!(svg.contains(title), "{id}: {title} missing from the SVG");
+        }
+    }
+}

@@ -5,7 +5,17 @@
 use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
-const GOLDEN: &[(&str, &str)] = &[("steady", "8fa2ca56d4fb5ea9"), ("busy", "53cdf9803361ca33"), ("orders", "c105ad789657719c")];
+const GOLDEN: &[(&str, &str)] = &[
+    ("steady", "8fa2ca56d4fb5ea9"),
+    ("busy", "53cdf9803361ca33"),
+    ("orders", "c105ad789657719c"),
+    // The streaming-ML presets (issue 8).
+    ("fraud-broker", "700eb0cb7027d3ff"),
+    ("fraud-slow-model", "9e6985a335f9e5a6"),
+    ("fraud-rescore", "c12f6aa447ba7f91"),
+    ("fraud-rebalance", "9ebc53822b7ca887"),
+    ("rec-freshness", "12e348af2a9532ea"),
+];
 
 #[test]
 fn presets_match_their_golden_fingerprints() {

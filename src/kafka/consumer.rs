@@ -45,6 +45,10 @@ struct Chunk {
     /// Creation time of the first and the last record (a merged batch spans time).
     created_us: Micros,
     created_end_us: Micros,
+    /// The batch's producer instance and the audit sequence of the record at `offset`:
+    /// a record's identity, from which `crate::ml` derives its content.
+    producer: u32,
+    audit_seq: u64,
 }
 
 /// An offset commit awaiting its answer: (request id, sent at, offsets sent).
@@ -325,7 +329,8 @@ impl Simulation {
             con.waiting_data = true;
             self.schedule_poll(c, POLL_TIMEOUT);
         } else {
-            let busy = (delivered * SEC / con.rate.max(1)).max(1);
+            // A model's per-record cost (crate::ml) adds to the application's own.
+            let busy = (delivered * SEC / con.rate.max(1)).max(1) + delivered * self.ml.cost_us(g);
             self.schedule_poll(c, busy);
         }
     }
@@ -344,7 +349,9 @@ impl Simulation {
             let created = mid(front, take / 2);
             let next_created = mid(front, take);
             let chunk = Chunk { records: take, created_us: created, ..*front };
+            let created_from = front.created_us;
             front.offset += take;
+            front.audit_seq += take;
             front.records -= take;
             front.created_us = next_created;
             if front.records == 0 {
@@ -361,6 +368,19 @@ impl Simulation {
             grp.consumed += take;
             grp.redelivered += again;
             self.metrics.record_consumed(take, now.saturating_sub(chunk.created_us));
+            if self.ml.active {
+                let d = crate::ml::Delivered {
+                    pidx: chunk.pidx,
+                    offset: chunk.offset,
+                    records: take,
+                    producer_instance: chunk.producer,
+                    audit_seq: chunk.audit_seq,
+                    created_from,
+                    created_to: next_created,
+                    index_in_poll: done - take,
+                };
+                self.ml_process(c, d);
+            }
         }
         done
     }
@@ -850,6 +870,8 @@ impl Simulation {
                             records: end - from,
                             created_us: batch.created_at(from),
                             created_end_us: batch.created_end_us,
+                            producer: batch.producer,
+                            audit_seq: batch.audit_seq + (from - batch.base_offset),
                         });
                         con.buffered += end - from;
                         next = end;

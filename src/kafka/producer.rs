@@ -71,6 +71,11 @@ pub struct Producer {
     metadata_target: u32,
     next_req_id: u64,
     rng: SimRng,
+    /// Workloads (crate::ml): a transactions producer mirrors its per-partition
+    /// record counts to its labels producer (index), which writes them after the delay.
+    pub(crate) label_sink: Option<(u32, Micros)>,
+    /// Records to write at or after a time, per partition (labels, alerts), by time.
+    injected: VecDeque<(Micros, u32, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -126,7 +131,19 @@ impl Producer {
             rng,
             index,
             cfg,
+            label_sink: None,
+            injected: VecDeque::new(),
         }
+    }
+
+    pub fn partitions(&self) -> u32 {
+        self.n
+    }
+
+    /// Queues `n` records for partition `part` (of its topic) at or after `at`.
+    pub(crate) fn inject(&mut self, at: Micros, part: u32, n: u64) {
+        let i = self.injected.partition_point(|e| e.0 <= at);
+        self.injected.insert(i, (at, part, n));
     }
 
     pub fn in_flight_requests(&self) -> u32 {
@@ -230,6 +247,7 @@ impl Simulation {
         let linger = pr.cfg.linger_ms.max(1) * MS;
         // 1. New records for the last linger interval.
         let mut produced = 0;
+        let mut mirrored: Vec<(u32, Micros, u32, u64)> = Vec::new();
         let rate = pr.cfg.records_per_sec;
         if pr.cfg.keys == 0 {
             // Sticky partitioner: one partition until its batch fills, then another.
@@ -257,7 +275,22 @@ impl Simulation {
                 if n > 0 {
                     produced += n;
                     pr.add_records(part, n, now, linger);
+                    if let Some((sink, delay)) = pr.label_sink {
+                        mirrored.push((sink, now + delay, part, n));
+                    }
                 }
+            }
+        }
+        for (sink, at, part, n) in mirrored.drain(..) {
+            self.producers[sink as usize].inject(at, part, n);
+        }
+        let pr = &mut self.producers[p as usize];
+        // Records queued by the ML workloads (labels after their delay, alerts).
+        while pr.injected.front().is_some_and(|e| e.0 <= now) {
+            let (_, part, n) = pr.injected.pop_front().expect("present");
+            if part < pr.n {
+                produced += n;
+                pr.add_records(part, n, now, linger);
             }
         }
         self.metrics.record_produced(produced);

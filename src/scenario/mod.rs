@@ -98,6 +98,44 @@ pub struct GroupConfig {
     pub fetch_max_wait_ms: u64,
     #[serde(default = "d_consumer_heartbeat")]
     pub group_consumer_heartbeat_interval_ms: u64,
+    /// The application's work per record: a streaming model (see `crate::ml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor: Option<ProcessorKind>,
+    /// Model cost per record in microseconds, on top of `records_per_sec_per_member`
+    /// (default: 20 for fraud_lr, 100 for item_cf).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_cost_us: Option<u64>,
+}
+
+/// What a group's members do with each record (issue 8: ML on the cluster).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessorKind {
+    /// Online logistic regression scoring `transactions`, trained from `transaction_labels`.
+    FraudLr,
+    /// Online item-to-item collaborative filtering over `user_behavior`.
+    ItemCf,
+}
+
+impl ProcessorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessorKind::FraudLr => "fraud_lr",
+            ProcessorKind::ItemCf => "item_cf",
+        }
+    }
+}
+
+/// What a producer's records mean (issue 8): generated from the seed, keyed by user.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    Transactions,
+    UserBehavior,
+    /// Internal: fraud labels mirrored from a transactions producer.
+    Labels,
+    /// Internal: alerts written by a fraud_lr group.
+    Alerts,
 }
 
 impl GroupConfig {
@@ -225,6 +263,12 @@ pub struct ProducerConfig {
     pub retry_backoff_ms: u64,
     #[serde(default = "d_backoff_max")]
     pub retry_backoff_max_ms: u64,
+    /// Generated records with a meaning (issue 8): `transactions` or `user_behavior`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<Workload>,
+    /// transactions only: labels reach `transaction_labels` this long after the transaction (default 5000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_delay_ms: Option<u64>,
 }
 
 impl ProducerConfig {
@@ -396,6 +440,7 @@ impl Scenario {
                 return err(format!("group {:?} is defined twice", g.id));
             }
         }
+        crate::ml::validate(self)?;
         for a in &self.actions {
             a.action.validate(self)?;
         }
@@ -422,7 +467,7 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
         return err(format!("group {}: subscribes to no topic", g.id));
     }
     for t in &g.topics {
-        if s.topic(t).is_none() {
+        if s.topic(t).is_none() && !crate::ml::auto_topic(s, t) {
             return err(format!("group {}: unknown topic {t:?}", g.id));
         }
     }
