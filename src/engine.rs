@@ -7,6 +7,7 @@
 //! `kafka::controller` and `kafka::producer`, as `impl Simulation` blocks that
 //! act only by sending messages and setting timers through `send` and `timer`.
 
+use crate::sim::SortSmall;
 use crate::audit::{Audit, AuditReport};
 use crate::eventlog::{EventLog, Notable};
 use crate::invariants::Invariants;
@@ -296,7 +297,7 @@ impl Simulation {
         // Actions at the same time apply in file order, before other events of that time:
         // they are queued first, and the queue breaks ties by insertion order.
         let mut order: Vec<usize> = (0..sim.actions.len()).collect();
-        order.sort_by_key(|&i| sim.actions[i].at_us);
+        order.sort_small_by_key(|&i| sim.actions[i].at_us);
         for index in order {
             sim.queue.push_first(sim.actions[index].at_us, Event::Action { index });
         }
@@ -313,7 +314,7 @@ impl Simulation {
             for g in &scenario.groups {
                 let pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
                 let mut topics: Vec<u32> = g.topics.iter().filter_map(|n| sim.topics.iter().position(|t| &t.name == n).map(|i| i as u32)).collect();
-                topics.sort_by(|a, b| sim.topics[*a as usize].name.cmp(&sim.topics[*b as usize].name));
+                topics.sort_small_by(|a, b| sim.topics[*a as usize].name.cmp(&sim.topics[*b as usize].name));
                 topics.dedup();
                 sim.groups.push(Group::new(g.clone(), pidx, topics));
             }

@@ -1,7 +1,9 @@
 //! Translations. English is the source language and the key: `tr("Pause")`.
 //! Each other language is one data file, `i18n/<code>.json`, mapping English
 //! texts to translations; `{0}`, `{1}` stand for values (`"Kill broker {0}"`).
-//! Adding a language is adding a file and a line to `LANGUAGES`.
+//! Adding a language is adding a file and a line to `LANGUAGES`. The files are
+//! served next to the page and fetched when a language is chosen, so the
+//! WebAssembly stays the same size whatever the number of languages.
 //!
 //! Texts built elsewhere (the engine's event log, error messages) are translated
 //! by matching them against the templates: "broker 2 fenced after 9.0 s without
@@ -9,13 +11,14 @@
 //! that is itself a known text (an election kind, a cause) is translated too.
 //! Kafka's own names, ids and units are never translated.
 
+use crate::sim::SortSmall;
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// (code, name in its own language, file). English first: it needs no file.
-pub const LANGUAGES: &[(&str, &str, &str)] = &[("en", "English", ""), ("zh", "简体中文", include_str!("../i18n/zh.json"))];
+/// (code, name in its own language). English first: it needs no file.
+pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("zh", "简体中文")];
 
 #[derive(Deserialize)]
 struct File {
@@ -65,7 +68,7 @@ impl Catalog {
             })
             .collect();
         // The most specific template wins.
-        templates.sort_by(|a, b| b.literal_len.cmp(&a.literal_len));
+        templates.sort_small_by(|a, b| b.literal_len.cmp(&a.literal_len));
         Ok(Catalog { code: code.to_string(), exact: f.messages, templates })
     }
 
@@ -86,9 +89,10 @@ impl Catalog {
             if let Some(values) = match_template(&t.pieces, s) {
                 let mut out = t.out.clone();
                 for (i, slot) in t.slots.iter().enumerate() {
-                    let v = values[i];
-                    let v = self.exact.get(v).map_or(v, |x| x.as_str());
-                    out = out.replace(&format!("{{{slot}}}"), v);
+                    // A value may itself be a known text ("broker 0", "initial_join");
+                    // it is shorter than `s`, so this recursion ends.
+                    let v = if values[i].chars().any(|c| c.is_ascii_alphabetic()) { self.tr(values[i]) } else { values[i].to_string() };
+                    out = out.replace(&format!("{{{slot}}}"), &v);
                 }
                 return out;
             }
@@ -136,14 +140,35 @@ fn match_template<'a>(pieces: &[String], s: &'a str) -> Option<Vec<&'a str>> {
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Catalog>>> = const { RefCell::new(None) };
+    static LOADED: RefCell<Vec<Rc<Catalog>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Switches the language ("en", "zh"); an unknown code falls back to English.
-pub fn set_language(code: &str) -> &'static str {
-    let found = LANGUAGES.iter().find(|(c, _, _)| *c == code);
-    let catalog = found.filter(|(c, _, _)| *c != "en").and_then(|(c, _, json)| Catalog::from_json(c, json).ok()).map(Rc::new);
-    CURRENT.with(|c| *c.borrow_mut() = catalog);
-    found.map_or("en", |(c, _, _)| c)
+/// A known language code, or None.
+pub fn known(code: &str) -> Option<&'static str> {
+    LANGUAGES.iter().find(|(c, _)| *c == code).map(|(c, _)| *c)
+}
+
+/// Adds a language's table (the text of `i18n/<code>.json`).
+pub fn install(code: &str, json: &str) -> Result<(), String> {
+    let c = Rc::new(Catalog::from_json(code, json)?);
+    LOADED.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|x| x.code != code);
+        l.push(c);
+    });
+    Ok(())
+}
+
+/// Switches the language. False when its table is not installed yet (English
+/// always is): the caller fetches it, installs it and switches again.
+pub fn set_language(code: &str) -> bool {
+    if code == "en" {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+        return true;
+    }
+    let Some(cat) = LOADED.with(|l| l.borrow().iter().find(|x| x.code == code).cloned()) else { return false };
+    CURRENT.with(|c| *c.borrow_mut() = Some(cat));
+    true
 }
 
 pub fn language() -> String {
@@ -183,20 +208,25 @@ mod tests {
         assert_eq!(c.tr("broker  fenced after 9.0 s without heartbeat"), "broker  fenced after 9.0 s without heartbeat");
     }
 
+    const ZH: &str = include_str!("../i18n/zh.json");
+
     #[test]
-    fn the_global_language_switches_and_falls_back() {
-        assert_eq!(set_language("zh"), "zh");
+    fn the_global_language_switches_once_installed() {
+        assert!(!set_language("zh"), "not installed yet");
+        install("zh", ZH).unwrap();
+        assert!(set_language("zh"));
         assert_eq!(language(), "zh");
         assert_ne!(tr("Pause"), "Pause");
-        assert_eq!(set_language("xx"), "en");
+        assert!(set_language("en"));
         assert_eq!(tr("Pause"), "Pause");
         assert_eq!(trf("Kill broker {0}", &["1".into()]), "Kill broker 1");
+        assert_eq!(known("xx"), None);
     }
 
     #[test]
-    fn every_language_file_parses() {
-        for (code, _, json) in LANGUAGES.iter().filter(|l| l.0 != "en") {
-            Catalog::from_json(code, json).unwrap();
-        }
+    fn event_log_lines_translate_with_nested_values() {
+        let c = Catalog::from_json("zh", ZH).unwrap();
+        assert_eq!(c.tr("action kill_broker: broker 0"), "操作 终止 Broker：Broker 0");
+        assert_eq!(c.tr("group billing: rebalance started (initial_join)"), "消费者组 billing：重平衡开始（首次加入）");
     }
 }

@@ -9,8 +9,10 @@ use crate::Simulation;
 /// processors (issue 8) also get `model`: one object per such group, by group id.
 pub fn summary(sim: &Simulation) -> serde_json::Value {
     let mut v = base_summary(sim);
-    let models: serde_json::Map<String, serde_json::Value> =
-        sim.models().map(|(g, m)| (sim.groups()[g].cfg.id.clone(), m.summary())).collect();
+    let mut models = serde_json::Map::new();
+    for (g, m) in sim.models() {
+        models.insert(sim.groups()[g].cfg.id.clone(), m.summary());
+    }
     if !models.is_empty() {
         v["model"] = serde_json::Value::Object(models);
     }
@@ -23,8 +25,14 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
     let audit = sim.audit_report();
     let (offline_us, unavailable_us) = sim.partition_time_us();
     let ms = |us: u64| us as f64 / 1000.0;
-    let reasons: serde_json::Map<String, serde_json::Value> =
-        audit.by_reason.iter().map(|(r, n)| (r.key().to_string(), (*n).into())).collect();
+    let mut final_lag = serde_json::Map::new();
+    for (i, g) in sim.groups().iter().enumerate() {
+        final_lag.insert(g.cfg.id.clone(), serde_json::Value::from(sim.group_lag(i)));
+    }
+    let mut reasons = serde_json::Map::new();
+    for (r, n) in &audit.by_reason {
+        reasons.insert(r.key().to_string(), (*n).into());
+    }
     serde_json::json!({
         "seed": sim.scenario().seed,
         "simulated_ms": sim.now_us() / MS,
@@ -48,7 +56,7 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
         },
         "consumed": sim.groups().iter().map(|g| g.consumed).sum::<u64>(),
         "redelivered": sim.groups().iter().map(|g| g.redelivered).sum::<u64>(),
-        "final_lag": sim.groups().iter().enumerate().map(|(i, g)| (g.cfg.id.clone(), serde_json::Value::from(sim.group_lag(i)))).collect::<serde_json::Map<_, _>>(),
+        "final_lag": final_lag,
         "rebalances": sim.groups().iter().flat_map(|g| g.history.iter()).map(|r| serde_json::json!({
             "group": r.group,
             "generation": r.generation,

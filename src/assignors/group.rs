@@ -7,6 +7,7 @@
 //! offset plus the partition number. Flat indices therefore sort by (topic, partition),
 //! which is the order Kafka's assignors walk partitions in.
 
+use crate::sim::SortSmall;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,7 +97,7 @@ impl Group {
         }
 
         let mut names: Vec<&str> = subscribed.into_iter().collect();
-        names.sort_by(|a, b| java_cmp(a, b));
+        names.sort_small_by(|a, b| java_cmp(a, b));
         let mut topic_infos = Vec::with_capacity(names.len());
         let mut index: BTreeMap<&str, usize> = BTreeMap::new();
         let mut offset: Flat = 0;
@@ -125,7 +126,7 @@ impl Group {
                     .iter()
                     .filter_map(|t| index.get(t.as_str()).copied())
                     .collect();
-                subs.sort_unstable();
+                subs.sort_small();
                 subs.dedup();
                 let mut claims = Vec::new();
                 for (t, parts) in &m.owned {
@@ -139,7 +140,7 @@ impl Group {
                         );
                     }
                 }
-                claims.sort_unstable();
+                claims.sort_small();
                 claims.dedup();
                 MemberInfo {
                     id: m.member_id.clone(),
@@ -150,7 +151,7 @@ impl Group {
                 }
             })
             .collect();
-        member_infos.sort_by(|a, b| java_cmp(&a.id, &b.id));
+        member_infos.sort_small_by(|a, b| java_cmp(&a.id, &b.id));
 
         Ok(Group {
             topics: topic_infos,
@@ -198,7 +199,7 @@ impl Group {
     /// members by member id.
     pub fn range_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.members.len()).collect();
-        order.sort_by(|&a, &b| {
+        order.sort_small_by(|&a, &b| {
             let (ma, mb) = (&self.members[a], &self.members[b]);
             match (&ma.instance, &mb.instance) {
                 (Some(x), Some(y)) => java_cmp(x, y),
@@ -288,7 +289,7 @@ impl Group {
                 }
             }
             for parts in topics.values_mut() {
-                parts.sort_unstable();
+                parts.sort_small();
                 parts.dedup();
             }
             out.insert(member.id.clone(), topics);

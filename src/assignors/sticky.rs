@@ -15,6 +15,7 @@
 //! module iterates in member-id or partition order, so the result is deterministic but can
 //! differ from a given Kafka run in which of several equally good members gets a partition.
 
+use crate::sim::SortSmall;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::group::{Flat, Group, NO_MEMBER};
@@ -62,7 +63,7 @@ fn previous_owners(g: &Group) -> BTreeMap<Flat, usize> {
             }
         }
     }
-    prev.into_iter().map(|(p, (_, m))| (p, m)).collect()
+    crate::sim::map_from(prev.into_iter().map(|(p, (_, m))| (p, m)))
 }
 
 /// Kafka's `ConstrainedAssignmentBuilder`.
@@ -88,7 +89,7 @@ fn constrained(g: &Group, owned: &[Vec<Flat>]) -> Result<Vec<Vec<Flat>>, AssignE
     for (m, own) in owned.iter().enumerate() {
         let mut own = own.clone();
         // KAFKA-16277: when only some owned partitions are kept, keep them spread over topics.
-        own.sort_by_key(|&p| (g.partition_of(p), g.topic_of(p)));
+        own.sort_small_by_key(|&p| (g.partition_of(p), g.topic_of(p)));
         let keep = if own.len() < min_quota {
             under_min.push(m);
             own.len()
@@ -275,7 +276,7 @@ impl<'a> General<'a> {
         // Topics with fewer potential consumers first, so that the most constrained
         // partitions are placed while there is still room.
         let mut topic_order: Vec<usize> = (0..g.topics.len()).collect();
-        topic_order.sort_by_key(|&t| (self.topic_consumers[t].len(), t));
+        topic_order.sort_small_by_key(|&t| (self.topic_consumers[t].len(), t));
         let mut sorted_all: Vec<Flat> = topic_order
             .iter()
             .flat_map(|&t| g.partitions_of(t))
@@ -364,7 +365,7 @@ impl<'a> General<'a> {
             .filter(|&m| self.participating[m])
             .map(|m| assignment[m].len() as i64)
             .collect();
-        counts.sort_unstable();
+        counts.sort_small();
         let k = counts.len() as i64;
         counts
             .iter()

@@ -25,6 +25,7 @@
 //!   two members claiming one partition, the higher generation keeps it and a tie leaves it
 //!   unassigned, as for the client-side assignors.
 
+use crate::sim::SortSmall;
 use std::collections::BTreeSet;
 
 use super::group::{Flat, Group, NO_MEMBER};
@@ -75,7 +76,7 @@ fn homogeneous(g: &Group, owned: &[Vec<Flat>]) -> Vec<Vec<Flat>> {
     let mut out: Vec<Vec<Flat>> = vec![Vec::new(); n];
     for m in 0..n {
         let mut own = owned[m].clone();
-        own.sort_by_key(|&p| (g.partition_of(p), g.topic_of(p)));
+        own.sort_small_by_key(|&p| (g.partition_of(p), g.topic_of(p)));
         for &p in own.iter().take(quota[m]) {
             assigned[p as usize] = true;
             out[m].push(p);
@@ -137,7 +138,7 @@ impl Heterogeneous<'_> {
     /// Kafka's topic order: most partitions per subscriber first, then fewer subscribers,
     /// then name. The ratio is compared by cross-multiplying instead of in floating point.
     fn sort_topics(&self, topics: &mut [usize]) {
-        topics.sort_by(|&a, &b| {
+        topics.sort_small_by(|&a, &b| {
             let pa = u64::from(self.g.topics[a].partitions);
             let pb = u64::from(self.g.topics[b].partitions);
             let sa = self.subscribers[a].len() as u64;
@@ -155,12 +156,8 @@ impl Heterogeneous<'_> {
             // Kafka deals to the least-loaded range of subscribers in (size, member) order,
             // one each per round; ordering by (current size, initial position) is the same.
             let mut initial: Vec<usize> = self.subscribers[t].clone();
-            initial.sort_by_key(|&m| (self.sizes[m], m));
-            let mut queue: BTreeSet<(usize, usize, usize)> = initial
-                .iter()
-                .enumerate()
-                .map(|(pos, &m)| (self.sizes[m], pos, m))
-                .collect();
+            initial.sort_small_by_key(|&m| (self.sizes[m], m));
+            let mut queue: BTreeSet<(usize, usize, usize)> = crate::sim::set_from(initial.iter().enumerate().map(|(pos, &m)| (self.sizes[m], pos, m)));
             for p in self.g.partitions_of(t) {
                 if self.owner[p as usize] != NO_MEMBER {
                     continue;
@@ -219,13 +216,8 @@ impl Heterogeneous<'_> {
                 movable[m as usize].push(p);
             }
         }
-        let mut least: BTreeSet<(usize, usize)> =
-            subs.iter().map(|&m| (self.sizes[m], m)).collect();
-        let mut most: BTreeSet<(usize, usize)> = subs
-            .iter()
-            .filter(|&&m| !movable[m].is_empty())
-            .map(|&m| (self.sizes[m], m))
-            .collect();
+        let mut least: BTreeSet<(usize, usize)> = crate::sim::set_from(subs.iter().map(|&m| (self.sizes[m], m)));
+        let mut most: BTreeSet<(usize, usize)> = crate::sim::set_from(subs.iter().filter(|&&m| !movable[m].is_empty()).map(|&m| (self.sizes[m], m)));
 
         let mut moved = 0;
         while let (Some(&(from_size, from)), Some(&(to_size, to))) = (most.last(), least.first()) {

@@ -3,6 +3,7 @@
 //! divergence answers, runs one fetcher per leader broker as follower, proposes
 //! ISR changes to the controller (AlterPartition) and follows metadata.
 
+use crate::sim::SortSmall;
 use crate::audit::Audit;
 use crate::engine::{ErrorCode, FollowerState, Msg, PartMeta, Role, Simulation, Timer};
 use crate::eventlog::Notable;
@@ -872,7 +873,7 @@ impl Simulation {
         if offset >= r.log.hw && offset >= epoch_start {
             let mut isr = r.known.isr.clone();
             isr.push(follower);
-            isr.sort_unstable();
+            isr.sort_small();
             self.propose_isr(b, pidx, isr);
         }
     }
@@ -1142,7 +1143,7 @@ impl Simulation {
                 let f = self.brokers[b as usize].fetchers.entry(l).or_default();
                 if !f.partitions.contains(&pidx) {
                     f.partitions.push(pidx);
-                    f.partitions.sort_unstable();
+                    f.partitions.sort_small();
                 }
                 // A fetch in flight carries the old epoch: the answer is ignored, so fetch again.
                 let now = self.now;

@@ -6,6 +6,7 @@
 //! background thread, `max.poll.interval.ms`, eager or cooperative revocation,
 //! static membership (no LeaveGroup).
 
+use crate::sim::SortSmall;
 use crate::assignors::{self, Strategy};
 use crate::engine::{Msg, Simulation, Timer};
 use crate::eventlog::Notable;
@@ -194,7 +195,7 @@ impl Consumer {
         self.plan_dirty = true;
         if !self.assigned.contains(&p) {
             self.assigned.push(p);
-            self.assigned.sort_unstable();
+            self.assigned.sort_small();
             self.first_fetch.insert(p);
         }
     }
@@ -748,7 +749,7 @@ impl Simulation {
         for &p in &added {
             con.adopt_partition(p);
         }
-        con.assigned.sort_unstable();
+        con.assigned.sort_small();
         if !added.is_empty() {
             self.request_offsets(c);
         }

@@ -7,6 +7,7 @@
 //! to `__consumer_offsets` with acks=all. Every rebalance is recorded with its
 //! cause, steps and what stopped being consumed, for the timeline.
 
+use crate::sim::SortSmall;
 use crate::engine::{ErrorCode, Msg, Role, Simulation};
 use crate::eventlog::Notable;
 use crate::kafka::broker::BrokerMsg;
@@ -189,7 +190,7 @@ impl Group {
     }
 
     fn owner_map(&self) -> BTreeMap<String, Vec<u32>> {
-        self.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())).collect()
+        crate::sim::map_from(self.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())))
     }
 
     pub fn step(&mut self, at_us: Micros, kind: &'static str, member: &str, partitions: Vec<u32>) {
@@ -516,12 +517,12 @@ impl Simulation {
         }
         for (id, m) in grp.members.iter_mut() {
             m.assignment = assignments.iter().find(|(to, _)| to == id).map(|(_, p)| p.clone()).unwrap_or_default();
-            m.assignment.sort_unstable();
+            m.assignment.sort_small();
         }
         grp.state = GroupState::Stable;
         let after = grp.owner_map();
         if let Some(r) = grp.history.last_mut() {
-            let owner_before: BTreeMap<u32, &String> = r.before.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))).collect();
+            let owner_before: BTreeMap<u32, &String> = crate::sim::map_from(r.before.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))));
             r.moved_partitions = after.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))).filter(|(p, id)| owner_before.get(p) != Some(id)).count() as u32;
             r.after = after.clone();
             r.completed_us = Some(now);
@@ -656,7 +657,7 @@ impl Simulation {
         members: impl Iterator<Item = (&'a String, &'a Option<String>, &'a [u32], i32)>,
     ) -> (BTreeMap<String, u32>, Vec<crate::assignors::Member>) {
         let grp = &self.groups[g as usize];
-        let topics: BTreeMap<String, u32> = grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)).collect();
+        let topics: BTreeMap<String, u32> = crate::sim::map_from(grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)));
         let names: Vec<String> = topics.keys().cloned().collect();
         let members = members
             .map(|(id, instance, owned_parts, generation)| {
@@ -673,7 +674,7 @@ impl Simulation {
 
     /// An assignor's answer (topic name -> partition numbers) in global partition indices, ascending.
     pub(crate) fn global_assignment(&self, a: crate::assignors::Assignment) -> BTreeMap<String, Vec<u32>> {
-        a.into_iter()
+        crate::sim::map_from(a.into_iter()
             .map(|(member, by_topic)| {
                 let mut parts: Vec<u32> = by_topic
                     .into_iter()
@@ -682,10 +683,9 @@ impl Simulation {
                         ps.into_iter().map(move |p| first + p)
                     })
                     .collect();
-                parts.sort_unstable();
+                parts.sort_small();
                 (member, parts)
-            })
-            .collect()
+            }))
     }
 
     pub(crate) fn group_broker_msg(group: u32, req: GroupRequest) -> Msg {

@@ -5,6 +5,7 @@
 //! new owner. No JoinGroup/SyncGroup, no stop-the-world barrier: members keep
 //! consuming everything that does not move.
 
+use crate::sim::SortSmall;
 use crate::assignors::{self, ServerStrategy};
 use crate::engine::{Msg, Simulation};
 use crate::eventlog::Notable;
@@ -104,7 +105,7 @@ impl Simulation {
         let grp = &mut self.groups[g as usize];
         grp.target = target.clone();
         grp.state = if grp.members.is_empty() { GroupState::Empty } else { GroupState::PreparingRebalance };
-        let before: BTreeMap<String, Vec<u32>> = grp.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())).collect();
+        let before: BTreeMap<String, Vec<u32>> = crate::sim::map_from(grp.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())));
         grp.history.push(Rebalance {
             group: grp.cfg.id.clone(),
             generation: grp.generation,
@@ -144,7 +145,7 @@ impl Simulation {
         }
         if !grant.is_empty() {
             m.assignment.extend(&grant);
-            m.assignment.sort_unstable();
+            m.assignment.sort_small();
         }
         // KIP-848: the member epoch moves to the group epoch once nothing is left to
         // revoke; partitions still held by others arrive later (unreleased).

@@ -4,8 +4,11 @@
 use super::{err, validate_producer, Acks, Scenario, ScenarioError};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+/// Serialized with serde (tag `action`); parsed by hand in `Action::from_map`,
+/// because serde's derived parser for internally tagged enums was a fifth of
+/// the page's WebAssembly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     KillBroker { broker: u32 },
     RestartBroker { broker: u32 },
@@ -48,7 +51,88 @@ pub enum NodeName {
     Controller(String),
 }
 
+const ACTION_NAMES: &[&str] = &[
+    "kill_broker", "restart_broker", "stop_broker", "pause_broker", "slow_broker", "slow_disk", "kill_controller",
+    "restart_controller", "partition_network", "heal_network", "elect_preferred_leaders", "set_producer",
+    "set_topic_config", "set_cluster_config", "add_consumer", "stop_consumer", "kill_consumer", "restart_consumer",
+    "pause_consumer", "set_consumer_rate",
+];
+
+/// Fields of one action object, taken out one by one; what is left over is an error.
+struct Fields(serde_json::Map<String, serde_json::Value>);
+
+impl Fields {
+    fn take<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Result<T, String> {
+        let v = self.0.remove(name).ok_or_else(|| format!("missing field `{name}`"))?;
+        serde_json::from_value(v).map_err(|e| format!("{name}: {e}"))
+    }
+    fn opt<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, String> {
+        match self.0.remove(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v).map(Some).map_err(|e| format!("{name}: {e}")),
+        }
+    }
+    fn u32(&mut self, name: &str) -> Result<u32, String> {
+        self.take::<u64>(name)?.try_into().map_err(|_| format!("{name}: too large"))
+    }
+    fn u64(&mut self, name: &str) -> Result<u64, String> {
+        self.take(name)
+    }
+    fn string(&mut self, name: &str) -> Result<String, String> {
+        self.take(name)
+    }
+    fn done(self, a: Action) -> Result<Action, String> {
+        match self.0.keys().next() {
+            Some(k) => Err(format!("unknown field `{k}` for action `{}`", a.name())),
+            None => Ok(a),
+        }
+    }
+}
+
 impl Action {
+    /// Parses an action object (`{"action": "kill_broker", "broker": 1}`) with
+    /// the same rules and messages as serde: unknown names and fields are errors.
+    pub fn from_map(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Action, String> {
+        let name = match map.remove("action") {
+            Some(serde_json::Value::String(n)) => n,
+            Some(other) => return Err(format!("action must be a string, got {other}")),
+            None => return Err("missing field `action`".into()),
+        };
+        let mut f = Fields(map);
+        let a = match name.as_str() {
+            "kill_broker" => Action::KillBroker { broker: f.u32("broker")? },
+            "restart_broker" => Action::RestartBroker { broker: f.u32("broker")? },
+            "stop_broker" => Action::StopBroker { broker: f.u32("broker")? },
+            "pause_broker" => Action::PauseBroker { broker: f.u32("broker")?, for_ms: f.u64("for_ms")? },
+            "slow_broker" => Action::SlowBroker { broker: f.u32("broker")?, extra_latency_ms: f.u64("extra_latency_ms")? },
+            "slow_disk" => Action::SlowDisk { broker: f.u32("broker")?, extra_ms: f.u64("extra_ms")? },
+            "kill_controller" => Action::KillController { controller: f.string("controller")? },
+            "restart_controller" => Action::RestartController { controller: f.string("controller")? },
+            "partition_network" => Action::PartitionNetwork {
+                from: f.take("from")?,
+                to: f.take("to")?,
+                one_way: f.opt("one_way")?.unwrap_or(false),
+            },
+            "heal_network" => Action::HealNetwork {},
+            "elect_preferred_leaders" => Action::ElectPreferredLeaders {},
+            "set_producer" => Action::SetProducer { producer: f.string("producer")?, records_per_sec: f.opt("records_per_sec")?, acks: f.opt("acks")? },
+            "set_topic_config" => Action::SetTopicConfig { topic: f.string("topic")?, min_insync_replicas: f.u32("min_insync_replicas")? },
+            "set_cluster_config" => Action::SetClusterConfig { unclean_leader_election_enable: f.take("unclean_leader_election_enable")? },
+            "add_consumer" => Action::AddConsumer { group: f.string("group")? },
+            "stop_consumer" => Action::StopConsumer { group: f.string("group")?, member: f.u32("member")? },
+            "kill_consumer" => Action::KillConsumer { group: f.string("group")?, member: f.u32("member")? },
+            "restart_consumer" => Action::RestartConsumer { group: f.string("group")?, member: f.u32("member")? },
+            "pause_consumer" => Action::PauseConsumer { group: f.string("group")?, member: f.u32("member")?, for_ms: f.u64("for_ms")? },
+            "set_consumer_rate" => {
+                Action::SetConsumerRate { group: f.string("group")?, member: f.u32("member")?, records_per_sec: f.u64("records_per_sec")? }
+            }
+            other => {
+                return Err(format!("unknown variant `{other}`, expected one of {}", ACTION_NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+            }
+        };
+        f.done(a)
+    }
+
     /// Checks the action against the scenario it runs in.
     pub fn validate(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let broker = |b: u32| -> Result<(), ScenarioError> {
@@ -208,7 +292,7 @@ impl<'de> Deserialize<'de> for TimedAction {
                 .ok_or_else(|| D::Error::custom(format!("at_us must be a non-negative integer, got {v}")))?,
             (None, None) => return Err(D::Error::custom("an action needs at_ms or at_us")),
         };
-        let action = Action::deserialize(serde_json::Value::Object(value)).map_err(D::Error::custom)?;
+        let action = Action::from_map(value).map_err(D::Error::custom)?;
         Ok(TimedAction { at_us, action })
     }
 }
@@ -225,5 +309,56 @@ impl Serialize for TimedAction {
             }
         }
         v.serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_action() -> Vec<Action> {
+        vec![
+            Action::KillBroker { broker: 1 },
+            Action::RestartBroker { broker: 1 },
+            Action::StopBroker { broker: 2 },
+            Action::PauseBroker { broker: 0, for_ms: 5 },
+            Action::SlowBroker { broker: 0, extra_latency_ms: 50 },
+            Action::SlowDisk { broker: 0, extra_ms: 20 },
+            Action::KillController { controller: "c1".into() },
+            Action::RestartController { controller: "c1".into() },
+            Action::PartitionNetwork { from: vec![NodeName::Broker(0)], to: vec![NodeName::Controller("c0".into())], one_way: true },
+            Action::HealNetwork {},
+            Action::ElectPreferredLeaders {},
+            Action::SetProducer { producer: "p".into(), records_per_sec: Some(5), acks: Some(Acks::One) },
+            Action::SetProducer { producer: "p".into(), records_per_sec: None, acks: None },
+            Action::SetTopicConfig { topic: "t".into(), min_insync_replicas: 2 },
+            Action::SetClusterConfig { unclean_leader_election_enable: true },
+            Action::AddConsumer { group: "g".into() },
+            Action::StopConsumer { group: "g".into(), member: 1 },
+            Action::KillConsumer { group: "g".into(), member: 1 },
+            Action::RestartConsumer { group: "g".into(), member: 1 },
+            Action::PauseConsumer { group: "g".into(), member: 1, for_ms: 9 },
+            Action::SetConsumerRate { group: "g".into(), member: 1, records_per_sec: 7 },
+        ]
+    }
+
+    #[test]
+    fn every_action_round_trips_through_json() {
+        for a in every_action() {
+            let serde_json::Value::Object(map) = serde_json::to_value(&a).unwrap() else { panic!("not an object") };
+            assert_eq!(Action::from_map(map).unwrap(), a);
+        }
+        assert_eq!(every_action().iter().map(|a| a.name()).collect::<std::collections::BTreeSet<_>>().len(), ACTION_NAMES.len());
+    }
+
+    #[test]
+    fn bad_actions_are_one_line_errors() {
+        let parse = |j: &str| Action::from_map(serde_json::from_str(j).unwrap()).unwrap_err();
+        assert!(parse(r#"{"action": "kill_broker", "broker": 1, "extra": 2}"#).contains("unknown field `extra`"));
+        assert!(parse(r#"{"action": "kill_broker"}"#).contains("missing field `broker`"));
+        assert!(parse(r#"{"action": "kill_broker", "broker": "one"}"#).starts_with("broker: invalid type"));
+        assert!(parse(r#"{"action": "boom"}"#).starts_with("unknown variant `boom`"));
+        assert!(parse(r#"{"broker": 1}"#).contains("missing field `action`"));
+        assert!(parse(r#"{"action": "kill_broker", "broker": 99999999999}"#).contains("too large"));
     }
 }

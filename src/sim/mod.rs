@@ -5,9 +5,11 @@
 mod network;
 mod queue;
 mod rng;
+mod sort;
 
 pub use network::{Network, Node};
 pub use queue::EventQueue;
+pub use sort::{map_from, set_from, SortSmall};
 pub use rng::{Fnv64, SimRng};
 
 /// Simulated time in microseconds since the start of the run.

@@ -2,6 +2,7 @@
 //! topic and cluster configs, preferred-leader election, and each producer's rate
 //! and acks. Every control sends an engine `Action` through `Msg::Act`.
 
+use crate::sim::SortSmall;
 use super::Msg;
 use crate::engine::Snapshot;
 use crate::i18n::{tr, trf};
@@ -44,6 +45,22 @@ fn node_label(s: &str) -> String {
     }
 }
 
+/// sin and cos of `a` in [0, 2π) by Taylor series around the nearest quarter
+/// turn: accurate to far below a pixel, which is all a drawing needs.
+fn sin_cos(a: f64) -> (f64, f64) {
+    let q = (a / std::f64::consts::FRAC_PI_2 + 0.5).floor();
+    let x = a - q * std::f64::consts::FRAC_PI_2;
+    let x2 = x * x;
+    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0))));
+    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0)));
+    match (q as i64).rem_euclid(4) {
+        0 => (s, c),
+        1 => (c, -s),
+        2 => (-s, -c),
+        _ => (-c, s),
+    }
+}
+
 /// The nodes as a ring with each cut drawn on it: a dashed red arrow a → b means
 /// messages from a to b are dropped; a cut both ways is a solid red line.
 fn network_map(snap: &Snapshot) -> Html {
@@ -53,8 +70,11 @@ fn network_map(snap: &Snapshot) -> Html {
     let (cx, cy, r) = (130.0, 95.0, 70.0);
     let pos = |name: &str| -> (f64, f64) {
         let i = nodes.iter().position(|x| x == name).unwrap_or(0) as f64;
-        let a = -std::f64::consts::FRAC_PI_2 + i * std::f64::consts::TAU / n;
-        (cx + r * a.cos(), cy + r * a.sin())
+        let a = i * std::f64::consts::TAU / n;
+        // Clockwise from the top; sin/cos by series keeps libm's trigonometry
+        // (several kilobytes of WebAssembly) out of the page.
+        let (s, c) = sin_cos(a);
+        (cx + r * s, cy - r * c)
     };
     let both = |a: &str, b: &str| snap.cuts.iter().any(|(x, y)| x == b && y == a);
     let cut_lines: Vec<Html> = snap
@@ -181,7 +201,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                         Msg::Act(Action::SetProducer { producer: id2.clone(), records_per_sec: None, acks: Some(acks) })
                     });
                     let mut rates = vec![100u64, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
-                    if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_unstable(); }
+                    if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }
                     html! {
                         <div class="producer">
                             <strong>{ trf("producer {0}", &[p.id.clone()]) }</strong>

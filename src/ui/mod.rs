@@ -9,6 +9,7 @@ mod lesson;
 mod setup;
 mod views;
 
+use crate::sim::SortSmall;
 use crate::charts::{self, Marker, PlotArea, SeriesDef};
 use crate::i18n::{tr, trf};
 use crate::scenario::draft::{Draft, Field};
@@ -78,6 +79,8 @@ pub enum Msg {
     /// Pointer over a chart: (chart index, CSS x, CSS width of the canvas), or gone.
     Hover(Option<(usize, f64)>),
     SetLang(String),
+    /// A language's table arrived (fetched from `i18n/<code>.json`).
+    LangLoaded(String, Result<String, String>),
     /// A built-in lesson by index.
     OpenLesson(usize),
     LessonNext,
@@ -339,7 +342,7 @@ impl App {
         // (theme, size, a new marker) redraws every chart at once.
         let only_time = self.chart_sig.iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let mut stale: Vec<usize> = (0..CHARTS.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
-        stale.sort_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
+        stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
         if only_time {
             stale.truncate(1);
         }
@@ -424,7 +427,7 @@ fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
 /// Markers with the same label closer than 3% of the time shown become one
 /// ("set consumer rate ×3"), so their labels do not print over each other.
 fn merge_markers(mut m: Vec<(f64, String, bool)>, span: f64) -> Vec<(f64, String, bool)> {
-    m.sort_by(|a, b| a.0.total_cmp(&b.0));
+    m.sort_small_by(|a, b| a.0.total_cmp(&b.0));
     let near = (span * 0.03).max(0.5);
     let mut out: Vec<(f64, String, bool, u32, f64)> = Vec::new();
     for (t, label, rb) in m {
@@ -446,7 +449,7 @@ impl Component for App {
     fn create(ctx: &Context<Self>) -> Self {
         // Language: the URL's choice, else the last one used here, else English.
         let wanted = browser::query_param("lang").or_else(|| browser::storage_get("kafka-sim-lang")).unwrap_or_else(|| "en".into());
-        let lang = crate::i18n::set_language(&wanted).to_string();
+        let lang = "en".to_string();
         let scenario = preset_scenario(PRESETS[0].id).unwrap_or_else(|_| Scenario::from_json("{}").expect("the empty scenario is valid"));
         let mut setup = Draft::default();
         setup.reset_to(&scenario, PRESETS[0].id);
@@ -504,6 +507,9 @@ impl Component for App {
             })
         });
         app.set_playing(ctx, true);
+        if wanted != "en" {
+            ctx.link().send_message(Msg::SetLang(wanted));
+        }
         // A shared run in the fragment, or a lesson (built-in id or a file's URL) in the query.
         match SharedRun::decode(&browser::fragment()) {
             Ok(Some(run)) => {
@@ -684,7 +690,20 @@ impl Component for App {
             Msg::ToggleLarge => self.large = !self.large,
             Msg::Hover(h) => self.hover = h,
             Msg::SetLang(code) => {
-                self.lang = crate::i18n::set_language(&code).to_string();
+                let Some(code) = crate::i18n::known(&code) else {
+                    self.message = Some(format!("unknown language {code:?}"));
+                    return true;
+                };
+                if !crate::i18n::set_language(code) {
+                    // Fetch the table, then come back here.
+                    let link = ctx.link().clone();
+                    yew::platform::spawn_local(async move {
+                        let text = browser::fetch_text(&format!("i18n/{code}.json")).await;
+                        link.send_message(Msg::LangLoaded(code.to_string(), text));
+                    });
+                    return false;
+                }
+                self.lang = code.to_string();
                 browser::storage_set("kafka-sim-lang", &self.lang);
                 if let Some(url) = browser::url_with(&[("lang", Some(self.lang.clone()))], Some(&browser::fragment())) {
                     browser::replace_url(&url);
@@ -697,6 +716,10 @@ impl Component for App {
                     }
                 }
             }
+            Msg::LangLoaded(code, text) => match text.and_then(|t| crate::i18n::install(&code, &t)) {
+                Ok(()) => return <Self as Component>::update(self, ctx, Msg::SetLang(code)),
+                Err(e) => self.message = Some(format!("{code}: {e}")),
+            },
             Msg::OpenLesson(i) => {
                 if let Some(l) = self.lessons.get(i).cloned() {
                     self.open_lesson(ctx, l, 0);
@@ -894,7 +917,7 @@ impl Component for App {
                     <button onclick={link.callback(|_| Msg::CopyLink)} title={tr("A link that reproduces this run exactly (or this lesson step)")}>{ tr("Copy link") }</button>
                     <label>{ tr("Language") }
                         <select aria-label="Language / 语言" onchange={on_lang}>
-                            { for crate::i18n::LANGUAGES.iter().map(|(code, name, _)| html! { <option value={*code} selected={*code == self.lang}>{ *name }</option> }) }
+                            { for crate::i18n::LANGUAGES.iter().map(|(code, name)| html! { <option value={*code} selected={*code == self.lang}>{ *name }</option> }) }
                         </select>
                     </label>
                     <label>{ tr("Theme") }

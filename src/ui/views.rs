@@ -2,6 +2,7 @@
 //! with their log bars), the consumer groups, and the event log. Pure functions
 //! of the snapshot; every control sends a `Msg` carrying an engine `Action`.
 
+use crate::sim::SortSmall;
 use super::Msg;
 use crate::engine::{PartitionView, ReplicaView, Snapshot};
 use crate::eventlog::Entry;
@@ -264,7 +265,7 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
     let mut rates = vec![10u64, 100, 500, 1_000, 1_500, 5_000, 10_000, 50_000];
     if !rates.contains(&rate) {
         rates.push(rate);
-        rates.sort_unstable();
+        rates.sort_small();
     }
     html! {
         <select class="mini" onchange={on} aria-label={trf("Rate of consumer {0} of group {1}", &[member.to_string(), group.to_string()])} title={tr("records per second this consumer processes")}>
@@ -275,14 +276,14 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
 
 pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
     let on_filter = link.callback(|e: InputEvent| Msg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
-    let needle = filter.to_lowercase();
+    let needle = filter.to_ascii_lowercase();
     let shown: Vec<(u64, String)> = entries
         .iter()
         .rev()
         .map(|e| (e.at_us, e.what.describe()))
         .filter(|(_, text)| !text.contains("__consumer_offsets") || needle.contains("__"))
         .map(|(t, text)| (t, tr(&text)))
-        .filter(|(_, text)| needle.is_empty() || text.to_lowercase().contains(&needle))
+        .filter(|(_, text)| needle.is_empty() || text.to_ascii_lowercase().contains(&needle))
         .take(60)
         .collect();
     html! {

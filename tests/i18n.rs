@@ -1,0 +1,123 @@
+//! Every English text the page shows has a translation in each language file.
+//! Texts in the UI code are found by scanning it for `tr("...")`, `trf("...")`
+//! and the labels handed to helpers; data-driven texts (chart series, presets,
+//! guarantees, action names) are listed from the crate itself.
+
+use kafka_sim::i18n::Catalog;
+use std::collections::BTreeSet;
+
+fn literals_after(src: &str, marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = rest.find(marker) {
+        rest = &rest[i + marker.len()..];
+        let trimmed = rest.trim_start();
+        if let Some(body) = trimmed.strip_prefix('"') {
+            let mut s = String::new();
+            let mut chars = body.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => s.push(chars.next().unwrap_or('\\')),
+                    '"' => break,
+                    c => s.push(c),
+                }
+            }
+            out.push(s);
+        }
+    }
+    out
+}
+
+fn ui_texts() -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for entry in std::fs::read_dir("src/ui").unwrap() {
+        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for marker in ["tr(", "trf(", "title: ", "y_label: ", "aria: ", "label(", "tr(if ", "} else { "] {
+            for k in literals_after(&src, marker) {
+                if k.chars().any(|c| c.is_ascii_alphabetic()) && !k.contains('{') || k.contains("{0}") {
+                    keys.insert(k);
+                }
+            }
+        }
+        // Form fields: input(link, rejected, Field::X, "label", value, "hint") and select(link, Field::X, "label", ...).
+        for line in src.lines().filter(|l| l.contains("input(link, &props.rejected") || l.contains("select(link, Field::")) {
+            let parts: Vec<&str> = line.split('"').collect();
+            for (i, p) in parts.iter().enumerate() {
+                if i % 2 == 1 && p.chars().any(|c| c.is_ascii_alphabetic()) && !p.contains('.') {
+                    keys.insert(p.to_string());
+                }
+            }
+        }
+    }
+    keys
+}
+
+fn data_texts() -> BTreeSet<String> {
+    use kafka_sim::charts;
+    let mut keys = BTreeSet::new();
+    for defs in [charts::THROUGHPUT, charts::LATENCY, charts::LAG, charts::HEALTH, charts::MODEL, charts::DETECTION, charts::RECOMMENDER] {
+        keys.extend(defs.iter().map(|d| d.0.to_string()));
+    }
+    for p in kafka_sim::presets::PRESETS {
+        keys.insert(p.title.to_string());
+        let sim = kafka_sim::Simulation::new(&kafka_sim::Scenario::from_json(p.json).unwrap());
+        for (title, y, _) in charts::model_charts(&sim) {
+            keys.insert(title.to_string());
+            keys.insert(y.to_string());
+        }
+    }
+    keys.extend(kafka_sim::invariants::NAMES.iter().map(|n| n.1.to_string()));
+    for r in [kafka_sim::audit::LossReason::Acks1LeaderFailover, kafka_sim::audit::LossReason::UncleanElection, kafka_sim::audit::LossReason::Unexplained] {
+        keys.insert(r.explain().to_string());
+    }
+    keys.extend(kafka_sim::scenario::draft::VARIANTS.iter().map(|v| v.1.to_string()));
+    for state in ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "up", "down", "stopped", "paused", "running", "dead", "active", "standby"] {
+        keys.insert(state.to_string());
+    }
+    keys
+}
+
+#[test]
+fn every_ui_text_has_a_chinese_translation() {
+    let zh = Catalog::from_json("zh", include_str!("../i18n/zh.json")).unwrap();
+    let keys = ui_texts();
+    assert!(keys.len() > 150, "the scan found only {} texts: is it still reading the UI?", keys.len());
+    let data = data_texts();
+    // Kafka's own names and values, units, and CSS classes the scan picks up: never translated.
+    let keep = ["acks", "all", "classic", "consumer", "true", "false", "ms", "AUC", "ok", "cut one-way", "cut both"];
+    let missing: Vec<&String> = keys.iter().chain(data.iter()).filter(|k| !zh.has(k) && !keep.contains(&k.as_str())).collect();
+    assert!(missing.is_empty(), "missing in i18n/zh.json: {missing:#?}");
+}
+
+#[test]
+fn event_log_texts_translate_without_english_left() {
+    // Every engine event of a run with faults and rebalances, translated.
+    let zh = Catalog::from_json("zh", include_str!("../i18n/zh.json")).unwrap();
+    let mut s = kafka_sim::Scenario::from_json(kafka_sim::presets::find("orders").unwrap().json).unwrap();
+    s.duration_ms = 90_000;
+    let mut sim = kafka_sim::Simulation::new(&s);
+    use kafka_sim::scenario::Action;
+    for (at, a) in [
+        (5_000_000, Action::KillBroker { broker: 0 }),
+        (20_000_000, Action::AddConsumer { group: "billing".into() }),
+        (30_000_000, Action::RestartBroker { broker: 0 }),
+        (40_000_000, Action::KillConsumer { group: "billing".into(), member: 1 }),
+        (50_000_000, Action::PauseBroker { broker: 2, for_ms: 3000 }),
+    ] {
+        sim.schedule(at, a).unwrap();
+    }
+    sim.run_until(90_000_000);
+    let allowed = ["ISR", "HW", "LEO", "Broker", "poll", "max.poll.interval.ms", "auto.offset.reset", "UNCLEAN", "fenced", "ms", "s"];
+    let mut untranslated = BTreeSet::new();
+    for e in &sim.event_log().entries {
+        let text = zh.tr(&e.what.describe());
+        for word in text.split(|c: char| !c.is_ascii_alphabetic() && c != '.' && c != '_').filter(|w| w.len() > 1) {
+            let ids = ["billing", "orders", "consumer", "checkout", "c0", "c1", "c2"];
+            let kafka_error = word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+            if !allowed.contains(&word) && !kafka_error && !ids.iter().any(|id| word.starts_with(id)) && !word.starts_with("__") {
+                untranslated.insert(format!("{word:?} in {text:?}"));
+            }
+        }
+    }
+    assert!(untranslated.is_empty(), "English left in translated events: {untranslated:#?}");
+}
