@@ -52,7 +52,7 @@ pub fn view(run: &LessonRun, lang: &str, link: &yew::html::Scope<super::App>) ->
     let k = run.step;
     let step = &l.steps[k];
     html! {
-        <section class="card lesson" role="region" aria-label={tr("Lesson")} data-step={k.to_string()}>
+        <section class="card lesson" role="region" aria-label={tr("Lesson")} data-step={k.to_string()} data-highlight={step.highlight.clone()} data-lesson={l.id.clone()}>
             <div class="lesson-head">
                 <h2>{ l.title.get(lang) }</h2>
                 <span class="muted">{ trf("Step {0} of {1}", &[(k + 1).to_string(), n.to_string()]) }</span>

@@ -1,0 +1,155 @@
+// Issue 7: every lesson walked forward and back (text, highlight, and the exact
+// earlier state restored), a shared link reproducing a run's fingerprint, a
+// tampered link falling back cleanly, and the Chinese UI with no English left.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { serveDist, launch, openPage, simMicros, SHOTS } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await serveDist(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+const state = (page) => page.evaluate(() => {
+  const app = document.querySelector('#app');
+  const lesson = document.querySelector('section.lesson');
+  return {
+    step: lesson?.dataset.step, highlight: lesson?.dataset.highlight, text: lesson?.querySelector('.step-text')?.textContent,
+    us: app.dataset.simUs, fingerprint: app.dataset.fingerprint,
+    cluster: [...document.querySelectorAll('.broker')].map((b) => b.getAttribute('aria-label') + ':' + [...b.querySelectorAll('.replica')].map((r) => r.getAttribute('aria-label')).join('|')).join('/'),
+  };
+});
+
+test('every lesson walks forward with text and highlight, and back restores each earlier state', async () => {
+  const page = await openPage(browser, server.url);
+  const select = page.getByRole('combobox', { name: 'Lesson', exact: true });
+  const values = await select.locator('option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v !== ''));
+  assert.ok(values.length >= 1, 'no lessons listed');
+  for (const v of values) {
+    await select.selectOption(v);
+    const panel = page.getByRole('region', { name: 'Lesson' });
+    await panel.waitFor();
+    const forward = [];
+    for (;;) {
+      const s = await state(page);
+      assert.ok(s.text && s.text.length > 20, `lesson ${v} step ${s.step}: no text`);
+      const lit = await page.locator(`.highlight[data-target="${s.highlight}"]`).count();
+      assert.ok(lit > 0, `lesson ${v} step ${s.step}: nothing highlighted for ${s.highlight}`);
+      forward.push(s);
+      const next = panel.getByRole('button', { name: 'Next step' });
+      if (await next.isDisabled()) break;
+      await next.click();
+      await page.waitForFunction((k) => document.querySelector('section.lesson').dataset.step === String(k), forward.length);
+    }
+    assert.ok(forward.length >= 3, `lesson ${v} has only ${forward.length} steps`);
+    // Back to the first step: each earlier state exactly as it was.
+    for (let k = forward.length - 2; k >= 0; k--) {
+      await panel.getByRole('button', { name: 'Previous step' }).click();
+      await page.waitForFunction((k) => document.querySelector('section.lesson').dataset.step === String(k), k);
+      assert.deepEqual(await state(page), forward[k], `lesson ${v}: back to step ${k + 1} differs`);
+    }
+  }
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('a shared link reproduces the run; a tampered one falls back with a message', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 4e6);
+  await page.getByRole('button', { name: 'Kill broker 1' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 9e6);
+  await page.getByRole('button', { name: 'Add consumer to group billing' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 14e6);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByRole('textbox', { name: 'Link to this run' }).inputValue();
+  assert.match(link, /#run=1\./);
+  const original = await state(page);
+
+  const opened = await openPage(browser, link);
+  await opened.getByRole('status').filter({ hasText: /paused/ }).waitFor({ timeout: 30000 });
+  const replayed = await state(opened);
+  assert.equal(replayed.us, original.us);
+  assert.equal(replayed.fingerprint, original.fingerprint);
+  assert.equal(replayed.cluster, original.cluster);
+  await opened.screenshot({ path: join(SHOTS, 'shared-link-1280x720.png') });
+  assert.deepEqual(opened.problems, []);
+  await opened.close();
+
+  // A damaged link: one clear message, and the default scenario runs.
+  const damaged = link.replace(/(#run=1\.)(.{20})/, (m, a, b) => a + b.split('').reverse().join(''));
+  const bad = await openPage(browser, damaged);
+  const msg = await bad.getByRole('status').textContent();
+  assert.match(msg, /^This link cannot be opened \(.+\); showing the default scenario\.$/);
+  await bad.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 0);
+  assert.deepEqual(bad.problems, []);
+  await bad.close();
+  await page.close();
+});
+
+// Words that stay in English in the Chinese UI: Kafka's names and config keys,
+// protocol and assignor names, ids from the scenarios, units, and product names.
+const KEEP = new Set(('acks all ISR HW LEO KRaft KIP-848 JoinGroup SyncGroup Leader Broker classic consumer range roundrobin sticky '
+  + 'cooperative-sticky uniform min.insync.replicas unclean.leader.election.enable replication.factor group.protocol group.instance.id '
+  + 'auto.commit.interval.ms max.poll.interval.ms session.timeout.ms group.initial.rebalance.delay.ms broker.session.timeout.ms '
+  + 'replica.lag.time.max.ms NOT_ENOUGH_REPLICAS Stable JSON README kafka-sim Rust WebAssembly plotters canvas ms s x p50 p99 AUC fenced '
+  + 'Shift Esc poll auto.offset.reset id English offsets Kafka true false').split(' '));
+// Ids, hex fingerprints, single letters (keys, a → b) and Kafka error names.
+const isId = (w) => /^(orders|billing|checkout|transactions|user_behavior|c\d|p\d|g\d)([-\w.]*)$/.test(w) || /^[a-f0-9]{8,16}$/.test(w)
+  || /^[A-Za-z]$/.test(w) || /^[A-Z][A-Z_]+$/.test(w);
+
+test('in Chinese, no English UI text is left on the main screens', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  await page.getByRole('combobox', { name: 'Language / 语言' }).selectOption('zh');
+  await page.waitForFunction(() => document.querySelector('#app').dataset.lang === 'zh');
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 15e6, null, { timeout: 30000 });
+  await page.getByRole('button', { name: '终止 Broker 0' }).click();
+  await page.getByRole('button', { name: '向消费者组 billing 添加消费者' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 30e6, null, { timeout: 30000 });
+  await page.getByRole('button', { name: '暂停', exact: true }).click();
+  await page.getByRole('button', { name: '设置场景' }).click();
+  await page.getByRole('button', { name: '键盘快捷键' }).click();
+  const text = await page.evaluate(() => {
+    const skip = new Set(['TEXTAREA', 'OPTION', 'SCRIPT', 'STYLE']);
+    const out = [];
+    const walk = (n) => {
+      if (n.nodeType === 3) out.push(n.textContent);
+      else if (n.nodeType === 1 && !skip.has(n.tagName) && getComputedStyle(n).display !== 'none') n.childNodes.forEach(walk);
+    };
+    walk(document.body);
+    // Selected options and attributes people read (titles, placeholders, labels) count too.
+    document.querySelectorAll('select').forEach((s) => s.selectedOptions[0] && s.getAttribute('aria-label') !== 'Language / 语言' && out.push(s.selectedOptions[0].textContent));
+    document.querySelectorAll('[placeholder]').forEach((e) => out.push(e.getAttribute('placeholder')));
+    return out.join(' \n ');
+  });
+  const words = text.match(/[A-Za-z][A-Za-z0-9._\-]*/g) ?? [];
+  const left = [...new Set(words.filter((w) => !KEEP.has(w) && !isId(w) && !KEEP.has(w.replace(/[.,:;]+$/, ''))))];
+  assert.deepEqual(left, [], `English left: ${left.join(', ')}`);
+  await page.screenshot({ path: join(SHOTS, 'zh-main-1280x720.png') });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('lesson screenshots in both languages and presentation mode', async () => {
+  for (const lang of ['en', 'zh']) {
+    const page = await openPage(browser, `${server.url}?lang=${lang}&lesson=first-join&step=2`);
+    await page.waitForFunction((l) => document.querySelector('#app').dataset.lang === l && document.querySelector('section.lesson'), lang);
+    for (const step of [2, 4, 5]) {
+      await page.getByRole('button', { name: lang === 'en' ? `Go to step ${step}` : `转到第 ${step} 步` }).click();
+      await page.waitForFunction((k) => document.querySelector('section.lesson').dataset.step === String(k), step - 1);
+      await page.screenshot({ path: join(SHOTS, `lesson-${lang}-step${step}-1280x720.png`) });
+    }
+    // Presentation mode by keyboard only: p, then the arrows move between steps.
+    await page.keyboard.press('p');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.present), 'true');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => document.querySelector('section.lesson').dataset.step === '3');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction(() => document.querySelector('section.lesson').dataset.step === '4');
+    await page.screenshot({ path: join(SHOTS, `present-${lang}-1280x720.png`) });
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  }
+});
