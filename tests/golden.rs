@@ -12,7 +12,7 @@ const GOLDEN: &[(&str, &str)] = &[
     // The streaming-ML presets (issue 8).
     ("fraud-broker", "700eb0cb7027d3ff"),
     ("fraud-slow-model", "9e6985a335f9e5a6"),
-    ("fraud-rescore", "c12f6aa447ba7f91"),
+    ("fraud-rescore", "4541be960b76b1c8"),
     ("fraud-rebalance", "9ebc53822b7ca887"),
     ("rec-freshness", "12e348af2a9532ea"),
 ];

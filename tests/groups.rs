@@ -201,3 +201,29 @@ fn without_auto_commit_the_application_commits_after_each_poll() {
     assert_eq!(g.partition_lag.iter().map(|p| p.2).sum::<u64>(), g.lag);
     assert_eq!(summary(&sim)["invariant_violations"], json!([]));
 }
+
+/// Regression: a heartbeat answered REBALANCE_IN_PROGRESS for an older
+/// generation made a member that had already rejoined start one more rebalance,
+/// forever (found with 7 cooperative-sticky members on two topics). Kafka
+/// ignores such answers unless the member is still stable in that generation.
+#[test]
+fn a_stale_heartbeat_answer_does_not_start_rebalances_forever() {
+    let s = Scenario::from_json(
+        &json!({
+            "seed": 1, "duration_ms": 60000, "cluster": {"brokers": 3},
+            "topics": [{"name": "a", "partitions": 6, "replication_factor": 3}, {"name": "b", "partitions": 6, "replication_factor": 3}],
+            "producers": [{"id": "pa", "topic": "a", "records_per_sec": 1000, "keys": 100}, {"id": "pb", "topic": "b", "records_per_sec": 1000, "keys": 100}],
+            "groups": [{"id": "g", "topics": ["a", "b"], "members": 6, "assignor": "cooperative-sticky", "auto_offset_reset": "earliest"}],
+            "actions": [{"at_ms": 20000, "action": "add_consumer", "group": "g"}]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let mut sim = Simulation::new(&s);
+    sim.run_until(60 * SEC);
+    let g = &sim.groups()[0];
+    // The first join, then the new member's two cooperative rounds: three generations.
+    let generations = g.history_base + g.history.len();
+    assert!(generations <= 3, "{generations} rebalances in 60 s");
+    assert!(g.history.iter().all(|r| r.completed_us.is_some()));
+}

@@ -110,7 +110,9 @@ pub enum ConsumerMsg {
     Coordinator { req_id: u64, broker: Option<u32> },
     Joined { member_id: String, generation: i32, leader: String, members: Option<Vec<MemberInfo>> },
     Synced { generation: i32, assignment: Result<Vec<u32>, GroupError> },
-    HeartbeatDone { error: Option<GroupError> },
+    /// The generation the heartbeat was sent in, so an answer about an older
+    /// generation is ignored (Kafka's HeartbeatResponseHandler does the same).
+    HeartbeatDone { generation: i32, error: Option<GroupError> },
     GroupError { error: GroupError },
     CommitDone { req_id: u64, error: Option<GroupError> },
     Offsets { req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError> },
@@ -574,9 +576,17 @@ impl Simulation {
                     }
                 }
             }
-            ConsumerMsg::HeartbeatDone { error } => match error {
+            ConsumerMsg::HeartbeatDone { generation, error } => match error {
                 None => {}
-                Some(GroupError::RebalanceInProgress) => self.consumers[c as usize].rejoin = true,
+                // Rejoin only if still stable in the generation the heartbeat was
+                // about: a member already joining, or already in the next
+                // generation, would otherwise start one more rebalance, forever.
+                Some(GroupError::RebalanceInProgress) => {
+                    let con = &mut self.consumers[c as usize];
+                    if con.phase == Phase::Stable && con.generation == generation {
+                        con.rejoin = true;
+                    }
+                }
                 Some(GroupError::NotCoordinator) => self.consumers[c as usize].coordinator = None,
                 Some(e) => {
                     self.count_group_error(e);

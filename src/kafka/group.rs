@@ -272,7 +272,7 @@ impl Simulation {
                         (grp.state == GroupState::PreparingRebalance).then_some(GroupError::RebalanceInProgress)
                     }
                 };
-                self.reply(b, consumer, ConsumerMsg::HeartbeatDone { error });
+                self.reply(b, consumer, ConsumerMsg::HeartbeatDone { generation, error });
             }
             GroupRequest::Leave { member_id, reason } => {
                 let grp = &mut self.groups[g as usize];

@@ -107,6 +107,7 @@ struct Twin {
     variant: String,
 }
 
+#[derive(Clone, Copy)]
 struct ChartDef {
     title: &'static str,
     y_label: &'static str,
@@ -114,6 +115,19 @@ struct ChartDef {
     aria: &'static str,
     /// Its name in lesson highlights (`chart:lag`).
     target: &'static str,
+}
+
+/// Charts after the four cluster charts: the ML models' (issue 8), when the run has processors.
+const MAX_CHARTS: usize = 7;
+
+/// The charts this run draws: the cluster's four, then its models' on the same time axis.
+fn chart_list(sim: &Simulation) -> Vec<ChartDef> {
+    let mut v = CHARTS.to_vec();
+    for (title, y_label, defs) in charts::model_charts(sim) {
+        v.push(ChartDef { title, y_label, defs, aria: title, target: "model" });
+    }
+    v.truncate(MAX_CHARTS);
+    v
 }
 
 const CHARTS: &[ChartDef] = &[
@@ -321,6 +335,9 @@ impl App {
     }
 
     fn dark(&self) -> bool {
+        if self.presenting {
+            return true;
+        }
         match self.theme.as_str() {
             "dark" => true,
             "light" => false,
@@ -341,15 +358,16 @@ impl App {
         // first, so the drawing cost is spread over frames; any other change
         // (theme, size, a new marker) redraws every chart at once.
         let only_time = self.chart_sig.iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
-        let mut stale: Vec<usize> = (0..CHARTS.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
+        let list = chart_list(sim);
+        let mut stale: Vec<usize> = (0..list.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
         stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
         if only_time {
             stale.truncate(1);
         }
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
-        self.plots.resize(CHARTS.len(), PlotArea::default());
+        self.plots.resize(MAX_CHARTS, PlotArea::default());
         for i in stale {
-            let (def, node) = (&CHARTS[i], &self.canvases[i]);
+            let (def, node) = (&list[i], &self.canvases[i]);
             self.chart_sig[i] = Some(sig);
             let Some(canvas) = node.cast::<HtmlCanvasElement>() else { continue };
             // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
@@ -400,7 +418,8 @@ impl App {
     fn hover_text(&self, sim: &Simulation) -> Option<String> {
         let (i, x) = self.hover?;
         let t = self.plots.get(i)?.time_at(x)?;
-        let def = CHARTS.get(i)?;
+        let list = chart_list(sim);
+        let def = list.get(i)?;
         let p = sim.metrics().points.iter().min_by_key(|p| (p.t_ms as f64 - t * 1000.0).abs() as u64)?;
         let values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p)))).collect();
         Some(trf("{0} at {1} s: {2} ({3})", &[tr(def.title), format!("{:.1}", p.t_ms as f64 / 1000.0), values.join(" · "), tr(def.y_label)]))
@@ -460,7 +479,7 @@ impl Component for App {
             playing: false,
             speed: 5.0,
             interval: None,
-            canvases: CHARTS.iter().map(|_| NodeRef::default()).collect(),
+            canvases: (0..MAX_CHARTS).map(|_| NodeRef::default()).collect(),
             selected: None,
             filter: String::new(),
             message: None,
@@ -473,7 +492,7 @@ impl Component for App {
             plots: Vec::new(),
             hover: None,
             tick_open: false,
-            chart_sig: vec![None; CHARTS.len()],
+            chart_sig: vec![None; MAX_CHARTS],
             send: ctx.link().callback(|m: Msg| m),
             lang,
             lessons: crate::lesson::built_in(),
@@ -1002,7 +1021,7 @@ impl App {
                     <div class="col">
                         if let Some(t) = &self.twin { { self.compare_table(sim, t) } }
                         <section class="card charts" aria-label={tr("Charts")}>
-                            { for CHARTS.iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
+                            { for chart_list(sim).into_iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
                                 let on_move = link.callback(move |e: MouseEvent| Msg::Hover(Some((i, f64::from(e.offset_x())))));
                                 let target = format!("chart:{}", def.target);
                                 html! {

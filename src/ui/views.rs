@@ -244,6 +244,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                                 </> }
                             }) }
                         </div>
+                        if let Some(m) = &g.model { { model_line(m) } }
                         <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[id.clone()])}>
                             { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={trf("{0} lag {1}", &[format!("{t}-{p}"), lag.to_string()])}>{ format!("{t}-{p}: {lag}") }</span> }) }
                         </div>
@@ -251,6 +252,28 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                 }
             }) }
         </section>
+    }
+}
+
+/// What a group's model (issue 8) has done so far, in numbers.
+fn model_line(m: &crate::ml::ModelView) -> Html {
+    let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.3}"));
+    let ms = |v: Option<f64>| v.map_or("–".to_string(), |x| if x >= 1000.0 { format!("{:.1} s", x / 1000.0) } else { format!("{x:.1} ms") });
+    let text = match m.processor {
+        "fraud_lr" => trf(
+            "fraud_lr model: AUC {0} · precision {1} · recall {2} · detection p50 {3}, p99 {4} · alerts {5}",
+            &[f(m.auc), f(m.precision), f(m.recall), ms(m.detection_latency_ms_p50), ms(m.detection_latency_ms_p99), m.alerts.unwrap_or(0).to_string()],
+        ),
+        _ => trf(
+            "item_cf model: hit rate@10 {0} (most popular {1}) · recommendations {2}",
+            &[f(m.hit_rate_at_10), f(m.baseline_hit_rate_at_10), m.recommendations.unwrap_or(0).to_string()],
+        ),
+    };
+    html! {
+        <div class="model" aria-label={tr("Model")}>
+            <strong>{ text }</strong>
+            <span class="muted">{ " · " }{ trf("scored {0} · scored twice {1} · never scored {2} · {3} µs per record", &[m.scored.to_string(), m.rescored.to_string(), m.unscored.to_string(), m.model_cost_us.to_string()]) }</span>
+        </div>
     }
 }
 

@@ -1,7 +1,10 @@
 import { serveDist, launch, openPage } from './harness.mjs';
 const server = await serveDist(); const browser = await launch();
-const page = await openPage(browser, server.url + '?lang=zh&lesson=first-join&step=4');
-await page.waitForTimeout(1500);
-await page.screenshot({ path: '/tmp/zh-lesson.png' });
+const page = await openPage(browser, server.url);
+await page.getByRole('combobox', { name: 'Scenario' }).selectOption('fraud-broker');
+await page.getByRole('combobox', { name: 'Speed' }).selectOption('200');
+await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 150e6, null, { timeout: 60000 });
+await page.getByRole('button', { name: 'Pause', exact: true }).click();
+await page.screenshot({ path: '/tmp/fraud.png', fullPage: true });
 console.log(page.problems);
 await browser.close(); await server.close();
