@@ -86,13 +86,22 @@ pub struct Lesson {
     pub steps: Vec<Step>,
 }
 
-/// The built-in lessons, in teaching order.
-pub const BUILT_IN: &[&str] = &[
-    include_str!("../lessons/06-first-join.json"),
-];
+/// The built-in lessons' files in `lessons/`, in teaching order. They are
+/// served next to the page and fetched by it (so the WebAssembly does not grow
+/// with every lesson); native code and tests read them from disk.
+pub const BUILT_IN_FILES: &[&str] = &["06-first-join.json", "11-fraud-broker-failure.json", "12-slow-model-lag.json"];
 
-pub fn built_in() -> Vec<Lesson> {
-    BUILT_IN.iter().filter_map(|j| Lesson::from_json(j).ok()).collect()
+/// The built-in lessons read from `lessons/` (native only; the page fetches them).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn built_in() -> Result<Vec<Lesson>, String> {
+    BUILT_IN_FILES
+        .iter()
+        .map(|name| {
+            let path = format!("{}/lessons/{name}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            Lesson::from_json(&text).map_err(|e| format!("{name}: {e}"))
+        })
+        .collect()
 }
 
 /// Sets `path` ("groups.0.assignor") in a JSON value; a missing object key is added.
@@ -177,7 +186,7 @@ impl Lesson {
 }
 
 const PLACES: &[&str] = &["timeline", "guarantees", "eventlog", "controllers", "network", "producers", "cluster", "groups"];
-const CHARTS: &[&str] = &["throughput", "latency", "lag", "health"];
+const CHARTS: &[&str] = &["throughput", "latency", "lag", "health", "model"];
 
 fn check_highlight(s: &Scenario, h: &str) -> Result<(), String> {
     let bad = || format!("highlight {h:?} names nothing on screen");
@@ -208,13 +217,23 @@ mod tests {
         "steps": [{"at_ms": 0, "title": "Start", "text": "Look.", "highlight": "partition:orders-5"}]}"#;
 
     #[test]
-    fn every_built_in_lesson_loads() {
-        for j in BUILT_IN {
-            if let Err(e) = Lesson::from_json(j) {
-                panic!("{e}");
-            }
-        }
-        assert_eq!(built_in().len(), BUILT_IN.len());
+    fn every_built_in_lesson_loads_and_every_file_is_listed() {
+        let lessons = built_in().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(lessons.len(), BUILT_IN_FILES.len());
+        let ids: std::collections::BTreeSet<&str> = lessons.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(ids.len(), lessons.len(), "two lessons share an id");
+        let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/lessons")).unwrap().count();
+        assert_eq!(on_disk, BUILT_IN_FILES.len(), "a file in lessons/ is not in BUILT_IN_FILES");
+    }
+
+    #[test]
+    fn the_readme_example_lesson_loads() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```json\n{\"id\": \"my-lesson\"").expect("README has the lesson example") + 8;
+        let end = start + readme[start..].find("```").unwrap();
+        let l = Lesson::from_json(&readme[start..end]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(l.steps.len(), 2);
+        assert!(l.compare.is_some());
     }
 
     #[test]

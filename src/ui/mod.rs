@@ -90,6 +90,7 @@ pub enum Msg {
     LeaveLesson(bool),
     LoadLessonFile(Option<web_sys::File>),
     LessonText(String, Result<String, String>),
+    LessonsLoaded(Vec<crate::lesson::Lesson>),
     CopyLink,
     /// Side by side with a variant of the scenario ("" for none).
     SetCompare(String),
@@ -168,7 +169,10 @@ pub struct App {
     /// One callback for child components, made once so their props compare equal.
     send: Callback<Msg>,
     lang: String,
+    /// The built-in lessons, fetched from `lessons/` after the first render.
     lessons: Vec<crate::lesson::Lesson>,
+    /// A lesson asked for in the URL before the lessons arrived: (id, step).
+    pending_lesson: Option<(String, usize)>,
     lesson: Option<lesson::LessonRun>,
     twin: Option<Twin>,
     /// The last link made by "Copy link", shown for copying by hand.
@@ -495,7 +499,8 @@ impl Component for App {
             chart_sig: vec![None; MAX_CHARTS],
             send: ctx.link().callback(|m: Msg| m),
             lang,
-            lessons: crate::lesson::built_in(),
+            lessons: Vec::new(),
+            pending_lesson: None,
             lesson: None,
             twin: None,
             link_text: None,
@@ -541,18 +546,28 @@ impl Component for App {
         }
         if let Some(id) = browser::query_param("lesson") {
             let step = browser::query_param("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1) - 1;
-            if let Some(l) = app.lessons.iter().find(|l| l.id == id).cloned() {
-                app.open_lesson(ctx, l, step);
-            } else if id.ends_with(".json") || id.contains('/') {
+            if id.ends_with(".json") || id.contains('/') {
                 let link = ctx.link().clone();
                 yew::platform::spawn_local(async move {
                     let text = browser::fetch_text(&id).await;
                     link.send_message(Msg::LessonText(id, text));
                 });
             } else {
-                app.message = Some(trf("There is no lesson {0}.", &[id]));
+                app.pending_lesson = Some((id, step));
             }
         }
+        // The built-in lessons are data files next to the page (not in the WebAssembly).
+        let link = ctx.link().clone();
+        yew::platform::spawn_local(async move {
+            let mut lessons = Vec::new();
+            for name in crate::lesson::BUILT_IN_FILES {
+                match browser::fetch_text(&format!("lessons/{name}")).await.and_then(|t| crate::lesson::Lesson::from_json(&t)) {
+                    Ok(l) => lessons.push(l),
+                    Err(e) => web_sys::console::warn_1(&format!("lessons/{name}: {e}").into()),
+                }
+            }
+            link.send_message(Msg::LessonsLoaded(lessons));
+        });
         app
     }
 
@@ -781,6 +796,15 @@ impl Component for App {
                 Ok(l) => self.open_lesson(ctx, l, 0),
                 Err(e) => self.message = Some(format!("{name}: {}", tr(&e))),
             },
+            Msg::LessonsLoaded(lessons) => {
+                self.lessons = lessons;
+                if let Some((id, step)) = self.pending_lesson.take() {
+                    match self.lessons.iter().find(|l| l.id == id).cloned() {
+                        Some(l) => self.open_lesson(ctx, l, step),
+                        None => self.message = Some(trf("There is no lesson {0}.", &[id])),
+                    }
+                }
+            }
             Msg::CopyLink => {
                 let Ok(sim) = &self.sim else { return false };
                 let url = match &self.lesson {

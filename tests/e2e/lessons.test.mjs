@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { serveDist, launch, openPage, simMicros, SHOTS } from './harness.mjs';
 
 let server, browser;
@@ -23,8 +24,11 @@ const state = (page) => page.evaluate(() => {
 test('every lesson walks forward with text and highlight, and back restores each earlier state', async () => {
   const page = await openPage(browser, server.url);
   const select = page.getByRole('combobox', { name: 'Lesson', exact: true });
+  // The lessons are fetched after the first render: wait until every file in lessons/ is listed.
+  const files = readdirSync(join(import.meta.dirname, '..', '..', 'lessons')).filter((f) => f.endsWith('.json')).length;
+  await page.waitForFunction((n) => document.querySelectorAll('select[aria-label="Lesson"] option').length === n + 1, files);
   const values = await select.locator('option').evaluateAll((os) => os.map((o) => o.value).filter((v) => v !== ''));
-  assert.ok(values.length >= 1, 'no lessons listed');
+  assert.equal(values.length, files);
   for (const v of values) {
     await select.selectOption(v);
     const panel = page.getByRole('region', { name: 'Lesson' });
