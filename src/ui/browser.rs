@@ -57,6 +57,21 @@ pub fn copy_to_clipboard(text: &str) {
     }
 }
 
+/// Scenario and lesson files are small; a bigger one is refused before reading.
+const MAX_FILE_BYTES: f64 = 2_000_000.0;
+
+/// Reads a file the user picked, as text.
+pub async fn read_file(file: web_sys::File) -> Result<String, String> {
+    if file.size() > MAX_FILE_BYTES {
+        return Err(format!("{} bytes is too large (2 MB at most)", file.size()));
+    }
+    wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()
+        .and_then(|v| v.as_string())
+        .ok_or_else(|| "could not read the file".to_string())
+}
+
 /// Fetches a text file (a teacher's lesson) by URL.
 pub async fn fetch_text(url: &str) -> Result<String, String> {
     let w = window().ok_or("no window")?;

@@ -689,16 +689,9 @@ impl Component for App {
             Msg::LoadFile(file) => {
                 let Some(file) = file else { return false };
                 let name = file.name();
-                if file.size() > 2_000_000.0 {
-                    self.setup.error = Some(format!("{name}: {} bytes is too large for a scenario file (2 MB at most)", file.size()));
-                    return true;
-                }
                 let link = ctx.link().clone();
                 yew::platform::spawn_local(async move {
-                    let text = wasm_bindgen_futures::JsFuture::from(file.text())
-                        .await
-                        .map(|v| v.as_string().unwrap_or_default())
-                        .map_err(|e| e.as_string().unwrap_or_else(|| "could not read the file".into()));
+                    let text = browser::read_file(file).await;
                     link.send_message(Msg::FileLoaded(name, text));
                 });
                 return false;
@@ -784,10 +777,7 @@ impl Component for App {
                 let name = file.name();
                 let link = ctx.link().clone();
                 yew::platform::spawn_local(async move {
-                    let text = wasm_bindgen_futures::JsFuture::from(file.text())
-                        .await
-                        .map(|v| v.as_string().unwrap_or_default())
-                        .map_err(|_| "could not read the file".to_string());
+                    let text = browser::read_file(file).await;
                     link.send_message(Msg::LessonText(name, text));
                 });
                 return false;
