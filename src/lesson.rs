@@ -89,7 +89,20 @@ pub struct Lesson {
 /// The built-in lessons' files in `lessons/`, in teaching order. They are
 /// served next to the page and fetched by it (so the WebAssembly does not grow
 /// with every lesson); native code and tests read them from disk.
-pub const BUILT_IN_FILES: &[&str] = &["06-first-join.json", "11-fraud-broker-failure.json", "12-slow-model-lag.json"];
+pub const BUILT_IN_FILES: &[&str] = &[
+    "01-partitions-and-keys.json",
+    "02-replication-isr-hw.json",
+    "03-acks.json",
+    "04-min-insync-replicas.json",
+    "05-leader-election.json",
+    "06-first-join.json",
+    "07-eager-vs-cooperative.json",
+    "08-static-membership.json",
+    "09-slow-consumer.json",
+    "10-kip848.json",
+    "11-fraud-broker-failure.json",
+    "12-slow-model-lag.json",
+];
 
 /// The built-in lessons read from `lessons/` (native only; the page fetches them).
 #[cfg(not(target_arch = "wasm32"))]
