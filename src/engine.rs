@@ -613,7 +613,10 @@ impl Simulation {
             Action::SlowDisk { broker, extra_ms } => format!("broker {broker} +{extra_ms} ms disk"),
             Action::KillController { controller } | Action::RestartController { controller } => controller.clone(),
             Action::PartitionNetwork { from, to, one_way } => {
-                format!("{:?} {} {:?}", from, if *one_way { "->" } else { "<->" }, to)
+                let names = |ns: &[NodeName]| {
+                    ns.iter().map(|n| match n { NodeName::Broker(b) => b.to_string(), NodeName::Controller(c) => c.clone() }).collect::<Vec<_>>().join(", ")
+                };
+                format!("{} {} {}", names(from), if *one_way { "->" } else { "<->" }, names(to))
             }
             Action::SetProducer { producer, records_per_sec, acks } => format!(
                 "{producer}{}{}",

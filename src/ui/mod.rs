@@ -1058,6 +1058,16 @@ impl App {
                                 { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
                                 { " · " }{ trf("duplicates stored: {0}", &[audit.duplicates.to_string()]) }
                                 { " · " }{ trf("invariant checks: {0}", &[inv.checks.to_string()]) }</p>
+                            if let Some(t) = &self.twin {
+                                <p class="losses twin">{ {
+                                    let ab = t.sim.audit_report();
+                                    let reasons: Vec<String> = ab.by_reason.iter().map(|(r, n)| trf("{0} because {1}", &[n.to_string(), tr(r.explain())])).collect();
+                                    trf("Run B ({0}): acknowledged records lost {1}{2} · duplicates stored {3}", &[
+                                        t.b.clone(), ab.lost.to_string(),
+                                        if reasons.is_empty() { String::new() } else { format!(" · {}", reasons.join(" · ")) },
+                                        ab.duplicates.to_string()])
+                                } }</p>
+                            }
                         </section>
                         { views::event_log(&sim.event_log().entries, &self.filter, link, hl) }
                     </div>
