@@ -157,3 +157,25 @@ test('lesson screenshots in both languages and presentation mode', async () => {
     await page.close();
   }
 });
+
+test("a teacher's own lesson file loads in the running page; a broken one says why", async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('button', { name: 'Set up scenario' }).click();
+  const own = {
+    id: 'my-lesson', title: 'My lesson', scenario: 'steady',
+    steps: [{ at_ms: 3000, title: 'First', text: 'Look at the producer and its rate.', highlight: 'producers' },
+      { at_ms: 9000, title: 'Second', text: 'The throughput chart is flat at 2,000 records a second.', highlight: 'chart:throughput' }],
+  };
+  await page.getByLabel('Load lesson file').setInputFiles({ name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(own)) });
+  const panel = page.getByRole('region', { name: 'Lesson' });
+  await panel.getByText('Look at the producer and its rate.').waitFor();
+  await panel.getByRole('button', { name: 'Next step' }).click();
+  await panel.getByText('The throughput chart is flat').waitFor();
+  assert.ok(await simMicros(page) >= 9e6);
+  // A broken lesson: a one-line message naming the problem; the lesson panel stays as it was.
+  own.steps[1].highlight = 'broker:9';
+  await page.getByLabel('Load lesson file').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(own)) });
+  await page.getByRole('status').filter({ hasText: 'bad.json: lesson my-lesson: step 2: highlight "broker:9" names nothing on screen' }).waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
