@@ -90,6 +90,10 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
 
 /// Scrolls the highlighted element to the middle of the screen.
 pub fn scroll_to_highlight() {
+    // On a phone the lesson text is not sticky: stay on it, the user scrolls on.
+    if window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|w| w <= 600.0) {
+        return;
+    }
     let Some(el) = window().and_then(|w| w.document()).and_then(|d| d.query_selector(".highlight").ok().flatten()) else { return };
     let opts = web_sys::ScrollIntoViewOptions::new();
     opts.set_block(web_sys::ScrollLogicalPosition::Center);
