@@ -13,7 +13,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("fraud-broker", "700eb0cb7027d3ff"),
     ("fraud-slow-model", "9e6985a335f9e5a6"),
     ("fraud-rescore", "4541be960b76b1c8"),
-    ("fraud-rebalance", "9ebc53822b7ca887"),
+    ("fraud-rebalance", "5fb4afec56400d8a"),
     ("rec-freshness", "12e348af2a9532ea"),
 ];
 

@@ -227,3 +227,30 @@ fn a_stale_heartbeat_answer_does_not_start_rebalances_forever() {
     assert!(generations <= 3, "{generations} rebalances in 60 s");
     assert!(g.history.iter().all(|r| r.completed_us.is_some()));
 }
+
+#[test]
+fn clean_member_changes_with_auto_commit_redeliver_nothing_in_any_protocol() {
+    // A member that joins or stops cleanly commits what it processed before its
+    // partitions move (revocation commits first and stops fetching them; close()
+    // commits before it leaves; the new owner's OffsetFetch waits for a commit
+    // still being written). Only a crash may redeliver.
+    let kinds = [
+        ("eager", json!({"assignor": "range"})),
+        ("cooperative", json!({"assignor": "cooperative-sticky"})),
+        ("kip848", json!({"protocol": "consumer", "assignor": "uniform"})),
+    ];
+    for seed in [3, 4, 5] {
+        for (name, extra) in &kinds {
+            let mut s = group_scenario(group(extra.clone()), 60_000);
+            s.seed = seed;
+            let mut sim = Simulation::new(&s);
+            act(&mut sim, 15_000, Action::AddConsumer { group: "g1".into() });
+            act(&mut sim, 32_500, Action::StopConsumer { group: "g1".into(), member: 0 });
+            let s = finish(sim);
+            let rs = rebalances_after(&s, 15_000.0);
+            assert!(sum(&rs, "revoked_partitions") + sum(&rs, "moved_partitions") > 0.0, "{name} seed {seed}: nothing moved: {rs:?}");
+            assert!(s["consumed"].as_u64().unwrap() > 100_000, "{name} seed {seed}: {s}");
+            assert_eq!(s["redelivered"], 0, "{name} seed {seed}: {s}");
+        }
+    }
+}

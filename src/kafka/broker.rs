@@ -581,24 +581,24 @@ impl Simulation {
             (Some((g, generation, offsets)), Node::Consumer(c)) => {
                 use crate::kafka::group::GroupError;
                 let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
-                // A commit from a generation the group has moved past is fenced, so a
-                // late write from a previous owner cannot move an offset backwards.
-                let grp = &self.groups[g as usize];
+                let grp = &mut self.groups[g as usize];
+                for (p, _) in &offsets {
+                    if let Some(e) = grp.pending_commits.get_mut(p) {
+                        e.0 = e.0.saturating_sub(1);
+                        if e.0 == 0 {
+                            grp.pending_commits.remove(p);
+                        }
+                    }
+                }
+                // Classic: a commit from a generation the group has moved past is
+                // fenced, so a late write from a previous owner cannot move an offset
+                // backwards. KIP-848 commits were checked against ownership when taken
+                // (GroupRequest::OffsetCommit), and are applied in log order.
                 let current = match grp.cfg.protocol {
                     crate::scenario::GroupProtocol::Classic => generation >= grp.generation,
-                    // KIP-848: fenced once the member has left (its epoch is gone).
-                    crate::scenario::GroupProtocol::Consumer => grp.members.values().any(|m| m.consumer == c),
+                    crate::scenario::GroupProtocol::Consumer => true,
                 };
                 if written && current {
-                    // KIP-848: only partitions the member still owns (a late commit for a
-                    // partition already given back is fenced).
-                    let offsets: Vec<(u32, u64)> = match grp.cfg.protocol {
-                        crate::scenario::GroupProtocol::Consumer => {
-                            let owned: Vec<u32> = grp.members.values().filter(|m| m.consumer == c).flat_map(|m| m.assignment.iter().copied()).collect();
-                            offsets.into_iter().filter(|(p, _)| owned.contains(p)).collect()
-                        }
-                        crate::scenario::GroupProtocol::Classic => offsets,
-                    };
                     self.apply_commit(g, &offsets);
                 }
                 let error = match (written, current) {

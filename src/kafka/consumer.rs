@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// How long poll() waits for data when the buffer is empty.
 const POLL_TIMEOUT: Micros = 100 * MS;
 const COORDINATOR_RETRY: Micros = 500 * MS;
+/// retry.backoff.ms
+const RETRY_BACKOFF: Micros = 100 * MS;
 const REQUEST_TIMEOUT: Micros = 30_000 * MS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,17 +206,24 @@ impl Consumer {
 
     /// Drops partitions from the assignment with everything buffered for them.
     fn drop_partitions(&mut self, parts: &[u32]) {
-        self.plan_dirty = true;
         self.assigned.retain(|p| !parts.contains(p));
         for p in parts {
-            self.positions.remove(p);
             self.consumed.remove(p);
             self.first_fetch.remove(p);
         }
-        let before = self.buffered;
+        self.stop_fetching(parts);
+    }
+
+    /// Partitions pending revocation stop being fetched and delivered at once
+    /// (Kafka marks them not fetchable and drops what is buffered), so the
+    /// commit that precedes giving them back covers everything processed.
+    fn stop_fetching(&mut self, parts: &[u32]) {
+        self.plan_dirty = true;
+        for p in parts {
+            self.positions.remove(p);
+        }
         self.buffer.retain(|c| !parts.contains(&c.pidx));
         self.buffered = self.buffer.iter().map(|c| c.records).sum();
-        let _ = before;
     }
 
     fn uncommitted(&self) -> Vec<(u32, u64)> {
@@ -238,6 +247,7 @@ impl Simulation {
         if !auto || commit.is_empty() {
             return false;
         }
+        con.stop_fetching(revoked);
         if con.commit_in_flight.is_some() {
             // Wait for it; the revoked partitions are committed again after it if needed.
             con.revoke_after_commit = revoked.to_vec();
@@ -644,7 +654,7 @@ impl Simulation {
                     Ok(list) => {
                         let mut unknown = Vec::new();
                         for (p, o) in list {
-                            if !con.assigned.contains(&p) {
+                            if !con.assigned.contains(&p) || con.revoke_after_commit.contains(&p) {
                                 continue;
                             }
                             match o {
@@ -657,6 +667,12 @@ impl Simulation {
                             }
                         }
                         self.reset_positions(c, &unknown);
+                    }
+                    Err(GroupError::UnstableOffsetCommit) => {
+                        // A commit for one of them is still being written: ask again
+                        // after retry.backoff.ms.
+                        self.count_group_error(GroupError::UnstableOffsetCommit);
+                        self.request_offsets_at(c, self.now + RETRY_BACKOFF);
                     }
                     Err(_) => {
                         con.coordinator = None;
@@ -767,14 +783,20 @@ impl Simulation {
     }
 
     fn request_offsets(&mut self, c: u32) {
+        self.request_offsets_at(c, self.now);
+    }
+
+    fn request_offsets_at(&mut self, c: u32, depart: Micros) {
         let con = &mut self.consumers[c as usize];
-        let missing: Vec<u32> = con.assigned.iter().copied().filter(|p| !con.positions.contains_key(p)).collect();
+        let missing: Vec<u32> =
+            con.assigned.iter().copied().filter(|p| !con.positions.contains_key(p) && !con.revoke_after_commit.contains(p)).collect();
         if missing.is_empty() || con.coordinator.is_none() {
             return;
         }
         let req_id = con.req();
         con.offsets_req = Some(req_id);
-        self.send_group_request(c, GroupRequest::OffsetFetch { req_id, partitions: missing });
+        let (g, Some(b)) = (con.group, con.coordinator) else { return };
+        self.send_at(depart, Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, GroupRequest::OffsetFetch { req_id, partitions: missing }));
     }
 
     /// `auto.offset.reset` for partitions with no committed offset.
@@ -955,6 +977,9 @@ impl Simulation {
             return;
         }
         let g = self.consumers[c as usize].group;
+        // close() commits synchronously and only then leaves: the leave departs
+        // after the commit's round trip, so it cannot overtake it.
+        let mut leave_at = self.now;
         if self.groups[g as usize].cfg.enable_auto_commit {
             let con = &mut self.consumers[c as usize];
             let offsets = con.uncommitted();
@@ -962,6 +987,7 @@ impl Simulation {
                 let req_id = con.req();
                 let (member_id, generation) = (con.member_id.clone(), con.generation);
                 self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+                leave_at += 2 * self.net.rtt_us;
             }
         }
         let con = &mut self.consumers[c as usize];
@@ -974,7 +1000,9 @@ impl Simulation {
             } else {
                 GroupRequest::Leave { member_id, reason: "member_left" }
             };
-            self.send_group_request(c, req);
+            if let Some(b) = con.coordinator {
+                self.send_at(leave_at, Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
+            }
         }
         self.end_consumer(c, ConsumerState::Stopped);
     }

@@ -43,6 +43,9 @@ pub enum GroupError {
     IllegalGeneration,
     RebalanceInProgress,
     FencedInstanceId,
+    /// OffsetFetch with require_stable (every Java consumer since KIP-447) while
+    /// a commit for the partition is still being written: retry shortly.
+    UnstableOffsetCommit,
 }
 
 impl GroupError {
@@ -53,6 +56,7 @@ impl GroupError {
             GroupError::IllegalGeneration => "ILLEGAL_GENERATION",
             GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
+            GroupError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct Group {
     pub reset_partitions: std::collections::BTreeSet<u32>,
     /// KIP-848: the target assignment for the current group epoch.
     pub target: BTreeMap<String, Vec<u32>>,
+    /// Partition -> (commits accepted but not yet replicated, the latest one's
+    /// deadline). An OffsetFetch for such a partition is answered UNSTABLE_OFFSET_COMMIT.
+    pub pending_commits: BTreeMap<u32, (u32, Micros)>,
 }
 
 impl Group {
@@ -177,6 +184,7 @@ impl Group {
             redelivered: 0,
             reset_partitions: Default::default(),
             target: BTreeMap::new(),
+            pending_commits: BTreeMap::new(),
         }
     }
 
@@ -289,9 +297,15 @@ impl Simulation {
                 self.handle_consumer_heartbeat(b, consumer, g, member_id, member_epoch, instance_id, owned)
             }
             GroupRequest::OffsetFetch { req_id, partitions } => {
+                let now = self.now;
                 let grp = &self.groups[g as usize];
-                let offsets = partitions.iter().map(|p| (*p, grp.offsets.get(p).copied())).collect();
-                self.reply(b, consumer, ConsumerMsg::Offsets { req_id, offsets: Ok(offsets) });
+                let unstable = partitions.iter().any(|p| grp.pending_commits.get(p).is_some_and(|&(n, until)| n > 0 && until > now));
+                let offsets = if unstable {
+                    Err(GroupError::UnstableOffsetCommit)
+                } else {
+                    Ok(partitions.iter().map(|p| (*p, grp.offsets.get(p).copied())).collect())
+                };
+                self.reply(b, consumer, ConsumerMsg::Offsets { req_id, offsets });
             }
         }
     }
@@ -303,6 +317,8 @@ impl Simulation {
         let grp = &mut self.groups[g as usize];
         let moved = grp.host.is_some();
         grp.host = Some(b);
+        // Writes in flight on the old coordinator are its to finish or fail.
+        grp.pending_commits.clear();
         for m in grp.members.values_mut() {
             m.last_heartbeat = now;
             m.sync_waiting = false;
@@ -604,6 +620,13 @@ impl Simulation {
     fn handle_commit(&mut self, b: u32, consumer: u32, g: u32, req_id: u64, member_id: String, generation: i32, offsets: Vec<(u32, u64)>) {
         let grp = &self.groups[g as usize];
         let classic = grp.cfg.protocol == crate::scenario::GroupProtocol::Classic;
+        // KIP-848: validated here, when the request is taken: only partitions the
+        // member owns now. What is accepted is written in order, so a later leave
+        // or a new owner's commit comes after it in __consumer_offsets.
+        let offsets: Vec<(u32, u64)> = match grp.members.get(&member_id) {
+            Some(m) if !classic => offsets.into_iter().filter(|(p, _)| m.assignment.contains(p)).collect(),
+            _ => offsets,
+        };
         let error = match grp.members.get(&member_id) {
             None => Some(GroupError::UnknownMemberId),
             // KIP-848 members commit with their member epoch, which may trail the group epoch.
@@ -629,7 +652,15 @@ impl Simulation {
             created_end_us: self.now,
         };
         match self.append_commit(b, pidx, batch) {
-            Ok(end) => self.wait_for_commit(b, consumer, g, req_id, pidx, end, offsets),
+            Ok(end) => {
+                let until = self.now + self.scenario.cluster.replica_lag_time_max_ms * MS;
+                let pending = &mut self.groups[g as usize].pending_commits;
+                for &(p, _) in &offsets {
+                    let e = pending.entry(p).or_insert((0, 0));
+                    *e = (e.0 + 1, until);
+                }
+                self.wait_for_commit(b, consumer, g, req_id, pidx, end, offsets)
+            }
             Err(_) => self.reply(b, consumer, ConsumerMsg::CommitDone { req_id, error: Some(GroupError::NotCoordinator) }),
         }
     }
