@@ -139,13 +139,13 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         let style = line.color.mix(line.alpha).stroke_width(px(line.width));
         let (lw, lx) = (px(line.width), px(18.0) as i32);
         let color = line.color.mix(line.alpha);
-        chart
-            .draw_series(LineSeries::new(line.points.iter().copied(), style))
-            .map_err(e)?
-            .label(line.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
+        let series = chart.draw_series(LineSeries::new(line.points.iter().copied(), style)).map_err(e)?;
+        // A line without a label stays out of the legend.
+        if !line.label.is_empty() {
+            series.label(line.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
+        }
     }
-    if spec.lines.len() > 1 {
+    if spec.lines.iter().filter(|l| !l.label.is_empty()).count() > 1 {
         chart
             .configure_series_labels()
             .background_style(bg.mix(0.85))

@@ -24,6 +24,10 @@ pub struct SharedRun {
     pub actions: Vec<TimedAction>,
     /// Where the run was when the link was made: the page goes there and pauses.
     pub t_us: u64,
+    /// Side by side: the id of the setting changed in the second run
+    /// (`crate::scenario::draft::VARIANTS`), which gets the same actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<String>,
 }
 
 impl SharedRun {
@@ -49,7 +53,19 @@ impl SharedRun {
         if self.t_us > scenario.duration_ms * 1000 {
             return Err(format!("the link's time {} s is past the scenario's end", self.t_us / 1_000_000));
         }
-        let mut sim = crate::Simulation::new(&scenario);
+        self.with_actions(&scenario)
+    }
+
+    /// The second run of a side-by-side link, when it has one: the changed
+    /// scenario with the same actions at the same times.
+    pub fn build_compare(&self) -> Result<Option<crate::Simulation>, String> {
+        let Some(id) = &self.compare else { return Ok(None) };
+        let b = crate::scenario::draft::variant(&self.scenario()?, id).map_err(|e| format!("the link's comparison {id:?}: {e}"))?;
+        self.with_actions(&b).map(Some)
+    }
+
+    fn with_actions(&self, scenario: &Scenario) -> Result<crate::Simulation, String> {
+        let mut sim = crate::Simulation::new(scenario);
         for a in &self.actions {
             sim.schedule(a.at_us, a.action.clone()).map_err(|e| format!("the link's action at {} us is invalid: {e}", a.at_us))?;
         }
@@ -123,6 +139,7 @@ mod tests {
             scenario: None,
             actions: vec![TimedAction { at_us: 4_000_001, action: Action::KillBroker { broker: 1 } }],
             t_us: 20_000_000,
+            compare: None,
         }
     }
 
@@ -152,10 +169,29 @@ mod tests {
     }
 
     #[test]
+    fn a_side_by_side_link_rebuilds_both_runs() {
+        let mut r = run();
+        r.compare = Some("acks1".into());
+        let back = SharedRun::decode(&r.encode()).unwrap().unwrap();
+        assert_eq!(back.compare.as_deref(), Some("acks1"));
+        let mut a = back.build().unwrap();
+        let mut b = back.build_compare().unwrap().expect("a second run");
+        a.run_until(back.t_us);
+        b.run_until(back.t_us);
+        // Same actions in both; only the setting differs, so the runs differ.
+        assert_eq!(a.injected_actions(), b.injected_actions());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert!(run().build_compare().unwrap().is_none());
+        r.compare = Some("warp-drive".into());
+        let e = r.build_compare().err().expect("an unknown comparison is refused");
+        assert!(e.contains("warp-drive") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
     fn custom_scenarios_travel_whole() {
         let mut s = Scenario::from_json(crate::presets::PRESETS[0].json).unwrap();
         s.seed = 99;
-        let r = SharedRun { preset: None, scenario: Some(s.clone()), actions: vec![], t_us: 0 };
+        let r = SharedRun { preset: None, scenario: Some(s.clone()), actions: vec![], t_us: 0, compare: None };
         assert_eq!(SharedRun::decode(&r.encode()).unwrap().unwrap().scenario().unwrap(), s);
     }
 

@@ -166,6 +166,8 @@ pub struct App {
     tick_open: bool,
     /// What the charts were last drawn from; unchanged means no redraw.
     chart_sig: Vec<Option<(u64, usize, usize, bool, i32)>>,
+    /// Each canvas's CSS width, by the layout key it was measured under.
+    canvas_w: Vec<Option<(i32, f64)>>,
     /// One callback for child components, made once so their props compare equal.
     send: Callback<Msg>,
     lang: String,
@@ -181,6 +183,8 @@ pub struct App {
     seek: Option<u64>,
     presenting: bool,
     scroll_pending: bool,
+    /// The root element's attributes as last written (theme, language, large, presenting).
+    root_attrs: Option<(String, String, bool, bool)>,
     _keys: Option<gloo_events::EventListener>,
 }
 
@@ -326,9 +330,14 @@ impl App {
     /// Opens a shared run: rebuilt from its start, re-simulated to its time a slice per tick.
     fn open_shared(&mut self, ctx: &Context<Self>, run: &SharedRun) -> Result<(), String> {
         let sim = run.build()?;
+        let twin = run.build_compare()?;
         self.scenario = run.scenario()?;
         self.preset = run.preset.as_deref().and_then(presets::find).map(|p| p.id);
         self.setup.reset_to(&self.scenario, "link");
+        self.twin = twin.zip(run.compare.clone()).map(|(b, id)| {
+            let label = crate::scenario::draft::VARIANTS.iter().find(|v| v.0 == id).map_or("", |v| v.1);
+            Twin { checkpoints: Vec::new(), sim: b, a: tr("this scenario"), b: tr(label), variant: id }
+        });
         self.sim = Ok(sim);
         self.checkpoints.clear();
         self.checkpoint();
@@ -375,7 +384,16 @@ impl App {
             self.chart_sig[i] = Some(sig);
             let Some(canvas) = node.cast::<HtmlCanvasElement>() else { continue };
             // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
-            let css_w = f64::from(canvas.client_width().max(240));
+            // Reading clientWidth forces a layout of the page; the width only
+            // changes with the layout key (window width, type size, language), so it is kept.
+            let css_w = match self.canvas_w[i] {
+                Some((key, w)) if key == sig.4 => w,
+                _ => {
+                    let w = f64::from(canvas.client_width().max(240));
+                    self.canvas_w[i] = Some((sig.4, w));
+                    w
+                }
+            };
             let (w, h) = ((css_w * dpr) as u32, (css_w * 0.5 * dpr) as u32);
             if canvas.width() != w || canvas.height() != h {
                 canvas.set_width(w);
@@ -391,14 +409,13 @@ impl App {
             for l in &mut spec.lines {
                 l.label = tr(&l.label);
             }
-            // Side by side: run B's lines over run A's, thinner and lighter.
+            // Side by side: run B's lines over run A's, thinner and lighter, with
+            // one legend entry for all of them (the legend stays readable).
             if let Some(t) = &self.twin {
-                for l in &mut spec.lines {
-                    l.label = format!("{} · A", l.label);
-                }
                 let b = charts::series_spec(&t.sim, "", "", def.defs, Vec::new(), dark, dpr);
-                spec.lines.extend(b.lines.into_iter().map(|mut l| {
-                    l.label = format!("{} · B", tr(&l.label));
+                let b_label = trf("thin: B ({0})", &[t.b.clone()]);
+                spec.lines.extend(b.lines.into_iter().enumerate().map(|(k, mut l)| {
+                    l.label = if k == 0 { b_label.clone() } else { String::new() };
                     l.width = 1.5;
                     l.alpha = 0.6;
                     l.color = charts::lighten(l.color);
@@ -425,7 +442,12 @@ impl App {
         let list = chart_list(sim);
         let def = list.get(i)?;
         let p = sim.metrics().points.iter().min_by_key(|p| (p.t_ms as f64 - t * 1000.0).abs() as u64)?;
-        let values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p)))).collect();
+        let mut values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p)))).collect();
+        // Side by side: run B's values at the same moment.
+        if let Some(q) = self.twin.as_ref().and_then(|tw| tw.sim.metrics().points.iter().find(|q| q.t_ms == p.t_ms)) {
+            let b: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(q)))).collect();
+            values = vec![format!("A: {}", values.join(" · ")), format!("B: {}", b.join(" · "))];
+        }
         Some(trf("{0} at {1} s: {2} ({3})", &[tr(def.title), format!("{:.1}", p.t_ms as f64 / 1000.0), values.join(" · "), tr(def.y_label)]))
     }
 }
@@ -497,6 +519,7 @@ impl Component for App {
             hover: None,
             tick_open: false,
             chart_sig: vec![None; MAX_CHARTS],
+            canvas_w: vec![None; MAX_CHARTS],
             send: ctx.link().callback(|m: Msg| m),
             lang,
             lessons: Vec::new(),
@@ -507,6 +530,7 @@ impl Component for App {
             seek: None,
             presenting: false,
             scroll_pending: false,
+            root_attrs: None,
             _keys: None,
         };
         app.checkpoint();
@@ -808,6 +832,7 @@ impl Component for App {
                             scenario: self.preset.is_none().then(|| self.scenario.clone()),
                             actions: sim.injected_actions().to_vec(),
                             t_us: sim.now_us(),
+                            compare: self.twin.as_ref().map(|t| t.variant.clone()).filter(|v| !v.is_empty()),
                         };
                         browser::url_with(&[("lang", Some(self.lang.clone())), ("lesson", None), ("step", None)], Some(&run.encode()))
                     }
@@ -866,11 +891,17 @@ impl Component for App {
     }
 
     fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
-        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-            let _ = root.set_attribute("data-theme", &self.theme);
-            let _ = root.set_attribute("lang", if self.lang == "zh" { "zh-Hans" } else { &self.lang });
-            let _ = if self.large { root.set_attribute("data-large", "true") } else { root.remove_attribute("data-large") };
-            let _ = if self.presenting { root.set_attribute("data-present", "true") } else { root.remove_attribute("data-present") };
+        // Page-wide attributes, written only when they change: writing them on
+        // every tick restyled the whole document each time (3 ms a frame).
+        let wanted = (self.theme.clone(), self.lang.clone(), self.large, self.presenting);
+        if self.root_attrs.as_ref() != Some(&wanted) {
+            if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+                let _ = root.set_attribute("data-theme", &self.theme);
+                let _ = root.set_attribute("lang", if self.lang == "zh" { "zh-Hans" } else { &self.lang });
+                let _ = if self.large { root.set_attribute("data-large", "true") } else { root.remove_attribute("data-large") };
+                let _ = if self.presenting { root.set_attribute("data-present", "true") } else { root.remove_attribute("data-present") };
+            }
+            self.root_attrs = Some(wanted);
         }
         if std::mem::take(&mut self.scroll_pending) {
             browser::scroll_to_highlight();
@@ -907,8 +938,9 @@ impl Component for App {
         let fingerprint = self.sim.as_ref().map_or(String::new(), |s| s.fingerprint());
         let lesson_idx = self.lesson.as_ref().and_then(|r| self.lessons.iter().position(|l| l.id == r.lesson.id));
         let compare_id = self.twin.as_ref().map_or("", |t| t.variant.as_str());
+        let twin_fingerprint = self.twin.as_ref().map(|t| t.sim.fingerprint());
         html! {
-            <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()} data-fingerprint={fingerprint.clone()} data-lang={self.lang.clone()}>
+            <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()} data-fingerprint={fingerprint.clone()} data-twin-fingerprint={twin_fingerprint} data-lang={self.lang.clone()}>
                 <header>
                     <h1>{ "kafka-sim" }</h1>
                     <p>{ tr("A Kafka cluster simulated in your browser: brokers, replication, producers and consumer groups, deterministic from a seed. Break it and watch what happens.") }</p>

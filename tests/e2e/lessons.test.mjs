@@ -16,7 +16,7 @@ const state = (page) => page.evaluate(() => {
   const lesson = document.querySelector('section.lesson');
   return {
     step: lesson?.dataset.step, highlight: lesson?.dataset.highlight, text: lesson?.querySelector('.step-text')?.textContent,
-    us: app.dataset.simUs, fingerprint: app.dataset.fingerprint,
+    us: app.dataset.simUs, fingerprint: app.dataset.fingerprint, twin: app.dataset.twinFingerprint,
     cluster: [...document.querySelectorAll('.broker')].map((b) => b.getAttribute('aria-label') + ':' + [...b.querySelectorAll('.replica')].map((r) => r.getAttribute('aria-label')).join('|')).join('/'),
   };
 });
@@ -89,6 +89,33 @@ test('a shared link reproduces the run; a tampered one falls back with a message
   await bad.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 0);
   assert.deepEqual(bad.problems, []);
   await bad.close();
+  await page.close();
+});
+
+test('a side-by-side link brings back both runs, with the same actions in each', async () => {
+  const page = await openPage(browser, server.url);
+  await page.getByRole('combobox', { name: 'Side by side' }).selectOption('acks1');
+  await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 5e6);
+  await page.getByRole('button', { name: 'Kill broker 0' }).click();
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 12e6);
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByRole('textbox', { name: 'Link to this run' }).inputValue();
+  const original = await state(page);
+  assert.ok(original.twin && original.twin !== original.fingerprint, 'the second run has its own fingerprint');
+
+  const opened = await openPage(browser, link);
+  await opened.getByRole('status').filter({ hasText: /paused/ }).waitFor({ timeout: 30000 });
+  const replayed = await state(opened);
+  assert.equal(replayed.us, original.us);
+  assert.equal(replayed.fingerprint, original.fingerprint);
+  assert.equal(replayed.twin, original.twin);
+  assert.equal(await opened.getByRole('combobox', { name: 'Side by side' }).inputValue(), 'acks1');
+  await opened.screenshot({ path: join(SHOTS, 'shared-side-by-side-1280x720.png') });
+  assert.deepEqual(opened.problems, []);
+  assert.deepEqual(page.problems, []);
+  await opened.close();
   await page.close();
 });
 
