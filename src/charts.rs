@@ -115,6 +115,7 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         .y_labels(5)
         .x_label_formatter(&|v| if x1 - x0 >= 10.0 { format!("{v:.0}") } else { format!("{v:.1}") })
         .axis_style(fg.mix(0.6))
+        .max_light_lines(1)
         .light_line_style(fg.mix(0.08))
         .bold_line_style(fg.mix(0.15))
         .draw()

@@ -185,6 +185,10 @@ pub struct App {
     scroll_pending: bool,
     /// The root element's attributes as last written (theme, language, large, presenting).
     root_attrs: Option<(String, String, bool, bool)>,
+    /// The charts were drawn in this tick's update, before the view.
+    charts_drawn: bool,
+    /// This tick's turn is a chart's (the next one the page's).
+    chart_turn: bool,
     _keys: Option<gloo_events::EventListener>,
 }
 
@@ -347,6 +351,21 @@ impl App {
         Ok(())
     }
 
+    /// One frame's work, measured (Performance API): the engine's slice, then a
+    /// chart or the page update (Yew's diff and the DOM changes).
+    fn end_frame(&mut self) {
+        if std::mem::take(&mut self.tick_open) {
+            if let Some(p) = performance() {
+                let _ = p.measure_with_start_mark_and_end_mark("frame-engine", "tick-start", "engine-done");
+                let _ = p.measure_with_start_mark_and_end_mark("frame-charts", "engine-done", "charts-done");
+                let _ = p.measure_with_start_mark("frame-view", "charts-done");
+                let _ = p.measure_with_start_mark("frame", "tick-start");
+                p.clear_marks();
+                p.clear_measures();
+            }
+        }
+    }
+
     fn dark(&self) -> bool {
         if self.presenting {
             return true;
@@ -360,8 +379,9 @@ impl App {
         }
     }
 
-    fn draw_charts(&mut self) {
-        let Ok(sim) = &self.sim else { return };
+    /// Redraws the charts that are out of date; returns how many were drawn.
+    fn draw_charts(&mut self) -> usize {
+        let Ok(sim) = &self.sim else { return 0 };
         let names = markers(sim);
         let dark = self.dark();
         let width = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0) as i32;
@@ -370,8 +390,8 @@ impl App {
         // When only time moved on, one chart is redrawn per tick, the stalest
         // first, so the drawing cost is spread over frames; any other change
         // (theme, size, a new marker) redraws every chart at once.
-        let only_time = self.chart_sig.iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let list = chart_list(sim);
+        let only_time = self.chart_sig[..list.len()].iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let mut stale: Vec<usize> = (0..list.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
         stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
         if only_time {
@@ -379,6 +399,7 @@ impl App {
         }
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
         self.plots.resize(MAX_CHARTS, PlotArea::default());
+        let drawn = stale.len();
         for i in stale {
             let (def, node) = (&list[i], &self.canvases[i]);
             self.chart_sig[i] = Some(sig);
@@ -433,6 +454,7 @@ impl App {
                 Err(e) => web_sys::console::warn_1(&format!("chart: {e}").into()),
             }
         }
+        drawn
     }
 
     /// The values under the pointer, in words: what hovering a chart shows.
@@ -531,6 +553,8 @@ impl Component for App {
             presenting: false,
             scroll_pending: false,
             root_attrs: None,
+            charts_drawn: false,
+            chart_turn: false,
             _keys: None,
         };
         app.checkpoint();
@@ -630,6 +654,24 @@ impl Component for App {
                     self.message = Some(trf("The shared run is at {0}, paused: press Play to go on.", &[fmt_time(now)]));
                 }
                 self.checkpoint();
+                if let Some(p) = &perf {
+                    let _ = p.mark("engine-done");
+                }
+                // Ticks take turns: one redraws a chart, the next updates the page
+                // (10 times a second each), so no frame does both. Charts are drawn
+                // before any DOM change: drawing on a canvas after one would force
+                // a style recalculation inside the frame.
+                let was_playing_or_seeking = self.playing && self.seek.is_some() == seeking;
+                self.chart_turn = !self.chart_turn;
+                let drawn = if self.chart_turn { self.draw_charts() } else { 0 };
+                self.charts_drawn = true;
+                if let Some(p) = &perf {
+                    let _ = p.mark("charts-done");
+                }
+                if drawn > 0 && was_playing_or_seeking {
+                    self.end_frame();
+                    return false;
+                }
             }
             Msg::Step => {
                 self.set_playing(ctx, false);
@@ -906,15 +948,13 @@ impl Component for App {
         if std::mem::take(&mut self.scroll_pending) {
             browser::scroll_to_highlight();
         }
-        self.draw_charts();
-        // One frame's work: the engine's slice and the drawing that follows it.
-        if std::mem::take(&mut self.tick_open) {
-            if let Some(p) = performance() {
-                let _ = p.measure_with_start_mark("frame", "tick-start");
-                p.clear_marks();
-                p.clear_measures();
-            }
+        // A tick drew its charts before the page changed; other renders (a layout
+        // change, new charts) draw here. Reading the window's width or a canvas's
+        // size now would force a layout inside the frame.
+        if !std::mem::take(&mut self.charts_drawn) {
+            self.draw_charts();
         }
+        self.end_frame();
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
