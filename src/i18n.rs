@@ -101,15 +101,15 @@ impl Catalog {
     }
 
     /// Fills a template's translation with values.
-    pub fn trf(&self, template: &str, args: &[String]) -> String {
+    pub fn trf<S: AsRef<str>>(&self, template: &str, args: &[S]) -> String {
         fill(self.exact.get(template).map_or(template, |s| s.as_str()), args)
     }
 }
 
-fn fill(template: &str, args: &[String]) -> String {
+fn fill<S: AsRef<str>>(template: &str, args: &[S]) -> String {
     let mut out = template.to_string();
     for (i, a) in args.iter().enumerate() {
-        out = out.replace(&format!("{{{i}}}"), a);
+        out = out.replace(&format!("{{{i}}}"), a.as_ref());
     }
     out
 }
@@ -181,7 +181,7 @@ pub fn tr(s: &str) -> String {
 }
 
 /// A template with values: `trf("Kill broker {0}", &[id.to_string()])`.
-pub fn trf(template: &str, args: &[String]) -> String {
+pub fn trf<S: AsRef<str>>(template: &str, args: &[S]) -> String {
     CURRENT.with(|c| c.borrow().as_ref().map_or_else(|| fill(template, args), |k| k.trf(template, args)))
 }
 

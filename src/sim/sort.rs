@@ -83,6 +83,25 @@ impl<T> SortSmall<T> for [T] {
     }
 }
 
+/// `collect()` into a `BTreeMap` sorts first (another sort instantiated per
+/// call site); inserting one by one gives the same map with code already there.
+pub fn map_from<K: Ord, V>(items: impl IntoIterator<Item = (K, V)>) -> std::collections::BTreeMap<K, V> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, v) in items {
+        m.insert(k, v);
+    }
+    m
+}
+
+/// `collect()` into a `BTreeSet`, without the sort: see `map_from`.
+pub fn set_from<K: Ord>(items: impl IntoIterator<Item = K>) -> std::collections::BTreeSet<K> {
+    let mut s = std::collections::BTreeSet::new();
+    for k in items {
+        s.insert(k);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::SortSmall;
@@ -102,23 +121,4 @@ mod tests {
             assert_eq!(a, b);
         }
     }
-}
-
-/// `collect()` into a `BTreeMap` sorts first (another sort instantiated per
-/// call site); inserting one by one gives the same map with code already there.
-pub fn map_from<K: Ord, V>(items: impl IntoIterator<Item = (K, V)>) -> std::collections::BTreeMap<K, V> {
-    let mut m = std::collections::BTreeMap::new();
-    for (k, v) in items {
-        m.insert(k, v);
-    }
-    m
-}
-
-/// `collect()` into a `BTreeSet`, without the sort: see `map_from`.
-pub fn set_from<K: Ord>(items: impl IntoIterator<Item = K>) -> std::collections::BTreeSet<K> {
-    let mut s = std::collections::BTreeSet::new();
-    for k in items {
-        s.insert(k);
-    }
-    s
 }

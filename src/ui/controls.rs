@@ -174,7 +174,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     });
                     html! {
                         <label class="setting">{ format!("{name}: min.insync.replicas ") }
-                            <select onchange={on} aria-label={trf("min.insync.replicas of topic {0}", &[name.clone()])}>
+                            <select onchange={on} aria-label={trf("min.insync.replicas of topic {0}", &[&name])}>
                                 { for (1..=(*rf).max(*min_isr)).map(|v| html! { <option value={v.to_string()} selected={v == *min_isr}>{ v }</option> }) }
                             </select>
                         </label>
@@ -204,14 +204,14 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }
                     html! {
                         <div class="producer">
-                            <strong>{ trf("producer {0}", &[p.id.clone()]) }</strong>
+                            <strong>{ trf("producer {0}", &[&p.id]) }</strong>
                             <label>{ " " }{ tr("rate") }{ " " }
-                                <select onchange={on_rate} aria-label={trf("Rate of producer {0}", &[p.id.clone()])}>
+                                <select onchange={on_rate} aria-label={trf("Rate of producer {0}", &[&p.id])}>
                                     { for rates.iter().map(|r| html! { <option value={r.to_string()} selected={*r == p.records_per_sec}>{ format!("{r}/s") }</option> }) }
                                 </select>
                             </label>
                             <label>{ " acks " }
-                                <select onchange={on_acks} aria-label={trf("acks of producer {0}", &[p.id.clone()])} title={tr("a new acks starts a new producer instance, as in Kafka")}>
+                                <select onchange={on_acks} aria-label={trf("acks of producer {0}", &[&p.id])} title={tr("a new acks starts a new producer instance, as in Kafka")}>
                                     { for ["0", "1", "all"].iter().map(|a| html! { <option value={*a} selected={*a == p.acks}>{ *a }</option> }) }
                                 </select>
                             </label>

@@ -131,6 +131,9 @@ fn chart_list(sim: &Simulation) -> Vec<ChartDef> {
     v
 }
 
+/// What a chart was drawn from: (time bucket, metric points, markers, dark, layout key).
+type ChartSig = (u64, usize, usize, bool, i32);
+
 const CHARTS: &[ChartDef] = &[
     ChartDef { title: "Throughput", y_label: "records/s", defs: charts::THROUGHPUT, aria: "Throughput chart", target: "throughput" },
     ChartDef { title: "Latency", y_label: "ms", defs: charts::LATENCY, aria: "Latency chart", target: "latency" },
@@ -165,7 +168,7 @@ pub struct App {
     /// A tick's engine work is measured together with its drawing (Performance API).
     tick_open: bool,
     /// What the charts were last drawn from; unchanged means no redraw.
-    chart_sig: Vec<Option<(u64, usize, usize, bool, i32)>>,
+    chart_sig: Vec<Option<ChartSig>>,
     /// Each canvas's CSS width, by the layout key it was measured under.
     canvas_w: Vec<Option<(i32, f64)>>,
     /// One callback for child components, made once so their props compare equal.
@@ -434,7 +437,7 @@ impl App {
             // one legend entry for all of them (the legend stays readable).
             if let Some(t) = &self.twin {
                 let b = charts::series_spec(&t.sim, "", "", def.defs, Vec::new(), dark, dpr);
-                let b_label = trf("thin: B ({0})", &[t.b.clone()]);
+                let b_label = trf("thin: B ({0})", &[&t.b]);
                 spec.lines.extend(b.lines.into_iter().enumerate().map(|(k, mut l)| {
                     l.label = if k == 0 { b_label.clone() } else { String::new() };
                     l.width = 1.5;
@@ -485,7 +488,7 @@ fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
         .collect();
     for g in sim.groups() {
         for r in g.history.iter().filter(|r| r.started_us <= now) {
-            out.push((r.started_us as f64 / 1e6, trf("rebalance {0}", &[g.cfg.id.clone()]), true));
+            out.push((r.started_us as f64 / 1e6, trf("rebalance {0}", &[&g.cfg.id]), true));
         }
     }
     merge_markers(out, now as f64 / 1e6)
@@ -1112,7 +1115,7 @@ impl App {
                                 let target = format!("chart:{}", def.target);
                                 html! {
                                     <canvas ref={node.clone()} class={classes!("chart", spot(&target))} data-target={target.clone()} width="600" height="300" role="img"
-                                        aria-label={format!("{}; {}", tr(def.aria), trf("markers: {0}", &[marker_list.clone()]))}
+                                        aria-label={format!("{}; {}", tr(def.aria), trf("markers: {0}", &[&marker_list]))}
                                         onmousemove={on_move} onmouseleave={link.callback(|_| Msg::Hover(None))}></canvas>
                                 }
                             }) }

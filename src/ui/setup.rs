@@ -81,21 +81,21 @@ pub fn setup_panel(props: &Props) -> Html {
                         { select(link, Field::Unclean, "unclean.leader.election.enable", if s.cluster.unclean_leader_election_enable { "true" } else { "false" }, &["false", "true"]) }
                     </fieldset>
                     if let Some(t) = topic {
-                        <fieldset><legend>{ trf("Topic {0}", &[t.name.clone()]) }</legend>
+                        <fieldset><legend>{ trf("Topic {0}", &[&t.name]) }</legend>
                             { input(link, &props.rejected, Field::Partitions, "partitions", t.partitions.to_string(), "1 to 10000") }
                             { input(link, &props.rejected, Field::ReplicationFactor, "replication.factor", t.replication_factor.to_string(), "at most the number of brokers") }
                             { input(link, &props.rejected, Field::TopicMinIsr, "topic min.insync.replicas", t.min_insync_replicas.map_or(String::new(), |m| m.to_string()), "empty: the broker default") }
                         </fieldset>
                     }
                     if let Some(p) = producer {
-                        <fieldset><legend>{ trf("Producer {0}", &[p.id.clone()]) }</legend>
+                        <fieldset><legend>{ trf("Producer {0}", &[&p.id]) }</legend>
                             { input(link, &props.rejected, Field::ProducerRate, "records/s", p.records_per_sec.to_string(), "records per second") }
                             { select(link, Field::Acks, "acks", p.acks.as_str(), &["0", "1", "all"]) }
                             { input(link, &props.rejected, Field::Keys, "distinct keys", p.keys.to_string(), "0: no keys (sticky partitioner)") }
                         </fieldset>
                     }
                     if let Some(g) = group {
-                        <fieldset><legend>{ trf("Group {0}", &[g.id.clone()]) }</legend>
+                        <fieldset><legend>{ trf("Group {0}", &[&g.id]) }</legend>
                             { input(link, &props.rejected, Field::Members, "members", g.members.to_string(), "consumers at the start") }
                             { select(link, Field::Protocol, "group.protocol", if g.protocol == GroupProtocol::Classic { "classic" } else { "consumer" }, &["classic", "consumer"]) }
                             { select(link, Field::Assignor, "assignor", g.assignor_name(),

@@ -76,7 +76,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                 let name = format!("c{}", c.id);
                 let state = if !c.alive { "down" } else if c.active { "active" } else { "standby" };
                 let action = if c.alive { Action::KillController { controller: name.clone() } } else { Action::RestartController { controller: name.clone() } };
-                let label = if c.alive { trf("Kill controller {0}", &[name.clone()]) } else { trf("Restart controller {0}", &[name.clone()]) };
+                let label = if c.alive { trf("Kill controller {0}", &[&name]) } else { trf("Restart controller {0}", &[&name]) };
                 html! {
                     <span class={classes!("controller", state)}>
                         { format!("{name} {}", tr(state)) }
@@ -110,30 +110,30 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                     let target = format!("broker:{id}");
                     html! {
                         <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"), spot(hl, &target))}
-                            data-target={target.clone()} aria-label={trf("Broker {0}", &[ids.clone()])}>
-                            <h3><button class="linkish" aria-label={trf("Details of broker {0}", &[ids.clone()])} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ trf("Broker {0}", &[ids.clone()]) }</button><span class="state">{ state }</span></h3>
+                            data-target={target.clone()} aria-label={trf("Broker {0}", &[&ids])}>
+                            <h3><button class="linkish" aria-label={trf("Details of broker {0}", &[&ids])} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ trf("Broker {0}", &[&ids]) }</button><span class="state">{ state }</span></h3>
                             <div class="controls">
                                 if running {
-                                    { button(link, trf("Kill broker {0}", &[ids.clone()]), "kill", Action::KillBroker { broker: id }) }
-                                    { button(link, trf("Stop broker {0}", &[ids.clone()]), "stop", Action::StopBroker { broker: id }) }
-                                    { button(link, trf("Pause broker {0}", &[ids.clone()]), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
+                                    { button(link, trf("Kill broker {0}", &[&ids]), "kill", Action::KillBroker { broker: id }) }
+                                    { button(link, trf("Stop broker {0}", &[&ids]), "stop", Action::StopBroker { broker: id }) }
+                                    { button(link, trf("Pause broker {0}", &[&ids]), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
                                     if b.slow_network_ms > 0 {
-                                        { button(link, trf("Restore network speed of broker {0}", &[ids.clone()]), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
+                                        { button(link, trf("Restore network speed of broker {0}", &[&ids]), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
                                     } else {
-                                        { button(link, trf("Slow the network of broker {0}", &[ids.clone()]), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
+                                        { button(link, trf("Slow the network of broker {0}", &[&ids]), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
                                     }
                                     if b.slow_disk_ms > 0 {
-                                        { button(link, trf("Restore disk speed of broker {0}", &[ids.clone()]), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
+                                        { button(link, trf("Restore disk speed of broker {0}", &[&ids]), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
                                     } else {
-                                        { button(link, trf("Slow the disk of broker {0}", &[ids.clone()]), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
+                                        { button(link, trf("Slow the disk of broker {0}", &[&ids]), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
                                     }
-                                    { button(link, trf("Isolate broker {0}", &[ids.clone()]), "isolate", Action::PartitionNetwork {
+                                    { button(link, trf("Isolate broker {0}", &[&ids]), "isolate", Action::PartitionNetwork {
                                         from: vec![crate::scenario::NodeName::Broker(id)],
                                         to: snap.brokers.iter().filter(|o| o.id != id).map(|o| crate::scenario::NodeName::Broker(o.id))
                                             .chain(snap.controllers.iter().map(|c| crate::scenario::NodeName::Controller(format!("c{}", c.id)))).collect(),
                                         one_way: false }) }
                                 } else {
-                                    { button(link, trf("Restart broker {0}", &[ids.clone()]), "restart", Action::RestartBroker { broker: id }) }
+                                    { button(link, trf("Restart broker {0}", &[&ids]), "restart", Action::RestartBroker { broker: id }) }
                                 }
                             </div>
                             <div class="replicas">
@@ -210,7 +210,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                 html! {
                     <div class={classes!("group", spot(hl, &target))} data-target={target.clone()}>
                         <h3>{ trf("{0} · {1} · generation {2} · {3} / {4} · lag {5}", &[g.id.clone(), tr(&format!("{:?}", g.state)), g.generation.to_string(), g.protocol.to_string(), g.assignor.clone(), g.lag.to_string()]) }
-                            { button(link, trf("Add consumer to group {0}", &[id.clone()]), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
+                            { button(link, trf("Add consumer to group {0}", &[&id]), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
                         <div class="members">
                             { for g.members.iter().map(|m| {
                                 let colour = MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()];
@@ -245,7 +245,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                             }) }
                         </div>
                         if let Some(m) = &g.model { { model_line(m) } }
-                        <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[id.clone()])}>
+                        <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[&id])}>
                             { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={trf("{0} lag {1}", &[format!("{t}-{p}"), lag.to_string()])}>{ format!("{t}-{p}: {lag}") }</span> }) }
                         </div>
                     </div>
