@@ -201,7 +201,7 @@ mod tests {
     fn exact_template_and_nested_values() {
         let c = Catalog::from_json("zh", SAMPLE).unwrap();
         assert_eq!(c.tr("Pause"), "暂停");
-        assert_eq!(c.trf("Kill broker {0}", &["2".into()]), "停止 Broker 2");
+        assert_eq!(c.trf("Kill broker {0}", &["2"]), "停止 Broker 2");
         assert_eq!(c.tr("broker 2 fenced after 9.0 s without heartbeat"), "Broker 2 在 9.0 s 内没有心跳后被隔离");
         assert_eq!(c.tr("partition orders-3 leader 2 -> 0, epoch 5 (clean election)"), "分区 orders-3 的领导者 2 -> 0，纪元 5（干净选举）");
         assert_eq!(c.tr("something else"), "something else");
@@ -219,7 +219,7 @@ mod tests {
         assert_ne!(tr("Pause"), "Pause");
         assert!(set_language("en"));
         assert_eq!(tr("Pause"), "Pause");
-        assert_eq!(trf("Kill broker {0}", &["1".into()]), "Kill broker 1");
+        assert_eq!(trf("Kill broker {0}", &["1"]), "Kill broker 1");
         assert_eq!(known("xx"), None);
     }
 
