@@ -94,6 +94,8 @@ pub enum Msg {
     CopyLink,
     /// Side by side with a variant of the scenario ("" for none).
     SetCompare(String),
+    /// The rebalance the timeline shows (group, generation); None follows the latest.
+    PickRebalance(Option<(String, i32)>),
     TogglePresent,
 }
 
@@ -192,6 +194,7 @@ pub struct App {
     charts_drawn: bool,
     /// This tick's turn is a chart's (the next one the page's).
     chart_turn: bool,
+    rb_pick: Option<(String, i32)>,
     _keys: Option<gloo_events::EventListener>,
 }
 
@@ -558,6 +561,7 @@ impl Component for App {
             root_attrs: None,
             charts_drawn: false,
             chart_turn: false,
+            rb_pick: None,
             _keys: None,
         };
         app.checkpoint();
@@ -930,6 +934,7 @@ impl Component for App {
                 }
             }
             Msg::Select(s) => self.selected = s,
+            Msg::PickRebalance(p) => self.rb_pick = p,
             Msg::Filter(f) => self.filter = f,
         }
         true
@@ -1104,7 +1109,7 @@ impl App {
                     <div class="col">
                         { views::cluster(&snap, link, &self.selected, hl) }
                         { views::groups(&snap, link, &self.selected, hl) }
-                        { views::rebalance_timeline(&snap, hl) }
+                        { views::rebalance_timeline(&snap, &self.rb_pick, link, hl) }
                         { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link, hl) }
                     </div>
                     <div class="col">

@@ -324,9 +324,27 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
 /// A rebalance as a sequence diagram: the coordinator and the members as lanes,
 /// each step an arrow (member -> coordinator for join, sync, leave; coordinator ->
 /// member for assign and the join result; a self-arrow for a revoke), with its time.
-pub fn rebalance_timeline(snap: &Snapshot, hl: &str) -> Html {
-    let Some(g) = snap.groups.iter().find(|g| !g.recent_rebalances.is_empty()) else { return html! {} };
-    let r = g.recent_rebalances.last().expect("checked");
+/// `pick`: the group and generation the user chose; by default the most recent
+/// rebalance of any group. Buttons step between a group's last three.
+pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
+    let with_history: Vec<_> = snap.groups.iter().filter(|g| !g.recent_rebalances.is_empty()).collect();
+    let latest = || with_history.iter().max_by_key(|g| g.recent_rebalances.last().map(|r| r.started_us)).copied();
+    let picked = pick.as_ref().and_then(|(id, generation)| {
+        let g = with_history.iter().find(|g| &g.id == id)?;
+        let k = g.recent_rebalances.iter().position(|r| r.generation == *generation).unwrap_or(g.recent_rebalances.len() - 1);
+        Some((*g, k))
+    });
+    let Some((g, k)) = picked.or_else(|| latest().map(|g| (g, g.recent_rebalances.len() - 1))) else { return html! {} };
+    let r = &g.recent_rebalances[k];
+    let last = k + 1 == g.recent_rebalances.len();
+    let go = |to: Option<usize>| {
+        let to = to.and_then(|i| g.recent_rebalances.get(i)).map(|r| (g.id.clone(), r.generation));
+        link.callback(move |_| super::Msg::PickRebalance(to.clone()))
+    };
+    let on_group = link.callback(|e: Event| {
+        let id = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+        super::Msg::PickRebalance(Some((id, i32::MAX)))
+    });
     // Lanes: coordinator first, then members in order of first appearance.
     let mut lanes: Vec<String> = vec!["coordinator".into()];
     for s in &r.steps {
@@ -353,12 +371,29 @@ pub fn rebalance_timeline(snap: &Snapshot, hl: &str) -> Html {
             r.generation.to_string(),
             tr(&r.cause.replace('_', " ")),
             crate::sim::fmt_time(r.started_us),
-            r.completed_us.map_or(tr("in progress"), |c| trf("done after {0} ms", &[format!("{:.0}", (c - r.started_us) as f64 / 1000.0)])),
+            match r.completed_us {
+                Some(c) => trf("done after {0} ms", &[format!("{:.0}", (c - r.started_us) as f64 / 1000.0)]),
+                // A newer rebalance (KIP-848: a newer target) replaced it before it finished.
+                None if !last => tr("replaced by the next one before it finished"),
+                None => tr("in progress"),
+            },
         ],
     );
     html! {
         <section class={classes!("card", spot(hl, "timeline"))} data-target="timeline" aria-label={tr("Rebalance timeline")}>
             <h2>{ tr("Rebalance timeline") }</h2>
+            <div class="rb-pick">
+                if with_history.len() > 1 {
+                    <select aria-label={tr("Group shown in the timeline")} onchange={on_group}>
+                        { for with_history.iter().map(|x| html! { <option value={x.id.clone()} selected={x.id == g.id}>{ trf("group {0}", &[&x.id]) }</option> }) }
+                    </select>
+                }
+                <button onclick={go(k.checked_sub(1))} disabled={k == 0}>{ tr("Earlier rebalance") }</button>
+                <button onclick={go(Some(k + 1))} disabled={last}>{ tr("Later rebalance") }</button>
+                if pick.is_some() {
+                    <button onclick={link.callback(|_| super::Msg::PickRebalance(None))}>{ tr("Follow the latest") }</button>
+                }
+            </div>
             <p class="rb-title">{ title.clone() }</p>
             <p class="rb-stats">{ trf("moved {0} · revoked {1} · paused {2} partition-ms", &[r.moved_partitions.to_string(), r.revoked_partitions.to_string(), format!("{:.0}", r.paused_partition_us as f64 / 1000.0)]) }</p>
             <div class="rb-scroll">
@@ -407,7 +442,9 @@ pub fn rebalance_timeline(snap: &Snapshot, hl: &str) -> Html {
                         } else {
                             <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} marker-end="url(#arrow)" />
                         }
-                        <text x={((x1 + x2) / 2.0).to_string()} y={(y - 4.0).to_string()} text-anchor="middle" class="step-label">{ what }</text>
+                        // On the leftmost lane a centred label would run off the picture.
+                        <text x={(if x1 == x2 && x1 == coord { x1 - 6.0 } else { (x1 + x2) / 2.0 }).to_string()} y={(y - 4.0).to_string()}
+                            text-anchor={if x1 == x2 && x1 == coord { "start" } else { "middle" }} class="step-label">{ what }</text>
                     </g> }
                 }) }
             </svg>

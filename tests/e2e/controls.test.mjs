@@ -51,6 +51,21 @@ test('adding a consumer rebalances the group', async () => {
   await timeline.getByText('JoinGroup').first().waitFor();
   await timeline.getByText(/^assign /).first().waitFor({ timeout: 30000 });
   await page.screenshot({ path: join(SHOTS, 'group-rebalanced-1280x720.png'), fullPage: true });
+  // Step back to the group's first join, and forward again to the latest.
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  const generation = async () => Number((await timeline.locator('.rb-title').textContent()).match(/generation (\d+)/)[1]);
+  const latest = await generation();
+  assert.ok(await timeline.getByRole('button', { name: 'Later rebalance' }).isDisabled());
+  const earlier = timeline.getByRole('button', { name: 'Earlier rebalance' });
+  for (let g = latest - 1; !(await earlier.isDisabled()); g--) {
+    await earlier.click();
+    await timeline.locator('.rb-title', { hasText: `generation ${g} ` }).waitFor({ timeout: 5000 });
+  }
+  assert.ok(await generation() < latest);
+  await timeline.getByRole('button', { name: 'Later rebalance' }).click();
+  await timeline.getByRole('button', { name: 'Follow the latest' }).click();
+  await timeline.locator('.rb-title', { hasText: `generation ${latest} ` }).waitFor({ timeout: 5000 });
+  await timeline.getByRole('button', { name: 'Follow the latest' }).waitFor({ state: 'detached' });
   assert.deepEqual(page.problems, []);
   await page.close();
 });
