@@ -435,6 +435,8 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                         other => other.to_string(),
                     };
                     let time = format!("{:.1} ms", s.at_us.saturating_sub(r.started_us) as f64 / 1000.0);
+                    // On the leftmost lane a centred label would run off the picture.
+                    let (label_x, anchor) = if x1 == x2 && x1 == coord { (x1 - 6.0, "start") } else { ((x1 + x2) / 2.0, "middle") };
                     html! { <g class={classes!("step", s.kind)}>
                         <text x="4" y={(y + 4.0).to_string()} class="step-time">{ time }</text>
                         if x1 == x2 {
@@ -442,9 +444,7 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                         } else {
                             <line x1={x1.to_string()} y1={y.to_string()} x2={x2.to_string()} y2={y.to_string()} marker-end="url(#arrow)" />
                         }
-                        // On the leftmost lane a centred label would run off the picture.
-                        <text x={(if x1 == x2 && x1 == coord { x1 - 6.0 } else { (x1 + x2) / 2.0 }).to_string()} y={(y - 4.0).to_string()}
-                            text-anchor={if x1 == x2 && x1 == coord { "start" } else { "middle" }} class="step-label">{ what }</text>
+                        <text x={label_x.to_string()} y={(y - 4.0).to_string()} text-anchor={anchor} class="step-label">{ what }</text>
                     </g> }
                 }) }
             </svg>
