@@ -400,7 +400,9 @@ impl App {
         let only_time = self.chart_sig[..list.len()].iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let mut stale: Vec<usize> = (0..list.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
         stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
-        if only_time {
+        // Spread over ticks only while playing: paused (a lesson step, a rewind,
+        // a single step) no tick follows, so everything stale is drawn now.
+        if only_time && self.playing {
             stale.truncate(1);
         }
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
@@ -410,6 +412,8 @@ impl App {
             let (def, node) = (&list[i], &self.canvases[i]);
             self.chart_sig[i] = Some(sig);
             let Some(canvas) = node.cast::<HtmlCanvasElement>() else { continue };
+            // The moment it shows, for tests: every chart of a paused run shows the same one.
+            let _ = canvas.set_attribute("data-drawn-us", &(sig.0 * CHART_REDRAW_US).to_string());
             // Draw at device resolution: the canvas's CSS width times devicePixelRatio.
             // Reading clientWidth forces a layout of the page; the width only
             // changes with the layout key (window width, type size, language), so it is kept.

@@ -39,6 +39,10 @@ test('every lesson walks forward with text and highlight, and back restores each
       assert.ok(s.text && s.text.length > 20, `lesson ${v} step ${s.step}: no text`);
       const lit = await page.locator(`.highlight[data-target="${s.highlight}"]`).count();
       assert.ok(lit > 0, `lesson ${v} step ${s.step}: nothing highlighted for ${s.highlight}`);
+      // Every chart shows this step's moment, not an earlier one.
+      const drawn = await page.evaluate(() => [...document.querySelectorAll('canvas.chart')].map((c) => Number(c.dataset.drawnUs)));
+      const bucket = Math.floor(Number(s.us) / 250000) * 250000;
+      assert.ok(drawn.length >= 4 && drawn.every((d) => d === bucket), `lesson ${v} step ${s.step}: charts drawn at ${drawn}, run at ${s.us}`);
       forward.push(s);
       const next = panel.getByRole('button', { name: 'Next step' });
       if (await next.isDisabled()) break;
