@@ -400,9 +400,10 @@ impl App {
         let only_time = self.chart_sig[..list.len()].iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let mut stale: Vec<usize> = (0..list.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
         stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
-        // Spread over ticks only while playing: paused (a lesson step, a rewind,
-        // a single step) no tick follows, so everything stale is drawn now.
-        if only_time && self.playing {
+        // Spread over ticks only while playing up to 5x: paused (a lesson step, a
+        // rewind, a single step) no tick follows, and faster a chart redrawn every
+        // fourth chart turn would end seconds of simulated time behind the others.
+        if only_time && self.playing && self.speed <= 5.0 {
             stale.truncate(1);
         }
         let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 3.0);
