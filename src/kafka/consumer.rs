@@ -262,9 +262,14 @@ impl Simulation {
     }
 
     pub(crate) fn send_group_request(&mut self, c: u32, req: GroupRequest) {
+        self.send_group_request_at(c, self.now, req);
+    }
+
+    /// To the group's coordinator, leaving at `depart` (a backoff, or after a commit).
+    fn send_group_request_at(&mut self, c: u32, depart: Micros, req: GroupRequest) {
         let con = &self.consumers[c as usize];
         let (g, Some(b)) = (con.group, con.coordinator) else { return };
-        self.send(Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
+        self.send_at(depart, Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
     }
 
     pub(crate) fn consumer_timer(&mut self, c: u32, timer: Timer) {
@@ -795,8 +800,7 @@ impl Simulation {
         }
         let req_id = con.req();
         con.offsets_req = Some(req_id);
-        let (g, Some(b)) = (con.group, con.coordinator) else { return };
-        self.send_at(depart, Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, GroupRequest::OffsetFetch { req_id, partitions: missing }));
+        self.send_group_request_at(c, depart, GroupRequest::OffsetFetch { req_id, partitions: missing });
     }
 
     /// `auto.offset.reset` for partitions with no committed offset.
@@ -1000,9 +1004,7 @@ impl Simulation {
             } else {
                 GroupRequest::Leave { member_id, reason: "member_left" }
             };
-            if let Some(b) = con.coordinator {
-                self.send_at(leave_at, Node::Consumer(c), Node::Broker(b), Self::group_broker_msg(g, req));
-            }
+            self.send_group_request_at(c, leave_at, req);
         }
         self.end_consumer(c, ConsumerState::Stopped);
     }

@@ -673,17 +673,19 @@ impl Component for App {
                 // (10 times a second each), so no frame does both. Charts are drawn
                 // before any DOM change: drawing on a canvas after one would force
                 // a style recalculation inside the frame.
-                let was_playing_or_seeking = self.playing && self.seek.is_some() == seeking;
+                // Still playing, and no replay ended: nothing but time changed.
+                let only_time_moved = self.playing && self.seek.is_some() == seeking;
                 self.chart_turn = !self.chart_turn;
                 let drawn = if self.chart_turn { self.draw_charts() } else { 0 };
-                self.charts_drawn = true;
                 if let Some(p) = &perf {
                     let _ = p.mark("charts-done");
                 }
-                if drawn > 0 && was_playing_or_seeking {
+                if drawn > 0 && only_time_moved {
                     self.end_frame();
                     return false;
                 }
+                // The view follows; rendered() draws no chart after it.
+                self.charts_drawn = true;
             }
             Msg::Step => {
                 self.set_playing(ctx, false);

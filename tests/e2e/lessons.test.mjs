@@ -61,6 +61,24 @@ test('every lesson walks forward with text and highlight, and back restores each
   await page.close();
 });
 
+// Pauses the run, copies its link and opens it in a new page: the replay reaches
+// the same moment with the same fingerprint, and no error on the way.
+async function reopenFromLink(page, shot) {
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await page.getByRole('button', { name: 'Copy link' }).click();
+  const link = await page.getByRole('textbox', { name: 'Link to this run' }).inputValue();
+  assert.match(link, /#run=1\./);
+  const original = await state(page);
+  const opened = await openPage(browser, link);
+  await opened.getByRole('status').filter({ hasText: /paused/ }).waitFor({ timeout: 30000 });
+  const replayed = await state(opened);
+  assert.equal(replayed.us, original.us);
+  assert.equal(replayed.fingerprint, original.fingerprint);
+  await opened.screenshot({ path: join(SHOTS, shot) });
+  assert.deepEqual(opened.problems, []);
+  return { link, original, opened, replayed };
+}
+
 test('a shared link reproduces the run; a tampered one falls back with a message', async () => {
   const page = await openPage(browser, server.url);
   await page.getByRole('combobox', { name: 'Speed' }).selectOption('50');
@@ -69,20 +87,8 @@ test('a shared link reproduces the run; a tampered one falls back with a message
   await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 9e6);
   await page.getByRole('button', { name: 'Add consumer to group billing' }).click();
   await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 14e6);
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await page.getByRole('button', { name: 'Copy link' }).click();
-  const link = await page.getByRole('textbox', { name: 'Link to this run' }).inputValue();
-  assert.match(link, /#run=1\./);
-  const original = await state(page);
-
-  const opened = await openPage(browser, link);
-  await opened.getByRole('status').filter({ hasText: /paused/ }).waitFor({ timeout: 30000 });
-  const replayed = await state(opened);
-  assert.equal(replayed.us, original.us);
-  assert.equal(replayed.fingerprint, original.fingerprint);
+  const { link, original, opened, replayed } = await reopenFromLink(page, 'shared-link-1280x720.png');
   assert.equal(replayed.cluster, original.cluster);
-  await opened.screenshot({ path: join(SHOTS, 'shared-link-1280x720.png') });
-  assert.deepEqual(opened.problems, []);
   await opened.close();
 
   // A damaged link: one clear message, and the default scenario runs.
@@ -103,21 +109,10 @@ test('a side-by-side link brings back both runs, with the same actions in each',
   await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 5e6);
   await page.getByRole('button', { name: 'Kill broker 0' }).click();
   await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 12e6);
-  await page.getByRole('button', { name: 'Pause', exact: true }).click();
-  await page.getByRole('button', { name: 'Copy link' }).click();
-  const link = await page.getByRole('textbox', { name: 'Link to this run' }).inputValue();
-  const original = await state(page);
+  const { original, opened, replayed } = await reopenFromLink(page, 'shared-side-by-side-1280x720.png');
   assert.ok(original.twin && original.twin !== original.fingerprint, 'the second run has its own fingerprint');
-
-  const opened = await openPage(browser, link);
-  await opened.getByRole('status').filter({ hasText: /paused/ }).waitFor({ timeout: 30000 });
-  const replayed = await state(opened);
-  assert.equal(replayed.us, original.us);
-  assert.equal(replayed.fingerprint, original.fingerprint);
   assert.equal(replayed.twin, original.twin);
   assert.equal(await opened.getByRole('combobox', { name: 'Side by side' }).inputValue(), 'acks1');
-  await opened.screenshot({ path: join(SHOTS, 'shared-side-by-side-1280x720.png') });
-  assert.deepEqual(opened.problems, []);
   assert.deepEqual(page.problems, []);
   await opened.close();
   await page.close();

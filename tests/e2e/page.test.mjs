@@ -35,11 +35,15 @@ test('cluster view shows every broker with its partition replicas', async () => 
 
 test('pause stops simulated time and play resumes it', async () => {
   const page = await openPage(browser, server.url);
-  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 500_000);
+  // Long enough for the charts to be redrawn in turns while playing.
+  await page.waitForFunction(() => Number(document.querySelector('#app').dataset.simUs) > 6_000_000);
   await page.getByRole('button', { name: 'Pause', exact: true }).click();
   const t1 = await simMicros(page);
   await page.waitForTimeout(400);
   assert.equal(await simMicros(page), t1, 'time moved while paused');
+  // Paused, every chart shows the moment the run stopped at.
+  const drawn = await page.evaluate(() => [...document.querySelectorAll('canvas.chart')].map((c) => Number(c.dataset.drawnUs)));
+  assert.deepEqual(drawn, drawn.map(() => Math.floor(t1 / 250000) * 250000), `charts drawn at ${drawn}, paused at ${t1}`);
   await page.getByRole('button', { name: 'Play', exact: true }).click();
   await page.waitForFunction((t) => Number(document.querySelector('#app').dataset.simUs) > t, t1);
   assert.deepEqual(page.problems, []);
