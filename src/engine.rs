@@ -944,6 +944,7 @@ impl Simulation {
             members,
             rebalances: g.history_base + g.history.len(),
             recent_rebalances: g.history.iter().rev().take(3).rev().cloned().collect(),
+            member_numbers: g.members.iter().map(|(id, m)| (id.clone(), self.consumers[m.consumer as usize].number)).collect(),
             model: self.model_view(i),
         }
     }
@@ -1007,6 +1008,9 @@ pub struct GroupView {
     pub rebalances: usize,
     /// The latest rebalances (at most 3), oldest first, for the timeline.
     pub recent_rebalances: Vec<crate::kafka::group::Rebalance>,
+    /// The coordinator's member ids with their consumer's number: a member is
+    /// known here before the consumer itself has learnt its id (first JoinGroup).
+    pub member_numbers: Vec<(String, u32)>,
     /// The group's processor (fraud_lr, item_cf) and its metrics, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<crate::ml::ModelView>,

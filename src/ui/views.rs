@@ -406,9 +406,10 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                 { for lanes.iter().map(|l| {
                     let x = lane_x(l);
                     // A member's lane is named and coloured like the member in the groups view.
-                    let member = g.members.iter().find(|m| &m.member_id == l);
-                    let name = if l == "coordinator" { tr("coordinator") } else { member.map_or_else(|| short(l), |m| trf("consumer {0}", &[m.number.to_string()])) };
-                    let fill = member.map_or("currentColor", |m| MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()]);
+                    let number = g.members.iter().find(|m| &m.member_id == l).map(|m| m.number)
+                        .or_else(|| g.member_numbers.iter().find(|(id, _)| id == l).map(|(_, n)| *n));
+                    let name = if l == "coordinator" { tr("coordinator") } else { number.map_or_else(|| short(l), |n| trf("consumer {0}", &[n.to_string()])) };
+                    let fill = number.map_or("currentColor", |n| MEMBER_COLOURS[n as usize % MEMBER_COLOURS.len()]);
                     html! { <g>
                         <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name" style={format!("fill:{fill}")}>{ name }</text>
                         <line x1={x.to_string()} y1="24" x2={x.to_string()} y2={height.to_string()} class="lane" />
