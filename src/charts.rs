@@ -37,6 +37,8 @@ pub struct Marker<'a> {
     pub label: &'a str,
     /// Rebalances are drawn in purple, faults and commands in red.
     pub rebalance: bool,
+    /// Side by side: a rebalance of run B, lighter and labelled lower.
+    pub second: bool,
 }
 
 /// A lighter shade of a colour, for a second run drawn over the first.
@@ -123,7 +125,11 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
     let (xr, _) = chart.plotting_area().get_pixel_range();
     let area = PlotArea { left_px: f64::from(xr.start), right_px: f64::from(xr.end), t0: x0, t1: x1 };
     for m in &spec.markers {
-        let colour = if m.rebalance { PURPLE } else { RED };
+        let colour = match (m.rebalance, m.second) {
+            (true, true) => lighten(PURPLE),
+            (true, false) => PURPLE,
+            _ => RED,
+        };
         let style = colour.mix(0.8).stroke_width(px(1.5));
         chart
             .draw_series(std::iter::once(PathElement::new(vec![(m.t_sec, 0.0), (m.t_sec, y_max)], style)))
@@ -131,7 +137,7 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         chart
             .draw_series(std::iter::once(Text::new(
                 m.label.to_string(),
-                (m.t_sec, if m.rebalance { y_max * 0.86 } else { y_max * 0.97 }),
+                (m.t_sec, y_max * if m.second { 0.75 } else if m.rebalance { 0.86 } else { 0.97 }),
                 font(13.0).into_font().color(&colour),
             )))
             .map_err(e)?;

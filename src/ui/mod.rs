@@ -388,7 +388,7 @@ impl App {
     /// Redraws the charts that are out of date; returns how many were drawn.
     fn draw_charts(&mut self) -> usize {
         let Ok(sim) = &self.sim else { return 0 };
-        let names = markers(sim);
+        let names = markers(sim, self.twin.as_ref().map(|t| &t.sim));
         let dark = self.dark();
         let width = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0) as i32;
         let lang_n = crate::i18n::LANGUAGES.iter().position(|l| l.0 == self.lang).unwrap_or(0) as i32;
@@ -433,7 +433,7 @@ impl App {
             }
             let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
             let root = backend.into_drawing_area();
-            let markers = names.iter().map(|(t_sec, label, rebalance)| Marker { t_sec: *t_sec, label, rebalance: *rebalance }).collect();
+            let markers = names.iter().map(|m| Marker { t_sec: m.t_sec, label: &m.label, rebalance: m.rebalance, second: m.second }).collect();
             let type_scale = if self.large || self.presenting { 1.3 } else { 1.0 };
             let (title, y_label, x_label) = (tr(def.title), tr(def.y_label), tr("simulated time (s)"));
             let mut spec = charts::series_spec(sim, &title, &y_label, def.defs, markers, dark, dpr * type_scale);
@@ -445,7 +445,8 @@ impl App {
             // one legend entry for all of them (the legend stays readable).
             if let Some(t) = &self.twin {
                 let b = charts::series_spec(&t.sim, "", "", def.defs, Vec::new(), dark, dpr);
-                let b_label = trf("thin: B ({0})", &[&t.b]);
+                // Short: the setting B changes is named in the comparison table.
+                let b_label = tr("run B (thin lines)");
                 spec.lines.extend(b.lines.into_iter().enumerate().map(|(k, mut l)| {
                     l.label = if k == 0 { b_label.clone() } else { String::new() };
                     l.width = 1.5;
@@ -486,17 +487,31 @@ impl App {
 }
 
 /// Chart markers: every action (scenario, button, replay) and every rebalance so far.
-fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
+/// A chart marker in words: when, what, a rebalance (purple) or not (red), and
+/// whether it is run B's (side by side).
+struct MarkerText {
+    t_sec: f64,
+    label: String,
+    rebalance: bool,
+    second: bool,
+}
+
+/// Chart markers: every action (scenario, button, replay) and every rebalance so
+/// far; side by side, run B's rebalances too (B's actions are A's).
+fn markers(sim: &Simulation, twin: Option<&Simulation>) -> Vec<MarkerText> {
     let now = sim.now_us();
-    let mut out: Vec<(f64, String, bool)> = sim
+    let mut out: Vec<MarkerText> = sim
         .actions()
         .iter()
         .filter(|a| a.at_us <= now)
-        .map(|a| (a.at_us as f64 / 1e6, tr(&a.action.name().replace('_', " ")), false))
+        .map(|a| MarkerText { t_sec: a.at_us as f64 / 1e6, label: tr(&a.action.name().replace('_', " ")), rebalance: false, second: false })
         .collect();
-    for g in sim.groups() {
-        for r in g.history.iter().filter(|r| r.started_us <= now) {
-            out.push((r.started_us as f64 / 1e6, trf("rebalance {0}", &[&g.cfg.id]), true));
+    for (run, second) in std::iter::once((sim, false)).chain(twin.map(|b| (b, true))) {
+        for g in run.groups() {
+            for r in g.history.iter().filter(|r| r.started_us <= now) {
+                let label = if second { trf("B: rebalance {0}", &[&g.cfg.id]) } else { trf("rebalance {0}", &[&g.cfg.id]) };
+                out.push(MarkerText { t_sec: r.started_us as f64 / 1e6, label, rebalance: true, second });
+            }
         }
     }
     merge_markers(out, now as f64 / 1e6)
@@ -504,20 +519,31 @@ fn markers(sim: &Simulation) -> Vec<(f64, String, bool)> {
 
 /// Markers with the same label closer than 3% of the time shown become one
 /// ("set consumer rate ×3"), so their labels do not print over each other.
-fn merge_markers(mut m: Vec<(f64, String, bool)>, span: f64) -> Vec<(f64, String, bool)> {
-    m.sort_small_by(|a, b| a.0.total_cmp(&b.0));
+fn merge_markers(mut m: Vec<MarkerText>, span: f64) -> Vec<MarkerText> {
+    m.sort_small_by(|a, b| a.t_sec.total_cmp(&b.t_sec));
     let near = (span * 0.03).max(0.5);
-    let mut out: Vec<(f64, String, bool, u32, f64)> = Vec::new();
-    for (t, label, rb) in m {
-        match out.iter_mut().rev().find(|o| o.1 == label && t - o.4 <= near) {
+    // Each kept marker with how many it stands for and the time of the last one.
+    let mut out: Vec<(MarkerText, u32, f64)> = Vec::new();
+    for mk in m {
+        match out.iter_mut().rev().find(|o| o.0.label == mk.label && mk.t_sec - o.2 <= near) {
             Some(o) => {
-                o.3 += 1;
-                o.4 = t;
+                o.1 += 1;
+                o.2 = mk.t_sec;
             }
-            None => out.push((t, label, rb, 1, t)),
+            None => {
+                let t = mk.t_sec;
+                out.push((mk, 1, t));
+            }
         }
     }
-    out.into_iter().map(|(t, l, rb, n, _)| (t, if n > 1 { format!("{l} ×{n}") } else { l }, rb)).collect()
+    out.into_iter()
+        .map(|(mut mk, n, _)| {
+            if n > 1 {
+                mk.label = format!("{} ×{n}", mk.label);
+            }
+            mk
+        })
+        .collect()
 }
 
 impl Component for App {
@@ -1106,8 +1132,8 @@ impl App {
         let audit = sim.audit_report();
         let hl = self.lesson.as_ref().map_or("", |r| r.highlight());
         let marker_list = {
-            let m = markers(sim);
-            if m.is_empty() { tr("none") } else { m.iter().map(|(t, l, _)| trf("{0} at {1} s", &[l.clone(), format!("{t:.1}")])).collect::<Vec<_>>().join(", ") }
+            let m = markers(sim, self.twin.as_ref().map(|t| &t.sim));
+            if m.is_empty() { tr("none") } else { m.iter().map(|m| trf("{0} at {1} s", &[m.label.clone(), format!("{:.1}", m.t_sec)])).collect::<Vec<_>>().join(", ") }
         };
         let spot = |target: &str| views::spot(hl, target);
         html! {

@@ -113,6 +113,8 @@ test('a side-by-side link brings back both runs, with the same actions in each',
   assert.ok(original.twin && original.twin !== original.fingerprint, 'the second run has its own fingerprint');
   assert.equal(replayed.twin, original.twin);
   assert.equal(await opened.getByRole('combobox', { name: 'Side by side' }).inputValue(), 'acks1');
+  // Run B's rebalances are marked on the charts beside run A's.
+  assert.match(await opened.getByRole('img', { name: /^Throughput chart/ }).getAttribute('aria-label'), /rebalance billing.*B: rebalance billing|B: rebalance billing.*rebalance billing/);
   assert.deepEqual(page.problems, []);
   await opened.close();
   await page.close();
