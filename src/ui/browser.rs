@@ -94,8 +94,15 @@ pub fn scroll_to_highlight() {
     if window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|w| w <= 600.0) {
         return;
     }
-    let Some(el) = window().and_then(|w| w.document()).and_then(|d| d.query_selector(".highlight").ok().flatten()) else { return };
+    let Some(doc) = window().and_then(|w| w.document()) else { return };
+    let Some(el) = doc.query_selector(".highlight").ok().flatten() else { return };
+    // The highlighted thing goes just below the sticky lesson panel (its height is
+    // the CSS variable that .highlight's scroll-margin-top reads), title first.
+    let panel = doc.query_selector("section.lesson").ok().flatten().map_or(0, |p| p.client_height());
+    if let Some(root) = doc.document_element() {
+        let _ = root.set_attribute("style", &format!("--lesson-h: {panel}px"));
+    }
     let opts = web_sys::ScrollIntoViewOptions::new();
-    opts.set_block(web_sys::ScrollLogicalPosition::Center);
+    opts.set_block(web_sys::ScrollLogicalPosition::Start);
     el.scroll_into_view_with_scroll_into_view_options(&opts);
 }
