@@ -88,7 +88,7 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
         .ok_or_else(|| format!("could not read {url}"))
 }
 
-/// Scrolls the highlighted element to the middle of the screen.
+/// Scrolls a lesson step's highlighted element to just below the lesson panel (not on a phone).
 pub fn scroll_to_highlight() {
     // On a phone the lesson text is not sticky: stay on it, the user scrolls on.
     if window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|w| w <= 600.0) {

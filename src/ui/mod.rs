@@ -486,7 +486,6 @@ impl App {
     }
 }
 
-/// Chart markers: every action (scenario, button, replay) and every rebalance so far.
 /// A chart marker in words: when, what, a rebalance (purple) or not (red), and
 /// whether it is run B's (side by side).
 struct MarkerText {
