@@ -11,13 +11,28 @@ fn main() {
     s.duration_ms = 90_000;
     let mut sim = Simulation::new(&s);
     let mut last = 0u64;
-    for (label, until_s) in [("startup + initial join", 20), ("member joins (rebalance)", 30), ("steady", 35), ("crash, session timeout", 90)] {
+    for (label, until_s) in [
+        ("startup + initial join", 20),
+        ("member joins (rebalance)", 30),
+        ("steady", 35),
+        ("crash, session timeout", 90),
+    ] {
         let t = Instant::now();
         sim.run_until(until_s * 1_000_000);
         let wall = t.elapsed().as_secs_f64();
-        println!("{rate:>6} rec/s  {label:<26} {:>3}-{:<3} s simulated: {:>6.1}x real time", last, until_s, (until_s - last) as f64 / wall);
+        println!(
+            "{rate:>6} rec/s  {label:<26} {:>3}-{:<3} s simulated: {:>6.1}x real time",
+            last,
+            until_s,
+            (until_s - last) as f64 / wall
+        );
         last = until_s;
     }
     let r = &sim.groups()[0];
-    println!("        rebalances: {}, consumed {}, redelivered {}", r.history.len(), r.consumed, r.redelivered);
+    println!(
+        "        rebalances: {}, consumed {}, redelivered {}",
+        r.history.len(),
+        r.consumed,
+        r.redelivered
+    );
 }

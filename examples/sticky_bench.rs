@@ -32,9 +32,7 @@ fn time<T>(label: &str, mut f: impl FnMut() -> T) {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let topics: BTreeMap<String, u32> = (0..50).map(|i| (format!("topic-{i:02}"), 40)).collect();
     let names: Vec<&str> = topics.keys().map(String::as_str).collect();
-    let initial: Vec<Member> = (0..200)
-        .map(|i| Member::new(format!("consumer-{i:03}"), &names))
-        .collect();
+    let initial: Vec<Member> = (0..200).map(|i| Member::new(format!("consumer-{i:03}"), &names)).collect();
 
     let prior = assign(Strategy::Sticky, &topics, &initial)?;
     // Ten members leave and ten new ones join; the rest report what they own.
@@ -85,19 +83,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let now = &result[&m.member_id];
             m.owned
                 .iter()
-                .map(|(t, ps)| {
-                    ps.iter()
-                        .filter(|p| !now.get(t).is_some_and(|n| n.contains(p)))
-                        .count()
-                })
+                .map(|(t, ps)| ps.iter().filter(|p| !now.get(t).is_some_and(|n| n.contains(p))).count())
                 .sum::<usize>()
         })
         .sum();
     println!("2000 partitions, 200 members (190 with prior ownership, 10 new); {moved} owned partitions moved\n");
 
-    time("sticky (constrained path)", || {
-        assign(Strategy::Sticky, &topics, &members)
-    });
+    time("sticky (constrained path)", || assign(Strategy::Sticky, &topics, &members));
     time("cooperative-sticky (constrained path)", || {
         assign(Strategy::CooperativeSticky, &topics, &members)
     });
@@ -107,27 +99,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     time("cooperative-sticky (general path)", || {
         assign(Strategy::CooperativeSticky, &topics, &heterogeneous)
     });
-    time(
-        "sticky (general path: mixed subscriptions, 10 replaced)",
-        || assign(Strategy::Sticky, &topics, &mixed),
-    );
+    time("sticky (general path: mixed subscriptions, 10 replaced)", || {
+        assign(Strategy::Sticky, &topics, &mixed)
+    });
     time("sticky (general path: mixed, from scratch)", || {
         assign(Strategy::Sticky, &topics, &mixed_initial)
     });
-    time("sticky from scratch (no ownership)", || {
-        assign(Strategy::Sticky, &topics, &initial)
-    });
-    time("server uniform (homogeneous)", || {
-        assign_server(ServerStrategy::Uniform, &topics, &members)
-    });
+    time("sticky from scratch (no ownership)", || assign(Strategy::Sticky, &topics, &initial));
+    time("server uniform (homogeneous)", || assign_server(ServerStrategy::Uniform, &topics, &members));
     time("server uniform (heterogeneous)", || {
         assign_server(ServerStrategy::Uniform, &topics, &heterogeneous)
     });
-    time("server range", || {
-        assign_server(ServerStrategy::Range, &topics, &members)
-    });
-    time("assign_json sticky (parse + assign + render)", || {
-        assign_json("sticky", &input)
-    });
+    time("server range", || assign_server(ServerStrategy::Range, &topics, &members));
+    time("assign_json sticky (parse + assign + render)", || assign_json("sticky", &input));
     Ok(())
 }

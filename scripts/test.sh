@@ -11,6 +11,20 @@ failed=0
 LOGS="$ROOT/target/test-logs"
 mkdir -p "$LOGS"
 
+# Formatting and lints, each counted as one test.
+lint() {
+  local name="$1"; shift
+  if "$@" > "$LOGS/$name.log" 2>&1; then
+    echo "ok: $name"; passed=$((passed + 1))
+  else
+    tail -n 40 "$LOGS/$name.log"; echo "FAILED: $name"; failed=$((failed + 1))
+  fi
+}
+say "formatting and lints (cargo fmt --check, cargo clippy -D warnings on both targets)"
+lint fmt cargo fmt --check
+lint clippy-native cargo clippy --all-targets -- -D warnings
+lint clippy-wasm cargo clippy --target wasm32-unknown-unknown --lib --bins -- -D warnings
+
 # Native tests: sum cargo's `test result:` lines.
 say "native tests (cargo test)"
 cargo test --all-targets 2>&1 | tee "$LOGS/cargo.log"

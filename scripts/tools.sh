@@ -17,6 +17,18 @@ ensure_wasm_target() {
   fi
 }
 
+# rustfmt and clippy: `make test` checks formatting and lints.
+ensure_rust_components() {
+  local missing=()
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || missing+=("$c")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "adding Rust components: ${missing[*]}"
+    rustup component add "${missing[@]}"
+  fi
+}
+
 ensure_trunk() {
   if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
     say "installing trunk $TRUNK_VERSION from crates.io (about 8 minutes, once)"
@@ -66,6 +78,7 @@ ensure_build_tools() {
 
 ensure_test_tools() {
   ensure_build_tools
+  ensure_rust_components
   # Chromium for Playwright; CJK fonts so Chinese text renders in tests and screenshots.
   apt_install chromium chromium-driver fonts-noto-cjk
 }

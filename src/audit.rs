@@ -141,7 +141,11 @@ pub struct AuditReport {
 
 impl Audit {
     pub fn new(partitions: usize) -> Audit {
-        Audit { unclean: vec![false; partitions], retired_upto: vec![0; partitions], ..Audit::default() }
+        Audit {
+            unclean: vec![false; partitions],
+            retired_upto: vec![0; partitions],
+            ..Audit::default()
+        }
     }
 
     pub fn register_instance(&mut self, id: ProducerInstance, acks: Acks) {

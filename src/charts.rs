@@ -89,15 +89,13 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     let px = |v: f64| (v * spec.scale.max(0.5)).round() as u32;
     let font = |size: f64| ("sans-serif", f64::from(px(size)));
-    let (bg, fg) = if spec.dark { (RGBColor(17, 24, 39), RGBColor(229, 231, 235)) } else { (WHITE, RGBColor(31, 41, 55)) };
+    let (bg, fg) = if spec.dark {
+        (RGBColor(17, 24, 39), RGBColor(229, 231, 235))
+    } else {
+        (WHITE, RGBColor(31, 41, 55))
+    };
     root.fill(&bg).map_err(e)?;
-    let y_max = spec
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .fold(0.0f64, f64::max)
-        .max(1.0)
-        * 1.15;
+    let y_max = spec.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1.0) * 1.15;
     let (x0, x1) = (spec.x_range.0, spec.x_range.1.max(spec.x_range.0 + 1.0));
     let mut chart = ChartBuilder::on(root)
         .caption(spec.title, font(17.0).into_font().color(&fg))
@@ -123,7 +121,12 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         .draw()
         .map_err(e)?;
     let (xr, _) = chart.plotting_area().get_pixel_range();
-    let area = PlotArea { left_px: f64::from(xr.start), right_px: f64::from(xr.end), t0: x0, t1: x1 };
+    let area = PlotArea {
+        left_px: f64::from(xr.start),
+        right_px: f64::from(xr.end),
+        t0: x0,
+        t1: x1,
+    };
     for m in &spec.markers {
         let colour = match (m.rebalance, m.second) {
             (true, true) => lighten(PURPLE),
@@ -137,7 +140,17 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         chart
             .draw_series(std::iter::once(Text::new(
                 m.label.to_string(),
-                (m.t_sec, y_max * if m.second { 0.75 } else if m.rebalance { 0.86 } else { 0.97 }),
+                (
+                    m.t_sec,
+                    y_max
+                        * if m.second {
+                            0.75
+                        } else if m.rebalance {
+                            0.86
+                        } else {
+                            0.97
+                        },
+                ),
                 font(13.0).into_font().color(&colour),
             )))
             .map_err(e)?;
@@ -149,7 +162,9 @@ pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: 
         let series = chart.draw_series(LineSeries::new(line.points.iter().copied(), style)).map_err(e)?;
         // A line without a label stays out of the legend.
         if !line.label.is_empty() {
-            series.label(line.label.clone()).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
+            series
+                .label(line.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + lx, y)], color.stroke_width(lw)));
         }
     }
     if spec.lines.iter().filter(|l| !l.label.is_empty()).count() > 1 {

@@ -1,16 +1,20 @@
 //! The native command line: run a scenario, list presets, benchmark the engine.
 //! Bad input ends with one line on stderr and a non-zero exit, never a panic.
 
+use crate::report::{series_csv, summary};
 use crate::scenario::Scenario;
 use crate::sim::SEC;
-use crate::report::{series_csv, summary};
 use crate::{presets, Simulation};
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "kafka-sim", version, about = "A deterministic Kafka cluster simulator: run scenarios, break brokers, measure what it costs.")]
+#[command(
+    name = "kafka-sim",
+    version,
+    about = "A deterministic Kafka cluster simulator: run scenarios, break brokers, measure what it costs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,7 +87,10 @@ fn load(file: &str) -> Result<Scenario, String> {
         std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read stdin: {e}"))?;
         s
     } else if let Some(name) = file.strip_prefix("preset:") {
-        presets::find(name).ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?.json.to_string()
+        presets::find(name)
+            .ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?
+            .json
+            .to_string()
     } else {
         std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
     };
@@ -92,7 +99,12 @@ fn load(file: &str) -> Result<Scenario, String> {
 
 fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Run { file, events, series, snapshot } => {
+        Command::Run {
+            file,
+            events,
+            series,
+            snapshot,
+        } => {
             let scenario = load(&file)?;
             let mut sim = Simulation::new(&scenario);
             sim.run_until(sim.end_us());
@@ -123,9 +135,18 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Bench { seconds, rate_factor, group, preset } => {
+        Command::Bench {
+            seconds,
+            rate_factor,
+            group,
+            preset,
+        } => {
             let json = match (&preset, group) {
-                (Some(name), _) => presets::find(name).ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?.json,
+                (Some(name), _) => {
+                    presets::find(name)
+                        .ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?
+                        .json
+                }
                 (None, true) => include_str!("../scenarios/bench-group.json"),
                 (None, false) => presets::find("busy").map(|p| p.json).unwrap_or("{}"),
             };
@@ -151,4 +172,3 @@ fn run(command: Command) -> Result<(), String> {
         }
     }
 }
-

@@ -7,7 +7,6 @@
 //! `kafka::controller` and `kafka::producer`, as `impl Simulation` blocks that
 //! act only by sending messages and setting timers through `send` and `timer`.
 
-use crate::sim::SortSmall;
 use crate::audit::{Audit, AuditReport};
 use crate::eventlog::{EventLog, Notable};
 use crate::invariants::Invariants;
@@ -20,6 +19,7 @@ use crate::kafka::log::Log;
 use crate::kafka::producer::{Producer, ProducerMsg};
 use crate::metrics::Metrics;
 use crate::scenario::{Action, NodeName, Scenario, TimedAction};
+use crate::sim::SortSmall;
 use crate::sim::{EventQueue, Fnv64, Micros, Network, Node, SimRng, MS, SEC};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -235,12 +235,16 @@ impl Simulation {
                 replication_factor: t.replication_factor,
             });
             let min_isr = scenario.min_isr(t);
-            for (i, assignment) in
-                layout::assign_replicas(scenario.cluster.brokers, t.partitions, t.replication_factor, &mut layout_rng)
-                    .into_iter()
-                    .enumerate()
+            for (i, assignment) in layout::assign_replicas(scenario.cluster.brokers, t.partitions, t.replication_factor, &mut layout_rng)
+                .into_iter()
+                .enumerate()
             {
-                let ctrl = PartMeta { leader: assignment.first().copied(), leader_epoch: 0, isr: assignment.clone(), partition_epoch: 0 };
+                let ctrl = PartMeta {
+                    leader: assignment.first().copied(),
+                    leader_epoch: 0,
+                    isr: assignment.clone(),
+                    partition_epoch: 0,
+                };
                 let replicas = assignment
                     .iter()
                     .map(|&b| Replica {
@@ -313,7 +317,11 @@ impl Simulation {
         if let Some(offsets) = sim.topics.iter().find(|t| t.name == OFFSETS_TOPIC).map(|t| t.first) {
             for g in &scenario.groups {
                 let pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
-                let mut topics: Vec<u32> = g.topics.iter().filter_map(|n| sim.topics.iter().position(|t| &t.name == n).map(|i| i as u32)).collect();
+                let mut topics: Vec<u32> = g
+                    .topics
+                    .iter()
+                    .filter_map(|n| sim.topics.iter().position(|t| &t.name == n).map(|i| i as u32))
+                    .collect();
                 topics.sort_small_by(|a, b| sim.topics[*a as usize].name.cmp(&sim.topics[*b as usize].name));
                 topics.dedup();
                 sim.groups.push(Group::new(g.clone(), pidx, topics));
@@ -406,7 +414,12 @@ impl Simulation {
             let t = &self.topics[t as usize];
             (t.first..t.first + t.partitions).map(move |pidx| {
                 let p = &self.partitions[pidx as usize];
-                let hw = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied()).and_then(|l| p.slot_of(l)).map_or(0, |s| p.replicas[s].log.hw);
+                let hw = p
+                    .ctrl
+                    .leader
+                    .or_else(|| p.ctrl.isr.first().copied())
+                    .and_then(|l| p.slot_of(l))
+                    .map_or(0, |s| p.replicas[s].log.hw);
                 let base = grp.offsets.get(&pidx).or_else(|| grp.start_offsets.get(&pidx)).copied().unwrap_or(hw);
                 (pidx, hw.saturating_sub(base))
             })
@@ -562,10 +575,9 @@ impl Simulation {
                             self.refuse(b, from, &m);
                         }
                     }
-                    (Node::Controller(c), Msg::Controller(m))
-                        if self.quorum.nodes[c as usize].alive => {
-                            self.controller_receive(c, m);
-                        }
+                    (Node::Controller(c), Msg::Controller(m)) if self.quorum.nodes[c as usize].alive => {
+                        self.controller_receive(c, m);
+                    }
                     (Node::Client(p), Msg::Producer(m)) => self.producer_receive(p, from, m),
                     (Node::Consumer(c), Msg::Consumer(m)) => self.consumer_receive(c, from, m),
                     _ => {}
@@ -614,17 +626,29 @@ impl Simulation {
             Action::KillController { controller } | Action::RestartController { controller } => controller.clone(),
             Action::PartitionNetwork { from, to, one_way } => {
                 let names = |ns: &[NodeName]| {
-                    ns.iter().map(|n| match n { NodeName::Broker(b) => b.to_string(), NodeName::Controller(c) => c.clone() }).collect::<Vec<_>>().join(", ")
+                    ns.iter()
+                        .map(|n| match n {
+                            NodeName::Broker(b) => b.to_string(),
+                            NodeName::Controller(c) => c.clone(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 format!("{} {} {}", names(from), if *one_way { "->" } else { "<->" }, names(to))
             }
-            Action::SetProducer { producer, records_per_sec, acks } => format!(
+            Action::SetProducer {
+                producer,
+                records_per_sec,
+                acks,
+            } => format!(
                 "{producer}{}{}",
                 records_per_sec.map_or(String::new(), |r| format!(" records_per_sec={r}")),
                 acks.map_or(String::new(), |a| format!(" acks={}", a.as_str()))
             ),
             Action::SetTopicConfig { topic, min_insync_replicas } => format!("{topic} min.insync.replicas={min_insync_replicas}"),
-            Action::SetClusterConfig { unclean_leader_election_enable } => {
+            Action::SetClusterConfig {
+                unclean_leader_election_enable,
+            } => {
                 format!("unclean.leader.election.enable={unclean_leader_election_enable}")
             }
             Action::HealNetwork {} | Action::ElectPreferredLeaders {} => String::new(),
@@ -633,7 +657,11 @@ impl Simulation {
                 format!("group {group} member {member}")
             }
             Action::PauseConsumer { group, member, for_ms } => format!("group {group} member {member} for {for_ms} ms"),
-            Action::SetConsumerRate { group, member, records_per_sec } => format!("group {group} member {member} {records_per_sec} records/s"),
+            Action::SetConsumerRate {
+                group,
+                member,
+                records_per_sec,
+            } => format!("group {group} member {member} {records_per_sec} records/s"),
         };
         self.note(Notable::Action { name: action.name(), detail });
         match action {
@@ -664,7 +692,11 @@ impl Simulation {
                 self.refresh_availability();
             }
             Action::ElectPreferredLeaders {} => self.elect_preferred_leaders(),
-            Action::SetProducer { producer, records_per_sec, acks } => {
+            Action::SetProducer {
+                producer,
+                records_per_sec,
+                acks,
+            } => {
                 if let Some(i) = self.scenario.producers.iter().position(|p| p.id == producer) {
                     self.set_producer(i as u32, records_per_sec, acks);
                 }
@@ -677,7 +709,9 @@ impl Simulation {
                     }
                 }
             }
-            Action::SetClusterConfig { unclean_leader_election_enable } => {
+            Action::SetClusterConfig {
+                unclean_leader_election_enable,
+            } => {
                 self.unclean_enabled = unclean_leader_election_enable;
                 if unclean_leader_election_enable {
                     self.elect_offline_partitions();
@@ -721,7 +755,14 @@ impl Simulation {
         let until = self.now + for_us;
         b.paused_until = b.paused_until.max(until);
         let inc = b.incarnation;
-        self.queue.push(until, Event::Timer { node: Node::Broker(broker), incarnation: inc, timer: Timer::PauseEnd });
+        self.queue.push(
+            until,
+            Event::Timer {
+                node: Node::Broker(broker),
+                incarnation: inc,
+                timer: Timer::PauseEnd,
+            },
+        );
         self.refresh_availability();
     }
 
@@ -804,7 +845,10 @@ impl Simulation {
     /// lagging or frozen (ISR below min.insync.replicas) are not lost: the leader
     /// commits them once its ISR allows, and no replica will truncate them.
     pub fn audit_report(&self) -> AuditReport {
-        let mut report = AuditReport { duplicates: self.audit.retired_duplicates(), ..AuditReport::default() };
+        let mut report = AuditReport {
+            duplicates: self.audit.retired_duplicates(),
+            ..AuditReport::default()
+        };
         for (i, p) in self.partitions.iter().enumerate() {
             let holder = p.ctrl.leader.or_else(|| p.ctrl.isr.first().copied());
             if let Some(slot) = holder.and_then(|b| p.slot_of(b)) {
@@ -819,7 +863,9 @@ impl Simulation {
     /// between two offsets: for tests and debugging.
     pub fn debug_batches(&self, pidx: usize, from: u64, to: u64) -> Vec<(u64, u32, u32, u64)> {
         let p = &self.partitions[pidx];
-        let Some(slot) = p.ctrl.leader.and_then(|l| p.slot_of(l)) else { return Vec::new() };
+        let Some(slot) = p.ctrl.leader.and_then(|l| p.slot_of(l)) else {
+            return Vec::new();
+        };
         p.replicas[slot]
             .log
             .batches
@@ -881,7 +927,11 @@ impl Simulation {
                 .nodes
                 .iter()
                 .enumerate()
-                .map(|(i, c)| ControllerView { id: i as u32, alive: c.alive, active: self.quorum.active == Some(i as u32) })
+                .map(|(i, c)| ControllerView {
+                    id: i as u32,
+                    alive: c.alive,
+                    active: self.quorum.active == Some(i as u32),
+                })
                 .collect(),
             quorum_epoch: self.quorum.epoch,
             partitions,
@@ -920,7 +970,12 @@ impl Simulation {
                 assigned: c
                     .assigned
                     .iter()
-                    .map(|&p| (self.topics[self.partitions[p as usize].topic as usize].name.clone(), self.partitions[p as usize].index))
+                    .map(|&p| {
+                        (
+                            self.topics[self.partitions[p as usize].topic as usize].name.clone(),
+                            self.partitions[p as usize].index,
+                        )
+                    })
                     .collect(),
                 records_per_sec: c.rate,
             })
@@ -939,12 +994,22 @@ impl Simulation {
             lag: self.group_lag(i),
             partition_lag: self
                 .partition_lag(i)
-                .map(|(p, lag)| (self.topics[self.partitions[p as usize].topic as usize].name.clone(), self.partitions[p as usize].index, lag))
+                .map(|(p, lag)| {
+                    (
+                        self.topics[self.partitions[p as usize].topic as usize].name.clone(),
+                        self.partitions[p as usize].index,
+                        lag,
+                    )
+                })
                 .collect(),
             members,
             rebalances: g.history_base + g.history.len(),
             recent_rebalances: g.history.iter().rev().take(3).rev().cloned().collect(),
-            member_numbers: g.members.iter().map(|(id, m)| (id.clone(), self.consumers[m.consumer as usize].number)).collect(),
+            member_numbers: g
+                .members
+                .iter()
+                .map(|(id, m)| (id.clone(), self.consumers[m.consumer as usize].number))
+                .collect(),
             model: self.model_view(i),
         }
     }

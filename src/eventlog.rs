@@ -17,19 +17,61 @@ pub enum Category {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notable {
-    Action { name: &'static str, detail: String },
-    BrokerFenced { broker: u32, silent_ms: u64 },
-    BrokerUnfenced { broker: u32 },
-    BrokerRegistered { broker: u32 },
-    LeaderChange { topic: String, partition: u32, from: Option<u32>, to: Option<u32>, epoch: i32, kind: ElectionKind },
-    IsrChange { topic: String, partition: u32, from: Vec<u32>, to: Vec<u32> },
-    Truncated { topic: String, partition: u32, broker: u32, from: u64, to: u64 },
-    ControllerElected { controller: u32, epoch: u32 },
-    ControllerLost { controller: u32 },
+    Action {
+        name: &'static str,
+        detail: String,
+    },
+    BrokerFenced {
+        broker: u32,
+        silent_ms: u64,
+    },
+    BrokerUnfenced {
+        broker: u32,
+    },
+    BrokerRegistered {
+        broker: u32,
+    },
+    LeaderChange {
+        topic: String,
+        partition: u32,
+        from: Option<u32>,
+        to: Option<u32>,
+        epoch: i32,
+        kind: ElectionKind,
+    },
+    IsrChange {
+        topic: String,
+        partition: u32,
+        from: Vec<u32>,
+        to: Vec<u32>,
+    },
+    Truncated {
+        topic: String,
+        partition: u32,
+        broker: u32,
+        from: u64,
+        to: u64,
+    },
+    ControllerElected {
+        controller: u32,
+        epoch: u32,
+    },
+    ControllerLost {
+        controller: u32,
+    },
     QuorumLost,
-    ControlledShutdownDone { broker: u32 },
-    ProducerError { producer: String, error: &'static str, partitions: u32 },
-    Dropped { from: Node, to: Node },
+    ControlledShutdownDone {
+        broker: u32,
+    },
+    ProducerError {
+        producer: String,
+        error: &'static str,
+        partitions: u32,
+    },
+    Dropped {
+        from: Node,
+        to: Node,
+    },
     Text(String),
 }
 
@@ -66,7 +108,14 @@ impl Notable {
             }
             Notable::BrokerUnfenced { broker } => format!("broker {broker} unfenced: caught up with metadata"),
             Notable::BrokerRegistered { broker } => format!("broker {broker} registered with the controller"),
-            Notable::LeaderChange { topic, partition, from, to, epoch, kind } => {
+            Notable::LeaderChange {
+                topic,
+                partition,
+                from,
+                to,
+                epoch,
+                kind,
+            } => {
                 let how = match kind {
                     ElectionKind::Clean => "clean election",
                     ElectionKind::Unclean => "UNCLEAN election",
@@ -77,7 +126,13 @@ impl Notable {
                 format!("partition {topic}-{partition} leader {} -> {}, epoch {epoch} ({how})", b(*from), b(*to))
             }
             Notable::IsrChange { topic, partition, from, to } => format!("partition {topic}-{partition} ISR {from:?} -> {to:?}"),
-            Notable::Truncated { topic, partition, broker, from, to } => {
+            Notable::Truncated {
+                topic,
+                partition,
+                broker,
+                from,
+                to,
+            } => {
                 format!("broker {broker} truncated {topic}-{partition} from offset {from} to {to} (divergent suffix)")
             }
             Notable::ControllerElected { controller, epoch } => format!("controller c{controller} is active (epoch {epoch})"),
@@ -107,7 +162,11 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn new(capacity: usize) -> EventLog {
-        EventLog { entries: VecDeque::new(), capacity, total: 0 }
+        EventLog {
+            entries: VecDeque::new(),
+            capacity,
+            total: 0,
+        }
     }
 
     pub fn push(&mut self, at_us: Micros, what: Notable) {

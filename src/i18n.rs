@@ -64,12 +64,21 @@ impl Catalog {
             .filter_map(|(k, v)| {
                 let (pieces, slots) = parse_template(k)?;
                 let literal_len = pieces.iter().map(String::len).sum();
-                Some(Template { pieces, slots, out: v.clone(), literal_len })
+                Some(Template {
+                    pieces,
+                    slots,
+                    out: v.clone(),
+                    literal_len,
+                })
             })
             .collect();
         // The most specific template wins.
         templates.sort_small_by(|a, b| b.literal_len.cmp(&a.literal_len));
-        Ok(Catalog { code: code.to_string(), exact: f.messages, templates })
+        Ok(Catalog {
+            code: code.to_string(),
+            exact: f.messages,
+            templates,
+        })
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -91,7 +100,11 @@ impl Catalog {
                 for (i, slot) in t.slots.iter().enumerate() {
                     // A value may itself be a known text ("broker 0", "initial_join");
                     // it is shorter than `s`, so this recursion ends.
-                    let v = if values[i].chars().any(|c| c.is_ascii_alphabetic()) { self.tr(values[i]) } else { values[i].to_string() };
+                    let v = if values[i].chars().any(|c| c.is_ascii_alphabetic()) {
+                        self.tr(values[i])
+                    } else {
+                        values[i].to_string()
+                    };
                     out = out.replace(&format!("{{{slot}}}"), &v);
                 }
                 return out;
@@ -166,7 +179,9 @@ pub fn set_language(code: &str) -> bool {
         CURRENT.with(|c| *c.borrow_mut() = None);
         return true;
     }
-    let Some(cat) = LOADED.with(|l| l.borrow().iter().find(|x| x.code == code).cloned()) else { return false };
+    let Some(cat) = LOADED.with(|l| l.borrow().iter().find(|x| x.code == code).cloned()) else {
+        return false;
+    };
     CURRENT.with(|c| *c.borrow_mut() = Some(cat));
     true
 }
@@ -203,9 +218,15 @@ mod tests {
         assert_eq!(c.tr("Pause"), "暂停");
         assert_eq!(c.trf("Kill broker {0}", &["2"]), "停止 Broker 2");
         assert_eq!(c.tr("broker 2 fenced after 9.0 s without heartbeat"), "Broker 2 在 9.0 s 内没有心跳后被隔离");
-        assert_eq!(c.tr("partition orders-3 leader 2 -> 0, epoch 5 (clean election)"), "分区 orders-3 的领导者 2 -> 0，纪元 5（干净选举）");
+        assert_eq!(
+            c.tr("partition orders-3 leader 2 -> 0, epoch 5 (clean election)"),
+            "分区 orders-3 的领导者 2 -> 0，纪元 5（干净选举）"
+        );
         assert_eq!(c.tr("something else"), "something else");
-        assert_eq!(c.tr("broker  fenced after 9.0 s without heartbeat"), "broker  fenced after 9.0 s without heartbeat");
+        assert_eq!(
+            c.tr("broker  fenced after 9.0 s without heartbeat"),
+            "broker  fenced after 9.0 s without heartbeat"
+        );
     }
 
     const ZH: &str = include_str!("../i18n/zh.json");
@@ -227,6 +248,9 @@ mod tests {
     fn event_log_lines_translate_with_nested_values() {
         let c = Catalog::from_json("zh", ZH).unwrap();
         assert_eq!(c.tr("action kill_broker: broker 0"), "操作 终止 Broker：Broker 0");
-        assert_eq!(c.tr("group billing: rebalance started (initial_join)"), "消费者组 billing：重平衡开始（首次加入）");
+        assert_eq!(
+            c.tr("group billing: rebalance started (initial_join)"),
+            "消费者组 billing：重平衡开始（首次加入）"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! simulator bug; it is reported once, when it starts, with time and detail.
 //! Losses that a configuration allows are not violations (see `audit`).
 
-use crate::engine::{Partition, PartMeta};
+use crate::engine::{PartMeta, Partition};
 use crate::kafka::log::{Batch, Log};
 use crate::sim::Micros;
 use serde::Serialize;
@@ -12,11 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The invariants, in the order the UI lists them.
 pub const NAMES: &[(&str, &str)] = &[
     ("one_leader_per_epoch", "At most one leader per partition per leader epoch; epochs only grow"),
-    ("hw_within_isr", "A leader's high watermark never exceeds the LEO of an ISR member and never goes back"),
+    (
+        "hw_within_isr",
+        "A leader's high watermark never exceeds the LEO of an ISR member and never goes back",
+    ),
     ("no_acked_write_lost", "With acks=all and clean elections, no acknowledged record is ever lost"),
     ("no_double_assignment", "A group never assigns a partition while another member still owns it"),
     ("committed_offsets_monotonic", "A group's committed offset for a partition never goes backwards"),
-    ("idempotent_no_duplicates", "With idempotence, no duplicate (producer id, sequence) and per-key order kept"),
+    (
+        "idempotent_no_duplicates",
+        "With idempotence, no duplicate (producer id, sequence) and per-key order kept",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -40,14 +46,21 @@ pub struct Invariants {
 
 impl Invariants {
     pub fn new(partitions: usize) -> Invariants {
-        Invariants { claims: vec![Vec::new(); partitions], ..Invariants::default() }
+        Invariants {
+            claims: vec![Vec::new(); partitions],
+            ..Invariants::default()
+        }
     }
 
     /// Records a violation once per (name, key).
     pub fn violation(&mut self, now: Micros, name: &'static str, detail: String) {
         let key = detail.split(':').next().unwrap_or("").to_string();
         if self.reported.insert((name, key)) && self.violations.len() < 1_000 {
-            self.violations.push(Violation { name, at_ms: now as f64 / 1000.0, detail });
+            self.violations.push(Violation {
+                name,
+                at_ms: now as f64 / 1000.0,
+                detail,
+            });
         }
     }
 
@@ -59,10 +72,18 @@ impl Invariants {
         self.checks += 1;
         let claims = &mut self.claims[pidx as usize];
         if let Some(&(e, other)) = claims.iter().find(|c| c.0 == epoch && c.1 != broker) {
-            self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: brokers {other} and {broker} both led epoch {e}"));
+            self.violation(
+                now,
+                "one_leader_per_epoch",
+                format!("partition {pidx}: brokers {other} and {broker} both led epoch {e}"),
+            );
         } else if let Some(max) = claims.iter().map(|c| c.0).max() {
             if epoch < max {
-                self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: broker {broker} became leader at epoch {epoch} after epoch {max}"));
+                self.violation(
+                    now,
+                    "one_leader_per_epoch",
+                    format!("partition {pidx}: broker {broker} became leader at epoch {epoch} after epoch {max}"),
+                );
             }
         }
         let claims = &mut self.claims[pidx as usize];
@@ -75,10 +96,21 @@ impl Invariants {
     pub fn on_controller_commit(&mut self, now: Micros, pidx: u32, prev: &PartMeta, next: &PartMeta) {
         self.checks += 1;
         if next.leader_epoch < prev.leader_epoch || (next.leader != prev.leader && next.leader_epoch <= prev.leader_epoch) {
-            self.violation(now, "one_leader_per_epoch", format!("partition {pidx}: controller moved leader {:?} -> {:?} without a new epoch", prev.leader, next.leader));
+            self.violation(
+                now,
+                "one_leader_per_epoch",
+                format!(
+                    "partition {pidx}: controller moved leader {:?} -> {:?} without a new epoch",
+                    prev.leader, next.leader
+                ),
+            );
         }
         if next.isr.is_empty() || next.leader.is_some_and(|l| !next.isr.contains(&l)) {
-            self.violation(now, "hw_within_isr", format!("partition {pidx}: committed ISR {:?} with leader {:?}", next.isr, next.leader));
+            self.violation(
+                now,
+                "hw_within_isr",
+                format!("partition {pidx}: committed ISR {:?} with leader {:?}", next.isr, next.leader),
+            );
         }
     }
 
@@ -91,7 +123,11 @@ impl Invariants {
         for &m in &p.replicas[slot].known.isr {
             if let Some(r) = p.slot_of(m).map(|s| &p.replicas[s]) {
                 if r.log.leo < new {
-                    self.violation(now, "hw_within_isr", format!("partition {pidx}: leader {leader} HW {new} above ISR member {m}'s LEO {}", r.log.leo));
+                    self.violation(
+                        now,
+                        "hw_within_isr",
+                        format!("partition {pidx}: leader {leader} HW {new} above ISR member {m}'s LEO {}", r.log.leo),
+                    );
                 }
             }
         }
@@ -109,7 +145,10 @@ impl Invariants {
             self.violation(
                 now,
                 "idempotent_no_duplicates",
-                format!("partition {pidx}: broker {broker} appended sequence {} after {prev} (duplicate or reordered)", batch.audit_seq),
+                format!(
+                    "partition {pidx}: broker {broker} appended sequence {} after {prev} (duplicate or reordered)",
+                    batch.audit_seq
+                ),
             );
         }
     }

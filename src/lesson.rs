@@ -134,7 +134,9 @@ pub fn set_path(root: &mut Value, path: &str, value: Value) -> Result<(), String
             Value::Array(items) => {
                 let n: usize = part.parse().map_err(|_| format!("{path}: {part:?} is not an index into a list"))?;
                 let len = items.len();
-                let slot = items.get_mut(n).ok_or_else(|| format!("{path}: index {n} is past the end of a list of {len}"))?;
+                let slot = items
+                    .get_mut(n)
+                    .ok_or_else(|| format!("{path}: index {n} is past the end of a list of {len}"))?;
                 if last {
                     *slot = value;
                     return Ok(());
@@ -187,14 +189,24 @@ impl Lesson {
                 return Err(at(&format!("step {n} at {} ms comes before step {i}", s.at_ms)));
             }
             if s.at_ms > scenario.duration_ms {
-                return Err(at(&format!("step {n} at {} ms is past the scenario's end ({} ms)", s.at_ms, scenario.duration_ms)));
+                return Err(at(&format!(
+                    "step {n} at {} ms is past the scenario's end ({} ms)",
+                    s.at_ms, scenario.duration_ms
+                )));
             }
             if !s.text.has("en") || !s.title.has("en") {
                 return Err(at(&format!("step {n} has no English text")));
             }
             check_highlight(&scenario, &s.highlight).map_err(|e| at(&format!("step {n}: {e}")))?;
         }
-        Ok(Lesson { id: f.id, title: f.title, summary: f.summary, scenario, compare, steps: f.steps })
+        Ok(Lesson {
+            id: f.id,
+            title: f.title,
+            summary: f.summary,
+            scenario,
+            compare,
+            steps: f.steps,
+        })
     }
 }
 
@@ -260,12 +272,21 @@ mod tests {
     #[test]
     fn bad_lessons_get_one_line_errors() {
         let cases = [
-            (MINIMAL.replace("orders-5", "orders-6"), "step 1: highlight \"partition:orders-6\" names nothing on screen"),
+            (
+                MINIMAL.replace("orders-5", "orders-6"),
+                "step 1: highlight \"partition:orders-6\" names nothing on screen",
+            ),
             (MINIMAL.replace("\"orders\",", "\"nope\","), "unknown preset \"nope\""),
             (MINIMAL.replace("\"at_ms\": 0", "\"at_ms\": 999999999"), "past the scenario's end"),
             (MINIMAL.replace("\"id\": \"x\"", "\"id\": \"a b\""), "must be letters"),
             ("{\"id\": 1}".to_string(), "invalid lesson"),
-            (MINIMAL.replace("\"steps\"", "\"compare\": {\"a\": \"A\", \"b\": \"B\", \"set\": {\"groups.5.assignor\": \"range\"}}, \"steps\""), "index 5 is past the end"),
+            (
+                MINIMAL.replace(
+                    "\"steps\"",
+                    "\"compare\": {\"a\": \"A\", \"b\": \"B\", \"set\": {\"groups.5.assignor\": \"range\"}}, \"steps\"",
+                ),
+                "index 5 is past the end",
+            ),
         ];
         for (json, want) in cases {
             let e = Lesson::from_json(&json).unwrap_err();
@@ -276,7 +297,10 @@ mod tests {
 
     #[test]
     fn compare_changes_only_the_named_settings() {
-        let j = MINIMAL.replace("\"steps\"", "\"compare\": {\"a\": \"cooperative\", \"b\": \"eager\", \"set\": {\"groups.0.assignor\": \"range\"}}, \"steps\"");
+        let j = MINIMAL.replace(
+            "\"steps\"",
+            "\"compare\": {\"a\": \"cooperative\", \"b\": \"eager\", \"set\": {\"groups.0.assignor\": \"range\"}}, \"steps\"",
+        );
         let l = Lesson::from_json(&j).unwrap();
         let (b, _, _) = l.compare.unwrap();
         assert_eq!(b.groups[0].assignor.as_deref(), Some("range"));

@@ -108,8 +108,16 @@ impl Metrics {
                 produce_p999_us: q(0.999),
                 failed: self.failed,
                 consumed: self.consumed,
-                e2e_p50_us: if self.interval_e2e.is_empty() { 0 } else { self.interval_e2e.value_at_quantile(0.5) },
-                e2e_p99_us: if self.interval_e2e.is_empty() { 0 } else { self.interval_e2e.value_at_quantile(0.99) },
+                e2e_p50_us: if self.interval_e2e.is_empty() {
+                    0
+                } else {
+                    self.interval_e2e.value_at_quantile(0.5)
+                },
+                e2e_p99_us: if self.interval_e2e.is_empty() {
+                    0
+                } else {
+                    self.interval_e2e.value_at_quantile(0.99)
+                },
                 under_replicated,
                 offline,
                 unavailable,

@@ -8,12 +8,36 @@ pub struct Preset {
 }
 
 pub const PRESETS: &[Preset] = &[
-    Preset { id: "orders", title: "Orders with a consumer group (3 brokers)", json: include_str!("../scenarios/orders.json") },
-    Preset { id: "steady", title: "Steady producer, 3 brokers", json: include_str!("../scenarios/steady.json") },
-    Preset { id: "busy", title: "Busy: 6 brokers, 100k records/s", json: include_str!("../scenarios/busy.json") },
-    Preset { id: "fraud-broker", title: "Fraud detection under a broker failure", json: include_str!("../scenarios/fraud-broker.json") },
-    Preset { id: "fraud-slow-model", title: "A slow model and growing lag", json: include_str!("../scenarios/fraud-slow-model.json") },
-    Preset { id: "fraud-rescore", title: "At-least-once re-scoring after a consumer crash", json: include_str!("../scenarios/fraud-rescore.json") },
+    Preset {
+        id: "orders",
+        title: "Orders with a consumer group (3 brokers)",
+        json: include_str!("../scenarios/orders.json"),
+    },
+    Preset {
+        id: "steady",
+        title: "Steady producer, 3 brokers",
+        json: include_str!("../scenarios/steady.json"),
+    },
+    Preset {
+        id: "busy",
+        title: "Busy: 6 brokers, 100k records/s",
+        json: include_str!("../scenarios/busy.json"),
+    },
+    Preset {
+        id: "fraud-broker",
+        title: "Fraud detection under a broker failure",
+        json: include_str!("../scenarios/fraud-broker.json"),
+    },
+    Preset {
+        id: "fraud-slow-model",
+        title: "A slow model and growing lag",
+        json: include_str!("../scenarios/fraud-slow-model.json"),
+    },
+    Preset {
+        id: "fraud-rescore",
+        title: "At-least-once re-scoring after a consumer crash",
+        json: include_str!("../scenarios/fraud-rescore.json"),
+    },
     Preset {
         id: "fraud-rebalance",
         title: "Rebalancing a scoring group: eager vs cooperative",

@@ -86,8 +86,22 @@ pub fn series_csv(sim: &Simulation) -> String {
     for p in &sim.metrics().points {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            p.t_ms, p.produced, p.acked, p.acked_bytes, p.failed, p.consumed, p.produce_p50_us, p.produce_p99_us, p.produce_p999_us,
-            p.e2e_p50_us, p.e2e_p99_us, p.under_replicated, p.offline, p.unavailable, p.in_flight, p.lag
+            p.t_ms,
+            p.produced,
+            p.acked,
+            p.acked_bytes,
+            p.failed,
+            p.consumed,
+            p.produce_p50_us,
+            p.produce_p99_us,
+            p.produce_p999_us,
+            p.e2e_p50_us,
+            p.e2e_p99_us,
+            p.under_replicated,
+            p.offline,
+            p.unavailable,
+            p.in_flight,
+            p.lag
         ));
         if ml {
             let f = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
@@ -95,7 +109,13 @@ pub fn series_csv(sim: &Simulation) -> String {
             out.pop();
             out.push_str(&format!(
                 ",{},{},{},{},{},{},{}\n",
-                f(m.auc), f(m.precision), f(m.recall), m.detection_p50_us, m.detection_p99_us, f(m.hit_rate), f(m.baseline_hit_rate)
+                f(m.auc),
+                f(m.precision),
+                f(m.recall),
+                m.detection_p50_us,
+                m.detection_p99_us,
+                f(m.hit_rate),
+                f(m.baseline_hit_rate)
             ));
         }
     }

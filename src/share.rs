@@ -67,7 +67,8 @@ impl SharedRun {
     fn with_actions(&self, scenario: &Scenario) -> Result<crate::Simulation, String> {
         let mut sim = crate::Simulation::new(scenario);
         for a in &self.actions {
-            sim.schedule(a.at_us, a.action.clone()).map_err(|e| format!("the link's action at {} us is invalid: {e}", a.at_us))?;
+            sim.schedule(a.at_us, a.action.clone())
+                .map_err(|e| format!("the link's action at {} us is invalid: {e}", a.at_us))?;
         }
         Ok(sim)
     }
@@ -111,7 +112,11 @@ pub fn base64url_encode(bytes: &[u8]) -> String {
 
 pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let digits: Option<Vec<u32>> = text.trim_end_matches('=').bytes().map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u32)).collect();
+    let digits: Option<Vec<u32>> = text
+        .trim_end_matches('=')
+        .bytes()
+        .map(|b| ALPHABET.iter().position(|&a| a == b).map(|p| p as u32))
+        .collect();
     let digits = digits?;
     if digits.len() % 4 == 1 {
         return None;
@@ -137,7 +142,10 @@ mod tests {
         SharedRun {
             preset: Some("orders".into()),
             scenario: None,
-            actions: vec![TimedAction { at_us: 4_000_001, action: Action::KillBroker { broker: 1 } }],
+            actions: vec![TimedAction {
+                at_us: 4_000_001,
+                action: Action::KillBroker { broker: 1 },
+            }],
             t_us: 20_000_000,
             compare: None,
         }
@@ -191,7 +199,13 @@ mod tests {
     fn custom_scenarios_travel_whole() {
         let mut s = Scenario::from_json(crate::presets::PRESETS[0].json).unwrap();
         s.seed = 99;
-        let r = SharedRun { preset: None, scenario: Some(s.clone()), actions: vec![], t_us: 0, compare: None };
+        let r = SharedRun {
+            preset: None,
+            scenario: Some(s.clone()),
+            actions: vec![],
+            t_us: 0,
+            compare: None,
+        };
         assert_eq!(SharedRun::decode(&r.encode()).unwrap().unwrap().scenario().unwrap(), s);
     }
 
@@ -207,7 +221,10 @@ mod tests {
             (format!("run=1.{}", base64url_encode(b"{\"preset\": \"nope\", \"t_us\": 0}")), ""),
         ];
         for (link, want) in cases {
-            match SharedRun::decode(&link).and_then(|r| r.ok_or_else(|| "none".to_string())).and_then(|r| r.build().map(|_| ())) {
+            match SharedRun::decode(&link)
+                .and_then(|r| r.ok_or_else(|| "none".to_string()))
+                .and_then(|r| r.build().map(|_| ()))
+            {
                 Ok(()) => panic!("{link} was accepted"),
                 Err(e) => {
                     assert!(e.contains(want), "{e:?} should contain {want:?}");

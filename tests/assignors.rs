@@ -10,10 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kafka_sim::assignors::{
-    assign, assign_json, assign_server, assign_server_json, AssignError, Assignment, Member,
-    ServerStrategy, Strategy,
-};
+use kafka_sim::assignors::{assign, assign_json, assign_server, assign_server_json, AssignError, Assignment, Member, ServerStrategy, Strategy};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64;
@@ -50,11 +47,7 @@ fn tp(t: &str, p: u32) -> Tp {
 fn tps(a: &Assignment, m: &str) -> Vec<Tp> {
     let mut out: Vec<Tp> = a
         .get(m)
-        .map(|ts| {
-            ts.iter()
-                .flat_map(|(t, ps)| ps.iter().map(move |&p| (t.clone(), p)))
-                .collect()
-        })
+        .map(|ts| ts.iter().flat_map(|(t, ps)| ps.iter().map(move |&p| (t.clone(), p))).collect())
         .unwrap_or_default();
     out.sort();
     out
@@ -99,30 +92,20 @@ fn fully_balanced(a: &Assignment) -> bool {
 /// Kafka's `verifyValidityAndBalance`, made stricter: every partition of a subscribed topic
 /// is assigned to exactly one member, only subscribers get a topic's partitions, and when
 /// two members differ by two or more, the larger has nothing the smaller could take.
-fn check_valid(
-    topics: &BTreeMap<String, u32>,
-    members: &[Member],
-    a: &Assignment,
-) -> Result<(), String> {
+fn check_valid(topics: &BTreeMap<String, u32>, members: &[Member], a: &Assignment) -> Result<(), String> {
     check_partial(topics, members, a)?;
     let subscribed: BTreeSet<&String> = members.iter().flat_map(|m| &m.topics).collect();
     let assigned: usize = a.keys().map(|m| count(a, m)).sum();
     let expected: usize = subscribed.iter().map(|t| topics[*t] as usize).sum();
     if assigned != expected {
-        return Err(format!(
-            "{assigned} partitions assigned, {expected} subscribed"
-        ));
+        return Err(format!("{assigned} partitions assigned, {expected} subscribed"));
     }
     Ok(())
 }
 
 /// Validity without completeness: at most one member per partition, only subscribers,
 /// every member present.
-fn check_partial(
-    topics: &BTreeMap<String, u32>,
-    members: &[Member],
-    a: &Assignment,
-) -> Result<(), String> {
+fn check_partial(topics: &BTreeMap<String, u32>, members: &[Member], a: &Assignment) -> Result<(), String> {
     if a.len() != members.len() || members.iter().any(|m| !a.contains_key(&m.member_id)) {
         return Err("not every member is in the assignment".to_string());
     }
@@ -160,10 +143,7 @@ fn check_balance(members: &[Member], a: &Assignment) -> Result<(), String> {
                 continue;
             }
             if let Some(t) = a[&x.member_id].keys().find(|t| y.topics.contains(t)) {
-                return Err(format!(
-                    "{} has {cx} and {} has {cy}; a partition of {t} could move",
-                    x.member_id, y.member_id
-                ));
+                return Err(format!("{} has {cx} and {} has {cy}; a partition of {t} could move", x.member_id, y.member_id));
             }
         }
     }
@@ -185,13 +165,11 @@ fn check_cooperative(members: &[Member], a: &Assignment) -> Result<(), String> {
                 if own {
                     continue;
                 }
-                if let Some(other) = members.iter().find(|o| {
-                    o.member_id != m.member_id && o.owned.get(t).is_some_and(|x| x.contains(p))
-                }) {
-                    return Err(format!(
-                        "{t}-{p} given to {} while {} still owns it",
-                        m.member_id, other.member_id
-                    ));
+                if let Some(other) = members
+                    .iter()
+                    .find(|o| o.member_id != m.member_id && o.owned.get(t).is_some_and(|x| x.contains(p)))
+                {
+                    return Err(format!("{t}-{p} given to {} while {} still owns it", m.member_id, other.member_id));
                 }
             }
         }
@@ -204,8 +182,7 @@ fn check_cooperative(members: &[Member], a: &Assignment) -> Result<(), String> {
 
 #[test]
 fn fixtures_match_exactly() {
-    let doc: serde_json::Value = serde_json::from_str(include_str!("fixtures/assign-cases.json"))
-        .expect("fixture file is JSON");
+    let doc: serde_json::Value = serde_json::from_str(include_str!("fixtures/assign-cases.json")).expect("fixture file is JSON");
     let cases = doc["cases"].as_array().expect("cases array");
     assert_eq!(cases.len(), 80);
     let mut failures = Vec::new();
@@ -213,8 +190,7 @@ fn fixtures_match_exactly() {
         let id = case["id"].as_str().unwrap_or("?");
         let strategy = case["strategy"].as_str().expect("strategy");
         let input = case["input"].to_string();
-        let expected: Assignment =
-            serde_json::from_value(case["expected"].clone()).expect("expected");
+        let expected: Assignment = serde_json::from_value(case["expected"].clone()).expect("expected");
         match assign_json(strategy, &input) {
             Ok(out) => {
                 let got: Assignment = serde_json::from_str(&out).expect("output is JSON");
@@ -225,12 +201,7 @@ fn fixtures_match_exactly() {
             Err(e) => failures.push(format!("{id}: error {e}")),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} fixture(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -245,12 +216,7 @@ fn range_one_consumer_no_topic() {
 #[test]
 fn range_one_consumer_nonexistent_topic_is_an_error() {
     // Kafka logs and skips the topic; kafka-sim treats it as a mistake in the input.
-    let err = assign(
-        Strategy::Range,
-        &topics(&[("t", 3)]),
-        &[member("c", &["nope"])],
-    )
-    .unwrap_err();
+    let err = assign(Strategy::Range, &topics(&[("t", 3)]), &[member("c", &["nope"])]).unwrap_err();
     assert_eq!(
         err,
         AssignError::UnknownTopic {
@@ -262,23 +228,13 @@ fn range_one_consumer_nonexistent_topic_is_an_error() {
 
 #[test]
 fn range_only_assigns_partitions_from_subscribed_topics() {
-    let a = assign(
-        Strategy::Range,
-        &topics(&[("t", 3), ("other", 3)]),
-        &[member("c", &["t"])],
-    )
-    .unwrap();
+    let a = assign(Strategy::Range, &topics(&[("t", 3), ("other", 3)]), &[member("c", &["t"])]).unwrap();
     assert_eq!(tps(&a, "c"), vec![tp("t", 0), tp("t", 1), tp("t", 2)]);
 }
 
 #[test]
 fn range_one_consumer_multiple_topics() {
-    let a = assign(
-        Strategy::Range,
-        &topics(&[("t1", 1), ("t2", 2)]),
-        &[member("c", &["t1", "t2"])],
-    )
-    .unwrap();
+    let a = assign(Strategy::Range, &topics(&[("t1", 1), ("t2", 2)]), &[member("c", &["t1", "t2"])]).unwrap();
     assert_eq!(tps(&a, "c"), vec![tp("t1", 0), tp("t2", 0), tp("t2", 1)]);
 }
 
@@ -300,17 +256,9 @@ fn range_multiple_consumers_mixed_topics() {
         member("consumer2", &["topic1", "topic2"]),
         member("consumer3", &["topic1"]),
     ];
-    let a = assign(
-        Strategy::Range,
-        &topics(&[("topic1", 3), ("topic2", 2)]),
-        &ms,
-    )
-    .unwrap();
+    let a = assign(Strategy::Range, &topics(&[("topic1", 3), ("topic2", 2)]), &ms).unwrap();
     assert_eq!(tps(&a, "consumer1"), vec![tp("topic1", 0)]);
-    assert_eq!(
-        tps(&a, "consumer2"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 1)]
-    );
+    assert_eq!(tps(&a, "consumer2"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 1)]);
     assert_eq!(tps(&a, "consumer3"), vec![tp("topic1", 2)]);
 }
 
@@ -318,10 +266,7 @@ fn range_multiple_consumers_mixed_topics() {
 fn range_gives_four_and_two_for_two_consumers_on_two_topics_of_three() {
     let ms = [member("c1", &["t1", "t2"]), member("c2", &["t1", "t2"])];
     let a = assign(Strategy::Range, &topics(&[("t1", 3), ("t2", 3)]), &ms).unwrap();
-    assert_eq!(
-        tps(&a, "c1"),
-        vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]
-    );
+    assert_eq!(tps(&a, "c1"), vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]);
     assert_eq!(tps(&a, "c2"), vec![tp("t1", 2), tp("t2", 2)]);
 }
 
@@ -334,10 +279,7 @@ fn range_static_members_are_ordered_by_instance_id() {
         member("consumer-a", &["t1", "t2"]).with_instance_id("instance2"),
     ];
     let a = assign(Strategy::Range, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer-b"),
-        vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]
-    );
+    assert_eq!(tps(&a, "consumer-b"), vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]);
     assert_eq!(tps(&a, "consumer-a"), vec![tp("t1", 2), tp("t2", 2)]);
     // A static member goes before any dynamic one.
     let ms = [
@@ -345,10 +287,7 @@ fn range_static_members_are_ordered_by_instance_id() {
         member("consumer-a", &["t1", "t2"]),
     ];
     let a = assign(Strategy::Range, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer-b"),
-        vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]
-    );
+    assert_eq!(tps(&a, "consumer-b"), vec![tp("t1", 0), tp("t1", 1), tp("t2", 0), tp("t2", 1)]);
 }
 
 #[test]
@@ -361,10 +300,7 @@ fn range_static_assignment_survives_member_id_changes() {
         member("consumer4", &["topic1", "topic2"]),
     ];
     let a = assign(Strategy::Range, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer1"),
-        vec![tp("topic1", 0), tp("topic1", 1), tp("topic2", 0)]
-    );
+    assert_eq!(tps(&a, "consumer1"), vec![tp("topic1", 0), tp("topic1", 1), tp("topic2", 0)]);
     assert_eq!(tps(&a, "consumer2"), vec![tp("topic1", 2), tp("topic2", 1)]);
     assert_eq!(tps(&a, "consumer3"), vec![tp("topic1", 3), tp("topic2", 2)]);
     assert_eq!(tps(&a, "consumer4"), vec![tp("topic1", 4), tp("topic2", 3)]);
@@ -382,15 +318,9 @@ fn range_static_assignment_survives_member_id_changes() {
 fn range_and_roundrobin_ignore_ownership() {
     let ts = topics(&[("t", 6)]);
     let plain = [member("a", &["t"]), member("b", &["t"])];
-    let with_claims = [
-        owning("a", &["t"], &[("t", 5), ("t", 4)], 7),
-        owning("b", &["t"], &[("t", 0)], 9),
-    ];
+    let with_claims = [owning("a", &["t"], &[("t", 5), ("t", 4)], 7), owning("b", &["t"], &[("t", 0)], 9)];
     for s in [Strategy::Range, Strategy::RoundRobin] {
-        assert_eq!(
-            assign(s, &ts, &plain).unwrap(),
-            assign(s, &ts, &with_claims).unwrap()
-        );
+        assert_eq!(assign(s, &ts, &plain).unwrap(), assign(s, &ts, &with_claims).unwrap());
     }
 }
 
@@ -401,21 +331,13 @@ fn range_and_roundrobin_ignore_ownership() {
 fn roundrobin_basic_cases() {
     let a = assign(Strategy::RoundRobin, &topics(&[]), &[member("c", &[])]).unwrap();
     assert!(a["c"].is_empty());
-    let a = assign(
-        Strategy::RoundRobin,
-        &topics(&[("t", 3), ("other", 3)]),
-        &[member("c", &["t"])],
-    )
-    .unwrap();
+    let a = assign(Strategy::RoundRobin, &topics(&[("t", 3), ("other", 3)]), &[member("c", &["t"])]).unwrap();
     assert_eq!(tps(&a, "c"), vec![tp("t", 0), tp("t", 1), tp("t", 2)]);
     let ms = [member("c1", &["t"]), member("c2", &["t"])];
     let a = assign(Strategy::RoundRobin, &topics(&[("t", 1)]), &ms).unwrap();
     assert_eq!((tps(&a, "c1"), tps(&a, "c2")), (vec![tp("t", 0)], vec![]));
     let a = assign(Strategy::RoundRobin, &topics(&[("t", 2)]), &ms).unwrap();
-    assert_eq!(
-        (tps(&a, "c1"), tps(&a, "c2")),
-        (vec![tp("t", 0)], vec![tp("t", 1)])
-    );
+    assert_eq!((tps(&a, "c1"), tps(&a, "c2")), (vec![tp("t", 0)], vec![tp("t", 1)]));
 }
 
 #[test]
@@ -425,59 +347,33 @@ fn roundrobin_multiple_consumers_mixed_topics() {
         member("consumer2", &["topic1", "topic2"]),
         member("consumer3", &["topic1"]),
     ];
-    let a = assign(
-        Strategy::RoundRobin,
-        &topics(&[("topic1", 3), ("topic2", 2)]),
-        &ms,
-    )
-    .unwrap();
+    let a = assign(Strategy::RoundRobin, &topics(&[("topic1", 3), ("topic2", 2)]), &ms).unwrap();
     assert_eq!(tps(&a, "consumer1"), vec![tp("topic1", 0)]);
-    assert_eq!(
-        tps(&a, "consumer2"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 1)]
-    );
+    assert_eq!(tps(&a, "consumer2"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 1)]);
     assert_eq!(tps(&a, "consumer3"), vec![tp("topic1", 2)]);
 }
 
 #[test]
 fn roundrobin_two_consumers_two_topics_six_partitions() {
     let ts = topics(&[("topic1", 3), ("topic2", 3)]);
-    let ms = [
-        member("consumer1", &["topic1", "topic2"]),
-        member("consumer2", &["topic1", "topic2"]),
-    ];
+    let ms = [member("consumer1", &["topic1", "topic2"]), member("consumer2", &["topic1", "topic2"])];
     let a = assign(Strategy::RoundRobin, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer1"),
-        vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]
-    );
-    assert_eq!(
-        tps(&a, "consumer2"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]
-    );
+    assert_eq!(tps(&a, "consumer1"), vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]);
+    assert_eq!(tps(&a, "consumer2"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]);
     // Static members: instance ids decide, not member ids.
     let ms = [
         member("consumer-b", &["topic1", "topic2"]).with_instance_id("instance1"),
         member("consumer-a", &["topic1", "topic2"]).with_instance_id("instance2"),
     ];
     let a = assign(Strategy::RoundRobin, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer-b"),
-        vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]
-    );
-    assert_eq!(
-        tps(&a, "consumer-a"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]
-    );
+    assert_eq!(tps(&a, "consumer-b"), vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]);
+    assert_eq!(tps(&a, "consumer-a"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]);
     let ms = [
         member("consumer-b", &["topic1", "topic2"]).with_instance_id("instance1"),
         member("consumer-a", &["topic1", "topic2"]),
     ];
     let a = assign(Strategy::RoundRobin, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&a, "consumer-b"),
-        vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]
-    );
+    assert_eq!(tps(&a, "consumer-b"), vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1)]);
 }
 
 #[test]
@@ -510,19 +406,13 @@ fn sticky_simple_groups() {
     assert!(a["c"].is_empty());
     let a = sticky(&topics(&[("t", 3), ("other", 3)]), &[member("c", &["t"])]);
     assert_eq!(tps(&a, "c"), vec![tp("t", 0), tp("t", 1), tp("t", 2)]);
-    let a = sticky(
-        &topics(&[("t1", 1), ("t2", 2)]),
-        &[member("c", &["t1", "t2"])],
-    );
+    let a = sticky(&topics(&[("t1", 1), ("t2", 2)]), &[member("c", &["t1", "t2"])]);
     assert_eq!(tps(&a, "c"), vec![tp("t1", 0), tp("t2", 0), tp("t2", 1)]);
     let ms = [member("c1", &["t"]), member("c2", &["t"])];
     let a = sticky(&topics(&[("t", 1)]), &ms);
     assert_eq!(count(&a, "c1") + count(&a, "c2"), 1);
     let a = sticky(&topics(&[("t", 2)]), &ms);
-    assert_eq!(
-        (tps(&a, "c1"), tps(&a, "c2")),
-        (vec![tp("t", 0)], vec![tp("t", 1)])
-    );
+    assert_eq!((tps(&a, "c1"), tps(&a, "c2")), (vec![tp("t", 0)], vec![tp("t", 1)]));
 }
 
 #[test]
@@ -602,19 +492,12 @@ fn sticky_add_and_remove_consumer_one_topic() {
     let a = sticky(&ts, &[member("c1", &["t"])]);
     assert_eq!(tps(&a, "c1"), vec![tp("t", 0), tp("t", 1), tp("t", 2)]);
 
-    let ms = [
-        owning("c1", &["t"], &[("t", 0), ("t", 1), ("t", 2)], 1),
-        owning("c2", &["t"], &[], 1),
-    ];
+    let ms = [owning("c1", &["t"], &[("t", 0), ("t", 1), ("t", 2)], 1), owning("c2", &["t"], &[], 1)];
     let a = sticky(&ts, &ms);
     assert_eq!(tps(&a, "c1"), vec![tp("t", 0), tp("t", 1)]);
     assert_eq!(tps(&a, "c2"), vec![tp("t", 2)]);
     let c = coop(&ts, &ms);
-    assert_eq!(
-        tps(&c, "c2"),
-        vec![],
-        "t-2 moves from c1 to c2 in the follow-up rebalance"
-    );
+    assert_eq!(tps(&c, "c2"), vec![], "t-2 moves from c1 to c2 in the follow-up rebalance");
 
     let ms = [owning("c2", &["t"], &[("t", 2)], 2)];
     let a = sticky(&ts, &ms);
@@ -628,41 +511,26 @@ fn sticky_topic_balance_after_reassignment() {
     let per_topic = |a: &Assignment, m: &str, t: &str| a[m].get(t).map_or(0, Vec::len);
     let mut ms = vec![member("c1", &subs)];
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        (per_topic(&a, "c1", "topic1"), per_topic(&a, "c1", "topic2")),
-        (12, 12)
-    );
+    assert_eq!((per_topic(&a, "c1", "topic1"), per_topic(&a, "c1", "topic2")), (12, 12));
 
     ms = next_round(&ms, &a, 1);
     ms.push(member("c2", &subs));
     let a = sticky(&ts, &ms);
     for m in ["c1", "c2"] {
-        assert_eq!(
-            (per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")),
-            (6, 6),
-            "{m}"
-        );
+        assert_eq!((per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")), (6, 6), "{m}");
     }
     ms = next_round(&ms, &a, 2);
     ms.push(member("c3", &subs));
     ms.push(member("c4", &subs));
     let a = sticky(&ts, &ms);
     for m in ["c1", "c2", "c3", "c4"] {
-        assert_eq!(
-            (per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")),
-            (3, 3),
-            "{m}"
-        );
+        assert_eq!((per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")), (3, 3), "{m}");
     }
     ms = next_round(&ms, &a, 3);
     ms.retain(|m| m.member_id == "c3" || m.member_id == "c4");
     let a = sticky(&ts, &ms);
     for m in ["c3", "c4"] {
-        assert_eq!(
-            (per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")),
-            (6, 6),
-            "{m}"
-        );
+        assert_eq!((per_topic(&a, m, "topic1"), per_topic(&a, m, "topic2")), (6, 6), "{m}");
     }
 }
 
@@ -672,19 +540,8 @@ fn sticky_add_and_remove_two_consumers_two_topics() {
     let subs = ["topic1", "topic2"];
     let mut ms = vec![member("consumer1", &subs), member("consumer2", &subs)];
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        tps(&a, "consumer1"),
-        vec![
-            tp("topic1", 0),
-            tp("topic1", 2),
-            tp("topic2", 1),
-            tp("topic2", 3)
-        ]
-    );
-    assert_eq!(
-        tps(&a, "consumer2"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]
-    );
+    assert_eq!(tps(&a, "consumer1"), vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1), tp("topic2", 3)]);
+    assert_eq!(tps(&a, "consumer2"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]);
 
     ms = next_round(&ms, &a, 1);
     ms.push(member("consumer3", &subs));
@@ -704,30 +561,13 @@ fn sticky_add_and_remove_two_consumers_two_topics() {
     ms = next_round(&ms, &a, 2);
     ms.retain(|m| m.member_id == "consumer3" || m.member_id == "consumer4");
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        tps(&a, "consumer3"),
-        vec![
-            tp("topic1", 0),
-            tp("topic1", 2),
-            tp("topic2", 1),
-            tp("topic2", 3)
-        ]
-    );
-    assert_eq!(
-        tps(&a, "consumer4"),
-        vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]
-    );
+    assert_eq!(tps(&a, "consumer3"), vec![tp("topic1", 0), tp("topic1", 2), tp("topic2", 1), tp("topic2", 3)]);
+    assert_eq!(tps(&a, "consumer4"), vec![tp("topic1", 1), tp("topic2", 0), tp("topic2", 2)]);
 }
 
 #[test]
 fn sticky_poor_roundrobin_scenario() {
-    let ts = topics(&[
-        ("topic1", 2),
-        ("topic2", 1),
-        ("topic3", 2),
-        ("topic4", 1),
-        ("topic5", 2),
-    ]);
+    let ts = topics(&[("topic1", 2), ("topic2", 1), ("topic3", 2), ("topic4", 1), ("topic5", 2)]);
     let all = ["topic1", "topic2", "topic3", "topic4", "topic5"];
     let odd = ["topic1", "topic3", "topic5"];
     let ms = [
@@ -744,10 +584,7 @@ fn sticky_poor_roundrobin_scenario() {
 #[test]
 fn sticky_add_and_remove_topic_two_consumers() {
     let mut ts = topics(&[("topic", 3)]);
-    let mut ms = vec![
-        member("consumer1", &["topic"]),
-        member("consumer2", &["topic"]),
-    ];
+    let mut ms = vec![member("consumer1", &["topic"]), member("consumer2", &["topic"])];
     let a1 = sticky(&ts, &ms);
     assert!(fully_balanced(&a1));
 
@@ -760,10 +597,7 @@ fn sticky_add_and_remove_topic_two_consumers() {
     assert_valid_and_balanced(&ts, &ms, &a2);
     for m in ["consumer1", "consumer2"] {
         assert_eq!(count(&a2, m), 3);
-        assert!(
-            set(&tps(&a2, m)).is_superset(&set(&tps(&a1, m))),
-            "{m} lost a partition"
-        );
+        assert!(set(&tps(&a2, m)).is_superset(&set(&tps(&a1, m))), "{m} lost a partition");
     }
 
     ts.remove("topic");
@@ -774,10 +608,7 @@ fn sticky_add_and_remove_topic_two_consumers() {
     let a3 = sticky(&ts, &ms);
     assert_valid_and_balanced(&ts, &ms, &a3);
     for m in ["consumer1", "consumer2"] {
-        assert!(
-            set(&tps(&a2, m)).is_superset(&set(&tps(&a3, m))),
-            "{m} gained a moved partition"
-        );
+        assert!(set(&tps(&a2, m)).is_superset(&set(&tps(&a3, m))), "{m} gained a moved partition");
     }
 }
 
@@ -809,9 +640,7 @@ fn sticky_reassignment_after_one_consumer_leaves() {
 #[test]
 fn sticky_reassignment_after_one_consumer_added() {
     let ts = topics(&[("topic", 20)]);
-    let mut ms: Vec<Member> = (1..10)
-        .map(|i| member(&name("c", i, 10), &["topic"]))
-        .collect();
+    let mut ms: Vec<Member> = (1..10).map(|i| member(&name("c", i, 10), &["topic"])).collect();
     let a = sticky(&ts, &ms);
     assert_valid_and_balanced(&ts, &ms, &a);
     ms = next_round(&ms, &a, 1);
@@ -822,12 +651,7 @@ fn sticky_reassignment_after_one_consumer_added() {
     for m in ms.iter().filter(|m| m.member_id != "c10") {
         let before = set(&tps(&a, &m.member_id));
         let kept = set(&tps(&b, &m.member_id)).intersection(&before).count();
-        assert!(
-            kept >= before.len().min(2),
-            "{} kept {kept} of {}",
-            m.member_id,
-            before.len()
-        );
+        assert!(kept >= before.len().min(2), "{} kept {kept} of {}", m.member_id, before.len());
     }
 }
 
@@ -882,11 +706,7 @@ fn sticky_non_equal_subscription_not_timeout() {
     let all: Vec<String> = ts.keys().cloned().collect();
     let mut ms: Vec<Member> = (0..500)
         .map(|i| {
-            let subs = if i % 4 == 0 {
-                all[..50].to_vec()
-            } else {
-                all[50..].to_vec()
-            };
+            let subs = if i % 4 == 0 { all[..50].to_vec() } else { all[50..].to_vec() };
             Member {
                 topics: subs,
                 ..member(&name("c", i, 500), &[])
@@ -904,33 +724,11 @@ fn sticky_non_equal_subscription_not_timeout() {
 #[test]
 fn sticky_same_partition_claimed_in_three_generations() {
     let ts = topics(&[("topic", 6), ("topic1", 1)]);
-    for gens in [
-        [1, 2, 3],
-        [1, 3, 2],
-        [2, 1, 3],
-        [2, 3, 1],
-        [3, 1, 2],
-        [3, 2, 1],
-    ] {
+    for gens in [[1, 2, 3], [1, 3, 2], [2, 1, 3], [2, 3, 1], [3, 1, 2], [3, 2, 1]] {
         let ms = [
-            owning(
-                "consumer1",
-                &["topic"],
-                &[("topic", 0), ("topic", 2)],
-                gens[0],
-            ),
-            owning(
-                "consumer2",
-                &["topic"],
-                &[("topic", 1), ("topic", 2), ("topic", 3)],
-                gens[1],
-            ),
-            owning(
-                "consumer3",
-                &["topic"],
-                &[("topic", 2), ("topic", 4), ("topic", 5)],
-                gens[2],
-            ),
+            owning("consumer1", &["topic"], &[("topic", 0), ("topic", 2)], gens[0]),
+            owning("consumer2", &["topic"], &[("topic", 1), ("topic", 2), ("topic", 3)], gens[1]),
+            owning("consumer3", &["topic"], &[("topic", 2), ("topic", 4), ("topic", 5)], gens[2]),
             owning("consumer4", &["topic1"], &[("topic1", 0)], 2),
         ];
         for a in [sticky(&ts, &ms), coop(&ts, &ms)] {
@@ -943,10 +741,7 @@ fn sticky_same_partition_claimed_in_three_generations() {
         let a = sticky(&ts, &ms);
         check_valid(&ts, &ms, &a).unwrap();
         for m in &ms {
-            assert!(
-                (1..=2).contains(&count(&a, &m.member_id)),
-                "{gens:?}: {a:?}"
-            );
+            assert!((1..=2).contains(&count(&a, &m.member_id)), "{gens:?}: {a:?}");
         }
     }
 }
@@ -954,16 +749,12 @@ fn sticky_same_partition_claimed_in_three_generations() {
 #[test]
 fn sticky_large_group_with_members_leaving_and_random_subscriptions() {
     let mut rng = Pcg64::seed_from_u64(0x5eed);
-    let ts: BTreeMap<String, u32> = (0..40)
-        .map(|i| (name("t", i, 40), rng.random_range(1..=10)))
-        .collect();
+    let ts: BTreeMap<String, u32> = (0..40).map(|i| (name("t", i, 40), rng.random_range(1..=10))).collect();
     let names: Vec<String> = ts.keys().cloned().collect();
     let mut ms: Vec<Member> = (0..200)
         .map(|i| {
             let n = rng.random_range(0..20);
-            let subs: Vec<String> = (0..n)
-                .map(|_| names[rng.random_range(0..names.len())].clone())
-                .collect();
+            let subs: Vec<String> = (0..n).map(|_| names[rng.random_range(0..names.len())].clone()).collect();
             Member {
                 topics: subs,
                 ..member(&name("c", i, 200), &[])
@@ -986,10 +777,7 @@ fn sticky_new_subscription() {
     let ts: BTreeMap<String, u32> = (1..5).map(|i| (name("t", i, 5), 1)).collect();
     let mut ms: Vec<Member> = (0..3)
         .map(|i: usize| {
-            let subs: Vec<String> = (i..=(3 * i).saturating_sub(2))
-                .filter(|&j| j >= 1)
-                .map(|j| name("t", j, 5))
-                .collect();
+            let subs: Vec<String> = (i..=(3 * i).saturating_sub(2)).filter(|&j| j >= 1).map(|j| name("t", j, 5)).collect();
             Member {
                 topics: subs,
                 ..member(&name("c", i, 3), &[])
@@ -1009,12 +797,7 @@ fn sticky_move_existing_assignments() {
     let ts: BTreeMap<String, u32> = (1..=6).map(|i| (format!("topic{i}"), 1)).collect();
     let ms = [
         owning("consumer1", &["topic1", "topic2"], &[("topic1", 0)], 1),
-        owning(
-            "consumer2",
-            &["topic1", "topic2", "topic3", "topic4"],
-            &[("topic2", 0), ("topic3", 0)],
-            1,
-        ),
+        owning("consumer2", &["topic1", "topic2", "topic3", "topic4"], &[("topic2", 0), ("topic3", 0)], 1),
         owning(
             "consumer3",
             &["topic2", "topic3", "topic4", "topic5", "topic6"],
@@ -1029,9 +812,7 @@ fn sticky_move_existing_assignments() {
 #[test]
 fn sticky_stickiness_when_the_leader_leaves() {
     let ts = topics(&[("topic1", 3)]);
-    let mut ms: Vec<Member> = (1..=4)
-        .map(|i| member(&format!("consumer{i}"), &["topic1"]))
-        .collect();
+    let mut ms: Vec<Member> = (1..=4).map(|i| member(&format!("consumer{i}"), &["topic1"])).collect();
     let a = sticky(&ts, &ms);
     assert_valid_and_balanced(&ts, &ms, &a);
     ms = next_round(&ms, &a, 1);
@@ -1040,11 +821,7 @@ fn sticky_stickiness_when_the_leader_leaves() {
     assert_valid_and_balanced(&ts, &ms, &b);
     for m in &ms {
         assert_eq!(count(&b, &m.member_id), 1);
-        assert!(
-            set(&tps(&b, &m.member_id)).is_superset(&set(&tps(&a, &m.member_id))),
-            "{}",
-            m.member_id
-        );
+        assert!(set(&tps(&b, &m.member_id)).is_superset(&set(&tps(&a, &m.member_id))), "{}", m.member_id);
     }
 }
 
@@ -1053,12 +830,7 @@ fn sticky_ignores_owned_partitions_of_deleted_topics() {
     // testAssignmentUpdatedForDeletedTopic / testNoExceptionThrownWhenOnlySubscribedTopicDeleted:
     // the topic is gone from the metadata and from the subscription, but still owned.
     let ts = topics(&[("topic1", 1), ("topic3", 100)]);
-    let ms = [owning(
-        "c",
-        &["topic1", "topic3"],
-        &[("topic2", 0), ("topic3", 7), ("topic1", 5)],
-        3,
-    )];
+    let ms = [owning("c", &["topic1", "topic3"], &[("topic2", 0), ("topic3", 7), ("topic1", 5)], 3)];
     let a = sticky(&ts, &ms);
     assert_eq!(count(&a, "c"), 101);
     let ms = [owning("c", &[], &[("topic", 0), ("topic", 1)], 3)];
@@ -1071,9 +843,7 @@ fn sticky_random_subscriptions_and_changes() {
     let mut rng = Pcg64::seed_from_u64(42);
     for round in 0..100 {
         let num_topics = rng.random_range(10..20);
-        let ts: BTreeMap<String, u32> = (0..num_topics)
-            .map(|i| (name("t", i, 20), i as u32 + 1))
-            .collect();
+        let ts: BTreeMap<String, u32> = (0..num_topics).map(|i| (name("t", i, 20), i as u32 + 1)).collect();
         let names: Vec<String> = ts.keys().cloned().collect();
         let num_members = rng.random_range(20..40);
         let random_subs = |rng: &mut Pcg64| {
@@ -1130,19 +900,10 @@ fn sticky_stale_generation_loses_its_claims() {
     let subs = ["topic", "topic2"];
     let claims = [("topic", 0), ("topic", 2), ("topic2", 1)];
     for stale in [9, -1] {
-        let ms = [
-            owning("consumer1", &subs, &claims, 10),
-            owning("consumer2", &subs, &claims, stale),
-        ];
+        let ms = [owning("consumer1", &subs, &claims, 10), owning("consumer2", &subs, &claims, stale)];
         let a = sticky(&ts, &ms);
-        assert_eq!(
-            set(&tps(&a, "consumer1")),
-            set(&[tp("topic", 0), tp("topic", 2), tp("topic2", 1)])
-        );
-        assert_eq!(
-            set(&tps(&a, "consumer2")),
-            set(&[tp("topic", 1), tp("topic2", 0), tp("topic2", 2)])
-        );
+        assert_eq!(set(&tps(&a, "consumer1")), set(&[tp("topic", 0), tp("topic", 2), tp("topic2", 1)]));
+        assert_eq!(set(&tps(&a, "consumer2")), set(&[tp("topic", 1), tp("topic2", 0), tp("topic2", 2)]));
         assert_eq!(coop(&ts, &ms), a, "the winner already holds what it keeps");
     }
 }
@@ -1179,38 +940,14 @@ fn sticky_partitions_go_to_the_highest_generation() {
     let ts = topics(&[("topic", 3), ("topic2", 3), ("topic3", 3)]);
     let subs = ["topic", "topic2", "topic3"];
     let ms = [
-        owning(
-            "consumer1",
-            &subs,
-            &[("topic", 0), ("topic2", 0), ("topic3", 0)],
-            10,
-        ),
-        owning(
-            "consumer2",
-            &subs,
-            &[("topic", 1), ("topic2", 1), ("topic3", 1)],
-            9,
-        ),
-        owning(
-            "consumer3",
-            &subs,
-            &[("topic2", 1), ("topic3", 0), ("topic3", 2)],
-            8,
-        ),
+        owning("consumer1", &subs, &[("topic", 0), ("topic2", 0), ("topic3", 0)], 10),
+        owning("consumer2", &subs, &[("topic", 1), ("topic2", 1), ("topic3", 1)], 9),
+        owning("consumer3", &subs, &[("topic2", 1), ("topic3", 0), ("topic3", 2)], 8),
     ];
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        set(&tps(&a, "consumer1")),
-        set(&[tp("topic", 0), tp("topic2", 0), tp("topic3", 0)])
-    );
-    assert_eq!(
-        set(&tps(&a, "consumer2")),
-        set(&[tp("topic", 1), tp("topic2", 1), tp("topic3", 1)])
-    );
-    assert_eq!(
-        set(&tps(&a, "consumer3")),
-        set(&[tp("topic", 2), tp("topic2", 2), tp("topic3", 2)])
-    );
+    assert_eq!(set(&tps(&a, "consumer1")), set(&[tp("topic", 0), tp("topic2", 0), tp("topic3", 0)]));
+    assert_eq!(set(&tps(&a, "consumer2")), set(&[tp("topic", 1), tp("topic2", 1), tp("topic3", 1)]));
+    assert_eq!(set(&tps(&a, "consumer3")), set(&[tp("topic", 2), tp("topic2", 2), tp("topic3", 2)]));
 }
 
 #[test]
@@ -1223,34 +960,13 @@ fn sticky_all_subscriptions_equal_only_highest_generation_keeps_claims() {
     let subs = ["topic", "topic2", "topic3", "topic1"];
     let ms = [
         owning("consumer1", &subs, &[], -1),
-        owning(
-            "consumer2",
-            &subs,
-            &[("topic", 0), ("topic2", 0), ("topic1", 0)],
-            9,
-        ),
-        owning(
-            "consumer3",
-            &subs,
-            &[("topic3", 2), ("topic2", 2), ("topic1", 1)],
-            8,
-        ),
-        owning(
-            "consumer4",
-            &subs,
-            &[("topic3", 1), ("topic", 1), ("topic", 2)],
-            7,
-        ),
+        owning("consumer2", &subs, &[("topic", 0), ("topic2", 0), ("topic1", 0)], 9),
+        owning("consumer3", &subs, &[("topic3", 2), ("topic2", 2), ("topic1", 1)], 8),
+        owning("consumer4", &subs, &[("topic3", 1), ("topic", 1), ("topic", 2)], 7),
     ];
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        set(&tps(&a, "consumer2")),
-        set(&[tp("topic", 0), tp("topic2", 0), tp("topic1", 0)])
-    );
-    assert_eq!(
-        tps(&a, "consumer1"),
-        vec![tp("topic", 1), tp("topic1", 2), tp("topic3", 0)]
-    );
+    assert_eq!(set(&tps(&a, "consumer2")), set(&[tp("topic", 0), tp("topic2", 0), tp("topic1", 0)]));
+    assert_eq!(tps(&a, "consumer1"), vec![tp("topic", 1), tp("topic1", 2), tp("topic3", 0)]);
     assert_valid_and_balanced(&ts, &ms, &a);
     assert!(fully_balanced(&a));
     // Stale claimants may still be consuming: cooperative-sticky withholds what they claim.
@@ -1266,43 +982,17 @@ fn sticky_multiple_generations_heterogeneous_uses_per_partition_rule() {
     let ts = topics(&[("topic", 3), ("topic2", 3)]);
     let subs = ["topic", "topic2"];
     let ms = [
-        owning(
-            "consumer1",
-            &subs,
-            &[("topic", 0), ("topic2", 1), ("topic", 1)],
-            10,
-        ),
-        owning(
-            "consumer2",
-            &subs,
-            &[("topic", 0), ("topic2", 1), ("topic2", 2)],
-            8,
-        ),
+        owning("consumer1", &subs, &[("topic", 0), ("topic2", 1), ("topic", 1)], 10),
+        owning("consumer2", &subs, &[("topic", 0), ("topic2", 1), ("topic2", 2)], 8),
     ];
     let a = sticky(&ts, &ms);
-    assert_eq!(
-        set(&tps(&a, "consumer1")),
-        set(&[tp("topic", 0), tp("topic2", 1), tp("topic", 1)])
-    );
-    assert_eq!(
-        set(&tps(&a, "consumer2")),
-        set(&[tp("topic", 2), tp("topic2", 2), tp("topic2", 0)])
-    );
+    assert_eq!(set(&tps(&a, "consumer1")), set(&[tp("topic", 0), tp("topic2", 1), tp("topic", 1)]));
+    assert_eq!(set(&tps(&a, "consumer2")), set(&[tp("topic", 2), tp("topic2", 2), tp("topic2", 0)]));
 
     let ts = topics(&[("topic", 3), ("topic2", 3), ("other", 1)]);
     let ms = [
-        owning(
-            "consumer1",
-            &["topic", "topic2"],
-            &[("topic", 0), ("topic2", 1)],
-            10,
-        ),
-        owning(
-            "consumer2",
-            &["topic", "topic2", "other"],
-            &[("topic", 0), ("topic2", 2), ("topic", 2)],
-            8,
-        ),
+        owning("consumer1", &["topic", "topic2"], &[("topic", 0), ("topic2", 1)], 10),
+        owning("consumer2", &["topic", "topic2", "other"], &[("topic", 0), ("topic2", 2), ("topic", 2)], 8),
     ];
     let a = sticky(&ts, &ms);
     assert!(tps(&a, "consumer1").contains(&tp("topic", 0)));
@@ -1315,11 +1005,7 @@ fn multiple_generations_1(equal: bool) {
     let ts = topics(&[("topic", 6), ("topic2", 6)]);
     let all = ["topic", "topic2"];
     let c2subs: &[&str] = if equal { &all } else { &["topic"] };
-    let ms = [
-        member("consumer1", &all),
-        member("consumer2", c2subs),
-        member("consumer3", &all),
-    ];
+    let ms = [member("consumer1", &all), member("consumer2", c2subs), member("consumer3", &all)];
     let r1 = sticky(&ts, &ms);
     for m in &ms {
         assert_eq!(count(&r1, &m.member_id), 4);
@@ -1362,11 +1048,7 @@ fn multiple_generations_2(equal: bool) {
     let all = ["topic", "topic2", "topic3"];
     let c1subs: &[&str] = if equal { &all } else { &["topic"] };
     let c3subs: &[&str] = if equal { &all } else { &["topic", "topic2"] };
-    let ms = [
-        member("consumer1", c1subs),
-        member("consumer2", &all),
-        member("consumer3", c3subs),
-    ];
+    let ms = [member("consumer1", c1subs), member("consumer2", &all), member("consumer3", c3subs)];
     let r1 = sticky(&ts, &ms);
     for m in &ms {
         assert_eq!(count(&r1, &m.member_id), 4);
@@ -1400,33 +1082,12 @@ fn conflicting_previous_generations(equal: bool) {
     let c1subs: &[&str] = if equal { &all } else { &["topic"] };
     let c2subs: &[&str] = if equal { &all } else { &["topic", "topic2"] };
     let c1own: &[(&str, u32)] = if equal {
-        &[
-            ("topic", 0),
-            ("topic", 1),
-            ("topic", 2),
-            ("topic2", 2),
-            ("topic2", 3),
-            ("topic3", 0),
-        ]
+        &[("topic", 0), ("topic", 1), ("topic", 2), ("topic2", 2), ("topic2", 3), ("topic3", 0)]
     } else {
         &[("topic", 0), ("topic", 1), ("topic", 2), ("topic", 3)]
     };
-    let c2own = [
-        ("topic", 0),
-        ("topic", 1),
-        ("topic2", 0),
-        ("topic2", 1),
-        ("topic2", 2),
-        ("topic2", 3),
-    ];
-    let c3own = [
-        ("topic", 2),
-        ("topic", 3),
-        ("topic3", 0),
-        ("topic3", 1),
-        ("topic3", 2),
-        ("topic3", 3),
-    ];
+    let c2own = [("topic", 0), ("topic", 1), ("topic2", 0), ("topic2", 1), ("topic2", 2), ("topic2", 3)];
+    let c3own = [("topic", 2), ("topic", 3), ("topic3", 0), ("topic3", 1), ("topic3", 2), ("topic3", 3)];
     let ms = [
         owning("consumer1", c1subs, c1own, 1),
         owning("consumer2", c2subs, &c2own, 2),
@@ -1497,18 +1158,12 @@ fn cooperative_two_rounds_to_add_a_member() {
     let r1 = coop(&ts, &ms);
     check_partial(&ts, &ms, &r1).unwrap();
     check_cooperative(&ms, &r1).unwrap();
-    assert_eq!(
-        (count(&r1, "a"), count(&r1, "b"), count(&r1, "c")),
-        (2, 2, 0)
-    );
+    assert_eq!((count(&r1, "a"), count(&r1, "b"), count(&r1, "c")), (2, 2, 0));
     let ms2 = next_round(&ms, &r1, 5);
     let r2 = coop(&ts, &ms2);
     check_cooperative(&ms2, &r2).unwrap();
     assert_valid_and_balanced(&ts, &ms2, &r2);
-    assert_eq!(
-        (count(&r2, "a"), count(&r2, "b"), count(&r2, "c")),
-        (2, 2, 2)
-    );
+    assert_eq!((count(&r2, "a"), count(&r2, "b"), count(&r2, "c")), (2, 2, 2));
     assert_eq!(tps(&r2, "a"), tps(&r1, "a"));
 }
 
@@ -1532,23 +1187,8 @@ fn server_range_without_current_assignment_is_classic_range() {
 #[test]
 fn server_range_is_sticky_and_co_partitioned() {
     let ts = topics(&[("a", 6), ("b", 6)]);
-    let r1 = assign_server(
-        ServerStrategy::Range,
-        &ts,
-        &[member("m1", &["a", "b"]), member("m2", &["a", "b"])],
-    )
-    .unwrap();
-    assert_eq!(
-        tps(&r1, "m1"),
-        vec![
-            tp("a", 0),
-            tp("a", 1),
-            tp("a", 2),
-            tp("b", 0),
-            tp("b", 1),
-            tp("b", 2)
-        ]
-    );
+    let r1 = assign_server(ServerStrategy::Range, &ts, &[member("m1", &["a", "b"]), member("m2", &["a", "b"])]).unwrap();
+    assert_eq!(tps(&r1, "m1"), vec![tp("a", 0), tp("a", 1), tp("a", 2), tp("b", 0), tp("b", 1), tp("b", 2)]);
     // A third member joins: each keeps its two lowest, the new one gets the freed ranges.
     let ms = [
         member("m1", &["a", "b"]).with_owned(r1["m1"].clone(), 1),
@@ -1556,18 +1196,9 @@ fn server_range_is_sticky_and_co_partitioned() {
         member("m0", &["a", "b"]),
     ];
     let r2 = assign_server(ServerStrategy::Range, &ts, &ms).unwrap();
-    assert_eq!(
-        tps(&r2, "m1"),
-        vec![tp("a", 0), tp("a", 1), tp("b", 0), tp("b", 1)]
-    );
-    assert_eq!(
-        tps(&r2, "m2"),
-        vec![tp("a", 3), tp("a", 4), tp("b", 3), tp("b", 4)]
-    );
-    assert_eq!(
-        tps(&r2, "m0"),
-        vec![tp("a", 2), tp("a", 5), tp("b", 2), tp("b", 5)]
-    );
+    assert_eq!(tps(&r2, "m1"), vec![tp("a", 0), tp("a", 1), tp("b", 0), tp("b", 1)]);
+    assert_eq!(tps(&r2, "m2"), vec![tp("a", 3), tp("a", 4), tp("b", 3), tp("b", 4)]);
+    assert_eq!(tps(&r2, "m0"), vec![tp("a", 2), tp("a", 5), tp("b", 2), tp("b", 5)]);
     // Same partition numbers of both topics land together (co-partitioning).
     for m in ["m0", "m1", "m2"] {
         assert_eq!(r2[m]["a"], r2[m]["b"]);
@@ -1640,19 +1271,11 @@ fn json_equals_the_rust_api() {
         {"member_id": "y", "group_instance_id": "inst", "topics": ["a"], "owned": null, "generation": null}]}"#;
     let ts = topics(&[("a", 4), ("b", 2)]);
     let ms = [
-        Member::new("x", &["a", "b"]).with_owned(
-            BTreeMap::from([
-                ("a".into(), vec![3]),
-                ("zzz".into(), vec![1]),
-                ("b".into(), vec![9]),
-            ]),
-            2,
-        ),
+        Member::new("x", &["a", "b"]).with_owned(BTreeMap::from([("a".into(), vec![3]), ("zzz".into(), vec![1]), ("b".into(), vec![9])]), 2),
         Member::new("y", &["a"]).with_instance_id("inst"),
     ];
     for s in Strategy::ALL {
-        let json: Assignment =
-            serde_json::from_str(&assign_json(s.name(), input).unwrap()).unwrap();
+        let json: Assignment = serde_json::from_str(&assign_json(s.name(), input).unwrap()).unwrap();
         assert_eq!(json, assign(s, &ts, &ms).unwrap(), "{s}");
     }
 }
@@ -1684,17 +1307,11 @@ fn json_errors_are_one_clear_line() {
     for (strategy, input, want) in cases {
         let err = assign_json(strategy, &input).expect_err(&input);
         let line = err.to_string();
-        assert!(
-            line.starts_with(want),
-            "input {input:?}: got {line:?}, want it to start with {want:?}"
-        );
+        assert!(line.starts_with(want), "input {input:?}: got {line:?}, want it to start with {want:?}");
         assert!(!line.contains('\n') && !line.is_empty(), "{line:?}");
     }
     let err = assign_server_json("sticky", ok).unwrap_err().to_string();
-    assert_eq!(
-        err,
-        r#"unknown server-side strategy "sticky" (expected uniform or range)"#
-    );
+    assert_eq!(err, r#"unknown server-side strategy "sticky" (expected uniform or range)"#);
 }
 
 #[test]
@@ -1708,8 +1325,7 @@ fn json_edge_inputs_do_not_panic() {
     ];
     for input in inputs {
         for s in Strategy::ALL {
-            let out =
-                assign_json(s.name(), input).unwrap_or_else(|e| panic!("{s} on {input}: {e}"));
+            let out = assign_json(s.name(), input).unwrap_or_else(|e| panic!("{s} on {input}: {e}"));
             let _: Assignment = serde_json::from_str(&out).unwrap();
         }
         for s in ServerStrategy::ALL {
@@ -1723,10 +1339,7 @@ fn json_edge_inputs_do_not_panic() {
 
 /// Seeds per property; `ASSIGNOR_SEEDS=20000 cargo test --release` for a deeper run.
 fn seed_count() -> u64 {
-    std::env::var("ASSIGNOR_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400)
+    std::env::var("ASSIGNOR_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(400)
 }
 
 struct RandomGroup {
@@ -1735,18 +1348,7 @@ struct RandomGroup {
     homogeneous: bool,
 }
 
-const TOPIC_POOL: [&str; 10] = [
-    "orders",
-    "payments",
-    "t0",
-    "t1",
-    "t10",
-    "audit.log",
-    "B",
-    "x_y",
-    "events-9",
-    "\u{e9}t\u{e9}",
-];
+const TOPIC_POOL: [&str; 10] = ["orders", "payments", "t0", "t1", "t10", "audit.log", "B", "x_y", "events-9", "\u{e9}t\u{e9}"];
 
 /// Mostly small groups (where corner cases are dense), one in five larger.
 fn random_group(rng: &mut Pcg64) -> RandomGroup {
@@ -1755,38 +1357,19 @@ fn random_group(rng: &mut Pcg64) -> RandomGroup {
     pool.shuffle(rng);
     let nt = rng.random_range(1..=if large { 10 } else { 5 });
     let max_partitions = if large { 60 } else { 13 };
-    let topics: BTreeMap<String, u32> = pool[..nt]
-        .iter()
-        .map(|t| (t.to_string(), rng.random_range(0..=max_partitions)))
-        .collect();
+    let topics: BTreeMap<String, u32> = pool[..nt].iter().map(|t| (t.to_string(), rng.random_range(0..=max_partitions))).collect();
     let names: Vec<String> = topics.keys().cloned().collect();
     let homogeneous = rng.random_bool(0.5);
-    let shared: Vec<String> = names
-        .iter()
-        .filter(|_| rng.random_bool(0.7))
-        .cloned()
-        .collect();
-    let shared = if shared.is_empty() {
-        vec![names[0].clone()]
-    } else {
-        shared
-    };
+    let shared: Vec<String> = names.iter().filter(|_| rng.random_bool(0.7)).cloned().collect();
+    let shared = if shared.is_empty() { vec![names[0].clone()] } else { shared };
     let nm = rng.random_range(1..=if large { 40 } else { 9 });
     let mut members = Vec::new();
     for i in 0..nm {
-        let id = format!(
-            "consumer-{}-{:04x}",
-            rng.random_range(0..100),
-            i * 7919 % 65536
-        );
+        let id = format!("consumer-{}-{:04x}", rng.random_range(0..100), i * 7919 % 65536);
         let subs = if homogeneous {
             shared.clone()
         } else {
-            names
-                .iter()
-                .filter(|_| rng.random_bool(0.5))
-                .cloned()
-                .collect()
+            names.iter().filter(|_| rng.random_bool(0.5)).cloned().collect()
         };
         let mut m = Member {
             topics: subs,
@@ -1797,11 +1380,7 @@ fn random_group(rng: &mut Pcg64) -> RandomGroup {
         }
         members.push(m);
     }
-    RandomGroup {
-        topics,
-        members,
-        homogeneous,
-    }
+    RandomGroup { topics, members, homogeneous }
 }
 
 /// Random, possibly conflicting, possibly stale claims (including unknown topics and
@@ -1814,10 +1393,7 @@ fn random_claims(rng: &mut Pcg64, g: &mut RandomGroup) {
         for _ in 0..rng.random_range(0..8) {
             let t = names[rng.random_range(0..names.len())].clone();
             let n = g.topics.get(&t).copied().unwrap_or(3);
-            m.owned
-                .entry(t)
-                .or_default()
-                .push(rng.random_range(0..n + 2));
+            m.owned.entry(t).or_default().push(rng.random_range(0..n + 2));
         }
     }
 }
@@ -1831,19 +1407,15 @@ fn cooperative_until_complete(g: &RandomGroup) -> Result<(Vec<Member>, Assignmen
     let rounds_allowed = if g.homogeneous { 2 } else { 5 };
     let mut members = g.members.clone();
     for round in 1..=rounds_allowed {
-        let a =
-            assign(Strategy::CooperativeSticky, &g.topics, &members).map_err(|e| e.to_string())?;
-        check_partial(&g.topics, &members, &a)
-            .map_err(|e| format!("cooperative round {round}: {e}"))?;
+        let a = assign(Strategy::CooperativeSticky, &g.topics, &members).map_err(|e| e.to_string())?;
+        check_partial(&g.topics, &members, &a).map_err(|e| format!("cooperative round {round}: {e}"))?;
         check_cooperative(&members, &a).map_err(|e| format!("cooperative round {round}: {e}"))?;
         if check_valid(&g.topics, &members, &a).is_ok() {
             return Ok((members, a));
         }
         members = next_round(&members, &a, 10 + round);
     }
-    Err(format!(
-        "cooperative-sticky did not complete within {rounds_allowed} rounds"
-    ))
+    Err(format!("cooperative-sticky did not complete within {rounds_allowed} rounds"))
 }
 
 fn for_seeds(test: &str, f: impl Fn(&mut Pcg64) -> Result<(), String>) {
@@ -1883,15 +1455,10 @@ fn property_balance() {
             random_claims(rng, &mut g);
         }
         let sticky = assign(Strategy::Sticky, &g.topics, &g.members).map_err(|e| e.to_string())?;
-        let uniform = assign_server(ServerStrategy::Uniform, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
+        let uniform = assign_server(ServerStrategy::Uniform, &g.topics, &g.members).map_err(|e| e.to_string())?;
         let (last_members, coop) = cooperative_until_complete(&g)?;
         if g.homogeneous {
-            for (name, a) in [
-                ("sticky", &sticky),
-                ("uniform", &uniform),
-                ("cooperative-sticky", &coop),
-            ] {
+            for (name, a) in [("sticky", &sticky), ("uniform", &uniform), ("cooperative-sticky", &coop)] {
                 if !fully_balanced(a) {
                     return Err(format!("{name} not balanced within one: {a:?}"));
                 }
@@ -1902,19 +1469,14 @@ fn property_balance() {
             check_balance(&last_members, &coop).map_err(|e| format!("cooperative-sticky: {e}"))?;
         }
         // Server range balances every topic over its subscribers.
-        let range = assign_server(ServerStrategy::Range, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
+        let range = assign_server(ServerStrategy::Range, &g.topics, &g.members).map_err(|e| e.to_string())?;
         for (t, &n) in &g.topics {
             let subs: Vec<&Member> = g.members.iter().filter(|m| m.topics.contains(t)).collect();
             for m in &subs {
                 let c = range[&m.member_id].get(t).map_or(0, Vec::len) as u32;
                 let q = n / subs.len() as u32;
                 if c != q && c != q + 1 {
-                    return Err(format!(
-                        "server range gives {} {c} of {t} ({n} over {})",
-                        m.member_id,
-                        subs.len()
-                    ));
+                    return Err(format!("server range gives {} {c} of {t} ({n} over {})", m.member_id, subs.len()));
                 }
             }
         }
@@ -1929,11 +1491,7 @@ fn minimal_moves(owned_counts: &[usize], total: usize) -> usize {
     let (min, extra) = (total / n, total % n);
     let mut sorted = owned_counts.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
-    sorted
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| c.saturating_sub(min + usize::from(i < extra)))
-        .sum()
+    sorted.iter().enumerate().map(|(i, &c)| c.saturating_sub(min + usize::from(i < extra))).sum()
 }
 
 #[test]
@@ -1957,11 +1515,7 @@ fn property_stickiness_minimal_moves_after_a_member_joins_or_leaves() {
             });
         }
         g.members = members;
-        let counts: Vec<usize> = g
-            .members
-            .iter()
-            .map(|m| count(&prior, &m.member_id))
-            .collect();
+        let counts: Vec<usize> = g.members.iter().map(|m| count(&prior, &m.member_id)).collect();
         let want = minimal_moves(&counts, total);
 
         let moved = |a: &Assignment| -> usize {
@@ -1976,28 +1530,17 @@ fn property_stickiness_minimal_moves_after_a_member_joins_or_leaves() {
         let a = assign(Strategy::Sticky, &g.topics, &g.members).map_err(|e| e.to_string())?;
         check_valid(&g.topics, &g.members, &a)?;
         if moved(&a) != want {
-            return Err(format!(
-                "sticky moved {} partitions, balance requires {want}",
-                moved(&a)
-            ));
+            return Err(format!("sticky moved {} partitions, balance requires {want}", moved(&a)));
         }
-        let u = assign_server(ServerStrategy::Uniform, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
+        let u = assign_server(ServerStrategy::Uniform, &g.topics, &g.members).map_err(|e| e.to_string())?;
         if moved(&u) != want {
-            return Err(format!(
-                "uniform moved {} partitions, balance requires {want}",
-                moved(&u)
-            ));
+            return Err(format!("uniform moved {} partitions, balance requires {want}", moved(&u)));
         }
         // Cooperative: the same partitions stay; the moving ones wait for the next round.
-        let c = assign(Strategy::CooperativeSticky, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
+        let c = assign(Strategy::CooperativeSticky, &g.topics, &g.members).map_err(|e| e.to_string())?;
         check_cooperative(&g.members, &c)?;
         if moved(&c) != want {
-            return Err(format!(
-                "cooperative-sticky revoked {} partitions, balance requires {want}",
-                moved(&c)
-            ));
+            return Err(format!("cooperative-sticky revoked {} partitions, balance requires {want}", moved(&c)));
         }
         Ok(())
     });
@@ -2041,25 +1584,13 @@ fn property_sticky_keeps_a_valid_balanced_assignment_unchanged() {
                 return Err(format!("{s} changed a balanced assignment: {a:?} -> {b:?}"));
             }
         }
-        let u = assign_server(ServerStrategy::Uniform, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
-        let u2 = assign_server(
-            ServerStrategy::Uniform,
-            &g.topics,
-            &next_round(&g.members, &u, 1),
-        )
-        .map_err(|e| e.to_string())?;
+        let u = assign_server(ServerStrategy::Uniform, &g.topics, &g.members).map_err(|e| e.to_string())?;
+        let u2 = assign_server(ServerStrategy::Uniform, &g.topics, &next_round(&g.members, &u, 1)).map_err(|e| e.to_string())?;
         if u != u2 {
             return Err(format!("uniform is not a fixpoint: {u:?} -> {u2:?}"));
         }
-        let r = assign_server(ServerStrategy::Range, &g.topics, &g.members)
-            .map_err(|e| e.to_string())?;
-        let r2 = assign_server(
-            ServerStrategy::Range,
-            &g.topics,
-            &next_round(&g.members, &r, 1),
-        )
-        .map_err(|e| e.to_string())?;
+        let r = assign_server(ServerStrategy::Range, &g.topics, &g.members).map_err(|e| e.to_string())?;
+        let r2 = assign_server(ServerStrategy::Range, &g.topics, &next_round(&g.members, &r, 1)).map_err(|e| e.to_string())?;
         if r != r2 {
             return Err(format!("server range is not a fixpoint: {r:?} -> {r2:?}"));
         }

@@ -12,7 +12,12 @@ fn throughput_chart_draws_lines_and_markers_to_svg() {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 360)).into_drawing_area();
-        let markers = vec![Marker { t_sec: 20.0, label: "set_producer", rebalance: false, second: false }];
+        let markers = vec![Marker {
+            t_sec: 20.0,
+            label: "set_producer",
+            rebalance: false,
+            second: false,
+        }];
         draw_time_chart(&root, &throughput_spec(&sim, markers, false, 1.0)).unwrap();
     }
     assert!(svg.contains("Throughput"), "title missing");

@@ -39,7 +39,13 @@ fn finish(mut sim: Simulation) -> Value {
 
 /// Rebalances that started at or after `t_ms`.
 fn rebalances_after(s: &Value, t_ms: f64) -> Vec<Value> {
-    s["rebalances"].as_array().unwrap().iter().filter(|r| r["started_ms"].as_f64().unwrap() >= t_ms).cloned().collect()
+    s["rebalances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["started_ms"].as_f64().unwrap() >= t_ms)
+        .cloned()
+        .collect()
 }
 
 fn sum(rs: &[Value], key: &str) -> f64 {
@@ -64,7 +70,11 @@ fn cooperative_pauses_only_moved_partitions_and_less_than_eager() {
     assert_eq!(sum(&eager, "revoked_partitions"), 12.0, "{eager:?}");
     assert_eq!(sum(&coop, "revoked_partitions"), 3.0, "{coop:?}");
     assert_eq!(sum(&coop, "moved_partitions"), 3.0, "{coop:?}");
-    assert_eq!(coop.len(), 2, "cooperative needs a second rebalance to hand over the revoked partitions: {coop:?}");
+    assert_eq!(
+        coop.len(),
+        2,
+        "cooperative needs a second rebalance to hand over the revoked partitions: {coop:?}"
+    );
     let (pe, pc) = (sum(&eager, "paused_partition_ms"), sum(&coop, "paused_partition_ms"));
     assert!(pc > 0.0 && pc < pe, "cooperative paused {pc} partition-ms vs eager {pe}");
 }
@@ -123,7 +133,15 @@ fn a_crashed_consumer_is_noticed_after_the_session_timeout_and_its_records_redel
 #[test]
 fn a_poll_loop_stalled_past_max_poll_interval_makes_a_dynamic_member_leave() {
     let mut sim = Simulation::new(&group_scenario(group(json!({"max_poll_interval_ms": 10000})), 60_000));
-    act(&mut sim, 20_000, Action::PauseConsumer { group: "g1".into(), member: 1, for_ms: 20_000 });
+    act(
+        &mut sim,
+        20_000,
+        Action::PauseConsumer {
+            group: "g1".into(),
+            member: 1,
+            for_ms: 20_000,
+        },
+    );
     let s = finish(sim);
     let rs = rebalances_after(&s, 20_000.0);
     assert_eq!(rs[0]["cause"], "poll_timeout", "{rs:?}");
@@ -177,7 +195,11 @@ fn kip848_revokes_fewer_partitions_and_pauses_less_than_classic_eager() {
         kip["assignor"] = json!("uniform");
         let c = run(seed, classic);
         let k = run(seed, kip);
-        assert!(k.2.last().unwrap()["completed_ms"].is_number(), "seed {seed}: KIP-848 did not converge: {:?}", k.2);
+        assert!(
+            k.2.last().unwrap()["completed_ms"].is_number(),
+            "seed {seed}: KIP-848 did not converge: {:?}",
+            k.2
+        );
         rc += c.0;
         pc += c.1;
         rk += k.0;
@@ -248,7 +270,10 @@ fn clean_member_changes_with_auto_commit_redeliver_nothing_in_any_protocol() {
             act(&mut sim, 32_500, Action::StopConsumer { group: "g1".into(), member: 0 });
             let s = finish(sim);
             let rs = rebalances_after(&s, 15_000.0);
-            assert!(sum(&rs, "revoked_partitions") + sum(&rs, "moved_partitions") > 0.0, "{name} seed {seed}: nothing moved: {rs:?}");
+            assert!(
+                sum(&rs, "revoked_partitions") + sum(&rs, "moved_partitions") > 0.0,
+                "{name} seed {seed}: nothing moved: {rs:?}"
+            );
             assert!(s["consumed"].as_u64().unwrap() > 100_000, "{name} seed {seed}: {s}");
             assert_eq!(s["redelivered"], 0, "{name} seed {seed}: {s}");
         }

@@ -40,7 +40,10 @@ fn ui_texts() -> BTreeSet<String> {
             }
         }
         // Form fields: input(link, rejected, Field::X, "label", value, "hint") and select(link, Field::X, "label", ...).
-        for line in src.lines().filter(|l| l.contains("input(link, &props.rejected") || l.contains("select(link, Field::")) {
+        for line in src
+            .lines()
+            .filter(|l| l.contains("input(link, &props.rejected") || l.contains("select(link, Field::"))
+        {
             let parts: Vec<&str> = line.split('"').collect();
             for (i, p) in parts.iter().enumerate() {
                 if i % 2 == 1 && p.chars().any(|c| c.is_ascii_alphabetic()) && !p.contains('.') {
@@ -55,7 +58,15 @@ fn ui_texts() -> BTreeSet<String> {
 fn data_texts() -> BTreeSet<String> {
     use kafka_sim::charts;
     let mut keys = BTreeSet::new();
-    for defs in [charts::THROUGHPUT, charts::LATENCY, charts::LAG, charts::HEALTH, charts::MODEL, charts::DETECTION, charts::RECOMMENDER] {
+    for defs in [
+        charts::THROUGHPUT,
+        charts::LATENCY,
+        charts::LAG,
+        charts::HEALTH,
+        charts::MODEL,
+        charts::DETECTION,
+        charts::RECOMMENDER,
+    ] {
         keys.extend(defs.iter().map(|d| d.0.to_string()));
     }
     for p in kafka_sim::presets::PRESETS {
@@ -67,11 +78,29 @@ fn data_texts() -> BTreeSet<String> {
         }
     }
     keys.extend(kafka_sim::invariants::NAMES.iter().map(|n| n.1.to_string()));
-    for r in [kafka_sim::audit::LossReason::Acks1LeaderFailover, kafka_sim::audit::LossReason::UncleanElection, kafka_sim::audit::LossReason::Unexplained] {
+    for r in [
+        kafka_sim::audit::LossReason::Acks1LeaderFailover,
+        kafka_sim::audit::LossReason::UncleanElection,
+        kafka_sim::audit::LossReason::Unexplained,
+    ] {
         keys.insert(r.explain().to_string());
     }
     keys.extend(kafka_sim::scenario::draft::VARIANTS.iter().map(|v| v.1.to_string()));
-    for state in ["Empty", "PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "up", "down", "stopped", "paused", "running", "dead", "active", "standby"] {
+    for state in [
+        "Empty",
+        "PreparingRebalance",
+        "CompletingRebalance",
+        "Stable",
+        "Dead",
+        "up",
+        "down",
+        "stopped",
+        "paused",
+        "running",
+        "dead",
+        "active",
+        "standby",
+    ] {
         keys.insert(state.to_string());
     }
     keys
@@ -84,7 +113,19 @@ fn every_ui_text_has_a_chinese_translation() {
     assert!(keys.len() > 150, "the scan found only {} texts: is it still reading the UI?", keys.len());
     let data = data_texts();
     // Kafka's own names and values, units, and CSS classes the scan picks up: never translated.
-    let keep = ["acks", "all", "classic", "consumer", "true", "false", "ms", "AUC", "ok", "cut one-way", "cut both"];
+    let keep = [
+        "acks",
+        "all",
+        "classic",
+        "consumer",
+        "true",
+        "false",
+        "ms",
+        "AUC",
+        "ok",
+        "cut one-way",
+        "cut both",
+    ];
     let missing: Vec<&String> = keys.iter().chain(data.iter()).filter(|k| !zh.has(k) && !keep.contains(&k.as_str())).collect();
     assert!(missing.is_empty(), "missing in i18n/zh.json: {missing:#?}");
 }
@@ -101,13 +142,31 @@ fn event_log_texts_translate_without_english_left() {
         (5_000_000, Action::KillBroker { broker: 0 }),
         (20_000_000, Action::AddConsumer { group: "billing".into() }),
         (30_000_000, Action::RestartBroker { broker: 0 }),
-        (40_000_000, Action::KillConsumer { group: "billing".into(), member: 1 }),
+        (
+            40_000_000,
+            Action::KillConsumer {
+                group: "billing".into(),
+                member: 1,
+            },
+        ),
         (50_000_000, Action::PauseBroker { broker: 2, for_ms: 3000 }),
     ] {
         sim.schedule(at, a).unwrap();
     }
     sim.run_until(90_000_000);
-    let allowed = ["ISR", "HW", "LEO", "Broker", "poll", "max.poll.interval.ms", "auto.offset.reset", "UNCLEAN", "fenced", "ms", "s"];
+    let allowed = [
+        "ISR",
+        "HW",
+        "LEO",
+        "Broker",
+        "poll",
+        "max.poll.interval.ms",
+        "auto.offset.reset",
+        "UNCLEAN",
+        "fenced",
+        "ms",
+        "s",
+    ];
     let mut untranslated = BTreeSet::new();
     for e in &sim.event_log().entries {
         let text = zh.tr(&e.what.describe());

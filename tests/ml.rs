@@ -51,7 +51,16 @@ fn the_scorer_learns_on_every_seed() {
 fn the_summary_has_a_model_object_per_processing_group() {
     let (v, _) = run(&fraud_scenario(9, 20_000, "", ""));
     let names: Vec<&str> = v["model"]["scorer"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    let mut expected = vec!["auc", "precision", "recall", "detection_latency_ms_p50", "detection_latency_ms_p99", "scored", "rescored", "unscored"];
+    let mut expected = vec![
+        "auc",
+        "precision",
+        "recall",
+        "detection_latency_ms_p50",
+        "detection_latency_ms_p99",
+        "scored",
+        "rescored",
+        "unscored",
+    ];
     expected.sort_unstable();
     assert_eq!(names, expected);
     // Scenarios without a processor keep their summary as it was.
@@ -98,7 +107,10 @@ fn detection_latency_rises_with_lag() {
     let fast = run(&fraud_scenario(6, 90_000, r#", "records_per_sec_per_member": 5000"#, "")).0;
     let slow = run(&fraud_scenario(6, 90_000, r#", "records_per_sec_per_member": 5000, "model_cost_us": 1000"#, "")).0;
     let (fm, sm) = (&fast["model"]["scorer"], &slow["model"]["scorer"]);
-    assert!(u(&slow["final_lag"]["scorer"]) > 5 * u(&fast["final_lag"]["scorer"]).max(1_000), "{fast} {slow}");
+    assert!(
+        u(&slow["final_lag"]["scorer"]) > 5 * u(&fast["final_lag"]["scorer"]).max(1_000),
+        "{fast} {slow}"
+    );
     assert!(f(&sm["detection_latency_ms_p50"]) > 10.0 * f(&fm["detection_latency_ms_p50"]), "{fm} {sm}");
     assert!(f(&sm["detection_latency_ms_p99"]) > f(&fm["detection_latency_ms_p99"]), "{fm} {sm}");
 }
@@ -151,7 +163,10 @@ fn a_lagging_recommender_serves_staler_lists() {
     let slowdown = r#"{"at_ms": 20000, "action": "set_consumer_rate", "group": "recommender", "member": 0, "records_per_sec": 250},
                       {"at_ms": 20000, "action": "set_consumer_rate", "group": "recommender", "member": 1, "records_per_sec": 250}"#;
     let stale = run(&rec_scenario(5, 2000, slowdown)).1.model_view(0).unwrap();
-    assert!(stale.hit_rate_at_10.unwrap() + 0.05 < fresh.hit_rate_at_10.unwrap(), "fresh {fresh:?} stale {stale:?}");
+    assert!(
+        stale.hit_rate_at_10.unwrap() + 0.05 < fresh.hit_rate_at_10.unwrap(),
+        "fresh {fresh:?} stale {stale:?}"
+    );
 }
 
 #[test]
@@ -181,9 +196,18 @@ fn bad_ml_settings_give_one_clear_line() {
     };
     let cases = [
         (base(r#", "workload": "payments""#, ""), "unknown variant `payments`"),
-        (base(r#", "workload": "transactions""#, r#", "processor": "deep_net""#), "unknown variant `deep_net`"),
-        (base("", r#", "processor": "fraud_lr""#), "needs a subscribed topic written by a producer with workload \"transactions\""),
-        (base(r#", "workload": "transactions""#, r#", "processor": "item_cf""#), "workload \"user_behavior\""),
+        (
+            base(r#", "workload": "transactions""#, r#", "processor": "deep_net""#),
+            "unknown variant `deep_net`",
+        ),
+        (
+            base("", r#", "processor": "fraud_lr""#),
+            "needs a subscribed topic written by a producer with workload \"transactions\"",
+        ),
+        (
+            base(r#", "workload": "transactions""#, r#", "processor": "item_cf""#),
+            "workload \"user_behavior\"",
+        ),
         (base(r#", "label_delay_ms": 100"#, ""), "label_delay_ms needs workload \"transactions\""),
         (base(r#", "workload": "labels""#, ""), "is internal"),
         (base("", r#", "model_cost_us": 5"#), "model_cost_us needs a processor"),
@@ -198,7 +222,8 @@ fn bad_ml_settings_give_one_clear_line() {
         assert!(!e.contains('\n'), "{input}: error spans lines: {e:?}");
     }
     // The engine-made topics may be named by a group.
-    let ok = base(r#", "workload": "transactions""#, r#", "processor": "fraud_lr""#).replace(r#"["transactions"]"#, r#"["transactions", "transaction_labels"]"#);
+    let ok =
+        base(r#", "workload": "transactions""#, r#", "processor": "fraud_lr""#).replace(r#"["transactions"]"#, r#"["transactions", "transaction_labels"]"#);
     Scenario::from_json(&ok).unwrap();
 }
 

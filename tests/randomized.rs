@@ -42,7 +42,11 @@ fn random_scenario(seed: u64, safe: bool) -> Value {
     let groups: Vec<Value> = (0..r.range(0, 2))
         .map(|i| {
             let kip848 = r.chance_ppm(300_000);
-            let (protocol, assignor) = if kip848 { ("consumer", *pick(&mut r, &["uniform", "range"])) } else { ("classic", *pick(&mut r, &assignors)) };
+            let (protocol, assignor) = if kip848 {
+                ("consumer", *pick(&mut r, &["uniform", "range"]))
+            } else {
+                ("classic", *pick(&mut r, &assignors))
+            };
             json!({"id": format!("g{i}"), "topics": [format!("t{}", r.range(0, topics.len() as u64 - 1))],
                    "members": r.range(1, 4), "protocol": protocol, "assignor": assignor,
                    "static_membership": r.chance_ppm(300_000), "records_per_sec_per_member": *pick(&mut r, &[300u64, 3000, 50_000]),
@@ -138,7 +142,10 @@ fn invariants_hold_under_random_faults() {
         let s = run(seed, false);
         assert!(s["loss_reasons"].get("unexplained").is_none(), "seed {seed}: unexplained loss: {s}");
         elections += s["leader_elections"].as_u64().unwrap();
-        effects += ["acked_lost", "duplicates", "redelivered", "failed"].iter().map(|k| s[*k].as_u64().unwrap()).sum::<u64>();
+        effects += ["acked_lost", "duplicates", "redelivered", "failed"]
+            .iter()
+            .map(|k| s[*k].as_u64().unwrap())
+            .sum::<u64>();
     }
     // Not a stored value: across the seeds the faults must move leaders and cost
     // something (a loss, a duplicate, a redelivery), or they are too gentle to test anything.
@@ -150,7 +157,12 @@ fn acks_all_with_clean_elections_never_loses_acknowledged_records() {
     let mut acked = 0;
     for seed in 1_000..1_000 + seeds() {
         let s = run(seed, true);
-        assert_eq!(s["acked_lost"], 0, "seed {seed}: acks=all lost acknowledged records: {s}\n{}", random_scenario(seed, true));
+        assert_eq!(
+            s["acked_lost"],
+            0,
+            "seed {seed}: acks=all lost acknowledged records: {s}\n{}",
+            random_scenario(seed, true)
+        );
         let scenario = random_scenario(seed, true);
         let all_idempotent = scenario["producers"].as_array().unwrap().iter().all(|p| p["enable_idempotence"] == true);
         if all_idempotent {

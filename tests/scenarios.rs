@@ -53,7 +53,15 @@ fn isolate_then_kill_leader(acks: &str) -> Value {
     let leader = leader_of(&sim, 0).expect("a leader at start");
     let mut to = others(leader, 3);
     to.extend(controllers(3));
-    at(&mut sim, 10_000, Action::PartitionNetwork { from: vec![NodeName::Broker(leader)], to, one_way: false });
+    at(
+        &mut sim,
+        10_000,
+        Action::PartitionNetwork {
+            from: vec![NodeName::Broker(leader)],
+            to,
+            one_way: false,
+        },
+    );
     at(&mut sim, 25_000, Action::KillBroker { broker: leader });
     at(&mut sim, 26_000, Action::HealNetwork {});
     at(&mut sim, 40_000, Action::RestartBroker { broker: leader });
@@ -136,7 +144,11 @@ fn two_of_three_brokers_down_with_min_isr_2_refuses_writes() {
     let acked_then = sim.metrics().total_acked;
     let (s, _) = finish(sim);
     assert!(s["errors"]["NOT_ENOUGH_REPLICAS"].as_u64().unwrap_or(0) > 0, "{s}");
-    assert_eq!(s["acked"].as_u64().unwrap(), acked_then, "records were acknowledged with ISR below min.insync.replicas: {s}");
+    assert_eq!(
+        s["acked"].as_u64().unwrap(),
+        acked_then,
+        "records were acknowledged with ISR below min.insync.replicas: {s}"
+    );
     assert_eq!(s["acked_lost"], 0, "{s}");
 }
 
@@ -145,7 +157,15 @@ fn leader_cut_one_way_from_the_controller_is_fenced_replaced_and_truncates_on_re
     let mut sim = Simulation::new(&one_partition(21, "1", 1, ""));
     sim.run_until(10 * SEC);
     let old = leader_of(&sim, 0).unwrap();
-    at(&mut sim, 10_000, Action::PartitionNetwork { from: vec![NodeName::Broker(old)], to: controllers(3), one_way: true });
+    at(
+        &mut sim,
+        10_000,
+        Action::PartitionNetwork {
+            from: vec![NodeName::Broker(old)],
+            to: controllers(3),
+            one_way: true,
+        },
+    );
     sim.run_until(25 * SEC);
     let new = leader_of(&sim, 0).expect("a new leader");
     assert_ne!(new, old, "the cut-off leader was not replaced");
@@ -153,9 +173,11 @@ fn leader_cut_one_way_from_the_controller_is_fenced_replaced_and_truncates_on_re
     assert!(fenced, "the cut-off leader was not fenced");
     at(&mut sim, 40_000, Action::HealNetwork {});
     let (s, sim) = finish(sim);
-    let truncated = sim.event_log().entries.iter().any(|e| {
-        matches!(&e.what, kafka_sim::eventlog::Notable::Truncated { broker, .. } if *broker == old)
-    });
+    let truncated = sim
+        .event_log()
+        .entries
+        .iter()
+        .any(|e| matches!(&e.what, kafka_sim::eventlog::Notable::Truncated { broker, .. } if *broker == old));
     assert!(truncated, "the old leader did not truncate its divergent suffix");
     let p = &sim.snapshot().partitions[0];
     let leos: Vec<u64> = p.replicas.iter().map(|r| r.leo).collect();

@@ -22,10 +22,7 @@ use super::sticky;
 use super::AssignError;
 
 pub(crate) fn assign(g: &Group) -> Result<Vec<Vec<Flat>>, AssignError> {
-    let sticky::StickyResult {
-        mut assignment,
-        resolved,
-    } = sticky::assign(g)?;
+    let sticky::StickyResult { mut assignment, resolved } = sticky::assign(g)?;
 
     let mut resolved_owner: BTreeMap<Flat, usize> = BTreeMap::new();
     for (m, parts) in resolved.iter().enumerate() {
@@ -41,12 +38,7 @@ pub(crate) fn assign(g: &Group) -> Result<Vec<Vec<Flat>>, AssignError> {
     }
 
     for (m, parts) in assignment.iter_mut().enumerate() {
-        parts.retain(|p| {
-            resolved_owner.get(p) == Some(&m)
-                || !claimants
-                    .get(p)
-                    .is_some_and(|cs| cs.iter().any(|&c| c != m))
-        });
+        parts.retain(|p| resolved_owner.get(p) == Some(&m) || !claimants.get(p).is_some_and(|cs| cs.iter().any(|&c| c != m)));
     }
     Ok(assignment)
 }

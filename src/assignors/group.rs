@@ -121,23 +121,14 @@ impl Group {
         let mut member_infos: Vec<MemberInfo> = members
             .iter()
             .map(|m| {
-                let mut subs: Vec<usize> = m
-                    .topics
-                    .iter()
-                    .filter_map(|t| index.get(t.as_str()).copied())
-                    .collect();
+                let mut subs: Vec<usize> = m.topics.iter().filter_map(|t| index.get(t.as_str()).copied()).collect();
                 subs.sort_small();
                 subs.dedup();
                 let mut claims = Vec::new();
                 for (t, parts) in &m.owned {
                     if let Some(&ti) = index.get(t.as_str()) {
                         let info = &topic_infos[ti];
-                        claims.extend(
-                            parts
-                                .iter()
-                                .filter(|&&p| p < info.partitions)
-                                .map(|&p| info.offset + p),
-                        );
+                        claims.extend(parts.iter().filter(|&&p| p < info.partitions).map(|&p| info.offset + p));
                     }
                 }
                 claims.sort_small();
@@ -180,11 +171,7 @@ impl Group {
 
     /// Partitions a member could be assigned at most (Kafka's `getMaxAssignmentSize`).
     pub fn max_assignment_size(&self, m: usize) -> usize {
-        self.members[m]
-            .subs
-            .iter()
-            .map(|&t| self.topics[t].partitions as usize)
-            .sum()
+        self.members[m].subs.iter().map(|&t| self.topics[t].partitions as usize).sum()
     }
 
     pub fn all_subscriptions_equal(&self) -> bool {
@@ -212,11 +199,7 @@ impl Group {
     }
 
     pub fn max_generation(&self) -> i32 {
-        self.members
-            .iter()
-            .map(|m| m.generation)
-            .max()
-            .unwrap_or(-1)
+        self.members.iter().map(|m| m.generation).max().unwrap_or(-1)
     }
 
     /// Ownership after the per-partition generation rule (Kafka's `allSubscriptionsEqual`
@@ -263,12 +246,7 @@ impl Group {
                 if member.generation != max {
                     return Vec::new();
                 }
-                member
-                    .claims
-                    .iter()
-                    .copied()
-                    .filter(|p| claimants.get(p) == Some(&1))
-                    .collect()
+                member.claims.iter().copied().filter(|p| claimants.get(p) == Some(&1)).collect()
             })
             .collect()
     }
@@ -282,10 +260,7 @@ impl Group {
             if let Some(parts) = per_member.get(m) {
                 for &p in parts {
                     let t = self.topic_of(p);
-                    topics
-                        .entry(self.topics[t].name.clone())
-                        .or_default()
-                        .push(self.partition_of(p));
+                    topics.entry(self.topics[t].name.clone()).or_default().push(self.partition_of(p));
                 }
             }
             for parts in topics.values_mut() {
@@ -329,14 +304,7 @@ mod tests {
             Some(AssignError::DuplicateMemberId("a".into()))
         );
         assert_eq!(
-            Group::build(
-                &topics,
-                &[
-                    m("a", &[]).with_instance_id("i"),
-                    m("b", &[]).with_instance_id("i")
-                ]
-            )
-            .err(),
+            Group::build(&topics, &[m("a", &[]).with_instance_id("i"), m("b", &[]).with_instance_id("i")]).err(),
             Some(AssignError::DuplicateGroupInstanceId("i".into()))
         );
         assert_eq!(
@@ -347,10 +315,7 @@ mod tests {
             })
         );
         let huge = ts(&[("t", u32::MAX), ("u", u32::MAX)]);
-        assert!(matches!(
-            Group::build(&huge, &[]).err(),
-            Some(AssignError::TooManyPartitions { .. })
-        ));
+        assert!(matches!(Group::build(&huge, &[]).err(), Some(AssignError::TooManyPartitions { .. })));
     }
 
     #[test]
@@ -362,18 +327,8 @@ mod tests {
             ("gone".to_string(), vec![0]),
             ("b".to_string(), vec![1]),
         ]);
-        let g = Group::build(
-            &topics,
-            &[
-                m("y", &["b", "a", "a"]).with_owned(owned, 4),
-                m("x", &["a"]),
-            ],
-        )
-        .unwrap();
-        assert_eq!(
-            g.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-            ["a", "b"]
-        );
+        let g = Group::build(&topics, &[m("y", &["b", "a", "a"]).with_owned(owned, 4), m("x", &["a"])]).unwrap();
+        assert_eq!(g.topics.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(g.total, 5);
         // Members sorted by id; duplicates in the subscription collapse.
         assert_eq!(g.members[0].id, "x");
@@ -388,27 +343,15 @@ mod tests {
         let topics = ts(&[]);
         let g = Group::build(
             &topics,
-            &[
-                m("a", &[]),
-                m("b", &[]).with_instance_id("z"),
-                m("c", &[]).with_instance_id("y"),
-                m("0", &[]),
-            ],
+            &[m("a", &[]), m("b", &[]).with_instance_id("z"), m("c", &[]).with_instance_id("y"), m("0", &[])],
         )
         .unwrap();
-        let ids: Vec<&str> = g
-            .range_order()
-            .into_iter()
-            .map(|i| g.members[i].id.as_str())
-            .collect();
+        let ids: Vec<&str> = g.range_order().into_iter().map(|i| g.members[i].id.as_str()).collect();
         assert_eq!(ids, ["c", "b", "0", "a"]);
     }
 
     fn claimant(id: &str, parts: &[u32], generation: i32) -> Member {
-        m(id, &["t"]).with_owned(
-            BTreeMap::from([("t".to_string(), parts.to_vec())]),
-            generation,
-        )
+        m(id, &["t"]).with_owned(BTreeMap::from([("t".to_string(), parts.to_vec())]), generation)
     }
 
     #[test]
@@ -425,29 +368,15 @@ mod tests {
         )
         .unwrap();
         // 0: a and b tie at 5 -> nobody. 1: c (7) beats a. 2: c beats b. 3: c and d tie at 7.
-        assert_eq!(
-            g.resolve_by_partition(),
-            vec![vec![], vec![], vec![1, 2], vec![]]
-        );
+        assert_eq!(g.resolve_by_partition(), vec![vec![], vec![], vec![1, 2], vec![]]);
     }
 
     #[test]
     fn highest_generation_rule() {
         let topics = ts(&[("t", 4)]);
-        let g = Group::build(
-            &topics,
-            &[
-                claimant("a", &[0, 1], 5),
-                claimant("b", &[2], 4),
-                claimant("c", &[1, 3], 5),
-            ],
-        )
-        .unwrap();
+        let g = Group::build(&topics, &[claimant("a", &[0, 1], 5), claimant("b", &[2], 4), claimant("c", &[1, 3], 5)]).unwrap();
         // b is stale and loses everything; a and c both claim 1, so neither keeps it.
-        assert_eq!(
-            g.resolve_highest_generation(),
-            vec![vec![0], vec![], vec![3]]
-        );
+        assert_eq!(g.resolve_highest_generation(), vec![vec![0], vec![], vec![3]]);
         // Unknown generations all around: every claim counts.
         let g = Group::build(&topics, &[claimant("a", &[0], -1), claimant("b", &[1], -1)]).unwrap();
         assert_eq!(g.resolve_highest_generation(), vec![vec![0], vec![1]]);

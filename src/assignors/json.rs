@@ -14,9 +14,7 @@ use std::marker::PhantomData;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{
-    assign, assign_server, AssignError, Member, ServerStrategy, Strategy, MAX_TOTAL_PARTITIONS,
-};
+use super::{assign, assign_server, AssignError, Member, ServerStrategy, Strategy, MAX_TOTAL_PARTITIONS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,9 +53,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for UniqueMap<V> {
                 let mut entries = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, V>()? {
                     if !seen.insert(k.clone()) {
-                        return Err(serde::de::Error::custom(format!(
-                            "topic {k:?} is listed twice"
-                        )));
+                        return Err(serde::de::Error::custom(format!("topic {k:?} is listed twice")));
                     }
                     entries.push((k, v));
                 }
@@ -89,8 +85,7 @@ fn render(assignment: &super::Assignment) -> Result<String, AssignError> {
 }
 
 fn parse(input: &str) -> Result<(BTreeMap<String, u32>, Vec<Member>), AssignError> {
-    let group: GroupJson =
-        serde_json::from_str(input).map_err(|e| AssignError::InvalidJson(e.to_string()))?;
+    let group: GroupJson = serde_json::from_str(input).map_err(|e| AssignError::InvalidJson(e.to_string()))?;
 
     let mut topics = BTreeMap::new();
     for (name, count) in group.topics.0 {

@@ -94,12 +94,7 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub const ALL: [Strategy; 4] = [
-        Strategy::Range,
-        Strategy::RoundRobin,
-        Strategy::Sticky,
-        Strategy::CooperativeSticky,
-    ];
+    pub const ALL: [Strategy; 4] = [Strategy::Range, Strategy::RoundRobin, Strategy::Sticky, Strategy::CooperativeSticky];
 
     /// The name Kafka gives the assignor (`partition.assignment.strategy`).
     pub fn name(self) -> &'static str {
@@ -200,10 +195,7 @@ impl fmt::Display for AssignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AssignError::InvalidJson(msg) => write!(f, "invalid input: {}", one_line(msg)),
-            AssignError::UnknownStrategy(s) => write!(
-                f,
-                "unknown strategy {s:?} (expected range, roundrobin, sticky or cooperative-sticky)"
-            ),
+            AssignError::UnknownStrategy(s) => write!(f, "unknown strategy {s:?} (expected range, roundrobin, sticky or cooperative-sticky)"),
             AssignError::UnknownServerStrategy(s) => {
                 write!(f, "unknown server-side strategy {s:?} (expected uniform or range)")
             }
@@ -237,13 +229,7 @@ impl std::error::Error for AssignError {}
 /// serde_json, say) are escaped.
 fn one_line(msg: &str) -> String {
     msg.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
         .collect()
 }
 
@@ -252,11 +238,7 @@ fn one_line(msg: &str) -> String {
 /// `topics` maps every topic to its partition count; subscribing to a topic missing from it
 /// is an error. Owned partitions of unknown topics or beyond a topic's partition count are
 /// ignored. Range and roundrobin ignore ownership altogether.
-pub fn assign(
-    strategy: Strategy,
-    topics: &BTreeMap<String, u32>,
-    members: &[Member],
-) -> Result<Assignment, AssignError> {
+pub fn assign(strategy: Strategy, topics: &BTreeMap<String, u32>, members: &[Member]) -> Result<Assignment, AssignError> {
     let group = Group::build(topics, members)?;
     let per_member = match strategy {
         Strategy::Range => range::assign(&group),
@@ -269,11 +251,7 @@ pub fn assign(
 
 /// Computes a KIP-848 (server-side) target assignment. Each member's `owned` is its current
 /// target assignment, which the assignor sticks to where balance allows.
-pub fn assign_server(
-    strategy: ServerStrategy,
-    topics: &BTreeMap<String, u32>,
-    members: &[Member],
-) -> Result<Assignment, AssignError> {
+pub fn assign_server(strategy: ServerStrategy, topics: &BTreeMap<String, u32>, members: &[Member]) -> Result<Assignment, AssignError> {
     let group = Group::build(topics, members)?;
     let per_member = match strategy {
         ServerStrategy::Uniform => uniform::assign(&group),
@@ -290,18 +268,12 @@ mod tests {
     fn strategy_names_round_trip() {
         for s in Strategy::ALL {
             assert_eq!(s.name().parse::<Strategy>(), Ok(s));
-            assert_eq!(
-                serde_json::to_string(&s).ok(),
-                Some(format!("{:?}", s.name()))
-            );
+            assert_eq!(serde_json::to_string(&s).ok(), Some(format!("{:?}", s.name())));
         }
         for s in ServerStrategy::ALL {
             assert_eq!(s.name().parse::<ServerStrategy>(), Ok(s));
         }
-        assert_eq!(
-            "Range".parse::<Strategy>(),
-            Err(AssignError::UnknownStrategy("Range".into()))
-        );
+        assert_eq!("Range".parse::<Strategy>(), Err(AssignError::UnknownStrategy("Range".into())));
     }
 
     #[test]
@@ -327,12 +299,9 @@ mod tests {
 
     #[test]
     fn member_serde_defaults_match_the_json_contract() {
-        let m: Member = serde_json::from_str(r#"{"member_id": "c", "topics": ["t"]}"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let m: Member = serde_json::from_str(r#"{"member_id": "c", "topics": ["t"]}"#).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(m, Member::new("c", &["t"]));
-        assert!(
-            serde_json::from_str::<Member>(r#"{"member_id": "c", "topics": [], "x": 1}"#).is_err()
-        );
+        assert!(serde_json::from_str::<Member>(r#"{"member_id": "c", "topics": [], "x": 1}"#).is_err());
     }
 
     #[test]

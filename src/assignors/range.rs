@@ -12,11 +12,7 @@ pub(crate) fn assign(g: &Group) -> Vec<Vec<Flat>> {
     let order = g.range_order();
     let mut out = vec![Vec::new(); g.members.len()];
     for t in 0..g.topics.len() {
-        let consumers: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&m| g.subscribes(m, t))
-            .collect();
+        let consumers: Vec<usize> = order.iter().copied().filter(|&m| g.subscribes(m, t)).collect();
         if consumers.is_empty() {
             continue;
         }

@@ -23,11 +23,7 @@ pub(crate) fn assign(g: &Group) -> Vec<Vec<Flat>> {
     let mut out: Vec<Vec<Flat>> = vec![Vec::new(); g.members.len()];
 
     for t in 0..g.topics.len() {
-        let members: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|&m| g.subscribes(m, t))
-            .collect();
+        let members: Vec<usize> = order.iter().copied().filter(|&m| g.subscribes(m, t)).collect();
         if members.is_empty() {
             continue;
         }
@@ -40,11 +36,7 @@ pub(crate) fn assign(g: &Group) -> Vec<Vec<Flat>> {
         // (member, partitions still wanted before the extra one); negative when it owned more.
         let mut unfilled: Vec<(usize, i64)> = Vec::new();
         for &m in &members {
-            let current: Vec<Flat> = owned[m]
-                .iter()
-                .copied()
-                .filter(|p| range.contains(p))
-                .collect();
+            let current: Vec<Flat> = owned[m].iter().copied().filter(|p| range.contains(p)).collect();
             let retain = current.len().min(min_quota);
             for &p in &current[..retain] {
                 kept[(p - range.start) as usize] = true;

@@ -31,18 +31,12 @@ pub(crate) fn assign(g: &Group) -> Result<StickyResult, AssignError> {
     if g.all_subscriptions_equal() {
         let resolved = g.resolve_highest_generation();
         let assignment = constrained(g, &resolved)?;
-        Ok(StickyResult {
-            assignment,
-            resolved,
-        })
+        Ok(StickyResult { assignment, resolved })
     } else {
         let resolved = g.resolve_by_partition();
         let prev = previous_owners(g);
         let assignment = General::run(g, &resolved, &prev);
-        Ok(StickyResult {
-            assignment,
-            resolved,
-        })
+        Ok(StickyResult { assignment, resolved })
     }
 }
 
@@ -121,11 +115,7 @@ fn constrained(g: &Group, owned: &[Vec<Flat>]) -> Result<Vec<Vec<Flat>>, AssignE
         } else if under_min.is_empty() {
             match exactly_min.pop_front() {
                 Some(m) => (m, false),
-                None => {
-                    return Err(AssignError::Internal(
-                        "sticky: no more unfilled consumers to be assigned".to_string(),
-                    ))
-                }
+                None => return Err(AssignError::Internal("sticky: no more unfilled consumers to be assigned".to_string())),
             }
         } else {
             cursor = 1;
@@ -144,13 +134,8 @@ fn constrained(g: &Group, owned: &[Vec<Flat>]) -> Result<Vec<Vec<Flat>>, AssignE
         }
     }
 
-    if !under_min.is_empty()
-        && (current_over_min != expected_over_min
-            || under_min.iter().any(|&m| assignment[m].len() != min_quota))
-    {
-        return Err(AssignError::Internal(
-            "sticky: a member was left below its minimum quota".to_string(),
-        ));
+    if !under_min.is_empty() && (current_over_min != expected_over_min || under_min.iter().any(|&m| assignment[m].len() != min_quota)) {
+        return Err(AssignError::Internal("sticky: a member was left below its minimum quota".to_string()));
     }
     Ok(assignment)
 }
@@ -185,12 +170,7 @@ impl Movements {
 
     fn add(&mut self, p: Flat, topic: usize, pair: (usize, usize)) {
         self.by_partition.insert(p, pair);
-        self.by_topic
-            .entry(topic)
-            .or_default()
-            .entry(pair)
-            .or_default()
-            .insert(p);
+        self.by_topic.entry(topic).or_default().entry(pair).or_default().insert(p);
     }
 
     fn record(&mut self, p: Flat, topic: usize, old: usize, new: usize) {
@@ -208,10 +188,7 @@ impl Movements {
             return p;
         };
         let old = self.by_partition.get(&p).map_or(old, |&(src, _)| src);
-        pairs
-            .get(&(new, old))
-            .and_then(|set| set.first().copied())
-            .unwrap_or(p)
+        pairs.get(&(new, old)).and_then(|set| set.first().copied()).unwrap_or(p)
     }
 }
 
@@ -236,11 +213,7 @@ struct General<'a> {
 }
 
 impl<'a> General<'a> {
-    fn run(
-        g: &'a Group,
-        resolved: &[Vec<Flat>],
-        prev: &'a BTreeMap<Flat, usize>,
-    ) -> Vec<Vec<Flat>> {
+    fn run(g: &'a Group, resolved: &[Vec<Flat>], prev: &'a BTreeMap<Flat, usize>) -> Vec<Vec<Flat>> {
         let n = g.members.len();
         if n == 0 {
             return Vec::new();
@@ -277,10 +250,7 @@ impl<'a> General<'a> {
         // partitions are placed while there is still room.
         let mut topic_order: Vec<usize> = (0..g.topics.len()).collect();
         topic_order.sort_small_by_key(|&t| (self.topic_consumers[t].len(), t));
-        let mut sorted_all: Vec<Flat> = topic_order
-            .iter()
-            .flat_map(|&t| g.partitions_of(t))
-            .collect();
+        let mut sorted_all: Vec<Flat> = topic_order.iter().flat_map(|&t| g.partitions_of(t)).collect();
 
         let mut revocation_required = false;
         for (m, own) in resolved.iter().enumerate() {
@@ -293,11 +263,7 @@ impl<'a> General<'a> {
                 }
             }
         }
-        let mut unassigned: Vec<Flat> = sorted_all
-            .iter()
-            .copied()
-            .filter(|&p| self.owner[p as usize] == NO_MEMBER)
-            .collect();
+        let mut unassigned: Vec<Flat> = sorted_all.iter().copied().filter(|&p| self.owner[p as usize] == NO_MEMBER).collect();
         for m in 0..n {
             self.sorted.insert((self.assignment[m].len(), m));
         }
@@ -335,17 +301,11 @@ impl<'a> General<'a> {
     }
 
     fn can_participate(&self, m: usize) -> bool {
-        self.assignment[m].len() < self.max_size[m]
-            || self.assignment[m]
-                .iter()
-                .any(|&p| self.topic_consumers[self.g.topic_of(p)].len() >= 2)
+        self.assignment[m].len() < self.max_size[m] || self.assignment[m].iter().any(|&p| self.topic_consumers[self.g.topic_of(p)].len() >= 2)
     }
 
     fn least_loaded_subscriber(&self, topic: usize) -> Option<usize> {
-        self.sorted
-            .iter()
-            .find(|&&(_, m)| self.g.subscribes(m, topic))
-            .map(|&(_, m)| m)
+        self.sorted.iter().find(|&&(_, m)| self.g.subscribes(m, topic)).map(|&(_, m)| m)
     }
 
     fn assign_to_least_loaded(&mut self, p: Flat) {
@@ -367,11 +327,7 @@ impl<'a> General<'a> {
             .collect();
         counts.sort_small();
         let k = counts.len() as i64;
-        counts
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| (2 * i as i64 - (k - 1)) * c)
-            .sum()
+        counts.iter().enumerate().map(|(i, &c)| (2 * i as i64 - (k - 1)) * c).sum()
     }
 
     /// Kafka's `isBalanced`: counts within one, or no member could take a partition from a
@@ -434,11 +390,7 @@ impl<'a> General<'a> {
 
                 if let Some(&prev) = self.prev.get(&p) {
                     // Guarded beyond Kafka: the previous owner must still be able to take it.
-                    if prev != consumer
-                        && self.participating[prev]
-                        && g.subscribes(prev, topic)
-                        && count > self.assignment[prev].len() + 1
-                    {
+                    if prev != consumer && self.participating[prev] && g.subscribes(prev, topic) && count > self.assignment[prev].len() + 1 {
                         self.reassign_to(p, prev);
                         performed = true;
                         modified = true;
@@ -446,10 +398,7 @@ impl<'a> General<'a> {
                     }
                 }
 
-                if self.topic_consumers[topic]
-                    .iter()
-                    .any(|&o| count > self.assignment[o].len() + 1)
-                {
+                if self.topic_consumers[topic].iter().any(|&o| count > self.assignment[o].len() + 1) {
                     if let Some(new) = self.least_loaded_subscriber(topic) {
                         self.reassign_to(p, new);
                         performed = true;
@@ -511,23 +460,11 @@ mod tests {
         assert_eq!(mv.actual_partition(12, 0, 2, 1), 10);
         // Nothing moved from 3 to 2, so the partition asked for is the one that moves.
         assert_eq!(mv.actual_partition(12, 0, 2, 3), 12);
-        assert_eq!(
-            mv.actual_partition(12, 5, 2, 1),
-            12,
-            "other topics are independent"
-        );
+        assert_eq!(mv.actual_partition(12, 5, 2, 1), 12, "other topics are independent");
         mv.record(10, 0, 2, 1);
-        assert_eq!(
-            mv.by_partition.get(&10),
-            None,
-            "a move back cancels the record"
-        );
+        assert_eq!(mv.by_partition.get(&10), None, "a move back cancels the record");
         mv.record(11, 0, 2, 3);
-        assert_eq!(
-            mv.by_partition.get(&11),
-            Some(&(1, 3)),
-            "a second move keeps the origin"
-        );
+        assert_eq!(mv.by_partition.get(&11), Some(&(1, 3)), "a second move keeps the origin");
         mv.record(11, 0, 3, 1);
         assert!(mv.by_partition.is_empty() && mv.by_topic.is_empty());
     }
@@ -535,9 +472,7 @@ mod tests {
     #[test]
     fn balance_score_is_the_sum_of_pairwise_differences() {
         let topics: BTreeMap<String, u32> = BTreeMap::from([("t".to_string(), 10)]);
-        let members: Vec<super::super::Member> = (0..4)
-            .map(|i| super::super::Member::new(format!("m{i}"), &["t"]))
-            .collect();
+        let members: Vec<super::super::Member> = (0..4).map(|i| super::super::Member::new(format!("m{i}"), &["t"])).collect();
         let g = Group::build(&topics, &members).unwrap_or_else(|e| panic!("{e}"));
         let prev = BTreeMap::new();
         let general = General {

@@ -148,9 +148,7 @@ impl Heterogeneous<'_> {
     }
 
     fn assign_remaining(&mut self) {
-        let mut topics: Vec<usize> = (0..self.g.topics.len())
-            .filter(|&t| !self.subscribers[t].is_empty())
-            .collect();
+        let mut topics: Vec<usize> = (0..self.g.topics.len()).filter(|&t| !self.subscribers[t].is_empty()).collect();
         self.sort_topics(&mut topics);
         for t in topics {
             // Kafka deals to the least-loaded range of subscribers in (size, member) order,
@@ -173,9 +171,7 @@ impl Heterogeneous<'_> {
     }
 
     fn balance(&mut self) {
-        let mut topics: Vec<usize> = (0..self.g.topics.len())
-            .filter(|&t| self.subscribers[t].len() >= 2)
-            .collect();
+        let mut topics: Vec<usize> = (0..self.g.topics.len()).filter(|&t| self.subscribers[t].len() >= 2).collect();
         if topics.is_empty() {
             return;
         }
@@ -200,10 +196,7 @@ impl Heterogeneous<'_> {
     /// it held when the pass started, highest partition first, as in Kafka.
     fn balance_topic(&mut self, t: usize) -> usize {
         let subs = self.subscribers[t].clone();
-        let (Some(min), Some(max)) = (
-            subs.iter().map(|&m| self.sizes[m]).min(),
-            subs.iter().map(|&m| self.sizes[m]).max(),
-        ) else {
+        let (Some(min), Some(max)) = (subs.iter().map(|&m| self.sizes[m]).min(), subs.iter().map(|&m| self.sizes[m]).max()) else {
             return 0;
         };
         if max - min <= 1 {
@@ -267,8 +260,7 @@ mod tests {
             Member::new("a", &["t"]).with_owned(own(&[0, 1]), 1),
             Member::new("b", &["t"]).with_owned(own(&[2, 3, 4]), 1),
         ];
-        let a = assign_server(ServerStrategy::Uniform, &topics, &members)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let a = assign_server(ServerStrategy::Uniform, &topics, &members).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a["a"]["t"], vec![0, 1]);
         assert_eq!(a["b"]["t"], vec![2, 3, 4]);
     }
@@ -278,13 +270,8 @@ mod tests {
         // t1: 6 partitions over 2 subscribers (3 each), t2: 2 over 2. t1 is placed first, so
         // the shared member "b" takes its half of t1 and t2 goes to the idle member "c".
         let topics = BTreeMap::from([("t1".to_string(), 6), ("t2".to_string(), 2)]);
-        let members = [
-            Member::new("a", &["t1"]),
-            Member::new("b", &["t1", "t2"]),
-            Member::new("c", &["t2"]),
-        ];
-        let a = assign_server(ServerStrategy::Uniform, &topics, &members)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let members = [Member::new("a", &["t1"]), Member::new("b", &["t1", "t2"]), Member::new("c", &["t2"])];
+        let a = assign_server(ServerStrategy::Uniform, &topics, &members).unwrap_or_else(|e| panic!("{e}"));
         let count = |m: &str| a[m].values().map(Vec::len).sum::<usize>();
         assert_eq!((count("a"), count("b"), count("c")), (3, 3, 2));
     }

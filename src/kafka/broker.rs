@@ -3,7 +3,6 @@
 //! divergence answers, runs one fetcher per leader broker as follower, proposes
 //! ISR changes to the controller (AlterPartition) and follows metadata.
 
-use crate::sim::SortSmall;
 use crate::audit::Audit;
 use crate::engine::{ErrorCode, FollowerState, Msg, PartMeta, Role, Simulation, Timer};
 use crate::eventlog::Notable;
@@ -13,6 +12,7 @@ use crate::kafka::group::GroupRequest;
 use crate::kafka::log::{Batch, IdemCheck};
 use crate::kafka::producer::ProducerMsg;
 use crate::scenario::Acks;
+use crate::sim::SortSmall;
 use crate::sim::{Micros, Node, MS};
 use std::collections::BTreeMap;
 
@@ -178,15 +178,34 @@ pub struct FetchResponse {
 #[derive(Debug, Clone)]
 pub enum BrokerMsg {
     Produce(Box<ProduceRequest>),
-    Fetch { fetch_id: u64, parts: Vec<FetchPart> },
+    Fetch {
+        fetch_id: u64,
+        parts: Vec<FetchPart>,
+    },
     FetchResponse(Box<FetchResponse>),
-    MetadataUpdate { offset: u64, changes: Vec<(u32, PartMeta)> },
-    AlterPartitionResponse { pidx: u32, result: Result<PartMeta, ErrorCode> },
+    MetadataUpdate {
+        offset: u64,
+        changes: Vec<(u32, PartMeta)>,
+    },
+    AlterPartitionResponse {
+        pidx: u32,
+        result: Result<PartMeta, ErrorCode>,
+    },
     ControlledShutdownResponse,
-    ClientMetadata { req_id: u64, topics: Vec<u32> },
+    ClientMetadata {
+        req_id: u64,
+        topics: Vec<u32>,
+    },
     /// A consumer's fetch: (partition, offset) pairs, answered up to the HW.
-    ConsumerFetch { req_id: u64, parts: Vec<(u32, u64)>, max_wait_us: Micros },
-    Group { group: u32, req: GroupRequest },
+    ConsumerFetch {
+        req_id: u64,
+        parts: Vec<(u32, u64)>,
+        max_wait_us: Micros,
+    },
+    Group {
+        group: u32,
+        req: GroupRequest,
+    },
     /// The connection to this leader was reset (its process died).
     Disconnected,
 }
@@ -286,10 +305,9 @@ impl Simulation {
                 }
                 self.arm_parked_timer(b);
             }
-            Timer::ControlledShutdownTimeout
-                if self.brokers[b as usize].shutting_down => {
-                    self.kill_broker(b, true);
-                }
+            Timer::ControlledShutdownTimeout if self.brokers[b as usize].shutting_down => {
+                self.kill_broker(b, true);
+            }
             Timer::PauseEnd => self.refresh_availability(),
             _ => {}
         }
@@ -324,13 +342,29 @@ impl Simulation {
             if now >= br.next_heartbeat {
                 br.next_heartbeat = now + hb_interval;
                 let meta_offset = br.meta_offset;
-                self.send(Node::Broker(b), Node::Controller(ctl), Msg::Controller(ControllerMsg::Heartbeat { broker: b, incarnation: inc, meta_offset }));
+                self.send(
+                    Node::Broker(b),
+                    Node::Controller(ctl),
+                    Msg::Controller(ControllerMsg::Heartbeat {
+                        broker: b,
+                        incarnation: inc,
+                        meta_offset,
+                    }),
+                );
             }
             let br = &mut self.brokers[b as usize];
             if br.meta_in_flight.is_none_or(|t| now.saturating_sub(t) > METADATA_TIMEOUT) {
                 br.meta_in_flight = Some(now);
                 let offset = br.meta_offset;
-                self.send(Node::Broker(b), Node::Controller(ctl), Msg::Controller(ControllerMsg::MetadataFetch { broker: b, incarnation: inc, offset }));
+                self.send(
+                    Node::Broker(b),
+                    Node::Controller(ctl),
+                    Msg::Controller(ControllerMsg::MetadataFetch {
+                        broker: b,
+                        incarnation: inc,
+                        offset,
+                    }),
+                );
             }
         }
         // Fetchers: resend lost fetches, restart idle ones.
@@ -413,7 +447,14 @@ impl Simulation {
         if pending == 0 {
             self.send_produce_response(b, done, client, req.req_id, results);
         } else {
-            let wait = ProduceWait { client, req_id: req.req_id, remaining: pending, deadline: self.now + req.timeout_us, results, commit: None };
+            let wait = ProduceWait {
+                client,
+                req_id: req.req_id,
+                remaining: pending,
+                deadline: self.now + req.timeout_us,
+                results,
+                commit: None,
+            };
             let (slot, gen) = self.park_wait(b, wait);
             for &(pidx, end) in &touched {
                 let p = &mut self.partitions[pidx as usize];
@@ -432,8 +473,7 @@ impl Simulation {
     }
 
     fn send_produce_response(&mut self, b: u32, at: Micros, client: Node, req_id: u64, results: Vec<(u32, Option<Result<u64, ErrorCode>>)>) {
-        let results: Vec<(u32, Result<u64, ErrorCode>)> =
-            results.into_iter().map(|(p, r)| (p, r.unwrap_or(Err(ErrorCode::RequestTimedOut)))).collect();
+        let results: Vec<(u32, Result<u64, ErrorCode>)> = results.into_iter().map(|(p, r)| (p, r.unwrap_or(Err(ErrorCode::RequestTimedOut)))).collect();
         for (_, r) in &results {
             if let Err(e) = r {
                 self.count_error(*e, 1);
@@ -545,7 +585,9 @@ impl Simulation {
             return;
         }
         let Some(w) = br.waits[wslot as usize].as_mut() else { return };
-        let Some(entry) = w.results.iter_mut().find(|r| r.0 == pidx && r.1.is_none()) else { return };
+        let Some(entry) = w.results.iter_mut().find(|r| r.0 == pidx && r.1.is_none()) else {
+            return;
+        };
         // The response carries the batch's base offset; `end` is enough for the client.
         entry.1 = Some(result);
         w.remaining -= 1;
@@ -606,7 +648,12 @@ impl Simulation {
                     (true, false) => Some(GroupError::IllegalGeneration),
                     (true, true) => None,
                 };
-                self.send_at(at, Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::CommitDone { req_id: w.req_id, error }));
+                self.send_at(
+                    at,
+                    Node::Broker(b),
+                    Node::Consumer(c),
+                    Msg::Consumer(ConsumerMsg::CommitDone { req_id: w.req_id, error }),
+                );
             }
             _ => self.send_produce_response(b, at, w.client, w.req_id, w.results),
         }
@@ -659,7 +706,10 @@ impl Simulation {
                     // As in Kafka: out of range only outside the log; above the HW
                     // (a new leader's HW lags a fetch) there is just nothing to read yet.
                     if offset < log.log_start || offset > log.leo {
-                        ConsumerFetchResult::OutOfRange { log_start: log.log_start, hw: log.hw }
+                        ConsumerFetchResult::OutOfRange {
+                            log_start: log.log_start,
+                            hw: log.hw,
+                        }
                     } else {
                         let mut batches = Vec::new();
                         let mut n = 0u64;
@@ -683,12 +733,22 @@ impl Simulation {
         }
         if let (false, Some(wait)) = (anything, park_for) {
             let deadline = self.now + wait;
-            self.brokers[b as usize].parked_consumers.push(ParkedConsumerFetch { consumer: c, req_id, parts, deadline });
+            self.brokers[b as usize].parked_consumers.push(ParkedConsumerFetch {
+                consumer: c,
+                req_id,
+                parts,
+                deadline,
+            });
             self.arm_parked_timer(b);
             return;
         }
         let done = self.service(b, 20 + 3 * parts.len() as u64 + bytes / 2_000);
-        self.send_at(done, Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::Fetched { req_id, parts: out }));
+        self.send_at(
+            done,
+            Node::Broker(b),
+            Node::Consumer(c),
+            Msg::Consumer(ConsumerMsg::Fetched { req_id, parts: out }),
+        );
     }
 
     /// The HW moved: consumers waiting on this partition get their data now.
@@ -762,13 +822,23 @@ impl Simulation {
         }
         if first && !anything {
             let deadline = self.now + self.scenario.cluster.replica_fetch_wait_max_ms * MS;
-            self.brokers[b as usize].parked.push(Parked { follower, fetch_id, parts: parts.to_vec(), deadline });
+            self.brokers[b as usize].parked.push(Parked {
+                follower,
+                fetch_id,
+                parts: parts.to_vec(),
+                deadline,
+            });
             self.arm_parked_timer(b);
             return;
         }
         let cost = 20 + 3 * parts.len() as u64 + bytes / 2_000;
         let done = self.service(b, cost);
-        self.send_at(done, Node::Broker(b), Node::Broker(follower), Msg::Broker(BrokerMsg::FetchResponse(Box::new(FetchResponse { fetch_id, parts: out }))));
+        self.send_at(
+            done,
+            Node::Broker(b),
+            Node::Broker(follower),
+            Msg::Broker(BrokerMsg::FetchResponse(Box::new(FetchResponse { fetch_id, parts: out }))),
+        );
     }
 
     fn arm_parked_timer(&mut self, b: u32) {
@@ -810,25 +880,58 @@ impl Simulation {
                 f.last_fetch_leader_leo = fp.offset;
                 f.last_fetch_time = now;
             }
-            return (FetchResult::Data { hw: r.log.hw, log_start: r.log.log_start, batches: Vec::new() }, 0);
+            return (
+                FetchResult::Data {
+                    hw: r.log.hw,
+                    log_start: r.log.log_start,
+                    batches: Vec::new(),
+                },
+                0,
+            );
         }
         if fp.offset < r.log.log_start || fp.offset > r.log.leo && fp.last_epoch.is_none() {
-            return (FetchResult::OutOfRange { log_start: r.log.log_start, leo: r.log.leo }, 0);
+            return (
+                FetchResult::OutOfRange {
+                    log_start: r.log.log_start,
+                    leo: r.log.leo,
+                },
+                0,
+            );
         }
         if let Some(last) = fp.last_epoch {
             // Kafka's check: diverging if the leader ends that epoch before the fetch
             // offset, or does not know the epoch at all.
             match r.log.end_offset_for_epoch(last) {
                 Some((epoch, end)) if epoch == last && end >= fp.offset => {}
-                Some((epoch, end)) => return (FetchResult::Diverging { epoch, end_offset: end.min(fp.offset) }, 0),
+                Some((epoch, end)) => {
+                    return (
+                        FetchResult::Diverging {
+                            epoch,
+                            end_offset: end.min(fp.offset),
+                        },
+                        0,
+                    )
+                }
                 None => {
                     let first = r.log.epochs.first().map_or(r.log.log_start, |e| e.1);
-                    return (FetchResult::Diverging { epoch: -1, end_offset: first.min(fp.offset) }, 0);
+                    return (
+                        FetchResult::Diverging {
+                            epoch: -1,
+                            end_offset: first.min(fp.offset),
+                        },
+                        0,
+                    );
                 }
             }
         }
         if fp.offset > r.log.leo {
-            return (FetchResult::OutOfRange { log_start: r.log.log_start, leo: r.log.leo }, 0);
+            return (
+                FetchResult::OutOfRange {
+                    log_start: r.log.log_start,
+                    leo: r.log.leo,
+                },
+                0,
+            );
         }
         if update {
             // Kafka's Replica.updateFetchState: caught up if it reached the LEO now,
@@ -859,7 +962,14 @@ impl Simulation {
             self.maybe_advance_hw(b, fp.pidx);
         }
         let log = &self.partitions[fp.pidx as usize].replicas[slot].log;
-        (FetchResult::Data { hw: log.hw, log_start: log.log_start, batches }, bytes)
+        (
+            FetchResult::Data {
+                hw: log.hw,
+                log_start: log.log_start,
+                batches,
+            },
+            bytes,
+        )
     }
 
     fn maybe_expand_isr(&mut self, b: u32, pidx: u32, follower: u32, offset: u64) {
@@ -920,7 +1030,13 @@ impl Simulation {
             self.send(
                 Node::Broker(b),
                 Node::Controller(ctl),
-                Msg::Controller(ControllerMsg::AlterPartition { broker: b, pidx, leader_epoch: r.0, partition_epoch: r.1, isr }),
+                Msg::Controller(ControllerMsg::AlterPartition {
+                    broker: b,
+                    pidx,
+                    leader_epoch: r.0,
+                    partition_epoch: r.1,
+                    isr,
+                }),
             );
         }
     }
@@ -974,14 +1090,21 @@ impl Simulation {
             .filter_map(|pidx| {
                 let p = &self.partitions[pidx as usize];
                 let r = &p.replicas[p.slot_of(b)?];
-                Some(FetchPart { pidx, offset: r.log.leo, last_epoch: r.log.last_epoch(), leader_epoch: r.known.leader_epoch })
+                Some(FetchPart {
+                    pidx,
+                    offset: r.log.leo,
+                    last_epoch: r.log.last_epoch(),
+                    leader_epoch: r.known.leader_epoch,
+                })
             })
             .collect();
         self.send_at(depart, Node::Broker(b), Node::Broker(leader), Msg::Broker(BrokerMsg::Fetch { fetch_id, parts }));
     }
 
     fn handle_fetch_response(&mut self, b: u32, leader: u32, resp: FetchResponse) {
-        let Some(f) = self.brokers[b as usize].fetchers.get_mut(&leader) else { return };
+        let Some(f) = self.brokers[b as usize].fetchers.get_mut(&leader) else {
+            return;
+        };
         if f.in_flight.map(|x| x.0) != Some(resp.fetch_id) {
             return;
         }
@@ -1001,7 +1124,11 @@ impl Simulation {
                     for batch in batches {
                         let r = &mut self.partitions[pidx as usize].replicas[slot];
                         // The leader may have merged old batches: take the part we lack.
-                        let batch = if batch.base_offset < r.log.leo && batch.end_offset() > r.log.leo { batch.suffix_from(r.log.leo) } else { batch };
+                        let batch = if batch.base_offset < r.log.leo && batch.end_offset() > r.log.leo {
+                            batch.suffix_from(r.log.leo)
+                        } else {
+                            batch
+                        };
                         if batch.base_offset != r.log.leo {
                             continue;
                         }
@@ -1065,7 +1192,13 @@ impl Simulation {
         self.invariants.on_truncate(pidx, broker, &self.partitions[pidx as usize].replicas[slot].log);
         let topic = self.topic_name(pidx).to_string();
         let partition = self.partitions[pidx as usize].index;
-        self.note(Notable::Truncated { topic, partition, broker, from, to });
+        self.note(Notable::Truncated {
+            topic,
+            partition,
+            broker,
+            from,
+            to,
+        });
     }
 
     // ---- metadata and roles --------------------------------------------------
@@ -1096,7 +1229,15 @@ impl Simulation {
             let br = &mut self.brokers[b as usize];
             br.meta_in_flight = Some(self.now);
             let (inc, offset) = (br.incarnation, br.meta_offset);
-            self.send(Node::Broker(b), Node::Controller(ctl), Msg::Controller(ControllerMsg::MetadataFetch { broker: b, incarnation: inc, offset }));
+            self.send(
+                Node::Broker(b),
+                Node::Controller(ctl),
+                Msg::Controller(ControllerMsg::MetadataFetch {
+                    broker: b,
+                    incarnation: inc,
+                    offset,
+                }),
+            );
         }
     }
 
@@ -1115,7 +1256,15 @@ impl Simulation {
             if old_role != Role::Leader || epoch_changed {
                 r.role = Role::Leader;
                 r.log.start_epoch(meta.leader_epoch);
-                r.followers = vec![FollowerState { leo: None, last_caught_up: now, last_fetch_leader_leo: 0, last_fetch_time: now }; n];
+                r.followers = vec![
+                    FollowerState {
+                        leo: None,
+                        last_caught_up: now,
+                        last_fetch_leader_leo: 0,
+                        last_fetch_time: now
+                    };
+                    n
+                ];
                 r.pending_isr = None;
                 if let Some(old) = old_leader.filter(|_| old_role == Role::Follower) {
                     self.leave_fetcher(b, old, pidx);
@@ -1178,15 +1327,21 @@ impl Simulation {
 
     /// Connections reset when a process dies: every peer with a request in flight hears of it.
     fn reset_connections(&mut self, b: u32) {
-        let clients: Vec<u32> = (0..self.producers.len() as u32).filter(|&p| self.producers[p as usize].has_in_flight_to(b)).collect();
+        let clients: Vec<u32> = (0..self.producers.len() as u32)
+            .filter(|&p| self.producers[p as usize].has_in_flight_to(b))
+            .collect();
         for p in clients {
             self.send(Node::Broker(b), Node::Client(p), Msg::Producer(ProducerMsg::Disconnected));
         }
-        let consumers: Vec<u32> = (0..self.consumers.len() as u32).filter(|&c| self.consumers[c as usize].has_request_to(b)).collect();
+        let consumers: Vec<u32> = (0..self.consumers.len() as u32)
+            .filter(|&c| self.consumers[c as usize].has_request_to(b))
+            .collect();
         for c in consumers {
             self.send(Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::Disconnected));
         }
-        let followers: Vec<u32> = (0..self.brokers.len() as u32).filter(|&f| f != b && self.brokers[f as usize].fetchers.contains_key(&b)).collect();
+        let followers: Vec<u32> = (0..self.brokers.len() as u32)
+            .filter(|&f| f != b && self.brokers[f as usize].fetchers.contains_key(&b))
+            .collect();
         for f in followers {
             self.send(Node::Broker(b), Node::Broker(f), Msg::Broker(BrokerMsg::Disconnected));
         }
@@ -1199,7 +1354,11 @@ impl Simulation {
         }
         self.reset_connections(b);
         let br = &mut self.brokers[b as usize];
-        br.state = if stopped { crate::kafka::broker::BrokerState::Stopped } else { crate::kafka::broker::BrokerState::Down };
+        br.state = if stopped {
+            crate::kafka::broker::BrokerState::Stopped
+        } else {
+            crate::kafka::broker::BrokerState::Down
+        };
         br.incarnation += 1;
         br.paused_until = 0;
         br.busy_until = 0;
@@ -1248,7 +1407,11 @@ impl Simulation {
         let inc = self.brokers[b as usize].incarnation;
         match self.quorum.active {
             Some(ctl) => {
-                self.send(Node::Broker(b), Node::Controller(ctl), Msg::Controller(ControllerMsg::ControlledShutdown { broker: b, incarnation: inc }));
+                self.send(
+                    Node::Broker(b),
+                    Node::Controller(ctl),
+                    Msg::Controller(ControllerMsg::ControlledShutdown { broker: b, incarnation: inc }),
+                );
                 self.timer(Node::Broker(b), 30_000 * MS, Timer::ControlledShutdownTimeout);
             }
             None => self.kill_broker(b, true),

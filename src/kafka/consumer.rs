@@ -6,7 +6,6 @@
 //! background thread, `max.poll.interval.ms`, eager or cooperative revocation,
 //! static membership (no LeaveGroup).
 
-use crate::sim::SortSmall;
 use crate::assignors::{self, Strategy};
 use crate::engine::{Msg, Simulation, Timer};
 use crate::eventlog::Notable;
@@ -14,6 +13,7 @@ use crate::kafka::broker::BrokerMsg;
 use crate::kafka::group::{GroupError, GroupRequest, MemberInfo};
 use crate::kafka::log::Batch;
 use crate::scenario::OffsetReset;
+use crate::sim::SortSmall;
 use crate::sim::{Micros, Node, MS, SEC};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -109,18 +109,51 @@ pub struct Consumer {
 
 #[derive(Debug, Clone)]
 pub enum ConsumerMsg {
-    Coordinator { req_id: u64, broker: Option<u32> },
-    Joined { member_id: String, generation: i32, leader: String, members: Option<Vec<MemberInfo>> },
-    Synced { generation: i32, assignment: Result<Vec<u32>, GroupError> },
+    Coordinator {
+        req_id: u64,
+        broker: Option<u32>,
+    },
+    Joined {
+        member_id: String,
+        generation: i32,
+        leader: String,
+        members: Option<Vec<MemberInfo>>,
+    },
+    Synced {
+        generation: i32,
+        assignment: Result<Vec<u32>, GroupError>,
+    },
     /// The generation the heartbeat was sent in, so an answer about an older
     /// generation is ignored (Kafka's HeartbeatResponseHandler does the same).
-    HeartbeatDone { generation: i32, error: Option<GroupError> },
-    GroupError { error: GroupError },
-    CommitDone { req_id: u64, error: Option<GroupError> },
-    Offsets { req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError> },
-    Fetched { req_id: u64, parts: Vec<(u32, ConsumerFetchResult)> },
-    Metadata { req_id: u64, leaders: Vec<(u32, Option<u32>, i32)> },
-    ConsumerHeartbeatDone { member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError> },
+    HeartbeatDone {
+        generation: i32,
+        error: Option<GroupError>,
+    },
+    GroupError {
+        error: GroupError,
+    },
+    CommitDone {
+        req_id: u64,
+        error: Option<GroupError>,
+    },
+    Offsets {
+        req_id: u64,
+        offsets: Result<Vec<(u32, Option<u64>)>, GroupError>,
+    },
+    Fetched {
+        req_id: u64,
+        parts: Vec<(u32, ConsumerFetchResult)>,
+    },
+    Metadata {
+        req_id: u64,
+        leaders: Vec<(u32, Option<u32>, i32)>,
+    },
+    ConsumerHeartbeatDone {
+        member_id: String,
+        member_epoch: i32,
+        assignment: Option<Vec<u32>>,
+        error: Option<GroupError>,
+    },
     Disconnected,
 }
 
@@ -227,7 +260,11 @@ impl Consumer {
     }
 
     fn uncommitted(&self) -> Vec<(u32, u64)> {
-        self.consumed.iter().filter(|(p, o)| self.committed.get(p) != Some(o)).map(|(p, o)| (*p, *o)).collect()
+        self.consumed
+            .iter()
+            .filter(|(p, o)| self.committed.get(p) != Some(o))
+            .map(|(p, o)| (*p, *o))
+            .collect()
     }
 }
 
@@ -257,7 +294,15 @@ impl Simulation {
         con.commit_in_flight = Some((req_id, now, commit.clone()));
         con.revoke_after_commit = revoked.to_vec();
         let (member_id, generation) = (con.member_id.clone(), con.generation);
-        self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+        self.send_group_request(
+            c,
+            GroupRequest::OffsetCommit {
+                req_id,
+                member_id,
+                generation,
+                offsets: commit,
+            },
+        );
         true
     }
 
@@ -277,10 +322,9 @@ impl Simulation {
             return;
         }
         match timer {
-            Timer::ConsumerPoll
-                if self.consumers[c as usize].poll_at == self.now => {
-                    self.poll(c);
-                }
+            Timer::ConsumerPoll if self.consumers[c as usize].poll_at == self.now => {
+                self.poll(c);
+            }
             Timer::ConsumerHeartbeat => self.consumer_heartbeat(c),
             _ => {}
         }
@@ -336,7 +380,11 @@ impl Simulation {
         }
         // Auto commit every auto.commit.interval.ms; without it the application
         // commits what the previous poll returned, before taking more (at least once).
-        let due = if cfg.enable_auto_commit { now.saturating_sub(con.last_commit_at) >= cfg.auto_commit_interval_ms * MS } else { true };
+        let due = if cfg.enable_auto_commit {
+            now.saturating_sub(con.last_commit_at) >= cfg.auto_commit_interval_ms * MS
+        } else {
+            true
+        };
         if due {
             self.commit_offsets(c);
         }
@@ -366,7 +414,11 @@ impl Simulation {
             let mid = |c: &Chunk, k: u64| c.created_us + c.created_end_us.saturating_sub(c.created_us) * k / c.records.max(1);
             let created = mid(front, take / 2);
             let next_created = mid(front, take);
-            let chunk = Chunk { records: take, created_us: created, ..*front };
+            let chunk = Chunk {
+                records: take,
+                created_us: created,
+                ..*front
+            };
             let created_from = front.created_us;
             front.offset += take;
             front.audit_seq += take;
@@ -415,7 +467,11 @@ impl Simulation {
         con.meta_target += 1;
         let target = con.meta_target % brokers;
         let g = con.group;
-        self.send(Node::Consumer(c), Node::Broker(target), Self::group_broker_msg(g, GroupRequest::FindCoordinator { req_id }));
+        self.send(
+            Node::Consumer(c),
+            Node::Broker(target),
+            Self::group_broker_msg(g, GroupRequest::FindCoordinator { req_id }),
+        );
     }
 
     fn start_join(&mut self, c: u32) {
@@ -458,7 +514,15 @@ impl Simulation {
         let req_id = con.req();
         con.commit_in_flight = Some((req_id, now, offsets.clone()));
         let (member_id, generation) = (con.member_id.clone(), con.generation);
-        self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+        self.send_group_request(
+            c,
+            GroupRequest::OffsetCommit {
+                req_id,
+                member_id,
+                generation,
+                offsets,
+            },
+        );
     }
 
     /// The background heartbeat thread, and the max.poll.interval.ms check.
@@ -467,7 +531,11 @@ impl Simulation {
         let g = self.consumers[c as usize].group;
         let cfg = &self.groups[g as usize].cfg;
         let kip848 = cfg.protocol == crate::scenario::GroupProtocol::Consumer;
-        let interval = if kip848 { cfg.group_consumer_heartbeat_interval_ms } else { cfg.heartbeat_interval_ms } * MS;
+        let interval = if kip848 {
+            cfg.group_consumer_heartbeat_interval_ms
+        } else {
+            cfg.heartbeat_interval_ms
+        } * MS;
         let max_poll = cfg.max_poll_interval_ms * MS;
         self.timer(Node::Consumer(c), interval, Timer::ConsumerHeartbeat);
         let con = &mut self.consumers[c as usize];
@@ -491,17 +559,29 @@ impl Simulation {
             if con.instance_id.is_some() {
                 // Static members never send LeaveGroup: only the session timeout removes them.
                 con.heartbeats_stopped = true;
-                self.note(Notable::Text(format!("consumer {label}: poll loop stalled past max.poll.interval.ms, heartbeats stop (static)")));
+                self.note(Notable::Text(format!(
+                    "consumer {label}: poll loop stalled past max.poll.interval.ms, heartbeats stop (static)"
+                )));
             } else {
                 let member_id = std::mem::take(&mut con.member_id);
                 let all = con.assigned.clone();
                 con.drop_partitions(&all);
                 con.phase = Phase::Unjoined;
-                self.note(Notable::Text(format!("consumer {label}: poll loop stalled past max.poll.interval.ms, leaving the group")));
+                self.note(Notable::Text(format!(
+                    "consumer {label}: poll loop stalled past max.poll.interval.ms, leaving the group"
+                )));
                 let req = if kip848 {
-                    GroupRequest::ConsumerHeartbeat { member_id, member_epoch: crate::kafka::kip848::LEAVE_EPOCH, instance_id: None, owned: Vec::new() }
+                    GroupRequest::ConsumerHeartbeat {
+                        member_id,
+                        member_epoch: crate::kafka::kip848::LEAVE_EPOCH,
+                        instance_id: None,
+                        owned: Vec::new(),
+                    }
                 } else {
-                    GroupRequest::Leave { member_id, reason: "poll_timeout" }
+                    GroupRequest::Leave {
+                        member_id,
+                        reason: "poll_timeout",
+                    }
                 };
                 self.send_group_request(c, req);
             }
@@ -559,7 +639,12 @@ impl Simulation {
                     }
                 }
             }
-            ConsumerMsg::Joined { member_id, generation, leader, members } => {
+            ConsumerMsg::Joined {
+                member_id,
+                generation,
+                leader,
+                members,
+            } => {
                 let con = &mut self.consumers[c as usize];
                 if con.phase != Phase::Joining && members.is_none() && con.phase != Phase::Unjoined {
                     return;
@@ -571,7 +656,14 @@ impl Simulation {
                     Some(infos) if leader == member_id => Some(self.run_assignor(c, &infos)),
                     _ => None,
                 };
-                self.send_group_request(c, GroupRequest::Sync { member_id, generation, assignments });
+                self.send_group_request(
+                    c,
+                    GroupRequest::Sync {
+                        member_id,
+                        generation,
+                        assignments,
+                    },
+                );
             }
             ConsumerMsg::Synced { generation, assignment } => {
                 let con = &mut self.consumers[c as usize];
@@ -703,7 +795,12 @@ impl Simulation {
                 }
                 self.ensure_fetches(c);
             }
-            ConsumerMsg::ConsumerHeartbeatDone { member_id, member_epoch, assignment, error } => {
+            ConsumerMsg::ConsumerHeartbeatDone {
+                member_id,
+                member_epoch,
+                assignment,
+                error,
+            } => {
                 self.on_consumer_heartbeat(c, member_id, member_epoch, assignment, error);
             }
             ConsumerMsg::Disconnected => {
@@ -762,7 +859,15 @@ impl Simulation {
                 if con.commit_in_flight.is_none() {
                     con.commit_in_flight = Some((req_id, now, commit.clone()));
                     let (member_id, generation) = (con.member_id.clone(), con.generation);
-                    self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets: commit });
+                    self.send_group_request(
+                        c,
+                        GroupRequest::OffsetCommit {
+                            req_id,
+                            member_id,
+                            generation,
+                            offsets: commit,
+                        },
+                    );
                 }
             }
             let grp = &mut self.groups[g as usize];
@@ -793,8 +898,12 @@ impl Simulation {
 
     fn request_offsets_at(&mut self, c: u32, depart: Micros) {
         let con = &mut self.consumers[c as usize];
-        let missing: Vec<u32> =
-            con.assigned.iter().copied().filter(|p| !con.positions.contains_key(p) && !con.revoke_after_commit.contains(p)).collect();
+        let missing: Vec<u32> = con
+            .assigned
+            .iter()
+            .copied()
+            .filter(|p| !con.positions.contains_key(p) && !con.revoke_after_commit.contains(p))
+            .collect();
         if missing.is_empty() || con.coordinator.is_none() {
             return;
         }
@@ -857,7 +966,11 @@ impl Simulation {
             let target = con.meta_target % brokers;
             con.meta_in_flight = Some((req_id, now, target));
             let topics = self.groups[g as usize].topics.clone();
-            self.send(Node::Consumer(c), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
+            self.send(
+                Node::Consumer(c),
+                Node::Broker(target),
+                Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }),
+            );
         }
         let wait = self.groups[g as usize].cfg.fetch_max_wait_ms * MS;
         for i in 0..self.consumers[c as usize].fetch_plan.len() {
@@ -869,7 +982,15 @@ impl Simulation {
             let parts: Vec<(u32, u64)> = con.fetch_plan[i].1.iter().filter_map(|p| con.positions.get(p).map(|&o| (*p, o))).collect();
             let req_id = con.req();
             con.fetches.insert(b, (req_id, now));
-            self.send(Node::Consumer(c), Node::Broker(b), Msg::Broker(BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us: wait }));
+            self.send(
+                Node::Consumer(c),
+                Node::Broker(b),
+                Msg::Broker(BrokerMsg::ConsumerFetch {
+                    req_id,
+                    parts,
+                    max_wait_us: wait,
+                }),
+            );
         }
     }
 
@@ -946,7 +1067,9 @@ impl Simulation {
             // below the old one is then allowed (invariant 5's "unless reset").
             self.groups[g as usize].reset_partitions.insert(p);
             let label = self.consumers[c as usize].label();
-            self.note(Notable::Text(format!("consumer {label}: offset out of range on partition {p}, auto.offset.reset to {to}")));
+            self.note(Notable::Text(format!(
+                "consumer {label}: offset out of range on partition {p}, auto.offset.reset to {to}"
+            )));
         }
         let con = &mut self.consumers[c as usize];
         if got && con.waiting_data {
@@ -990,7 +1113,15 @@ impl Simulation {
             if !offsets.is_empty() && !con.member_id.is_empty() {
                 let req_id = con.req();
                 let (member_id, generation) = (con.member_id.clone(), con.generation);
-                self.send_group_request(c, GroupRequest::OffsetCommit { req_id, member_id, generation, offsets });
+                self.send_group_request(
+                    c,
+                    GroupRequest::OffsetCommit {
+                        req_id,
+                        member_id,
+                        generation,
+                        offsets,
+                    },
+                );
                 leave_at += 2 * self.net.rtt_us;
             }
         }
@@ -999,10 +1130,22 @@ impl Simulation {
         if !con.member_id.is_empty() && (kip848 || con.instance_id.is_none()) {
             let member_id = con.member_id.clone();
             let req = if kip848 {
-                let member_epoch = if con.instance_id.is_some() { crate::kafka::kip848::STATIC_LEAVE_EPOCH } else { crate::kafka::kip848::LEAVE_EPOCH };
-                GroupRequest::ConsumerHeartbeat { member_id, member_epoch, instance_id: con.instance_id.clone(), owned: Vec::new() }
+                let member_epoch = if con.instance_id.is_some() {
+                    crate::kafka::kip848::STATIC_LEAVE_EPOCH
+                } else {
+                    crate::kafka::kip848::LEAVE_EPOCH
+                };
+                GroupRequest::ConsumerHeartbeat {
+                    member_id,
+                    member_epoch,
+                    instance_id: con.instance_id.clone(),
+                    owned: Vec::new(),
+                }
             } else {
-                GroupRequest::Leave { member_id, reason: "member_left" }
+                GroupRequest::Leave {
+                    member_id,
+                    reason: "member_left",
+                }
             };
             self.send_group_request_at(c, leave_at, req);
         }

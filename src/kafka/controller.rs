@@ -56,7 +56,13 @@ impl Quorum {
             offset: 0,
             election_at: None,
             brokers: (0..brokers)
-                .map(|_| BrokerRegistration { fenced: false, incarnation: 1, last_heartbeat: 0, catch_up_offset: 0, shutting_down: false })
+                .map(|_| BrokerRegistration {
+                    fenced: false,
+                    incarnation: 1,
+                    last_heartbeat: 0,
+                    catch_up_offset: 0,
+                    shutting_down: false,
+                })
                 .collect(),
             parked: Vec::new(),
             next_preferred_check: 0,
@@ -67,10 +73,27 @@ impl Quorum {
 
 #[derive(Debug, Clone)]
 pub enum ControllerMsg {
-    Heartbeat { broker: u32, incarnation: u32, meta_offset: u64 },
-    MetadataFetch { broker: u32, incarnation: u32, offset: u64 },
-    AlterPartition { broker: u32, pidx: u32, leader_epoch: i32, partition_epoch: i32, isr: Vec<u32> },
-    ControlledShutdown { broker: u32, incarnation: u32 },
+    Heartbeat {
+        broker: u32,
+        incarnation: u32,
+        meta_offset: u64,
+    },
+    MetadataFetch {
+        broker: u32,
+        incarnation: u32,
+        offset: u64,
+    },
+    AlterPartition {
+        broker: u32,
+        pidx: u32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<u32>,
+    },
+    ControlledShutdown {
+        broker: u32,
+        incarnation: u32,
+    },
 }
 
 impl Simulation {
@@ -99,7 +122,11 @@ impl Simulation {
             return; // NOT_CONTROLLER: the sender retries with the active one
         }
         match msg {
-            ControllerMsg::Heartbeat { broker, incarnation, meta_offset } => self.handle_heartbeat(broker, incarnation, meta_offset),
+            ControllerMsg::Heartbeat {
+                broker,
+                incarnation,
+                meta_offset,
+            } => self.handle_heartbeat(broker, incarnation, meta_offset),
             ControllerMsg::MetadataFetch { broker, incarnation, offset } => {
                 if self.quorum.brokers[broker as usize].incarnation != incarnation {
                     self.handle_heartbeat(broker, incarnation, offset);
@@ -112,17 +139,33 @@ impl Simulation {
                     self.quorum.parked.push((broker, offset, deadline));
                 }
             }
-            ControllerMsg::AlterPartition { broker, pidx, leader_epoch, partition_epoch, isr } => {
+            ControllerMsg::AlterPartition {
+                broker,
+                pidx,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            } => {
                 let result = self.alter_partition(broker, pidx, leader_epoch, partition_epoch, isr);
                 let depart = self.now + self.commit_delay();
-                self.send_at(depart, Node::Controller(c), Node::Broker(broker), Msg::Broker(BrokerMsg::AlterPartitionResponse { pidx, result }));
+                self.send_at(
+                    depart,
+                    Node::Controller(c),
+                    Node::Broker(broker),
+                    Msg::Broker(BrokerMsg::AlterPartitionResponse { pidx, result }),
+                );
                 self.publish_metadata();
             }
             ControllerMsg::ControlledShutdown { broker, incarnation } => {
                 if self.quorum.brokers[broker as usize].incarnation == incarnation {
                     self.controlled_shutdown(broker);
                     let depart = self.now + self.commit_delay();
-                    self.send_at(depart, Node::Controller(c), Node::Broker(broker), Msg::Broker(BrokerMsg::ControlledShutdownResponse));
+                    self.send_at(
+                        depart,
+                        Node::Controller(c),
+                        Node::Broker(broker),
+                        Msg::Broker(BrokerMsg::ControlledShutdownResponse),
+                    );
                 }
             }
         }
@@ -266,7 +309,10 @@ impl Simulation {
         let p = &self.partitions[pidx as usize];
         let mut m = p.ctrl.clone();
         let assignment: Vec<u32> = p.assignment().collect();
-        let clean = assignment.iter().copied().find(|&r| Some(r) != excluded && m.isr.contains(&r) && self.eligible(r));
+        let clean = assignment
+            .iter()
+            .copied()
+            .find(|&r| Some(r) != excluded && m.isr.contains(&r) && self.eligible(r));
         if let Some(new) = clean {
             if let Some(x) = excluded {
                 m.isr.retain(|&r| r != x);
@@ -387,10 +433,22 @@ impl Simulation {
         let partition = self.partitions[pidx as usize].index;
         if prev.leader != next.leader {
             self.counters.leader_elections += 1;
-            self.note(Notable::LeaderChange { topic: topic.clone(), partition, from: prev.leader, to: next.leader, epoch: next.leader_epoch, kind });
+            self.note(Notable::LeaderChange {
+                topic: topic.clone(),
+                partition,
+                from: prev.leader,
+                to: next.leader,
+                epoch: next.leader_epoch,
+                kind,
+            });
         }
         if prev.isr != next.isr {
-            self.note(Notable::IsrChange { topic, partition, from: prev.isr.clone(), to: next.isr.clone() });
+            self.note(Notable::IsrChange {
+                topic,
+                partition,
+                from: prev.isr.clone(),
+                to: next.isr.clone(),
+            });
         }
         self.invariants.on_controller_commit(self.now, pidx, &prev, &next);
         let p = &mut self.partitions[pidx as usize];
@@ -405,7 +463,11 @@ impl Simulation {
                     self.invariants.violation(
                         self.now,
                         "no_acked_write_lost",
-                        format!("{topic_name}-{partition}: new leader {l:?} lacks {missing} acknowledged records", topic_name = self.topics[p.topic as usize].name, l = next.leader),
+                        format!(
+                            "{topic_name}-{partition}: new leader {l:?} lacks {missing} acknowledged records",
+                            topic_name = self.topics[p.topic as usize].name,
+                            l = next.leader
+                        ),
                     );
                 }
             }
@@ -436,7 +498,12 @@ impl Simulation {
             .collect();
         let depart = self.now + self.commit_delay();
         let offset = self.quorum.offset;
-        self.send_at(depart, Node::Controller(c), Node::Broker(b), Msg::Broker(BrokerMsg::MetadataUpdate { offset, changes }));
+        self.send_at(
+            depart,
+            Node::Controller(c),
+            Node::Broker(b),
+            Msg::Broker(BrokerMsg::MetadataUpdate { offset, changes }),
+        );
     }
 
     pub(crate) fn kill_controller(&mut self, c: u32) {

@@ -7,13 +7,13 @@
 //! to `__consumer_offsets` with acks=all. Every rebalance is recorded with its
 //! cause, steps and what stopped being consumed, for the timeline.
 
-use crate::sim::SortSmall;
 use crate::engine::{ErrorCode, Msg, Role, Simulation};
 use crate::eventlog::Notable;
 use crate::kafka::broker::BrokerMsg;
 use crate::kafka::consumer::ConsumerMsg;
 use crate::kafka::log::Batch;
 use crate::scenario::GroupConfig;
+use crate::sim::SortSmall;
 use crate::sim::{Micros, Node, MS};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -205,7 +205,12 @@ impl Group {
         let last = self.history.len().checked_sub(1);
         if let Some(r) = last.and_then(|i| self.history.get_mut(i)) {
             if r.steps.len() < 2_000 {
-                r.steps.push(RebalanceStep { at_us, kind, member: member.to_string(), partitions });
+                r.steps.push(RebalanceStep {
+                    at_us,
+                    kind,
+                    member: member.to_string(),
+                    partitions,
+                });
             }
         }
     }
@@ -214,15 +219,44 @@ impl Group {
 /// Requests a consumer sends to a broker about its group.
 #[derive(Debug, Clone)]
 pub enum GroupRequest {
-    FindCoordinator { req_id: u64 },
-    Join { member_id: String, instance_id: Option<String>, owned: Vec<u32> },
-    Sync { member_id: String, generation: i32, assignments: Option<Vec<(String, Vec<u32>)>> },
-    Heartbeat { member_id: String, generation: i32 },
-    Leave { member_id: String, reason: &'static str },
-    OffsetCommit { req_id: u64, member_id: String, generation: i32, offsets: Vec<(u32, u64)> },
-    OffsetFetch { req_id: u64, partitions: Vec<u32> },
+    FindCoordinator {
+        req_id: u64,
+    },
+    Join {
+        member_id: String,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+    },
+    Sync {
+        member_id: String,
+        generation: i32,
+        assignments: Option<Vec<(String, Vec<u32>)>>,
+    },
+    Heartbeat {
+        member_id: String,
+        generation: i32,
+    },
+    Leave {
+        member_id: String,
+        reason: &'static str,
+    },
+    OffsetCommit {
+        req_id: u64,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64)>,
+    },
+    OffsetFetch {
+        req_id: u64,
+        partitions: Vec<u32>,
+    },
     /// KIP-848: member epoch 0 joins, -1 leaves, -2 leaves for a while (static).
-    ConsumerHeartbeat { member_id: String, member_epoch: i32, instance_id: Option<String>, owned: Vec<u32> },
+    ConsumerHeartbeat {
+        member_id: String,
+        member_epoch: i32,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+    },
 }
 
 /// What the leader needs to run the assignor.
@@ -255,9 +289,17 @@ impl Simulation {
         }
         if !self.is_coordinator(b, g) {
             let msg = match &req {
-                GroupRequest::OffsetCommit { req_id, .. } => ConsumerMsg::CommitDone { req_id: *req_id, error: Some(GroupError::NotCoordinator) },
-                GroupRequest::OffsetFetch { req_id, .. } => ConsumerMsg::Offsets { req_id: *req_id, offsets: Err(GroupError::NotCoordinator) },
-                _ => ConsumerMsg::GroupError { error: GroupError::NotCoordinator },
+                GroupRequest::OffsetCommit { req_id, .. } => ConsumerMsg::CommitDone {
+                    req_id: *req_id,
+                    error: Some(GroupError::NotCoordinator),
+                },
+                GroupRequest::OffsetFetch { req_id, .. } => ConsumerMsg::Offsets {
+                    req_id: *req_id,
+                    offsets: Err(GroupError::NotCoordinator),
+                },
+                _ => ConsumerMsg::GroupError {
+                    error: GroupError::NotCoordinator,
+                },
             };
             self.reply(b, consumer, msg);
             return;
@@ -268,7 +310,11 @@ impl Simulation {
         match req {
             GroupRequest::FindCoordinator { .. } => {}
             GroupRequest::Join { member_id, instance_id, owned } => self.handle_join(b, consumer, g, member_id, instance_id, owned),
-            GroupRequest::Sync { member_id, generation, assignments } => self.handle_sync(b, consumer, g, member_id, generation, assignments),
+            GroupRequest::Sync {
+                member_id,
+                generation,
+                assignments,
+            } => self.handle_sync(b, consumer, g, member_id, generation, assignments),
             GroupRequest::Heartbeat { member_id, generation } => {
                 let now = self.now;
                 let grp = &mut self.groups[g as usize];
@@ -290,16 +336,24 @@ impl Simulation {
                     self.member_gone(g, &member_id, m, reason);
                 }
             }
-            GroupRequest::OffsetCommit { req_id, member_id, generation, offsets } => {
-                self.handle_commit(b, consumer, g, req_id, member_id, generation, offsets)
-            }
-            GroupRequest::ConsumerHeartbeat { member_id, member_epoch, instance_id, owned } => {
-                self.handle_consumer_heartbeat(b, consumer, g, member_id, member_epoch, instance_id, owned)
-            }
+            GroupRequest::OffsetCommit {
+                req_id,
+                member_id,
+                generation,
+                offsets,
+            } => self.handle_commit(b, consumer, g, req_id, member_id, generation, offsets),
+            GroupRequest::ConsumerHeartbeat {
+                member_id,
+                member_epoch,
+                instance_id,
+                owned,
+            } => self.handle_consumer_heartbeat(b, consumer, g, member_id, member_epoch, instance_id, owned),
             GroupRequest::OffsetFetch { req_id, partitions } => {
                 let now = self.now;
                 let grp = &self.groups[g as usize];
-                let unstable = partitions.iter().any(|p| grp.pending_commits.get(p).is_some_and(|&(n, until)| n > 0 && until > now));
+                let unstable = partitions
+                    .iter()
+                    .any(|p| grp.pending_commits.get(p).is_some_and(|&(n, until)| n > 0 && until > now));
                 let offsets = if unstable {
                     Err(GroupError::UnstableOffsetCommit)
                 } else {
@@ -340,7 +394,11 @@ impl Simulation {
         // Static member coming back: same instance id, new member id, old assignment,
         // and no rebalance while the group is stable (KIP-345).
         if let Some(inst) = &instance_id {
-            let old = grp.members.iter().find(|(_, m)| m.instance_id.as_deref() == Some(inst)).map(|(id, _)| id.clone());
+            let old = grp
+                .members
+                .iter()
+                .find(|(_, m)| m.instance_id.as_deref() == Some(inst))
+                .map(|(id, _)| id.clone());
             if let Some(old_id) = old {
                 if old_id != member_id && grp.state == GroupState::Stable {
                     let mut m = grp.members.remove(&old_id).expect("present");
@@ -356,7 +414,16 @@ impl Simulation {
                     let (generation, leader) = (grp.generation, grp.leader.clone().unwrap_or_default());
                     let id = grp.cfg.id.clone();
                     self.note(Notable::Text(format!("group {id}: static member {inst} rejoined as {new_id}, no rebalance")));
-                    self.reply(b, consumer, ConsumerMsg::Joined { member_id: new_id, generation, leader, members: None });
+                    self.reply(
+                        b,
+                        consumer,
+                        ConsumerMsg::Joined {
+                            member_id: new_id,
+                            generation,
+                            leader,
+                            members: None,
+                        },
+                    );
                     return;
                 }
             }
@@ -373,7 +440,10 @@ impl Simulation {
         let is_new = !grp.members.contains_key(&member_id);
         let order = grp.next_join_order;
         grp.next_join_order += 1;
-        let m = grp.members.entry(member_id.clone()).or_insert_with(|| GroupMember::new(consumer, instance_id.clone(), order, now));
+        let m = grp
+            .members
+            .entry(member_id.clone())
+            .or_insert_with(|| GroupMember::new(consumer, instance_id.clone(), order, now));
         m.consumer = consumer;
         m.joined = true;
         m.join_order = order;
@@ -386,7 +456,11 @@ impl Simulation {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 // A known member rejoining a stable group is the follow-up round of the
                 // previous change (cooperative revocation): it keeps that cause.
-                let cause = if is_new { "member_joined" } else { self.groups[g as usize].history.last().map_or("member_joined", |r| r.cause) };
+                let cause = if is_new {
+                    "member_joined"
+                } else {
+                    self.groups[g as usize].history.last().map_or("member_joined", |r| r.cause)
+                };
                 self.start_rebalance(g, cause)
             }
         }
@@ -486,7 +560,12 @@ impl Simulation {
         let infos: Vec<MemberInfo> = grp
             .members
             .iter()
-            .map(|(id, m)| MemberInfo { member_id: id.clone(), instance_id: m.instance_id.clone(), owned: m.owned.clone(), generation: generation - 1 })
+            .map(|(id, m)| MemberInfo {
+                member_id: id.clone(),
+                instance_id: m.instance_id.clone(),
+                owned: m.owned.clone(),
+                generation: generation - 1,
+            })
             .collect();
         if let Some(r) = grp.history.last_mut() {
             r.generation = generation;
@@ -496,7 +575,16 @@ impl Simulation {
         let replies: Vec<(u32, String)> = grp.members.iter().map(|(id, m)| (m.consumer, id.clone())).collect();
         for (consumer, id) in replies {
             let members = (id == leader).then(|| infos.clone());
-            self.reply(host, consumer, ConsumerMsg::Joined { member_id: id, generation, leader: leader.clone(), members });
+            self.reply(
+                host,
+                consumer,
+                ConsumerMsg::Joined {
+                    member_id: id,
+                    generation,
+                    leader: leader.clone(),
+                    members,
+                },
+            );
         }
     }
 
@@ -510,7 +598,14 @@ impl Simulation {
             Some(_) => None,
         };
         if let Some(e) = error {
-            self.reply(b, consumer, ConsumerMsg::Synced { generation, assignment: Err(e) });
+            self.reply(
+                b,
+                consumer,
+                ConsumerMsg::Synced {
+                    generation,
+                    assignment: Err(e),
+                },
+            );
             return;
         }
         if grp.state == GroupState::Stable {
@@ -539,14 +634,23 @@ impl Simulation {
         let after = grp.owner_map();
         if let Some(r) = grp.history.last_mut() {
             let owner_before: BTreeMap<u32, &String> = crate::sim::map_from(r.before.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))));
-            r.moved_partitions = after.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))).filter(|(p, id)| owner_before.get(p) != Some(id)).count() as u32;
+            r.moved_partitions = after
+                .iter()
+                .flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id)))
+                .filter(|(p, id)| owner_before.get(p) != Some(id))
+                .count() as u32;
             r.after = after.clone();
             r.completed_us = Some(now);
         }
         for (id, parts) in &after {
             grp.step(now, "assign", id, parts.clone());
         }
-        let replies: Vec<(u32, Vec<u32>)> = grp.members.values().filter(|m| m.sync_waiting).map(|m| (m.consumer, m.assignment.clone())).collect();
+        let replies: Vec<(u32, Vec<u32>)> = grp
+            .members
+            .values()
+            .filter(|m| m.sync_waiting)
+            .map(|m| (m.consumer, m.assignment.clone()))
+            .collect();
         for m in grp.members.values_mut() {
             m.sync_waiting = false;
         }
@@ -566,7 +670,10 @@ impl Simulation {
     fn member_gone(&mut self, g: u32, member_id: &str, m: GroupMember, cause: &'static str) {
         let grp = &mut self.groups[g as usize];
         let id = grp.cfg.id.clone();
-        self.note(Notable::Text(format!("group {id}: member {member_id} removed ({cause}), it owned {} partitions", m.assignment.len())));
+        self.note(Notable::Text(format!(
+            "group {id}: member {member_id} removed ({cause}), it owned {} partitions",
+            m.assignment.len()
+        )));
         let grp = &mut self.groups[g as usize];
         if grp.members.is_empty() {
             grp.state = GroupState::Empty;
@@ -604,8 +711,12 @@ impl Simulation {
                 continue;
             }
             let session = self.groups[g as usize].cfg.session_timeout_ms * MS;
-            let expired: Vec<String> =
-                self.groups[g as usize].members.iter().filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session).map(|(id, _)| id.clone()).collect();
+            let expired: Vec<String> = self.groups[g as usize]
+                .members
+                .iter()
+                .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
+                .map(|(id, _)| id.clone())
+                .collect();
             for id in expired {
                 if let Some(m) = self.groups[g as usize].members.remove(&id) {
                     self.groups[g as usize].step(now, "leave", &id, m.assignment.clone());
@@ -661,7 +772,14 @@ impl Simulation {
                 }
                 self.wait_for_commit(b, consumer, g, req_id, pidx, end, offsets)
             }
-            Err(_) => self.reply(b, consumer, ConsumerMsg::CommitDone { req_id, error: Some(GroupError::NotCoordinator) }),
+            Err(_) => self.reply(
+                b,
+                consumer,
+                ConsumerMsg::CommitDone {
+                    req_id,
+                    error: Some(GroupError::NotCoordinator),
+                },
+            ),
         }
     }
 
@@ -675,7 +793,11 @@ impl Simulation {
             self.invariants.checks += 1;
             if let Some(old) = old.filter(|&old| o < old && !was_reset) {
                 let id = grp.cfg.id.clone();
-                self.invariants.violation(now, "committed_offsets_monotonic", format!("group {id} partition {p}: committed offset went back {old} -> {o}"));
+                self.invariants.violation(
+                    now,
+                    "committed_offsets_monotonic",
+                    format!("group {id} partition {p}: committed offset went back {old} -> {o}"),
+                );
             }
         }
     }
@@ -688,7 +810,11 @@ impl Simulation {
         members: impl Iterator<Item = (&'a String, &'a Option<String>, &'a [u32], i32)>,
     ) -> (BTreeMap<String, u32>, Vec<crate::assignors::Member>) {
         let grp = &self.groups[g as usize];
-        let topics: BTreeMap<String, u32> = crate::sim::map_from(grp.topics.iter().map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)));
+        let topics: BTreeMap<String, u32> = crate::sim::map_from(
+            grp.topics
+                .iter()
+                .map(|&t| (self.topics[t as usize].name.clone(), self.topics[t as usize].partitions)),
+        );
         let names: Vec<String> = topics.keys().cloned().collect();
         let members = members
             .map(|(id, instance, owned_parts, generation)| {
@@ -697,7 +823,13 @@ impl Simulation {
                     let part = &self.partitions[p as usize];
                     owned.entry(self.topics[part.topic as usize].name.clone()).or_default().push(part.index);
                 }
-                crate::assignors::Member { member_id: id.clone(), group_instance_id: instance.clone(), topics: names.clone(), owned, generation }
+                crate::assignors::Member {
+                    member_id: id.clone(),
+                    group_instance_id: instance.clone(),
+                    topics: names.clone(),
+                    owned,
+                    generation,
+                }
             })
             .collect();
         (topics, members)
@@ -705,18 +837,17 @@ impl Simulation {
 
     /// An assignor's answer (topic name -> partition numbers) in global partition indices, ascending.
     pub(crate) fn global_assignment(&self, a: crate::assignors::Assignment) -> BTreeMap<String, Vec<u32>> {
-        crate::sim::map_from(a.into_iter()
-            .map(|(member, by_topic)| {
-                let mut parts: Vec<u32> = by_topic
-                    .into_iter()
-                    .flat_map(|(t, ps)| {
-                        let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
-                        ps.into_iter().map(move |p| first + p)
-                    })
-                    .collect();
-                parts.sort_small();
-                (member, parts)
-            }))
+        crate::sim::map_from(a.into_iter().map(|(member, by_topic)| {
+            let mut parts: Vec<u32> = by_topic
+                .into_iter()
+                .flat_map(|(t, ps)| {
+                    let first = self.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
+                    ps.into_iter().map(move |p| first + p)
+                })
+                .collect();
+            parts.sort_small();
+            (member, parts)
+        }))
     }
 
     pub(crate) fn group_broker_msg(group: u32, req: GroupRequest) -> Msg {

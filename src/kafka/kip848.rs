@@ -5,12 +5,12 @@
 //! new owner. No JoinGroup/SyncGroup, no stop-the-world barrier: members keep
 //! consuming everything that does not move.
 
-use crate::sim::SortSmall;
 use crate::assignors::{self, ServerStrategy};
 use crate::engine::{Msg, Simulation};
 use crate::eventlog::Notable;
 use crate::kafka::consumer::{ConsumerMsg, ConsumerState, Phase};
 use crate::kafka::group::{GroupError, GroupMember, GroupRequest, GroupState, Rebalance};
+use crate::sim::SortSmall;
 use crate::sim::{Micros, Node, MS};
 use std::collections::BTreeMap;
 
@@ -21,7 +21,16 @@ pub const STATIC_LEAVE_EPOCH: i32 = -2;
 impl Simulation {
     /// Coordinator: one ConsumerGroupHeartbeat.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn handle_consumer_heartbeat(&mut self, b: u32, consumer: u32, g: u32, member_id: String, member_epoch: i32, instance_id: Option<String>, owned: Vec<u32>) {
+    pub(crate) fn handle_consumer_heartbeat(
+        &mut self,
+        b: u32,
+        consumer: u32,
+        g: u32,
+        member_id: String,
+        member_epoch: i32,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+    ) {
         let now = self.now;
         let grp = &mut self.groups[g as usize];
         if member_epoch == LEAVE_EPOCH || member_epoch == STATIC_LEAVE_EPOCH {
@@ -36,7 +45,9 @@ impl Simulation {
         let mut member_id = member_id;
         if member_epoch == 0 && !grp.members.contains_key(&member_id) {
             // Joining (or a static member coming back with its instance id).
-            let back = instance_id.as_ref().and_then(|inst| grp.members.iter().find(|(_, m)| m.instance_id.as_ref() == Some(inst)).map(|(id, _)| id.clone()));
+            let back = instance_id
+                .as_ref()
+                .and_then(|inst| grp.members.iter().find(|(_, m)| m.instance_id.as_ref() == Some(inst)).map(|(id, _)| id.clone()));
             match back {
                 Some(old) => {
                     let mut m = grp.members.remove(&old).expect("present");
@@ -49,14 +60,22 @@ impl Simulation {
                     self.note(Notable::Text(format!("group {id}: static member rejoined as {member_id}, no rebalance")));
                 }
                 None => {
-                    member_id = format!("{}-{}", instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.cfg.id)), grp.next_member);
+                    member_id = format!(
+                        "{}-{}",
+                        instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.cfg.id)),
+                        grp.next_member
+                    );
                     grp.next_member += 1;
                     let order = grp.next_join_order;
                     grp.next_join_order += 1;
                     let mut m = GroupMember::new(consumer, instance_id, order, now);
                     m.joined = true;
                     grp.members.insert(member_id.clone(), m);
-                    let cause = if self.groups[g as usize].members.len() == 1 { "initial_join" } else { "member_joined" };
+                    let cause = if self.groups[g as usize].members.len() == 1 {
+                        "initial_join"
+                    } else {
+                        "member_joined"
+                    };
                     self.groups[g as usize].step(now, "join", &member_id, Vec::new());
                     self.bump_group_epoch(g, cause);
                 }
@@ -84,7 +103,17 @@ impl Simulation {
 
     fn reply_848(&mut self, b: u32, consumer: u32, member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) {
         let done = self.service(b, 20);
-        self.send_at(done, Node::Broker(b), Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::ConsumerHeartbeatDone { member_id, member_epoch, assignment, error }));
+        self.send_at(
+            done,
+            Node::Broker(b),
+            Node::Consumer(consumer),
+            Msg::Consumer(ConsumerMsg::ConsumerHeartbeatDone {
+                member_id,
+                member_epoch,
+                assignment,
+                error,
+            }),
+        );
     }
 
     /// Membership changed: a new group epoch and a new target assignment.
@@ -92,19 +121,29 @@ impl Simulation {
         let now = self.now;
         self.groups[g as usize].generation += 1;
         let grp = &self.groups[g as usize];
-        let strategy = if grp.cfg.assignor_name() == "range" { ServerStrategy::Range } else { ServerStrategy::Uniform };
+        let strategy = if grp.cfg.assignor_name() == "range" {
+            ServerStrategy::Range
+        } else {
+            ServerStrategy::Uniform
+        };
         // Stickiness comes from the current target: the assignor sees it as owned.
         let empty = Vec::new();
         let generation = grp.generation - 1;
         let (topics, members) = self.assignor_input(
             g,
-            grp.members.iter().map(|(id, m)| (id, &m.instance_id, grp.target.get(id).unwrap_or(&empty).as_slice(), generation)),
+            grp.members
+                .iter()
+                .map(|(id, m)| (id, &m.instance_id, grp.target.get(id).unwrap_or(&empty).as_slice(), generation)),
         );
         let result = assignors::assign_server(strategy, &topics, &members).unwrap_or_default();
         let target = self.global_assignment(result);
         let grp = &mut self.groups[g as usize];
         grp.target = target.clone();
-        grp.state = if grp.members.is_empty() { GroupState::Empty } else { GroupState::PreparingRebalance };
+        grp.state = if grp.members.is_empty() {
+            GroupState::Empty
+        } else {
+            GroupState::PreparingRebalance
+        };
         let before: BTreeMap<String, Vec<u32>> = crate::sim::map_from(grp.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())));
         grp.history.push(Rebalance {
             group: grp.cfg.id.clone(),
@@ -135,11 +174,25 @@ impl Simulation {
         let now = self.now;
         let grp = &mut self.groups[g as usize];
         let target = grp.target.get(member_id).cloned().unwrap_or_default();
-        let owned_elsewhere: Vec<u32> = grp.members.iter().filter(|(id, _)| id.as_str() != member_id).flat_map(|(_, m)| m.assignment.iter().copied()).collect();
+        let owned_elsewhere: Vec<u32> = grp
+            .members
+            .iter()
+            .filter(|(id, _)| id.as_str() != member_id)
+            .flat_map(|(_, m)| m.assignment.iter().copied())
+            .collect();
         let n = grp.current_rebalance();
         let m = grp.members.get_mut(member_id).expect("caller checked");
-        let revoke: Vec<u32> = m.assignment.iter().copied().filter(|p| !target.contains(p) && !m.revoking.contains(p)).collect();
-        let grant: Vec<u32> = target.iter().copied().filter(|p| !m.assignment.contains(p) && !owned_elsewhere.contains(p)).collect();
+        let revoke: Vec<u32> = m
+            .assignment
+            .iter()
+            .copied()
+            .filter(|p| !target.contains(p) && !m.revoking.contains(p))
+            .collect();
+        let grant: Vec<u32> = target
+            .iter()
+            .copied()
+            .filter(|p| !m.assignment.contains(p) && !owned_elsewhere.contains(p))
+            .collect();
         if !revoke.is_empty() {
             m.revoking.extend(&revoke);
         }
@@ -166,12 +219,18 @@ impl Simulation {
         if !grant.is_empty() {
             grp.step(now, "assign", member_id, grant.clone());
             if let Some(r) = n.and_then(|n| grp.rebalance_mut(n)) {
-                let moved = grant.iter().filter(|p| r.before.iter().any(|(id, ps)| id != member_id && ps.contains(p))).count();
+                let moved = grant
+                    .iter()
+                    .filter(|p| r.before.iter().any(|(id, ps)| id != member_id && ps.contains(p)))
+                    .count();
                 r.moved_partitions += moved as u32;
             }
         }
         self.invariants.checks += 1;
-        let all_done = grp.members.iter().all(|(id, m)| m.member_epoch == grp.generation && grp.target.get(id).is_some_and(|t| *t == m.assignment));
+        let all_done = grp
+            .members
+            .iter()
+            .all(|(id, m)| m.member_epoch == grp.generation && grp.target.get(id).is_some_and(|t| *t == m.assignment));
         if all_done && grp.state == GroupState::PreparingRebalance {
             grp.state = GroupState::Stable;
             if let Some(r) = grp.history.last_mut() {
@@ -184,8 +243,12 @@ impl Simulation {
     pub(crate) fn expire_848_members(&mut self, g: u32) {
         let now = self.now;
         let session = self.groups[g as usize].cfg.session_timeout_ms * MS;
-        let expired: Vec<String> =
-            self.groups[g as usize].members.iter().filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session).map(|(id, _)| id.clone()).collect();
+        let expired: Vec<String> = self.groups[g as usize]
+            .members
+            .iter()
+            .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
+            .map(|(id, _)| id.clone())
+            .collect();
         for id in expired {
             if let Some(m) = self.groups[g as usize].members.remove(&id) {
                 let grp = &mut self.groups[g as usize];

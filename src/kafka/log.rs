@@ -338,7 +338,17 @@ mod tests {
     use super::*;
 
     fn batch(epoch: i32, records: u32) -> Batch {
-        Batch { base_offset: 0, records, bytes: records * 10, epoch, producer: 0, audit_seq: 0, idem: None, created_us: 0, created_end_us: 0 }
+        Batch {
+            base_offset: 0,
+            records,
+            bytes: records * 10,
+            epoch,
+            producer: 0,
+            audit_seq: 0,
+            idem: None,
+            created_us: 0,
+            created_end_us: 0,
+        }
     }
 
     #[test]
@@ -405,7 +415,17 @@ mod merge_tests {
     use super::*;
 
     fn b(seq: u64, records: u32, t: u64) -> Batch {
-        Batch { base_offset: 0, records, bytes: records * 100, epoch: 0, producer: 7, audit_seq: seq, idem: None, created_us: t, created_end_us: t }
+        Batch {
+            base_offset: 0,
+            records,
+            bytes: records * 100,
+            epoch: 0,
+            producer: 7,
+            audit_seq: seq,
+            idem: None,
+            created_us: t,
+            created_end_us: t,
+        }
     }
 
     #[test]
@@ -457,7 +477,17 @@ mod retention_age_tests {
         let mut log = Log::default();
         for i in 0..100u64 {
             // Alternate producers so nothing merges.
-            log.append(Batch { base_offset: 0, records: 1, bytes: 10, epoch: 0, producer: (i % 2) as u32, audit_seq: i / 2, idem: None, created_us: i * 1_000, created_end_us: i * 1_000 });
+            log.append(Batch {
+                base_offset: 0,
+                records: 1,
+                bytes: 10,
+                epoch: 0,
+                producer: (i % 2) as u32,
+                audit_seq: i / 2,
+                idem: None,
+                created_us: i * 1_000,
+                created_end_us: i * 1_000,
+            });
         }
         log.hw = log.leo;
         // Everything is younger than the cut-off: kept although above the soft limit of 10.

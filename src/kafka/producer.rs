@@ -80,10 +80,16 @@ pub struct Producer {
 
 #[derive(Debug, Clone)]
 pub enum ProducerMsg {
-    ProduceResponse { req_id: u64, results: Vec<(u32, Result<u64, ErrorCode>)> },
+    ProduceResponse {
+        req_id: u64,
+        results: Vec<(u32, Result<u64, ErrorCode>)>,
+    },
     /// The connection to the sending broker was reset.
     Disconnected,
-    MetadataResponse { req_id: u64, leaders: Vec<(u32, Option<u32>, i32)> },
+    MetadataResponse {
+        req_id: u64,
+        leaders: Vec<(u32, Option<u32>, i32)>,
+    },
 }
 
 impl Producer {
@@ -184,7 +190,9 @@ impl Producer {
         let arrival = now.saturating_sub(linger / 2);
         while n > 0 {
             let q = &mut self.acc[part as usize];
-            let open = q.back_mut().filter(|b| b.attempts == 0 && b.instance == self.instance && u64::from(b.records) < per_batch);
+            let open = q
+                .back_mut()
+                .filter(|b| b.attempts == 0 && b.instance == self.instance && u64::from(b.records) < per_batch);
             let b = match open {
                 Some(b) => b,
                 None => {
@@ -258,7 +266,11 @@ impl Simulation {
             let per_batch = u64::from((pr.cfg.batch_size / pr.cfg.record_bytes.max(1)).max(1));
             while n > 0 {
                 let part = pr.sticky;
-                let room = per_batch - pr.acc[part as usize].back().filter(|b| b.attempts == 0).map_or(0, |b| u64::from(b.records) % per_batch);
+                let room = per_batch
+                    - pr.acc[part as usize]
+                        .back()
+                        .filter(|b| b.attempts == 0)
+                        .map_or(0, |b| u64::from(b.records) % per_batch);
                 let take = n.min(room.max(1));
                 if pr.add_records(part, take, now, linger) && pr.n > 1 {
                     let next = pr.rng.range(0, u64::from(pr.n - 2)) as u32;
@@ -301,7 +313,10 @@ impl Simulation {
             self.fail_request(p, id);
         }
         let pr = &mut self.producers[p as usize];
-        if pr.metadata_in_flight.is_some_and(|(_, t)| now.saturating_sub(t) > pr.cfg.request_timeout_ms * MS) {
+        if pr
+            .metadata_in_flight
+            .is_some_and(|(_, t)| now.saturating_sub(t) > pr.cfg.request_timeout_ms * MS)
+        {
             pr.metadata_in_flight = None;
             pr.metadata_target += 1;
         }
@@ -337,7 +352,11 @@ impl Simulation {
         self.counters.failed_records += records;
         self.metrics.record_failed(records);
         let producer = self.producers[p as usize].cfg.id.clone();
-        self.note(Notable::ProducerError { producer, error: "delivery.timeout.ms expired", partitions: 1 });
+        self.note(Notable::ProducerError {
+            producer,
+            error: "delivery.timeout.ms expired",
+            partitions: 1,
+        });
     }
 
     fn maybe_request_metadata(&mut self, p: u32) {
@@ -353,7 +372,11 @@ impl Simulation {
         pr.next_metadata_at = now + pr.cfg.retry_backoff_ms * MS;
         let target = pr.metadata_target % brokers;
         let topic = pr.topic;
-        self.send(Node::Client(p), Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics: vec![topic] }));
+        self.send(
+            Node::Client(p),
+            Node::Broker(target),
+            Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics: vec![topic] }),
+        );
     }
 
     /// Kafka's drain: the first ready batch of every partition the broker leads,
@@ -474,8 +497,17 @@ impl Simulation {
                 if !errors.is_empty() {
                     let producer = self.producers[p as usize].cfg.id.clone();
                     for (error, partitions) in errors {
-                        if self.log.entries.back().is_none_or(|e| !matches!(&e.what, Notable::ProducerError { error: x, .. } if *x == error)) {
-                            self.note(Notable::ProducerError { producer: producer.clone(), error, partitions });
+                        if self
+                            .log
+                            .entries
+                            .back()
+                            .is_none_or(|e| !matches!(&e.what, Notable::ProducerError { error: x, .. } if *x == error))
+                        {
+                            self.note(Notable::ProducerError {
+                                producer: producer.clone(),
+                                error,
+                                partitions,
+                            });
                         }
                     }
                 }
@@ -484,7 +516,12 @@ impl Simulation {
             }
             ProducerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
-                let ids: Vec<u64> = self.producers[p as usize].in_flight.iter().filter(|(_, f)| f.broker == b).map(|(&id, _)| id).collect();
+                let ids: Vec<u64> = self.producers[p as usize]
+                    .in_flight
+                    .iter()
+                    .filter(|(_, f)| f.broker == b)
+                    .map(|(&id, _)| id)
+                    .collect();
                 for id in ids {
                     self.fail_request(p, id);
                 }
@@ -503,7 +540,9 @@ impl Simulation {
                 pr.metadata_in_flight = None;
                 let mut missing = false;
                 for &(pidx, leader, epoch) in &leaders {
-                    let Some(i) = pidx.checked_sub(pr.first).map(|i| i as usize).filter(|&i| i < pr.n as usize) else { continue };
+                    let Some(i) = pidx.checked_sub(pr.first).map(|i| i as usize).filter(|&i| i < pr.n as usize) else {
+                        continue;
+                    };
                     if epoch >= pr.leader_epochs[i] {
                         pr.leaders[i] = leader;
                         pr.leader_epochs[i] = epoch;

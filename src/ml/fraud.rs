@@ -129,7 +129,14 @@ impl FraudModel {
         }
         let second = at / SEC;
         if self.window.back().is_none_or(|b| b.second < second) {
-            self.window.push_back(Bucket { second, pos: Box::new([0; BINS]), neg: Box::new([0; BINS]), tp: 0, fp: 0, fn_: 0 });
+            self.window.push_back(Bucket {
+                second,
+                pos: Box::new([0; BINS]),
+                neg: Box::new([0; BINS]),
+                tp: 0,
+                fp: 0,
+                fn_: 0,
+            });
             while self.window.front().is_some_and(|b| b.second + WINDOW_SECS <= second) {
                 self.window.pop_front();
             }
@@ -200,7 +207,11 @@ impl FraudModel {
     /// (p50, p99) of this interval's detections, then starts a new interval.
     pub fn take_interval_detection(&mut self) -> (u64, u64) {
         let h = &self.interval_detection;
-        let out = if h.is_empty() { (0, 0) } else { (h.value_at_quantile(0.5), h.value_at_quantile(0.99)) };
+        let out = if h.is_empty() {
+            (0, 0)
+        } else {
+            (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+        };
         self.interval_detection.reset();
         out
     }

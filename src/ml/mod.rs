@@ -52,7 +52,10 @@ pub fn auto_topic(s: &Scenario, name: &str) -> bool {
 }
 
 fn transactions_topic(s: &Scenario) -> Option<&TopicConfig> {
-    s.producers.iter().find(|p| p.workload == Some(Workload::Transactions)).and_then(|p| s.topic(&p.topic))
+    s.producers
+        .iter()
+        .find(|p| p.workload == Some(Workload::Transactions))
+        .and_then(|p| s.topic(&p.topic))
 }
 
 /// Checks workloads and processors: one line per problem.
@@ -61,24 +64,44 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
     for p in &s.producers {
         match p.workload {
             Some(Workload::Transactions) | Some(Workload::UserBehavior) => {
-                let name = if p.workload == Some(Workload::Transactions) { "transactions" } else { "user_behavior" };
+                let name = if p.workload == Some(Workload::Transactions) {
+                    "transactions"
+                } else {
+                    "user_behavior"
+                };
                 if p.keys == 0 {
-                    return err(format!("producer {}: workload \"{name}\" is keyed by user: set keys (the number of users) above 0", p.id));
+                    return err(format!(
+                        "producer {}: workload \"{name}\" is keyed by user: set keys (the number of users) above 0",
+                        p.id
+                    ));
                 }
                 if p.workload == Some(Workload::Transactions) && txn_topic.as_deref() != Some(p.topic.as_str()) {
-                    return err(format!("producer {}: every \"transactions\" workload must write to one topic ({:?})", p.id, txn_topic.unwrap_or_default()));
+                    return err(format!(
+                        "producer {}: every \"transactions\" workload must write to one topic ({:?})",
+                        p.id,
+                        txn_topic.unwrap_or_default()
+                    ));
                 }
             }
             Some(Workload::Labels) => {
-                let ok = s.producers.iter().any(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
+                let ok = s
+                    .producers
+                    .iter()
+                    .any(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
                 if !ok || p.topic != LABELS_TOPIC {
-                    return err(format!("producer {}: workload \"labels\" is internal (use \"transactions\" or \"user_behavior\")", p.id));
+                    return err(format!(
+                        "producer {}: workload \"labels\" is internal (use \"transactions\" or \"user_behavior\")",
+                        p.id
+                    ));
                 }
             }
             Some(Workload::Alerts) => {
                 let ok = s.groups.iter().any(|g| g.processor == Some(ProcessorKind::FraudLr) && alerts_id(&g.id) == p.id);
                 if !ok || p.topic != ALERTS_TOPIC {
-                    return err(format!("producer {}: workload \"alerts\" is internal (use \"transactions\" or \"user_behavior\")", p.id));
+                    return err(format!(
+                        "producer {}: workload \"alerts\" is internal (use \"transactions\" or \"user_behavior\")",
+                        p.id
+                    ));
                 }
             }
             None => {}
@@ -90,12 +113,19 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
             return err(format!("producer {}: label_delay_ms must be at most 3600000", p.id));
         }
         if p.workload == Some(Workload::Transactions) && s.producers.iter().any(|o| o.id == labels_id(&p.id) && o.workload != Some(Workload::Labels)) {
-            return err(format!("producer {}: the id {:?} is taken by another producer, and the labels producer needs it", p.id, labels_id(&p.id)));
+            return err(format!(
+                "producer {}: the id {:?} is taken by another producer, and the labels producer needs it",
+                p.id,
+                labels_id(&p.id)
+            ));
         }
     }
     if let (Some(t), Some(l)) = (transactions_topic(s), s.topic(LABELS_TOPIC)) {
         if t.partitions != l.partitions {
-            return err(format!("topic {LABELS_TOPIC}: needs as many partitions as {} ({}), got {}", t.name, t.partitions, l.partitions));
+            return err(format!(
+                "topic {LABELS_TOPIC}: needs as many partitions as {} ({}), got {}",
+                t.name, t.partitions, l.partitions
+            ));
         }
     }
     for g in &s.groups {
@@ -113,10 +143,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         let fed = s.producers.iter().any(|p| p.workload == Some(needs) && g.topics.contains(&p.topic));
         if !fed {
             let w = if needs == Workload::Transactions { "transactions" } else { "user_behavior" };
-            return err(format!("group {}: processor \"{}\" needs a subscribed topic written by a producer with workload \"{w}\"", g.id, kind.as_str()));
+            return err(format!(
+                "group {}: processor \"{}\" needs a subscribed topic written by a producer with workload \"{w}\"",
+                g.id,
+                kind.as_str()
+            ));
         }
         if kind == ProcessorKind::FraudLr && s.producers.iter().any(|p| p.id == alerts_id(&g.id) && p.workload != Some(Workload::Alerts)) {
-            return err(format!("group {}: the id {:?} is taken by another producer, and the alerts producer needs it", g.id, alerts_id(&g.id)));
+            return err(format!(
+                "group {}: the id {:?} is taken by another producer, and the alerts producer needs it",
+                g.id,
+                alerts_id(&g.id)
+            ));
         }
     }
     Ok(())
@@ -149,17 +187,23 @@ fn internal_producer(id: String, topic: &str, like: Option<&ProducerConfig>, key
 /// fraud_lr group (all after the user's, so their indices do not move), and
 /// fraud_lr groups subscribed to the labels. Idempotent; unchanged without workloads.
 pub fn prepare(s: &Scenario) -> Cow<'_, Scenario> {
-    let Some(txn_topic) = transactions_topic(s).cloned() else { return Cow::Borrowed(s) };
+    let Some(txn_topic) = transactions_topic(s).cloned() else {
+        return Cow::Borrowed(s);
+    };
     let mut s = s.clone();
     for name in [LABELS_TOPIC, ALERTS_TOPIC] {
         if s.topic(name).is_none() {
-            s.topics.push(TopicConfig { name: name.to_string(), ..txn_topic.clone() });
+            s.topics.push(TopicConfig {
+                name: name.to_string(),
+                ..txn_topic.clone()
+            });
         }
     }
     let sources: Vec<ProducerConfig> = s.producers.iter().filter(|p| p.workload == Some(Workload::Transactions)).cloned().collect();
     for p in &sources {
         if !s.producers.iter().any(|o| o.id == labels_id(&p.id)) {
-            s.producers.push(internal_producer(labels_id(&p.id), LABELS_TOPIC, Some(p), p.keys, Workload::Labels));
+            s.producers
+                .push(internal_producer(labels_id(&p.id), LABELS_TOPIC, Some(p), p.keys, Workload::Labels));
         }
     }
     let keys = sources.first().map_or(1, |p| p.keys);
@@ -182,10 +226,17 @@ pub fn prepare(s: &Scenario) -> Cow<'_, Scenario> {
 #[derive(Debug, Clone)]
 enum Source {
     Plain,
-    Transactions { users: Vec<Vec<u32>> },
-    UserBehavior { users: Vec<Vec<u32>>, session_records: u64 },
+    Transactions {
+        users: Vec<Vec<u32>>,
+    },
+    UserBehavior {
+        users: Vec<Vec<u32>>,
+        session_records: u64,
+    },
     /// Labels for the transactions of this producer index (same partition, same sequence).
-    Labels { of: u32 },
+    Labels {
+        of: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -250,7 +301,12 @@ impl MlState {
         let mut out = Vec::new();
         for (g, m) in self.groups.iter_mut().enumerate() {
             let Some(m) = m else { continue };
-            let mut p = ModelPoint { group: g as u32, scored: m.scored, rescored: m.rescored, ..ModelPoint::default() };
+            let mut p = ModelPoint {
+                group: g as u32,
+                scored: m.scored,
+                rescored: m.rescored,
+                ..ModelPoint::default()
+            };
             match &mut m.model {
                 Model::Fraud(f) => {
                     p.auc = f.window_auc();
@@ -376,13 +432,18 @@ pub(crate) fn attach(sim: &mut Simulation) {
     for p in &s.producers {
         let n = partitions_of(&p.topic);
         sources.push(match p.workload {
-            Some(Workload::Transactions) => Source::Transactions { users: workload::users_by_partition(p.keys, n) },
+            Some(Workload::Transactions) => Source::Transactions {
+                users: workload::users_by_partition(p.keys, n),
+            },
             Some(Workload::UserBehavior) => Source::UserBehavior {
                 users: workload::users_by_partition(p.keys, n),
                 session_records: (p.records_per_sec * SESSION_SECS / u64::from(n)).max(1),
             },
             Some(Workload::Labels) => {
-                let of = s.producers.iter().position(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
+                let of = s
+                    .producers
+                    .iter()
+                    .position(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
                 of.map_or(Source::Plain, |of| Source::Labels { of: of as u32 })
             }
             _ => Source::Plain,
@@ -415,7 +476,12 @@ pub(crate) fn attach(sim: &mut Simulation) {
             })
         })
         .collect();
-    sim.ml = MlState { active: true, seed: s.seed, sources, groups };
+    sim.ml = MlState {
+        active: true,
+        seed: s.seed,
+        sources,
+        groups,
+    };
 }
 
 /// A run of records handed to a member's application in one poll.
@@ -473,7 +539,9 @@ impl Simulation {
                 }
             }
             (Source::Labels { of }, Model::Fraud(m)) => {
-                let Some(Source::Transactions { users }) = self.ml.sources.get(*of as usize) else { return };
+                let Some(Source::Transactions { users }) = self.ml.sources.get(*of as usize) else {
+                    return;
+                };
                 let users = &users[part as usize % users.len().max(1)];
                 gm.labels += d.records;
                 for j in 0..d.records {

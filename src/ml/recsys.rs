@@ -139,7 +139,12 @@ impl RecModel {
             self.personalised += u64::from(personal.is_some());
             let second = at / SEC;
             if self.window.back().is_none_or(|b| b.second < second) {
-                self.window.push_back(Bucket { second, evaluated: 0, hits: 0, baseline_hits: 0 });
+                self.window.push_back(Bucket {
+                    second,
+                    evaluated: 0,
+                    hits: 0,
+                    baseline_hits: 0,
+                });
                 while self.window.front().is_some_and(|b| b.second + WINDOW_SECS <= second) {
                     self.window.pop_front();
                 }
@@ -193,7 +198,10 @@ impl RecModel {
 
     /// (hit rate, baseline hit rate) over the last 30 s of processing.
     pub fn window_hit_rates(&self) -> (Option<f64>, Option<f64>) {
-        let (e, h, b) = self.window.iter().fold((0, 0, 0), |a, x| (a.0 + x.evaluated, a.1 + x.hits, a.2 + x.baseline_hits));
+        let (e, h, b) = self
+            .window
+            .iter()
+            .fold((0, 0, 0), |a, x| (a.0 + x.evaluated, a.1 + x.hits, a.2 + x.baseline_hits));
         (super::fraud::ratio(h, e), super::fraud::ratio(b, e))
     }
 }

@@ -135,10 +135,24 @@ pub fn transaction(seed: u64, producer: u32, part: u32, seq: u64, users: &[u32])
         };
         (0.6 * g.normal(), g.chance(40), cat, g.chance(70))
     };
-    let country = if foreign { ((u64::from(p.home) + 1 + g.below(COUNTRIES - 1)) % COUNTRIES) as u8 } else { p.home };
+    let country = if foreign {
+        ((u64::from(p.home) + 1 + g.below(COUNTRIES - 1)) % COUNTRIES) as u8
+    } else {
+        p.home
+    };
     let hour = if night { g.below(6) as u8 } else { 6 + g.below(18) as u8 };
     let amount = (p.typical * libm::exp(log_ratio) * 100.0).round() / 100.0;
-    Transaction { user, amount: amount.max(0.01), category, country, hour, fraud, home_country: p.home, typical_amount: p.typical, usual_categories: p.usual }
+    Transaction {
+        user,
+        amount: amount.max(0.01),
+        category,
+        country,
+        hour,
+        fraud,
+        home_country: p.home,
+        typical_amount: p.typical,
+        usual_categories: p.usual,
+    }
 }
 
 // ---- user behaviour -------------------------------------------------------------
@@ -186,7 +200,11 @@ pub fn behavior(seed: u64, producer: u32, part: u32, seq: u64, users: &[u32], se
     let phase = ug.below(session_records.max(1));
     let session = (seq + phase) / session_records.max(1);
     let mut sg = Gen::new(&[seed, 0x5e55, u64::from(user), session]);
-    let cluster = if sg.chance(700) { favourites[sg.below(2) as usize] } else { sg.below(CLUSTERS as u64) } as usize;
+    let cluster = if sg.chance(700) {
+        favourites[sg.below(2) as usize]
+    } else {
+        sg.below(CLUSTERS as u64)
+    } as usize;
     let item = if g.chance(750) {
         cluster * PER_CLUSTER + zipf(&mut g, PER_CLUSTER)
     } else {

@@ -10,14 +10,33 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    KillBroker { broker: u32 },
-    RestartBroker { broker: u32 },
-    StopBroker { broker: u32 },
-    PauseBroker { broker: u32, for_ms: u64 },
-    SlowBroker { broker: u32, extra_latency_ms: u64 },
-    SlowDisk { broker: u32, extra_ms: u64 },
-    KillController { controller: String },
-    RestartController { controller: String },
+    KillBroker {
+        broker: u32,
+    },
+    RestartBroker {
+        broker: u32,
+    },
+    StopBroker {
+        broker: u32,
+    },
+    PauseBroker {
+        broker: u32,
+        for_ms: u64,
+    },
+    SlowBroker {
+        broker: u32,
+        extra_latency_ms: u64,
+    },
+    SlowDisk {
+        broker: u32,
+        extra_ms: u64,
+    },
+    KillController {
+        controller: String,
+    },
+    RestartController {
+        controller: String,
+    },
     PartitionNetwork {
         from: Vec<NodeName>,
         to: Vec<NodeName>,
@@ -33,14 +52,38 @@ pub enum Action {
         #[serde(default)]
         acks: Option<Acks>,
     },
-    SetTopicConfig { topic: String, min_insync_replicas: u32 },
-    SetClusterConfig { unclean_leader_election_enable: bool },
-    AddConsumer { group: String },
-    StopConsumer { group: String, member: u32 },
-    KillConsumer { group: String, member: u32 },
-    RestartConsumer { group: String, member: u32 },
-    PauseConsumer { group: String, member: u32, for_ms: u64 },
-    SetConsumerRate { group: String, member: u32, records_per_sec: u64 },
+    SetTopicConfig {
+        topic: String,
+        min_insync_replicas: u32,
+    },
+    SetClusterConfig {
+        unclean_leader_election_enable: bool,
+    },
+    AddConsumer {
+        group: String,
+    },
+    StopConsumer {
+        group: String,
+        member: u32,
+    },
+    KillConsumer {
+        group: String,
+        member: u32,
+    },
+    RestartConsumer {
+        group: String,
+        member: u32,
+    },
+    PauseConsumer {
+        group: String,
+        member: u32,
+        for_ms: u64,
+    },
+    SetConsumerRate {
+        group: String,
+        member: u32,
+        records_per_sec: u64,
+    },
 }
 
 /// A node named in a network cut: a broker number or a controller name ("c1").
@@ -52,10 +95,26 @@ pub enum NodeName {
 }
 
 const ACTION_NAMES: &[&str] = &[
-    "kill_broker", "restart_broker", "stop_broker", "pause_broker", "slow_broker", "slow_disk", "kill_controller",
-    "restart_controller", "partition_network", "heal_network", "elect_preferred_leaders", "set_producer",
-    "set_topic_config", "set_cluster_config", "add_consumer", "stop_consumer", "kill_consumer", "restart_consumer",
-    "pause_consumer", "set_consumer_rate",
+    "kill_broker",
+    "restart_broker",
+    "stop_broker",
+    "pause_broker",
+    "slow_broker",
+    "slow_disk",
+    "kill_controller",
+    "restart_controller",
+    "partition_network",
+    "heal_network",
+    "elect_preferred_leaders",
+    "set_producer",
+    "set_topic_config",
+    "set_cluster_config",
+    "add_consumer",
+    "stop_consumer",
+    "kill_consumer",
+    "restart_consumer",
+    "pause_consumer",
+    "set_consumer_rate",
 ];
 
 /// Fields of one action object, taken out one by one; what is left over is an error.
@@ -103,11 +162,24 @@ impl Action {
             "kill_broker" => Action::KillBroker { broker: f.u32("broker")? },
             "restart_broker" => Action::RestartBroker { broker: f.u32("broker")? },
             "stop_broker" => Action::StopBroker { broker: f.u32("broker")? },
-            "pause_broker" => Action::PauseBroker { broker: f.u32("broker")?, for_ms: f.u64("for_ms")? },
-            "slow_broker" => Action::SlowBroker { broker: f.u32("broker")?, extra_latency_ms: f.u64("extra_latency_ms")? },
-            "slow_disk" => Action::SlowDisk { broker: f.u32("broker")?, extra_ms: f.u64("extra_ms")? },
-            "kill_controller" => Action::KillController { controller: f.string("controller")? },
-            "restart_controller" => Action::RestartController { controller: f.string("controller")? },
+            "pause_broker" => Action::PauseBroker {
+                broker: f.u32("broker")?,
+                for_ms: f.u64("for_ms")?,
+            },
+            "slow_broker" => Action::SlowBroker {
+                broker: f.u32("broker")?,
+                extra_latency_ms: f.u64("extra_latency_ms")?,
+            },
+            "slow_disk" => Action::SlowDisk {
+                broker: f.u32("broker")?,
+                extra_ms: f.u64("extra_ms")?,
+            },
+            "kill_controller" => Action::KillController {
+                controller: f.string("controller")?,
+            },
+            "restart_controller" => Action::RestartController {
+                controller: f.string("controller")?,
+            },
             "partition_network" => Action::PartitionNetwork {
                 from: f.take("from")?,
                 to: f.take("to")?,
@@ -115,19 +187,46 @@ impl Action {
             },
             "heal_network" => Action::HealNetwork {},
             "elect_preferred_leaders" => Action::ElectPreferredLeaders {},
-            "set_producer" => Action::SetProducer { producer: f.string("producer")?, records_per_sec: f.opt("records_per_sec")?, acks: f.opt("acks")? },
-            "set_topic_config" => Action::SetTopicConfig { topic: f.string("topic")?, min_insync_replicas: f.u32("min_insync_replicas")? },
-            "set_cluster_config" => Action::SetClusterConfig { unclean_leader_election_enable: f.take("unclean_leader_election_enable")? },
+            "set_producer" => Action::SetProducer {
+                producer: f.string("producer")?,
+                records_per_sec: f.opt("records_per_sec")?,
+                acks: f.opt("acks")?,
+            },
+            "set_topic_config" => Action::SetTopicConfig {
+                topic: f.string("topic")?,
+                min_insync_replicas: f.u32("min_insync_replicas")?,
+            },
+            "set_cluster_config" => Action::SetClusterConfig {
+                unclean_leader_election_enable: f.take("unclean_leader_election_enable")?,
+            },
             "add_consumer" => Action::AddConsumer { group: f.string("group")? },
-            "stop_consumer" => Action::StopConsumer { group: f.string("group")?, member: f.u32("member")? },
-            "kill_consumer" => Action::KillConsumer { group: f.string("group")?, member: f.u32("member")? },
-            "restart_consumer" => Action::RestartConsumer { group: f.string("group")?, member: f.u32("member")? },
-            "pause_consumer" => Action::PauseConsumer { group: f.string("group")?, member: f.u32("member")?, for_ms: f.u64("for_ms")? },
-            "set_consumer_rate" => {
-                Action::SetConsumerRate { group: f.string("group")?, member: f.u32("member")?, records_per_sec: f.u64("records_per_sec")? }
-            }
+            "stop_consumer" => Action::StopConsumer {
+                group: f.string("group")?,
+                member: f.u32("member")?,
+            },
+            "kill_consumer" => Action::KillConsumer {
+                group: f.string("group")?,
+                member: f.u32("member")?,
+            },
+            "restart_consumer" => Action::RestartConsumer {
+                group: f.string("group")?,
+                member: f.u32("member")?,
+            },
+            "pause_consumer" => Action::PauseConsumer {
+                group: f.string("group")?,
+                member: f.u32("member")?,
+                for_ms: f.u64("for_ms")?,
+            },
+            "set_consumer_rate" => Action::SetConsumerRate {
+                group: f.string("group")?,
+                member: f.u32("member")?,
+                records_per_sec: f.u64("records_per_sec")?,
+            },
             other => {
-                return Err(format!("unknown variant `{other}`, expected one of {}", ACTION_NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")))
+                return Err(format!(
+                    "unknown variant `{other}`, expected one of {}",
+                    ACTION_NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ))
             }
         };
         f.done(a)
@@ -137,10 +236,7 @@ impl Action {
     pub fn validate(&self, s: &Scenario) -> Result<(), ScenarioError> {
         let broker = |b: u32| -> Result<(), ScenarioError> {
             if b >= s.cluster.brokers {
-                return err(format!(
-                    "broker {b} does not exist (brokers are 0..{})",
-                    s.cluster.brokers.saturating_sub(1)
-                ));
+                return err(format!("broker {b} does not exist (brokers are 0..{})", s.cluster.brokers.saturating_sub(1)));
             }
             Ok(())
         };
@@ -177,7 +273,11 @@ impl Action {
                 Ok(())
             }
             Action::HealNetwork {} | Action::ElectPreferredLeaders {} => Ok(()),
-            Action::SetProducer { producer, records_per_sec, acks } => {
+            Action::SetProducer {
+                producer,
+                records_per_sec,
+                acks,
+            } => {
                 let Some(p) = s.producers.iter().find(|p| &p.id == producer) else {
                     return err(format!("set_producer: unknown producer {producer:?}"));
                 };
@@ -220,7 +320,11 @@ impl Action {
                 }
                 let max = s.max_members(group);
                 if *member >= max {
-                    return err(format!("{}: group {group} has no member {member} (members are 0..{})", self.name(), max.saturating_sub(1)));
+                    return err(format!(
+                        "{}: group {group} has no member {member} (members are 0..{})",
+                        self.name(),
+                        max.saturating_sub(1)
+                    ));
                 }
                 if let Action::PauseConsumer { for_ms: 0, .. } = self {
                     return err("pause_consumer needs for_ms > 0");
@@ -322,33 +426,66 @@ mod tests {
             Action::RestartBroker { broker: 1 },
             Action::StopBroker { broker: 2 },
             Action::PauseBroker { broker: 0, for_ms: 5 },
-            Action::SlowBroker { broker: 0, extra_latency_ms: 50 },
+            Action::SlowBroker {
+                broker: 0,
+                extra_latency_ms: 50,
+            },
             Action::SlowDisk { broker: 0, extra_ms: 20 },
             Action::KillController { controller: "c1".into() },
             Action::RestartController { controller: "c1".into() },
-            Action::PartitionNetwork { from: vec![NodeName::Broker(0)], to: vec![NodeName::Controller("c0".into())], one_way: true },
+            Action::PartitionNetwork {
+                from: vec![NodeName::Broker(0)],
+                to: vec![NodeName::Controller("c0".into())],
+                one_way: true,
+            },
             Action::HealNetwork {},
             Action::ElectPreferredLeaders {},
-            Action::SetProducer { producer: "p".into(), records_per_sec: Some(5), acks: Some(Acks::One) },
-            Action::SetProducer { producer: "p".into(), records_per_sec: None, acks: None },
-            Action::SetTopicConfig { topic: "t".into(), min_insync_replicas: 2 },
-            Action::SetClusterConfig { unclean_leader_election_enable: true },
+            Action::SetProducer {
+                producer: "p".into(),
+                records_per_sec: Some(5),
+                acks: Some(Acks::One),
+            },
+            Action::SetProducer {
+                producer: "p".into(),
+                records_per_sec: None,
+                acks: None,
+            },
+            Action::SetTopicConfig {
+                topic: "t".into(),
+                min_insync_replicas: 2,
+            },
+            Action::SetClusterConfig {
+                unclean_leader_election_enable: true,
+            },
             Action::AddConsumer { group: "g".into() },
             Action::StopConsumer { group: "g".into(), member: 1 },
             Action::KillConsumer { group: "g".into(), member: 1 },
             Action::RestartConsumer { group: "g".into(), member: 1 },
-            Action::PauseConsumer { group: "g".into(), member: 1, for_ms: 9 },
-            Action::SetConsumerRate { group: "g".into(), member: 1, records_per_sec: 7 },
+            Action::PauseConsumer {
+                group: "g".into(),
+                member: 1,
+                for_ms: 9,
+            },
+            Action::SetConsumerRate {
+                group: "g".into(),
+                member: 1,
+                records_per_sec: 7,
+            },
         ]
     }
 
     #[test]
     fn every_action_round_trips_through_json() {
         for a in every_action() {
-            let serde_json::Value::Object(map) = serde_json::to_value(&a).unwrap() else { panic!("not an object") };
+            let serde_json::Value::Object(map) = serde_json::to_value(&a).unwrap() else {
+                panic!("not an object")
+            };
             assert_eq!(Action::from_map(map).unwrap(), a);
         }
-        assert_eq!(every_action().iter().map(|a| a.name()).collect::<std::collections::BTreeSet<_>>().len(), ACTION_NAMES.len());
+        assert_eq!(
+            every_action().iter().map(|a| a.name()).collect::<std::collections::BTreeSet<_>>().len(),
+            ACTION_NAMES.len()
+        );
     }
 
     #[test]

@@ -96,12 +96,9 @@ fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), String> {
         Field::Unclean => s.cluster.unclean_leader_election_enable = v == "true",
         Field::MinIsrDefault => s.cluster.min_insync_replicas = num("min.insync.replicas", v)?,
         Field::Partitions => s.topics.first_mut().ok_or_else(|| need("topic"))?.partitions = num("partitions", v)?,
-        Field::ReplicationFactor => {
-            s.topics.first_mut().ok_or_else(|| need("topic"))?.replication_factor = num("replication.factor", v)?
-        }
+        Field::ReplicationFactor => s.topics.first_mut().ok_or_else(|| need("topic"))?.replication_factor = num("replication.factor", v)?,
         Field::TopicMinIsr => {
-            s.topics.first_mut().ok_or_else(|| need("topic"))?.min_insync_replicas =
-                if v.is_empty() { None } else { Some(num("min.insync.replicas", v)?) }
+            s.topics.first_mut().ok_or_else(|| need("topic"))?.min_insync_replicas = if v.is_empty() { None } else { Some(num("min.insync.replicas", v)?) }
         }
         Field::ProducerRate => s.producers.first_mut().ok_or_else(|| need("producer"))?.records_per_sec = num("records/s", v)?,
         Field::Acks => {
@@ -125,9 +122,7 @@ fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), String> {
             // Each protocol has its own assignors: fall back to the protocol's default.
             g.assignor = None;
         }
-        Field::ConsumerRate => {
-            s.groups.first_mut().ok_or_else(|| need("group"))?.records_per_sec_per_member = num("records/s per member", v)?
-        }
+        Field::ConsumerRate => s.groups.first_mut().ok_or_else(|| need("group"))?.records_per_sec_per_member = num("records/s per member", v)?,
     }
     Ok(())
 }

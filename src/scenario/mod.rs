@@ -454,7 +454,11 @@ impl Scenario {
     /// Members a group can ever have in this scenario: the initial ones plus one per `add_consumer`.
     pub fn max_members(&self, group: &str) -> u32 {
         let initial = self.group(group).map_or(0, |g| g.members);
-        let added = self.actions.iter().filter(|a| matches!(&a.action, Action::AddConsumer { group: g } if g == group)).count();
+        let added = self
+            .actions
+            .iter()
+            .filter(|a| matches!(&a.action, Action::AddConsumer { group: g } if g == group))
+            .count();
         initial + added as u32
     }
 }
@@ -562,10 +566,22 @@ mod tests {
         let cases = [
             ("not json", "invalid scenario"),
             (r#"{"sed": 1}"#, "unknown field `sed`"),
-            (r#"{"cluster": {"brokers": 2}, "topics": [{"name": "t", "replication_factor": 3}]}"#, "larger than the 2"),
-            (r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t", "records_per_sec": -5}]}"#, "invalid value"),
-            (r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t", "acks": "1", "enable_idempotence": true}]}"#, "requires acks"),
-            (r#"{"actions": [{"at_ms": 1, "action": "kill_broker", "broker": 3}]}"#, "broker 3 does not exist"),
+            (
+                r#"{"cluster": {"brokers": 2}, "topics": [{"name": "t", "replication_factor": 3}]}"#,
+                "larger than the 2",
+            ),
+            (
+                r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t", "records_per_sec": -5}]}"#,
+                "invalid value",
+            ),
+            (
+                r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t", "acks": "1", "enable_idempotence": true}]}"#,
+                "requires acks",
+            ),
+            (
+                r#"{"actions": [{"at_ms": 1, "action": "kill_broker", "broker": 3}]}"#,
+                "broker 3 does not exist",
+            ),
             (r#"{"actions": [{"at_ms": 1, "action": "explode"}]}"#, "unknown variant `explode`"),
             (r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "u"}]}"#, "unknown topic"),
         ];
@@ -578,7 +594,8 @@ mod tests {
 
     #[test]
     fn idempotence_defaults_follow_acks() {
-        let s = Scenario::from_json(r#"{"topics": [{"name": "t"}], "producers": [{"id": "a", "topic": "t", "acks": "1"}, {"id": "b", "topic": "t"}]}"#).unwrap();
+        let s =
+            Scenario::from_json(r#"{"topics": [{"name": "t"}], "producers": [{"id": "a", "topic": "t", "acks": "1"}, {"id": "b", "topic": "t"}]}"#).unwrap();
         assert!(!s.producers[0].idempotent());
         assert!(s.producers[1].idempotent());
     }

@@ -9,8 +9,8 @@ mod sort;
 
 pub use network::{Network, Node};
 pub use queue::EventQueue;
-pub use sort::{map_from, set_from, SortSmall};
 pub use rng::{Fnv64, SimRng};
+pub use sort::{map_from, set_from, SortSmall};
 
 /// Simulated time in microseconds since the start of the run.
 pub type Micros = u64;

@@ -47,7 +47,12 @@ pub struct Network {
 
 impl Network {
     pub fn new(rtt_us: Micros, brokers: u32, rng: SimRng) -> Network {
-        Network { rtt_us, cuts: BTreeSet::new(), extra_us: vec![0; brokers as usize], rng }
+        Network {
+            rtt_us,
+            cuts: BTreeSet::new(),
+            extra_us: vec![0; brokers as usize],
+            rng,
+        }
     }
 
     pub fn is_cut(&self, from: Node, to: Node) -> bool {

@@ -39,7 +39,12 @@ pub struct EventQueue<E> {
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
-        Self { heap: BinaryHeap::new(), slab: Vec::new(), free: Vec::new(), next_seq: 0 }
+        Self {
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            next_seq: 0,
+        }
     }
 }
 

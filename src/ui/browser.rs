@@ -75,7 +75,9 @@ pub async fn read_file(file: web_sys::File) -> Result<String, String> {
 /// Fetches a text file (a teacher's lesson) by URL.
 pub async fn fetch_text(url: &str) -> Result<String, String> {
     let w = window().ok_or("no window")?;
-    let resp = wasm_bindgen_futures::JsFuture::from(w.fetch_with_str(url)).await.map_err(|_| format!("could not fetch {url}"))?;
+    let resp = wasm_bindgen_futures::JsFuture::from(w.fetch_with_str(url))
+        .await
+        .map_err(|_| format!("could not fetch {url}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("could not fetch {url}"))?;
     if !resp.ok() {
         return Err(format!("could not fetch {url}: HTTP {}", resp.status()));

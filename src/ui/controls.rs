@@ -2,11 +2,11 @@
 //! topic and cluster configs, preferred-leader election, and each producer's rate
 //! and acks. Every control sends an engine `Action` through `Msg::Act`.
 
-use crate::sim::SortSmall;
 use super::Msg;
 use crate::engine::Snapshot;
 use crate::i18n::{tr, trf};
 use crate::scenario::{Acks, Action, NodeName};
+use crate::sim::SortSmall;
 use yew::prelude::*;
 
 /// The cut being composed: node names ("0", "c1") and direction.
@@ -19,7 +19,11 @@ pub struct CutForm {
 
 impl Default for CutForm {
     fn default() -> Self {
-        CutForm { from: "0".into(), to: "1".into(), one_way: false }
+        CutForm {
+            from: "0".into(),
+            to: "1".into(),
+            one_way: false,
+        }
     }
 }
 
@@ -89,7 +93,11 @@ fn network_map(snap: &Snapshot) -> Html {
             let k = 15.0 / len;
             let (sx, sy, ex, ey) = (x1 + dx * k, y1 + dy * k, x2 - dx * k, y2 - dy * k);
             let two = both(a, b);
-            let title = if two { trf("{0} and {1} cannot reach each other", &[node_label(a), node_label(b)]) } else { trf("messages from {0} to {1} are dropped", &[node_label(a), node_label(b)]) };
+            let title = if two {
+                trf("{0} and {1} cannot reach each other", &[node_label(a), node_label(b)])
+            } else {
+                trf("messages from {0} to {1} are dropped", &[node_label(a), node_label(b)])
+            };
             html! {
                 <line x1={sx.to_string()} y1={sy.to_string()} x2={ex.to_string()} y2={ey.to_string()}
                     class={if two { "cut both" } else { "cut one-way" }} marker-end="url(#cut-arrow)" marker-start={two.then_some("url(#cut-arrow-start)")}>
@@ -104,7 +112,11 @@ fn network_map(snap: &Snapshot) -> Html {
         .filter(|(a, b)| !both(a, b) || a < b)
         .map(|(a, b)| if both(a, b) { format!("{a} ↔ {b}") } else { format!("{a} → {b}") })
         .collect();
-    let label = if describe.is_empty() { tr("Network map: no cuts") } else { trf("Network map, cuts: {0}", &[describe.join(", ")]) };
+    let label = if describe.is_empty() {
+        tr("Network map: no cuts")
+    } else {
+        trf("Network map, cuts: {0}", &[describe.join(", ")])
+    };
     html! {
         <svg class="netmap" viewBox="0 0 260 190" role="img" aria-label={label}>
             <defs>
@@ -140,7 +152,11 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
             </select>
         }
     };
-    let cut_action = Action::PartitionNetwork { from: vec![node_name(&cut.from)], to: vec![node_name(&cut.to)], one_way: cut.one_way };
+    let cut_action = Action::PartitionNetwork {
+        from: vec![node_name(&cut.from)],
+        to: vec![node_name(&cut.to)],
+        one_way: cut.one_way,
+    };
     let same = cut.from == cut.to;
     let on_oneway = link.callback(|e: Event| Msg::CutForm(CutField::OneWay, e.target_unchecked_into::<web_sys::HtmlInputElement>().checked().to_string()));
     // Topics, each with its min.insync.replicas (from any of its partitions).

@@ -17,7 +17,11 @@ pub struct LessonRun {
 impl LessonRun {
     pub fn new(lesson: Lesson) -> LessonRun {
         let n = lesson.steps.len();
-        LessonRun { lesson, step: 0, states: vec![None; n] }
+        LessonRun {
+            lesson,
+            step: 0,
+            states: vec![None; n],
+        }
     }
 
     /// The state at step `k`: the one kept from an earlier visit, or simulated
@@ -30,7 +34,10 @@ impl LessonRun {
         }
         let (mut a, mut b) = match (0..k).rev().find_map(|i| self.states[i].clone()) {
             Some(s) => s,
-            None => (Simulation::new(&self.lesson.scenario), self.lesson.compare.as_ref().map(|c| Simulation::new(&c.0))),
+            None => (
+                Simulation::new(&self.lesson.scenario),
+                self.lesson.compare.as_ref().map(|c| Simulation::new(&c.0)),
+            ),
         };
         let t = self.lesson.steps[k].at_ms * 1000;
         a.run_until(t);

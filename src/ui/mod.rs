@@ -9,13 +9,13 @@ mod lesson;
 mod setup;
 mod views;
 
-use crate::sim::SortSmall;
 use crate::charts::{self, Marker, PlotArea, SeriesDef};
 use crate::i18n::{tr, trf};
-use crate::scenario::draft::{Draft, Field};
-use crate::share::SharedRun;
 use crate::presets::{self, PRESETS};
+use crate::scenario::draft::{Draft, Field};
 use crate::scenario::Action;
+use crate::share::SharedRun;
+use crate::sim::SortSmall;
 use crate::sim::{fmt_time, MS};
 use crate::{Scenario, Simulation};
 use gloo_timers::callback::Interval;
@@ -127,7 +127,13 @@ const MAX_CHARTS: usize = 7;
 fn chart_list(sim: &Simulation) -> Vec<ChartDef> {
     let mut v = CHARTS.to_vec();
     for (title, y_label, defs) in charts::model_charts(sim) {
-        v.push(ChartDef { title, y_label, defs, aria: title, target: "model" });
+        v.push(ChartDef {
+            title,
+            y_label,
+            defs,
+            aria: title,
+            target: "model",
+        });
     }
     v.truncate(MAX_CHARTS);
     v
@@ -137,10 +143,34 @@ fn chart_list(sim: &Simulation) -> Vec<ChartDef> {
 type ChartSig = (u64, usize, usize, bool, i32);
 
 const CHARTS: &[ChartDef] = &[
-    ChartDef { title: "Throughput", y_label: "records/s", defs: charts::THROUGHPUT, aria: "Throughput chart", target: "throughput" },
-    ChartDef { title: "Latency", y_label: "ms", defs: charts::LATENCY, aria: "Latency chart", target: "latency" },
-    ChartDef { title: "Consumer lag", y_label: "records", defs: charts::LAG, aria: "Consumer lag chart", target: "lag" },
-    ChartDef { title: "Partitions at risk", y_label: "partitions", defs: charts::HEALTH, aria: "Under-replicated and offline partitions chart", target: "health" },
+    ChartDef {
+        title: "Throughput",
+        y_label: "records/s",
+        defs: charts::THROUGHPUT,
+        aria: "Throughput chart",
+        target: "throughput",
+    },
+    ChartDef {
+        title: "Latency",
+        y_label: "ms",
+        defs: charts::LATENCY,
+        aria: "Latency chart",
+        target: "latency",
+    },
+    ChartDef {
+        title: "Consumer lag",
+        y_label: "records",
+        defs: charts::LAG,
+        aria: "Consumer lag chart",
+        target: "lag",
+    },
+    ChartDef {
+        title: "Partitions at risk",
+        y_label: "partitions",
+        defs: charts::HEALTH,
+        aria: "Under-replicated and offline partitions chart",
+        target: "health",
+    },
 ];
 
 pub struct App {
@@ -201,7 +231,11 @@ pub struct App {
 const SPEEDS: &[f64] = &[0.1, 0.5, 1.0, 5.0, 10.0, 50.0, 200.0, 1000.0];
 
 fn speed_label(s: f64) -> String {
-    if s < 1.0 { format!("{s}x") } else { format!("{s:.0}x") }
+    if s < 1.0 {
+        format!("{s}x")
+    } else {
+        format!("{s:.0}x")
+    }
 }
 
 fn next_speed(current: f64, faster: bool) -> f64 {
@@ -266,7 +300,9 @@ impl App {
 
     /// Restores the last checkpoint at or before `t` and re-simulates up to `t`.
     fn rewind(&mut self, t: u64) {
-        let Some(idx) = self.checkpoints.iter().rposition(|c| c.now_us() <= t) else { return };
+        let Some(idx) = self.checkpoints.iter().rposition(|c| c.now_us() <= t) else {
+            return;
+        };
         let mut sim = self.checkpoints[idx].clone();
         // Actions the user took between the checkpoint and `t` happen again at their times.
         if let Ok(current) = &self.sim {
@@ -312,12 +348,22 @@ impl App {
     fn show_step(&mut self, ctx: &Context<Self>, k: usize) {
         let Some(run) = &mut self.lesson else { return };
         let (a, b) = run.state_at(k);
-        let labels = run.lesson.compare.as_ref().map(|(_, la, lb)| (la.get(&self.lang).to_string(), lb.get(&self.lang).to_string()));
+        let labels = run
+            .lesson
+            .compare
+            .as_ref()
+            .map(|(_, la, lb)| (la.get(&self.lang).to_string(), lb.get(&self.lang).to_string()));
         let lesson_id = run.lesson.id.clone();
         self.sim = Ok(a.clone());
         self.checkpoints = vec![a];
         self.twin = match (b, labels) {
-            (Some(b), Some((la, lb))) => Some(Twin { checkpoints: vec![b.clone()], sim: b, a: la, b: lb, variant: String::new() }),
+            (Some(b), Some((la, lb))) => Some(Twin {
+                checkpoints: vec![b.clone()],
+                sim: b,
+                a: la,
+                b: lb,
+                variant: String::new(),
+            }),
             _ => None,
         };
         self.set_playing(ctx, false);
@@ -329,7 +375,10 @@ impl App {
     }
 
     fn open_lesson(&mut self, ctx: &Context<Self>, l: crate::lesson::Lesson, step: usize) {
-        self.preset = crate::presets::PRESETS.iter().find(|p| Scenario::from_json(p.json).ok().as_ref() == Some(&l.scenario)).map(|p| p.id);
+        self.preset = crate::presets::PRESETS
+            .iter()
+            .find(|p| Scenario::from_json(p.json).ok().as_ref() == Some(&l.scenario))
+            .map(|p| p.id);
         self.scenario = l.scenario.clone();
         self.setup.reset_to(&l.scenario, &l.id);
         self.selected = None;
@@ -346,7 +395,13 @@ impl App {
         self.setup.reset_to(&self.scenario, "link");
         self.twin = twin.zip(run.compare.clone()).map(|(b, id)| {
             let label = crate::scenario::draft::VARIANTS.iter().find(|v| v.0 == id).map_or("", |v| v.1);
-            Twin { checkpoints: Vec::new(), sim: b, a: tr("this scenario"), b: tr(label), variant: id }
+            Twin {
+                checkpoints: Vec::new(),
+                sim: b,
+                a: tr("this scenario"),
+                b: tr(label),
+                variant: id,
+            }
         });
         self.sim = Ok(sim);
         self.checkpoints.clear();
@@ -392,12 +447,20 @@ impl App {
         let dark = self.dark();
         let width = web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(0.0) as i32;
         let lang_n = crate::i18n::LANGUAGES.iter().position(|l| l.0 == self.lang).unwrap_or(0) as i32;
-        let sig = (sim.now_us() / CHART_REDRAW_US, sim.metrics().points.len(), names.len(), dark, width * 64 + lang_n * 4 + i32::from(self.large) * 2 + i32::from(self.twin.is_some()));
+        let sig = (
+            sim.now_us() / CHART_REDRAW_US,
+            sim.metrics().points.len(),
+            names.len(),
+            dark,
+            width * 64 + lang_n * 4 + i32::from(self.large) * 2 + i32::from(self.twin.is_some()),
+        );
         // When only time moved on, one chart is redrawn per tick, the stalest
         // first, so the drawing cost is spread over frames; any other change
         // (theme, size, a new marker) redraws every chart at once.
         let list = chart_list(sim);
-        let only_time = self.chart_sig[..list.len()].iter().all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
+        let only_time = self.chart_sig[..list.len()]
+            .iter()
+            .all(|c| c.is_some_and(|c| (c.2, c.3, c.4) == (sig.2, sig.3, sig.4)));
         let mut stale: Vec<usize> = (0..list.len()).filter(|&i| self.chart_sig[i] != Some(sig)).collect();
         stale.sort_small_by_key(|&i| self.chart_sig[i].map_or((0, 0), |c| (c.0, c.1)));
         // Spread over ticks only while playing up to 5x: paused (a lesson step, a
@@ -433,7 +496,15 @@ impl App {
             }
             let Some(backend) = CanvasBackend::with_canvas_object(canvas) else { continue };
             let root = backend.into_drawing_area();
-            let markers = names.iter().map(|m| Marker { t_sec: m.t_sec, label: &m.label, rebalance: m.rebalance, second: m.second }).collect();
+            let markers = names
+                .iter()
+                .map(|m| Marker {
+                    t_sec: m.t_sec,
+                    label: &m.label,
+                    rebalance: m.rebalance,
+                    second: m.second,
+                })
+                .collect();
             let type_scale = if self.large || self.presenting { 1.3 } else { 1.0 };
             let (title, y_label, x_label) = (tr(def.title), tr(def.y_label), tr("simulated time (s)"));
             let mut spec = charts::series_spec(sim, &title, &y_label, def.defs, markers, dark, dpr * type_scale);
@@ -461,7 +532,11 @@ impl App {
             match charts::draw_time_chart(&root, &spec) {
                 Ok(area) => {
                     // Back to CSS pixels, where pointer events live.
-                    self.plots[i] = PlotArea { left_px: area.left_px / dpr, right_px: area.right_px / dpr, ..area };
+                    self.plots[i] = PlotArea {
+                        left_px: area.left_px / dpr,
+                        right_px: area.right_px / dpr,
+                        ..area
+                    };
                 }
                 Err(e) => web_sys::console::warn_1(&format!("chart: {e}").into()),
             }
@@ -476,13 +551,24 @@ impl App {
         let list = chart_list(sim);
         let def = list.get(i)?;
         let p = sim.metrics().points.iter().min_by_key(|p| (p.t_ms as f64 - t * 1000.0).abs() as u64)?;
-        let mut values: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p)))).collect();
+        let mut values: Vec<String> = def
+            .defs
+            .iter()
+            .map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(p))))
+            .collect();
         // Side by side: run B's values at the same moment.
         if let Some(q) = self.twin.as_ref().and_then(|tw| tw.sim.metrics().points.iter().find(|q| q.t_ms == p.t_ms)) {
-            let b: Vec<String> = def.defs.iter().map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(q)))).collect();
+            let b: Vec<String> = def
+                .defs
+                .iter()
+                .map(|(label, _, f)| format!("{} {}", tr(label), charts::format_si(f(q))))
+                .collect();
             values = vec![format!("A: {}", values.join(" · ")), format!("B: {}", b.join(" · "))];
         }
-        Some(trf("{0} at {1} s: {2} ({3})", &[tr(def.title), format!("{:.1}", p.t_ms as f64 / 1000.0), values.join(" · "), tr(def.y_label)]))
+        Some(trf(
+            "{0} at {1} s: {2} ({3})",
+            &[tr(def.title), format!("{:.1}", p.t_ms as f64 / 1000.0), values.join(" · "), tr(def.y_label)],
+        ))
     }
 }
 
@@ -503,13 +589,27 @@ fn markers(sim: &Simulation, twin: Option<&Simulation>) -> Vec<MarkerText> {
         .actions()
         .iter()
         .filter(|a| a.at_us <= now)
-        .map(|a| MarkerText { t_sec: a.at_us as f64 / 1e6, label: tr(&a.action.name().replace('_', " ")), rebalance: false, second: false })
+        .map(|a| MarkerText {
+            t_sec: a.at_us as f64 / 1e6,
+            label: tr(&a.action.name().replace('_', " ")),
+            rebalance: false,
+            second: false,
+        })
         .collect();
     for (run, second) in std::iter::once((sim, false)).chain(twin.map(|b| (b, true))) {
         for g in run.groups() {
             for r in g.history.iter().filter(|r| r.started_us <= now) {
-                let label = if second { trf("B: rebalance {0}", &[&g.cfg.id]) } else { trf("rebalance {0}", &[&g.cfg.id]) };
-                out.push(MarkerText { t_sec: r.started_us as f64 / 1e6, label, rebalance: true, second });
+                let label = if second {
+                    trf("B: rebalance {0}", &[&g.cfg.id])
+                } else {
+                    trf("rebalance {0}", &[&g.cfg.id])
+                };
+                out.push(MarkerText {
+                    t_sec: r.started_us as f64 / 1e6,
+                    label,
+                    rebalance: true,
+                    second,
+                });
             }
         }
     }
@@ -551,7 +651,9 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         // Language: the URL's choice, else the last one used here, else English.
-        let wanted = browser::query_param("lang").or_else(|| browser::storage_get("kafka-sim-lang")).unwrap_or_else(|| "en".into());
+        let wanted = browser::query_param("lang")
+            .or_else(|| browser::storage_get("kafka-sim-lang"))
+            .unwrap_or_else(|| "en".into());
         let lang = "en".to_string();
         let scenario = preset_scenario(PRESETS[0].id).unwrap_or_else(|_| Scenario::from_json("{}").expect("the empty scenario is valid"));
         let mut setup = Draft::default();
@@ -600,7 +702,9 @@ impl Component for App {
         app._keys = web_sys::window().and_then(|w| w.document()).map(|doc| {
             let options = gloo_events::EventListenerOptions::enable_prevent_default();
             gloo_events::EventListener::new_with_options(&doc, "keydown", options, move |e| {
-                let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else { return };
+                let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else {
+                    return;
+                };
                 let typing = e
                     .target()
                     .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
@@ -608,8 +712,15 @@ impl Component for App {
                 if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
                     return;
                 }
-                let key = if e.shift_key() && e.key() == "ArrowRight" { "ShiftRight".to_string() } else { e.key() };
-                if matches!(key.as_str(), " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r" | "l" | "p" | "n" | "b" | "Escape") {
+                let key = if e.shift_key() && e.key() == "ArrowRight" {
+                    "ShiftRight".to_string()
+                } else {
+                    e.key()
+                };
+                if matches!(
+                    key.as_str(),
+                    " " | "ArrowRight" | "ShiftRight" | "ArrowLeft" | "+" | "=" | "-" | "?" | "r" | "l" | "p" | "n" | "b" | "Escape"
+                ) {
                     e.prevent_default();
                     link.send_message(Msg::Key(key));
                 }
@@ -646,7 +757,10 @@ impl Component for App {
         yew::platform::spawn_local(async move {
             let mut lessons = Vec::new();
             for name in crate::lesson::BUILT_IN_FILES {
-                match browser::fetch_text(&format!("lessons/{name}")).await.and_then(|t| crate::lesson::Lesson::from_json(&t)) {
+                match browser::fetch_text(&format!("lessons/{name}"))
+                    .await
+                    .and_then(|t| crate::lesson::Lesson::from_json(&t))
+                {
                     Ok(l) => lessons.push(l),
                     Err(e) => web_sys::console::warn_1(&format!("lessons/{name}: {e}").into()),
                 }
@@ -673,7 +787,11 @@ impl Component for App {
                     target = t.min(sim.end_us());
                 }
                 while !sim.run_for(target, EVENTS_PER_SLICE) {
-                    let budget = if self.speed > 10.0 || seeking { ENGINE_BUDGET_FAST_MS } else { ENGINE_BUDGET_MS };
+                    let budget = if self.speed > 10.0 || seeking {
+                        ENGINE_BUDGET_FAST_MS
+                    } else {
+                        ENGINE_BUDGET_MS
+                    };
                     if perf.as_ref().is_some_and(|p| p.now() - t0 > budget) {
                         break;
                     }
@@ -904,7 +1022,11 @@ impl Component for App {
                 let Ok(sim) = &self.sim else { return false };
                 let url = match &self.lesson {
                     Some(run) => browser::url_with(
-                        &[("lesson", Some(run.lesson.id.clone())), ("step", Some((run.step + 1).to_string())), ("lang", Some(self.lang.clone()))],
+                        &[
+                            ("lesson", Some(run.lesson.id.clone())),
+                            ("step", Some((run.step + 1).to_string())),
+                            ("lang", Some(self.lang.clone())),
+                        ],
                         None,
                     ),
                     None => {
@@ -937,7 +1059,13 @@ impl Component for App {
                             self.run_scenario(ctx, a, preset);
                             let label = crate::scenario::draft::VARIANTS.iter().find(|v| v.0 == id).map_or("", |v| v.1);
                             let sim = Simulation::new(&b);
-                            self.twin = Some(Twin { checkpoints: vec![sim.clone()], sim, a: tr("this scenario"), b: tr(label), variant: id });
+                            self.twin = Some(Twin {
+                                checkpoints: vec![sim.clone()],
+                                sim,
+                                a: tr("this scenario"),
+                                b: tr(label),
+                                variant: id,
+                            });
                         }
                         Err(e) => self.message = Some(tr(&e)),
                     }
@@ -980,8 +1108,16 @@ impl Component for App {
             if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
                 let _ = root.set_attribute("data-theme", &self.theme);
                 let _ = root.set_attribute("lang", if self.lang == "zh" { "zh-Hans" } else { &self.lang });
-                let _ = if self.large { root.set_attribute("data-large", "true") } else { root.remove_attribute("data-large") };
-                let _ = if self.presenting { root.set_attribute("data-present", "true") } else { root.remove_attribute("data-present") };
+                let _ = if self.large {
+                    root.set_attribute("data-large", "true")
+                } else {
+                    root.remove_attribute("data-large")
+                };
+                let _ = if self.presenting {
+                    root.set_attribute("data-present", "true")
+                } else {
+                    root.remove_attribute("data-present")
+                };
             }
             self.root_attrs = Some(wanted);
         }
@@ -1132,7 +1268,14 @@ impl App {
         let hl = self.lesson.as_ref().map_or("", |r| r.highlight());
         let marker_list = {
             let m = markers(sim, self.twin.as_ref().map(|t| &t.sim));
-            if m.is_empty() { tr("none") } else { m.iter().map(|m| trf("{0} at {1} s", &[m.label.clone(), format!("{:.1}", m.t_sec)])).collect::<Vec<_>>().join(", ") }
+            if m.is_empty() {
+                tr("none")
+            } else {
+                m.iter()
+                    .map(|m| trf("{0} at {1} s", &[m.label.clone(), format!("{:.1}", m.t_sec)]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
         };
         let spot = |target: &str| views::spot(hl, target);
         html! {
@@ -1211,7 +1354,15 @@ impl App {
                 format!("{:.0}", paused as f64 / 1000.0),
             ]
         };
-        let heads = ["acknowledged records", "acknowledged records lost", "duplicates stored", "consumer lag", "rebalances", "partitions revoked", "paused partition-ms"];
+        let heads = [
+            "acknowledged records",
+            "acknowledged records lost",
+            "duplicates stored",
+            "consumer lag",
+            "rebalances",
+            "partitions revoked",
+            "paused partition-ms",
+        ];
         let (ra, rb) = (row(a), row(&t.sim));
         html! {
             <section class="card compare" aria-label={tr("Side by side")}>

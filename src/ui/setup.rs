@@ -2,10 +2,10 @@
 //! JSON editor for everything else, and loading and downloading scenario files.
 
 use super::Msg;
-use crate::scenario::draft::{percent_encode, Field};
 use crate::i18n::{tr, trf};
-use crate::Scenario;
+use crate::scenario::draft::{percent_encode, Field};
 use crate::scenario::GroupProtocol;
+use crate::Scenario;
 use yew::prelude::*;
 
 fn input(link: &Callback<Msg>, rejected: &Option<(Field, AttrValue)>, field: Field, label: &str, value: String, hint: &str) -> Html {
@@ -128,4 +128,3 @@ pub fn setup_panel(props: &Props) -> Html {
         </section>
     }
 }
-

@@ -2,12 +2,12 @@
 //! with their log bars), the consumer groups, and the event log. Pure functions
 //! of the snapshot; every control sends a `Msg` carrying an engine `Action`.
 
-use crate::sim::SortSmall;
 use super::Msg;
 use crate::engine::{PartitionView, ReplicaView, Snapshot};
 use crate::eventlog::Entry;
 use crate::i18n::{tr, trf};
 use crate::scenario::Action;
+use crate::sim::SortSmall;
 use yew::prelude::*;
 
 /// The class that marks what a lesson step talks about.
@@ -51,7 +51,10 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Call
         "follower out of sync"
     };
     let name = format!("{}-{}", p.topic, p.partition);
-    let title = trf("{0} on broker {1}: {2}; LEO {3}, HW {4}", &[name.clone(), r.broker.to_string(), tr(state), r.leo.to_string(), r.hw.to_string()]);
+    let title = trf(
+        "{0} on broker {1}: {2}; LEO {3}, HW {4}",
+        &[name.clone(), r.broker.to_string(), tr(state), r.leo.to_string(), r.hw.to_string()],
+    );
     let target = format!("partition:{name}");
     html! {
         <button class={classes!("replica", leader.then_some("leader"), (!r.in_isr).then_some("out-of-sync"), spot(hl, &target))} data-target={target.clone()}
@@ -157,8 +160,14 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
 
 fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<Selection>, link: &yew::html::Scope<super::App>) -> Html {
     let Some(Selection::Broker(id)) = selected else { return html! {} };
-    let Some(b) = snap.brokers.iter().find(|b| b.id == *id) else { return html! {} };
-    let led: Vec<String> = parts.iter().filter(|p| p.leader == Some(b.id)).map(|p| format!("{}-{}", p.topic, p.partition)).collect();
+    let Some(b) = snap.brokers.iter().find(|b| b.id == *id) else {
+        return html! {};
+    };
+    let led: Vec<String> = parts
+        .iter()
+        .filter(|p| p.leader == Some(b.id))
+        .map(|p| format!("{}-{}", p.topic, p.partition))
+        .collect();
     let behind: Vec<String> = parts
         .iter()
         .filter(|p| p.replicas.iter().any(|r| r.broker == b.id) && !p.isr.contains(&b.id))
@@ -178,8 +187,12 @@ fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<S
 }
 
 fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, link: &yew::html::Scope<super::App>) -> Html {
-    let Some(Selection::Partition(topic, partition)) = selected else { return html! {} };
-    let Some(p) = parts.iter().find(|p| &p.topic == topic && p.partition == *partition) else { return html! {} };
+    let Some(Selection::Partition(topic, partition)) = selected else {
+        return html! {};
+    };
+    let Some(p) = parts.iter().find(|p| &p.topic == topic && p.partition == *partition) else {
+        return html! {};
+    };
     html! {
         <div class="details" role="region" aria-label={trf("Partition {0}", &[format!("{}-{}", p.topic, p.partition)])}>
             <strong>{ format!("{}-{}", p.topic, p.partition) }</strong>
@@ -258,11 +271,26 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
 /// What a group's model (issue 8) has done so far, in numbers.
 fn model_line(m: &crate::ml::ModelView) -> Html {
     let f = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{x:.3}"));
-    let ms = |v: Option<f64>| v.map_or("–".to_string(), |x| if x >= 1000.0 { format!("{:.1} s", x / 1000.0) } else { format!("{x:.1} ms") });
+    let ms = |v: Option<f64>| {
+        v.map_or("–".to_string(), |x| {
+            if x >= 1000.0 {
+                format!("{:.1} s", x / 1000.0)
+            } else {
+                format!("{x:.1} ms")
+            }
+        })
+    };
     let text = match m.processor {
         "fraud_lr" => trf(
             "fraud_lr model: AUC {0} · precision {1} · recall {2} · detection p50 {3}, p99 {4} · alerts {5}",
-            &[f(m.auc), f(m.precision), f(m.recall), ms(m.detection_latency_ms_p50), ms(m.detection_latency_ms_p99), m.alerts.unwrap_or(0).to_string()],
+            &[
+                f(m.auc),
+                f(m.precision),
+                f(m.recall),
+                ms(m.detection_latency_ms_p50),
+                ms(m.detection_latency_ms_p99),
+                m.alerts.unwrap_or(0).to_string(),
+            ],
         ),
         _ => trf(
             "item_cf model: hit rate@10 {0} (most popular {1}) · recommendations {2}",
@@ -283,7 +311,11 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
     let g = group.to_string();
     let on = link.callback(move |e: Event| {
         let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
-        Msg::Act(Action::SetConsumerRate { group: g.clone(), member, records_per_sec: v })
+        Msg::Act(Action::SetConsumerRate {
+            group: g.clone(),
+            member,
+            records_per_sec: v,
+        })
     });
     let mut rates = vec![10u64, 100, 500, 1_000, 1_500, 5_000, 10_000, 50_000];
     if !rates.contains(&rate) {
@@ -331,10 +363,16 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
     let latest = || with_history.iter().max_by_key(|g| g.recent_rebalances.last().map(|r| r.started_us)).copied();
     let picked = pick.as_ref().and_then(|(id, generation)| {
         let g = with_history.iter().find(|g| &g.id == id)?;
-        let k = g.recent_rebalances.iter().position(|r| r.generation == *generation).unwrap_or(g.recent_rebalances.len() - 1);
+        let k = g
+            .recent_rebalances
+            .iter()
+            .position(|r| r.generation == *generation)
+            .unwrap_or(g.recent_rebalances.len() - 1);
         Some((*g, k))
     });
-    let Some((g, k)) = picked.or_else(|| latest().map(|g| (g, g.recent_rebalances.len() - 1))) else { return html! {} };
+    let Some((g, k)) = picked.or_else(|| latest().map(|g| (g, g.recent_rebalances.len() - 1))) else {
+        return html! {};
+    };
     let r = &g.recent_rebalances[k];
     let last = k + 1 == g.recent_rebalances.len();
     let go = |to: Option<usize>| {
@@ -361,8 +399,15 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
     let height = 50.0 + steps.len() as f64 * row;
     let width = 40.0 + lanes.len() as f64 * 100.0;
     let label = |p: &[u32]| -> String {
-        let names: Vec<String> = p.iter().filter_map(|&i| snap.partitions.get(i as usize).map(|x| format!("{}-{}", x.topic, x.partition))).collect();
-        if names.len() > 4 { format!("{} … ({})", names[..3].join(" "), names.len()) } else { names.join(" ") }
+        let names: Vec<String> = p
+            .iter()
+            .filter_map(|&i| snap.partitions.get(i as usize).map(|x| format!("{}-{}", x.topic, x.partition)))
+            .collect();
+        if names.len() > 4 {
+            format!("{} … ({})", names[..3].join(" "), names.len())
+        } else {
+            names.join(" ")
+        }
     };
     let title = trf(
         "Rebalance: group {0} generation {1} ({2}), started {3}, {4}",
