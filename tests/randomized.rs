@@ -5,112 +5,12 @@
 //! `kafka-sim run`. `KAFKA_SIM_SEEDS=500 cargo test --release --test randomized` runs more.
 
 use kafka_sim::report::summary;
-use kafka_sim::sim::SimRng;
 use kafka_sim::{Scenario, Simulation};
 use serde_json::{json, Value};
 
-fn pick<'a, T>(rng: &mut SimRng, items: &'a [T]) -> &'a T {
-    &items[rng.range(0, items.len() as u64 - 1) as usize]
-}
-
-/// A random scenario. `safe`: acks=all everywhere and unclean election never on.
-fn random_scenario(seed: u64, safe: bool) -> Value {
-    let mut r = SimRng::stream(seed, "randomized-test");
-    let brokers = r.range(3, 5) as u32;
-    let controllers = *pick(&mut r, &[1u32, 3, 3, 5]);
-    let unclean = !safe && r.chance_ppm(300_000);
-    let topics: Vec<Value> = (0..r.range(1, 2))
-        .map(|i| {
-            json!({"name": format!("t{i}"), "partitions": r.range(1, 8), "replication_factor": r.range(2, 3).min(u64::from(brokers)),
-                   "min_insync_replicas": r.range(1, 2)})
-        })
-        .collect();
-    let producers: Vec<Value> = (0..r.range(1, 2))
-        .map(|i| {
-            let acks = if safe { "all" } else { *pick(&mut r, &["0", "1", "all"]) };
-            let mut p = json!({"id": format!("p{i}"), "topic": format!("t{}", r.range(0, topics.len() as u64 - 1)),
-                               "records_per_sec": r.range(200, 5000), "keys": *pick(&mut r, &[0u64, 10, 1000]), "acks": acks,
-                               "linger_ms": *pick(&mut r, &[0u64, 5, 20])});
-            if acks == "all" {
-                p["enable_idempotence"] = json!(r.chance_ppm(700_000));
-            }
-            p
-        })
-        .collect();
-    let duration_ms = 60_000;
-    let assignors = ["range", "roundrobin", "sticky", "cooperative-sticky"];
-    let groups: Vec<Value> = (0..r.range(0, 2))
-        .map(|i| {
-            let kip848 = r.chance_ppm(300_000);
-            let (protocol, assignor) = if kip848 {
-                ("consumer", *pick(&mut r, &["uniform", "range"]))
-            } else {
-                ("classic", *pick(&mut r, &assignors))
-            };
-            json!({"id": format!("g{i}"), "topics": [format!("t{}", r.range(0, topics.len() as u64 - 1))],
-                   "members": r.range(1, 4), "protocol": protocol, "assignor": assignor,
-                   "static_membership": r.chance_ppm(300_000), "records_per_sec_per_member": *pick(&mut r, &[300u64, 3000, 50_000]),
-                   "enable_auto_commit": r.chance_ppm(800_000), "auto_offset_reset": *pick(&mut r, &["earliest", "latest"]),
-                   "session_timeout_ms": *pick(&mut r, &[10_000u64, 45_000]), "max_poll_interval_ms": *pick(&mut r, &[15_000u64, 300_000])})
-        })
-        .collect();
-    let mut actions = Vec::new();
-    let node = |r: &mut SimRng| -> Value {
-        if r.chance_ppm(250_000) {
-            json!(format!("c{}", r.range(0, u64::from(controllers) - 1)))
-        } else {
-            json!(r.range(0, u64::from(brokers) - 1))
-        }
-    };
-    for _ in 0..r.range(2, 10) {
-        let at_ms = r.range(1_000, 50_000);
-        let b = r.range(0, u64::from(brokers) - 1);
-        if !groups.is_empty() && r.chance_ppm(400_000) {
-            let g = &groups[r.range(0, groups.len() as u64 - 1) as usize];
-            let (id, m) = (g["id"].clone(), r.range(0, g["members"].as_u64().unwrap() - 1));
-            let mut a = match r.range(0, 5) {
-                0 => json!({"action": "add_consumer", "group": id}),
-                1 => json!({"action": "stop_consumer", "group": id, "member": m}),
-                2 => json!({"action": "kill_consumer", "group": id, "member": m}),
-                3 => json!({"action": "restart_consumer", "group": id, "member": m}),
-                4 => json!({"action": "pause_consumer", "group": id, "member": m, "for_ms": r.range(1_000, 30_000)}),
-                _ => json!({"action": "set_consumer_rate", "group": id, "member": m, "records_per_sec": r.range(10, 20_000)}),
-            };
-            a["at_ms"] = json!(at_ms);
-            actions.push(a);
-            continue;
-        }
-        let a = match r.range(0, 13) {
-            0 | 1 => json!({"action": "kill_broker", "broker": b}),
-            2 | 3 => json!({"action": "restart_broker", "broker": b}),
-            4 => json!({"action": "stop_broker", "broker": b}),
-            5 => json!({"action": "pause_broker", "broker": b, "for_ms": r.range(100, 15_000)}),
-            6 => json!({"action": "slow_broker", "broker": b, "extra_latency_ms": *pick(&mut r, &[0u64, 5, 50])}),
-            7 => json!({"action": "slow_disk", "broker": b, "extra_ms": *pick(&mut r, &[0u64, 2, 30])}),
-            8 => json!({"action": "partition_network", "from": [node(&mut r)], "to": [node(&mut r), node(&mut r)], "one_way": r.chance_ppm(500_000)}),
-            9 => json!({"action": "heal_network"}),
-            10 => json!({"action": "kill_controller", "controller": format!("c{}", r.range(0, u64::from(controllers) - 1))}),
-            11 => json!({"action": "restart_controller", "controller": format!("c{}", r.range(0, u64::from(controllers) - 1))}),
-            12 => json!({"action": "elect_preferred_leaders"}),
-            _ if !safe => json!({"action": "set_cluster_config", "unclean_leader_election_enable": r.chance_ppm(500_000)}),
-            _ => json!({"action": "heal_network"}),
-        };
-        let mut a = a;
-        a["at_ms"] = json!(at_ms);
-        actions.push(a);
-    }
-    // Heal and restart everything late, so the end state is comparable.
-    actions.push(json!({"at_ms": 52_000, "action": "heal_network"}));
-    for b in 0..brokers {
-        actions.push(json!({"at_ms": 52_000, "action": "restart_broker", "broker": b}));
-    }
-    for c in 0..controllers {
-        actions.push(json!({"at_ms": 52_000, "action": "restart_controller", "controller": format!("c{c}")}));
-    }
-    json!({"seed": seed, "duration_ms": duration_ms,
-           "cluster": {"brokers": brokers, "controllers": controllers, "unclean_leader_election_enable": unclean},
-           "topics": topics, "producers": producers, "groups": groups, "actions": actions})
-}
+#[path = "common/random.rs"]
+mod random;
+use random::random_scenario;
 
 fn seeds() -> u64 {
     std::env::var("KAFKA_SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40)
