@@ -159,7 +159,7 @@ fn run(command: Command) -> Result<(), String> {
             let start = Instant::now();
             sim.run_until(seconds * SEC);
             let wall = start.elapsed().as_secs_f64();
-            let rebalances = sim.groups().iter().map(|g| g.history.len()).sum::<usize>();
+            let rebalances = sim.groups().iter().map(|g| g.rebalances()).sum::<usize>();
             println!(
                 "{{\"simulated_s\": {seconds}, \"wall_s\": {wall:.3}, \"speedup\": {:.1}, \"events\": {}, \"events_per_sec\": {:.0}, \"records\": {}, \"consumed\": {}, \"rebalances\": {rebalances}}}",
                 seconds as f64 / wall,

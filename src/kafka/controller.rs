@@ -4,10 +4,13 @@
 //! controlled shutdown; metadata served to brokers by long poll. Without a
 //! majority nothing changes: metadata is frozen, as in Kafka.
 
-use crate::engine::{ErrorCode, Msg, PartMeta, Simulation, Timer};
-use crate::eventlog::{ElectionKind, Notable};
-use crate::kafka::broker::BrokerMsg;
-use crate::sim::{Micros, Node, MS};
+use crate::kafka::notable::{ElectionKind, Notable};
+use crate::kafka::obs::Obs;
+use crate::kafka::protocol::{BrokerMsg, ControllerMsg, Msg, Timer};
+use crate::kafka::types::{Cluster, ErrorCode, PartMeta};
+use crate::kafka::Ctx;
+use crate::sim::{Micros, Network, Node, MS};
+use std::rc::Rc;
 
 /// `controller.quorum.election.timeout.ms`
 const ELECTION_TIMEOUT: Micros = 1_000 * MS;
@@ -34,6 +37,7 @@ pub struct BrokerRegistration {
 
 #[derive(Debug, Clone)]
 pub struct Quorum {
+    pub cluster: Rc<Cluster>,
     pub nodes: Vec<ControllerNode>,
     pub active: Option<u32>,
     pub epoch: u32,
@@ -41,6 +45,11 @@ pub struct Quorum {
     pub offset: u64,
     pub election_at: Option<Micros>,
     pub brokers: Vec<BrokerRegistration>,
+    /// The committed state of every partition, and the metadata offset of its last change.
+    pub meta: Vec<PartMeta>,
+    pub meta_offset: Vec<u64>,
+    /// `unclean.leader.election.enable`, as set now.
+    pub unclean_enabled: bool,
     /// Parked metadata fetches: (broker, offset, deadline).
     pub parked: Vec<(u32, u64, Micros)>,
     pub next_preferred_check: Micros,
@@ -48,14 +57,27 @@ pub struct Quorum {
 }
 
 impl Quorum {
-    pub fn new(brokers: u32, controllers: u32) -> Quorum {
+    /// The cluster at time 0: controller c0 active, every broker registered and
+    /// unfenced, leaders on the preferred replicas, as after a clean start.
+    pub fn new(cluster: Rc<Cluster>) -> Quorum {
+        let c = &cluster.config;
+        let meta: Vec<PartMeta> = cluster
+            .partitions
+            .iter()
+            .map(|p| PartMeta {
+                leader: p.assignment.first().copied(),
+                leader_epoch: 0,
+                isr: p.assignment.clone(),
+                partition_epoch: 0,
+            })
+            .collect();
         Quorum {
-            nodes: (0..controllers).map(|_| ControllerNode { alive: true, incarnation: 1 }).collect(),
-            active: None,
-            epoch: 0,
-            offset: 0,
+            nodes: (0..c.controllers).map(|_| ControllerNode { alive: true, incarnation: 1 }).collect(),
+            active: Some(0),
+            epoch: 1,
+            offset: 1,
             election_at: None,
-            brokers: (0..brokers)
+            brokers: (0..c.brokers)
                 .map(|_| BrokerRegistration {
                     fenced: false,
                     incarnation: 1,
@@ -64,61 +86,43 @@ impl Quorum {
                     shutting_down: false,
                 })
                 .collect(),
+            meta_offset: vec![1; meta.len()],
+            meta,
+            unclean_enabled: c.unclean_leader_election_enable,
             parked: Vec::new(),
             next_preferred_check: 0,
             frozen_noted: false,
+            cluster,
         }
     }
-}
 
-#[derive(Debug, Clone)]
-pub enum ControllerMsg {
-    Heartbeat {
-        broker: u32,
-        incarnation: u32,
-        meta_offset: u64,
-    },
-    MetadataFetch {
-        broker: u32,
-        incarnation: u32,
-        offset: u64,
-    },
-    AlterPartition {
-        broker: u32,
-        pidx: u32,
-        leader_epoch: i32,
-        partition_epoch: i32,
-        isr: Vec<u32>,
-    },
-    ControlledShutdown {
-        broker: u32,
-        incarnation: u32,
-    },
-}
-
-impl Simulation {
-    fn can_talk(&self, a: u32, b: u32) -> bool {
+    fn can_talk(&self, net: &Network, a: u32, b: u32) -> bool {
         let (na, nb) = (Node::Controller(a), Node::Controller(b));
-        self.quorum.nodes[b as usize].alive && !self.net.is_cut(na, nb) && !self.net.is_cut(nb, na)
+        self.nodes[b as usize].alive && !net.is_cut(na, nb) && !net.is_cut(nb, na)
     }
 
-    fn has_majority(&self, c: u32) -> bool {
-        let n = self.quorum.nodes.len() as u32;
-        let reach = (0..n).filter(|&j| j == c || self.can_talk(c, j)).count() as u32;
-        self.quorum.nodes[c as usize].alive && reach > n / 2
+    fn has_majority(&self, net: &Network, c: u32) -> bool {
+        let n = self.nodes.len() as u32;
+        let reach = (0..n).filter(|&j| j == c || self.can_talk(net, c, j)).count() as u32;
+        self.nodes[c as usize].alive && reach > n / 2
     }
 
     /// Raft commit: one round trip among the controllers.
     fn commit_delay(&self) -> Micros {
-        if self.quorum.nodes.len() > 1 {
-            self.scenario.cluster.network_rtt_us
+        if self.nodes.len() > 1 {
+            self.cluster.config.network_rtt_us
         } else {
             0
         }
     }
 
-    pub(crate) fn controller_receive(&mut self, c: u32, msg: ControllerMsg) {
-        if self.quorum.active != Some(c) {
+    /// Is the broker fenced in the controller's view?
+    pub fn fenced(&self, b: u32) -> bool {
+        self.brokers[b as usize].fenced
+    }
+
+    pub fn on_message(&mut self, ctx: &mut Ctx, c: u32, msg: ControllerMsg) {
+        if self.active != Some(c) {
             return; // NOT_CONTROLLER: the sender retries with the active one
         }
         match msg {
@@ -126,17 +130,17 @@ impl Simulation {
                 broker,
                 incarnation,
                 meta_offset,
-            } => self.handle_heartbeat(broker, incarnation, meta_offset),
+            } => self.handle_heartbeat(ctx, broker, incarnation, meta_offset),
             ControllerMsg::MetadataFetch { broker, incarnation, offset } => {
-                if self.quorum.brokers[broker as usize].incarnation != incarnation {
-                    self.handle_heartbeat(broker, incarnation, offset);
+                if self.brokers[broker as usize].incarnation != incarnation {
+                    self.handle_heartbeat(ctx, broker, incarnation, offset);
                 }
-                if offset < self.quorum.offset {
-                    self.answer_metadata(broker, offset);
+                if offset < self.offset {
+                    self.answer_metadata(ctx, broker, offset);
                 } else {
-                    let deadline = self.now + METADATA_POLL;
-                    self.quorum.parked.retain(|p| p.0 != broker);
-                    self.quorum.parked.push((broker, offset, deadline));
+                    let deadline = ctx.now + METADATA_POLL;
+                    self.parked.retain(|p| p.0 != broker);
+                    self.parked.push((broker, offset, deadline));
                 }
             }
             ControllerMsg::AlterPartition {
@@ -146,23 +150,26 @@ impl Simulation {
                 partition_epoch,
                 isr,
             } => {
-                let result = self.alter_partition(broker, pidx, leader_epoch, partition_epoch, isr);
-                let depart = self.now + self.commit_delay();
-                self.send_at(
-                    depart,
+                let result = self.alter_partition(ctx, broker, pidx, leader_epoch, partition_epoch, isr);
+                let depart = ctx.now + self.commit_delay();
+                ctx.send_as(
                     Node::Controller(c),
+                    depart,
                     Node::Broker(broker),
-                    Msg::Broker(BrokerMsg::AlterPartitionResponse { pidx, result }),
+                    Msg::Broker(BrokerMsg::AlterPartitionResponse {
+                        pidx,
+                        result: Box::new(result),
+                    }),
                 );
-                self.publish_metadata();
+                self.publish_metadata(ctx);
             }
             ControllerMsg::ControlledShutdown { broker, incarnation } => {
-                if self.quorum.brokers[broker as usize].incarnation == incarnation {
-                    self.controlled_shutdown(broker);
-                    let depart = self.now + self.commit_delay();
-                    self.send_at(
-                        depart,
+                if self.brokers[broker as usize].incarnation == incarnation {
+                    self.controlled_shutdown(ctx, broker);
+                    let depart = ctx.now + self.commit_delay();
+                    ctx.send_as(
                         Node::Controller(c),
+                        depart,
                         Node::Broker(broker),
                         Msg::Broker(BrokerMsg::ControlledShutdownResponse),
                     );
@@ -171,144 +178,157 @@ impl Simulation {
         }
     }
 
-    pub(crate) fn controller_timer(&mut self, _c: u32, timer: Timer) {
+    pub fn on_timer(&mut self, ctx: &mut Ctx, net: &Network, timer: Timer) {
         if timer == Timer::ControllerTick {
-            self.controller_tick();
-            self.timer(Node::Controller(0), TICK, Timer::ControllerTick);
+            self.tick(ctx, net);
+            ctx.timer(TICK, Timer::ControllerTick);
         }
     }
 
     /// The quorum's clock: leadership health, elections, fencing, long-poll timeouts.
-    fn controller_tick(&mut self) {
-        let now = self.now;
-        if let Some(a) = self.quorum.active {
-            if !self.has_majority(a) {
-                self.quorum.active = None;
-                self.quorum.parked.clear();
-                let jitter = self.rng.range(0, ELECTION_TIMEOUT);
-                self.quorum.election_at = Some(now + ELECTION_TIMEOUT + jitter);
-                self.note(Notable::ControllerLost { controller: a });
-                self.refresh_availability();
+    fn tick(&mut self, ctx: &mut Ctx, net: &Network) {
+        let now = ctx.now;
+        if let Some(a) = self.active {
+            if !self.has_majority(net, a) {
+                self.active = None;
+                self.parked.clear();
+                let jitter = ctx.rng.range(0, ELECTION_TIMEOUT);
+                self.election_at = Some(now + ELECTION_TIMEOUT + jitter);
+                ctx.observe(Obs::note(Notable::ControllerLost { controller: a }));
+                ctx.observe(Obs::AvailabilityChanged);
             }
         }
-        if self.quorum.active.is_none() {
-            let at = *self.quorum.election_at.get_or_insert(now + ELECTION_TIMEOUT);
+        if self.active.is_none() {
+            let at = *self.election_at.get_or_insert(now + ELECTION_TIMEOUT);
             if now >= at {
-                let n = self.quorum.nodes.len() as u32;
-                match (0..n).find(|&c| self.has_majority(c)) {
+                let n = self.nodes.len() as u32;
+                match (0..n).find(|&c| self.has_majority(net, c)) {
                     Some(c) => {
-                        self.quorum.active = Some(c);
-                        self.quorum.epoch += 1;
-                        self.quorum.election_at = None;
-                        self.quorum.frozen_noted = false;
+                        self.active = Some(c);
+                        self.epoch += 1;
+                        self.election_at = None;
+                        self.frozen_noted = false;
                         // A new active controller gives every broker a fresh session.
-                        for r in &mut self.quorum.brokers {
+                        for r in &mut self.brokers {
                             r.last_heartbeat = now;
                         }
-                        let epoch = self.quorum.epoch;
-                        self.note(Notable::ControllerElected { controller: c, epoch });
+                        ctx.observe(Obs::note(Notable::ControllerElected {
+                            controller: c,
+                            epoch: self.epoch,
+                        }));
                     }
                     None => {
-                        self.quorum.election_at = Some(now + ELECTION_TIMEOUT);
-                        if !self.quorum.frozen_noted {
-                            self.quorum.frozen_noted = true;
-                            self.note(Notable::QuorumLost);
+                        self.election_at = Some(now + ELECTION_TIMEOUT);
+                        if !self.frozen_noted {
+                            self.frozen_noted = true;
+                            ctx.observe(Obs::note(Notable::QuorumLost));
                         }
                     }
                 }
             }
             return;
         }
-        let session = self.scenario.cluster.broker_session_timeout_ms * MS;
-        for b in 0..self.quorum.brokers.len() as u32 {
-            let r = &self.quorum.brokers[b as usize];
+        let session = self.cluster.config.broker_session_timeout_ms * MS;
+        for b in 0..self.brokers.len() as u32 {
+            let r = &self.brokers[b as usize];
             if !r.fenced && now.saturating_sub(r.last_heartbeat) > session {
                 let silent_ms = now.saturating_sub(r.last_heartbeat) / MS;
-                self.note(Notable::BrokerFenced { broker: b, silent_ms });
-                self.fence_broker(b);
+                ctx.observe(Obs::note(Notable::BrokerFenced { broker: b, silent_ms }));
+                self.fence_broker(ctx, b);
             }
         }
-        let expired: Vec<(u32, u64)> = self.quorum.parked.iter().filter(|p| p.2 <= now).map(|p| (p.0, p.1)).collect();
+        let expired: Vec<(u32, u64)> = self.parked.iter().filter(|p| p.2 <= now).map(|p| (p.0, p.1)).collect();
         if !expired.is_empty() {
-            self.quorum.parked.retain(|p| p.2 > now);
+            self.parked.retain(|p| p.2 > now);
             for (b, offset) in expired {
-                self.answer_metadata(b, offset);
+                self.answer_metadata(ctx, b, offset);
             }
         }
-        let c = &self.scenario.cluster;
+        let c = &self.cluster.config;
         if c.auto_leader_rebalance_enable {
             let interval = c.leader_imbalance_check_interval_seconds * 1_000 * MS;
-            if self.quorum.next_preferred_check == 0 {
-                self.quorum.next_preferred_check = interval;
+            if self.next_preferred_check == 0 {
+                self.next_preferred_check = interval;
             }
-            if now >= self.quorum.next_preferred_check {
-                self.quorum.next_preferred_check = now + interval;
-                self.elect_preferred_leaders();
+            if now >= self.next_preferred_check {
+                self.next_preferred_check = now + interval;
+                self.elect_preferred_leaders(ctx);
             }
         }
-        self.publish_metadata();
+        self.publish_metadata(ctx);
     }
 
-    fn handle_heartbeat(&mut self, b: u32, incarnation: u32, meta_offset: u64) {
-        let now = self.now;
-        let offset = self.quorum.offset;
-        let reg = &mut self.quorum.brokers[b as usize];
+    fn handle_heartbeat(&mut self, ctx: &mut Ctx, b: u32, incarnation: u32, meta_offset: u64) {
+        let now = ctx.now;
+        let offset = self.offset;
+        let reg = &mut self.brokers[b as usize];
         if reg.incarnation != incarnation {
             // A restarted broker registers anew: its old process's leaderships are void.
             let was_fenced = reg.fenced;
             reg.incarnation = incarnation;
             reg.shutting_down = false;
             if !was_fenced {
-                self.fence_broker(b);
+                self.fence_broker(ctx, b);
             }
-            let reg = &mut self.quorum.brokers[b as usize];
-            reg.catch_up_offset = self.quorum.offset;
+            let reg = &mut self.brokers[b as usize];
+            reg.catch_up_offset = self.offset;
             reg.last_heartbeat = now;
-            self.note(Notable::BrokerRegistered { broker: b });
-            self.publish_metadata();
+            ctx.observe(Obs::note(Notable::BrokerRegistered { broker: b }));
+            self.publish_metadata(ctx);
             return;
         }
         reg.last_heartbeat = now;
         if reg.fenced && !reg.shutting_down && meta_offset >= reg.catch_up_offset && offset > 0 {
             reg.fenced = false;
-            self.note(Notable::BrokerUnfenced { broker: b });
-            self.elect_offline_partitions();
-            self.publish_metadata();
-            self.refresh_availability();
+            ctx.observe(Obs::note(Notable::BrokerUnfenced { broker: b }));
+            self.elect_offline_partitions(ctx);
+            self.publish_metadata(ctx);
+            ctx.observe(Obs::AvailabilityChanged);
         }
     }
 
-    /// Fencing: out of every ISR where it is not the last member, leaderships moved.
-    fn fence_broker(&mut self, b: u32) {
-        self.quorum.brokers[b as usize].fenced = true;
-        self.quorum.brokers[b as usize].catch_up_offset = self.quorum.offset + 1;
-        for pidx in 0..self.partitions.len() as u32 {
-            let ctrl = &self.partitions[pidx as usize].ctrl;
-            if ctrl.leader == Some(b) {
-                self.elect_leader(pidx, Some(b), ElectionKind::Clean);
-            } else if ctrl.isr.contains(&b) && ctrl.isr.len() > 1 {
-                let mut m = ctrl.clone();
+    /// Fencing (session timeout) and controlled shutdown: the broker leaves every ISR
+    /// where it is not the last member, and its leaderships move.
+    fn remove_broker(&mut self, ctx: &mut Ctx, b: u32, kind: ElectionKind) {
+        for pidx in 0..self.meta.len() as u32 {
+            let m = &self.meta[pidx as usize];
+            if m.leader == Some(b) {
+                self.elect_leader(ctx, pidx, Some(b), kind);
+            } else if m.isr.contains(&b) && m.isr.len() > 1 {
+                let mut m = m.clone();
                 m.isr.retain(|&x| x != b);
                 m.partition_epoch += 1;
-                self.commit(pidx, m, ElectionKind::Clean);
+                self.commit(ctx, pidx, m, kind);
             }
         }
-        self.publish_metadata();
-        self.refresh_availability();
+        self.publish_metadata(ctx);
+        ctx.observe(Obs::AvailabilityChanged);
+    }
+
+    fn fence_broker(&mut self, ctx: &mut Ctx, b: u32) {
+        self.brokers[b as usize].fenced = true;
+        self.brokers[b as usize].catch_up_offset = self.offset + 1;
+        self.remove_broker(ctx, b, ElectionKind::Clean);
+    }
+
+    fn controlled_shutdown(&mut self, ctx: &mut Ctx, b: u32) {
+        self.brokers[b as usize].shutting_down = true;
+        self.brokers[b as usize].fenced = true;
+        self.remove_broker(ctx, b, ElectionKind::ControlledShutdown);
     }
 
     fn eligible(&self, b: u32) -> bool {
-        let r = &self.quorum.brokers[b as usize];
+        let r = &self.brokers[b as usize];
         !r.fenced && !r.shutting_down
     }
 
     /// Moves leadership away from `excluded` (or fills an empty leader): the first
     /// replica in assignment order that is in the ISR and eligible; otherwise unclean
     /// if enabled, otherwise offline with the last ISR member kept.
-    fn elect_leader(&mut self, pidx: u32, excluded: Option<u32>, kind: ElectionKind) {
-        let p = &self.partitions[pidx as usize];
-        let mut m = p.ctrl.clone();
-        let assignment: Vec<u32> = p.assignment().collect();
+    fn elect_leader(&mut self, ctx: &mut Ctx, pidx: u32, excluded: Option<u32>, kind: ElectionKind) {
+        let mut m = self.meta[pidx as usize].clone();
+        let cluster = self.cluster.clone();
+        let assignment = &cluster.part(pidx).assignment;
         let clean = assignment
             .iter()
             .copied()
@@ -320,7 +340,7 @@ impl Simulation {
             m.leader = Some(new);
             m.leader_epoch += 1;
             m.partition_epoch += 1;
-            self.commit(pidx, m, kind);
+            self.commit(ctx, pidx, m, kind);
             return;
         }
         if self.unclean_enabled {
@@ -329,11 +349,8 @@ impl Simulation {
                 m.isr = vec![new];
                 m.leader_epoch += 1;
                 m.partition_epoch += 1;
-                self.counters.unclean_elections += 1;
-                let p = &self.partitions[pidx as usize];
-                let log_start = p.slot_of(new).map_or(0, |s| p.replicas[s].log.log_start);
-                self.audit.mark_unclean(pidx, log_start);
-                self.commit(pidx, m, ElectionKind::Unclean);
+                ctx.observe(Obs::UncleanElection { pidx, leader: new });
+                self.commit(ctx, pidx, m, ElectionKind::Unclean);
                 return;
             }
         }
@@ -346,72 +363,62 @@ impl Simulation {
             m.leader = None;
             m.leader_epoch += 1;
             m.partition_epoch += 1;
-            self.commit(pidx, m, ElectionKind::Offline);
+            self.commit(ctx, pidx, m, ElectionKind::Offline);
         }
     }
 
-    pub(crate) fn elect_offline_partitions(&mut self) {
-        if self.quorum.active.is_none() {
+    pub fn elect_offline_partitions(&mut self, ctx: &mut Ctx) {
+        if self.active.is_none() {
             return;
         }
-        for pidx in 0..self.partitions.len() as u32 {
-            if self.partitions[pidx as usize].ctrl.leader.is_none() {
-                self.elect_leader(pidx, None, ElectionKind::Clean);
+        for pidx in 0..self.meta.len() as u32 {
+            if self.meta[pidx as usize].leader.is_none() {
+                self.elect_leader(ctx, pidx, None, ElectionKind::Clean);
             }
         }
-        self.publish_metadata();
-        self.refresh_availability();
+        self.publish_metadata(ctx);
+        ctx.observe(Obs::AvailabilityChanged);
     }
 
     /// Every partition whose leader is not its preferred replica moves back,
     /// when the preferred replica is alive and in the ISR.
-    pub(crate) fn elect_preferred_leaders(&mut self) {
-        if self.quorum.active.is_none() {
+    pub fn elect_preferred_leaders(&mut self, ctx: &mut Ctx) {
+        if self.active.is_none() {
             return;
         }
-        for pidx in 0..self.partitions.len() as u32 {
-            let p = &self.partitions[pidx as usize];
-            let preferred = p.replicas[0].broker;
-            if p.ctrl.leader != Some(preferred) && p.ctrl.leader.is_some() && p.ctrl.isr.contains(&preferred) && self.eligible(preferred) {
-                let mut m = p.ctrl.clone();
+        for pidx in 0..self.meta.len() as u32 {
+            let preferred = self.cluster.part(pidx).assignment[0];
+            let m = &self.meta[pidx as usize];
+            if m.leader != Some(preferred) && m.leader.is_some() && m.isr.contains(&preferred) && self.eligible(preferred) {
+                let mut m = m.clone();
                 m.leader = Some(preferred);
                 m.leader_epoch += 1;
                 m.partition_epoch += 1;
-                self.commit(pidx, m, ElectionKind::Preferred);
+                self.commit(ctx, pidx, m, ElectionKind::Preferred);
             }
         }
-        self.publish_metadata();
-        self.refresh_availability();
+        self.publish_metadata(ctx);
+        ctx.observe(Obs::AvailabilityChanged);
     }
 
-    fn controlled_shutdown(&mut self, b: u32) {
-        self.quorum.brokers[b as usize].shutting_down = true;
-        self.quorum.brokers[b as usize].fenced = true;
-        for pidx in 0..self.partitions.len() as u32 {
-            let ctrl = &self.partitions[pidx as usize].ctrl;
-            if ctrl.leader == Some(b) {
-                self.elect_leader(pidx, Some(b), ElectionKind::ControlledShutdown);
-            } else if ctrl.isr.contains(&b) && ctrl.isr.len() > 1 {
-                let mut m = ctrl.clone();
-                m.isr.retain(|&x| x != b);
-                m.partition_epoch += 1;
-                self.commit(pidx, m, ElectionKind::ControlledShutdown);
-            }
-        }
-        self.publish_metadata();
-        self.refresh_availability();
-    }
-
-    fn alter_partition(&mut self, broker: u32, pidx: u32, leader_epoch: i32, partition_epoch: i32, isr: Vec<u32>) -> Result<PartMeta, ErrorCode> {
-        let p = &self.partitions[pidx as usize];
-        let m = &p.ctrl;
+    fn alter_partition(
+        &mut self,
+        ctx: &mut Ctx,
+        broker: u32,
+        pidx: u32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<u32>,
+    ) -> Result<PartMeta, ErrorCode> {
+        let m = &self.meta[pidx as usize];
+        let part = self.cluster.part(pidx);
         if m.leader != Some(broker) || m.leader_epoch != leader_epoch {
             return Err(ErrorCode::FencedLeaderEpoch);
         }
         if m.partition_epoch != partition_epoch {
             return Err(ErrorCode::InvalidUpdateVersion);
         }
-        if !isr.contains(&broker) || isr.iter().any(|r| p.slot_of(*r).is_none()) {
+        if !isr.contains(&broker) || isr.iter().any(|r| part.slot_of(*r).is_none()) {
             return Err(ErrorCode::InvalidUpdateVersion);
         }
         if isr.iter().any(|r| !m.isr.contains(r) && !self.eligible(*r)) {
@@ -420,101 +427,85 @@ impl Simulation {
         let mut next = m.clone();
         next.isr = isr;
         next.partition_epoch += 1;
-        self.commit(pidx, next.clone(), ElectionKind::Clean);
+        self.commit(ctx, pidx, next.clone(), ElectionKind::Clean);
         Ok(next)
     }
 
-    /// Commits a partition change to the metadata log and records what it means.
-    fn commit(&mut self, pidx: u32, next: PartMeta, kind: ElectionKind) {
-        let prev = self.partitions[pidx as usize].ctrl.clone();
-        self.quorum.offset += 1;
-        let offset = self.quorum.offset;
-        let topic = self.topic_name(pidx).to_string();
-        let partition = self.partitions[pidx as usize].index;
+    /// Commits a partition change to the metadata log and reports what it means.
+    fn commit(&mut self, ctx: &mut Ctx, pidx: u32, next: PartMeta, kind: ElectionKind) {
+        let prev = self.meta[pidx as usize].clone();
+        self.offset += 1;
+        let topic = self.cluster.topic_name(pidx).to_string();
+        let partition = self.cluster.part(pidx).index;
         if prev.leader != next.leader {
-            self.counters.leader_elections += 1;
-            self.note(Notable::LeaderChange {
+            ctx.observe(Obs::note(Notable::LeaderChange {
                 topic: topic.clone(),
                 partition,
                 from: prev.leader,
                 to: next.leader,
                 epoch: next.leader_epoch,
                 kind,
-            });
+            }));
         }
         if prev.isr != next.isr {
-            self.note(Notable::IsrChange {
+            ctx.observe(Obs::note(Notable::IsrChange {
                 topic,
                 partition,
                 from: prev.isr.clone(),
                 to: next.isr.clone(),
-            });
+            }));
         }
-        self.invariants.on_controller_commit(self.now, pidx, &prev, &next);
-        let p = &mut self.partitions[pidx as usize];
-        p.ctrl = next.clone();
-        p.ctrl_offset = offset;
-        // Invariant 3 at a clean leader change: the new leader's log must hold every
-        // acknowledged record that no rule allowed to be lost.
-        if prev.leader != next.leader && kind != ElectionKind::Unclean {
-            if let Some(slot) = next.leader.and_then(|l| p.slot_of(l)) {
-                let missing = self.audit.unexplained_missing(pidx, &p.replicas[slot].log);
-                if missing > 0 {
-                    self.invariants.violation(
-                        self.now,
-                        "no_acked_write_lost",
-                        format!(
-                            "{topic_name}-{partition}: new leader {l:?} lacks {missing} acknowledged records",
-                            topic_name = self.topics[p.topic as usize].name,
-                            l = next.leader
-                        ),
-                    );
-                }
-            }
-        }
+        self.meta[pidx as usize] = next.clone();
+        self.meta_offset[pidx as usize] = self.offset;
+        ctx.observe(Obs::PartitionChange {
+            pidx,
+            prev: Box::new(prev),
+            next: Box::new(next),
+            kind,
+        });
     }
 
     /// Answers every parked metadata fetch that has something new.
-    pub(crate) fn publish_metadata(&mut self) {
-        let offset = self.quorum.offset;
-        let ready: Vec<(u32, u64)> = self.quorum.parked.iter().filter(|p| p.1 < offset).map(|p| (p.0, p.1)).collect();
+    fn publish_metadata(&mut self, ctx: &mut Ctx) {
+        let offset = self.offset;
+        let ready: Vec<(u32, u64)> = self.parked.iter().filter(|p| p.1 < offset).map(|p| (p.0, p.1)).collect();
         if ready.is_empty() {
             return;
         }
-        self.quorum.parked.retain(|p| p.1 >= offset);
+        self.parked.retain(|p| p.1 >= offset);
         for (b, from) in ready {
-            self.answer_metadata(b, from);
+            self.answer_metadata(ctx, b, from);
         }
     }
 
-    fn answer_metadata(&mut self, b: u32, from: u64) {
-        let Some(c) = self.quorum.active else { return };
+    fn answer_metadata(&mut self, ctx: &mut Ctx, b: u32, from: u64) {
+        let Some(c) = self.active else { return };
         let changes: Vec<(u32, PartMeta)> = self
-            .partitions
+            .meta
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.ctrl_offset > from)
-            .map(|(i, p)| (i as u32, p.ctrl.clone()))
+            .filter(|(i, _)| self.meta_offset[*i] > from)
+            .map(|(i, m)| (i as u32, m.clone()))
             .collect();
-        let depart = self.now + self.commit_delay();
-        let offset = self.quorum.offset;
-        self.send_at(
-            depart,
+        let depart = ctx.now + self.commit_delay();
+        let offset = self.offset;
+        ctx.send_as(
             Node::Controller(c),
+            depart,
             Node::Broker(b),
             Msg::Broker(BrokerMsg::MetadataUpdate { offset, changes }),
         );
     }
 
-    pub(crate) fn kill_controller(&mut self, c: u32) {
-        if let Some(n) = self.quorum.nodes.get_mut(c as usize) {
+    pub fn kill(&mut self, c: u32) {
+        if let Some(n) = self.nodes.get_mut(c as usize) {
             n.alive = false;
             n.incarnation += 1;
         }
     }
 
-    pub(crate) fn restart_controller(&mut self, c: u32) {
-        if let Some(n) = self.quorum.nodes.get_mut(c as usize) {
+    pub fn restart(&mut self, c: u32) {
+        if let Some(n) = self.nodes.get_mut(c as usize) {
             n.alive = true;
             n.incarnation += 1;
         }

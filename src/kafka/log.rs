@@ -2,7 +2,7 @@
 //! used for truncation (KIP-101/279/320), the high watermark, retention, and
 //! the idempotent-producer state rebuilt from the log like Kafka does.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// Retention deletes this many batches at a time (a "segment").
 pub const RETENTION_CHUNK: usize = 32;
@@ -96,7 +96,8 @@ pub struct Log {
     pub hw: u64,
     /// (epoch, start offset), ascending.
     pub epochs: Vec<(i32, u64)>,
-    pub idem: BTreeMap<ProducerInstance, IdemState>,
+    /// Per idempotent producer instance (few per partition, so a list).
+    pub idem: Vec<(ProducerInstance, IdemState)>,
     /// Bytes currently held, for the UI.
     pub bytes: u64,
     /// Batches before this index were already merged.
@@ -163,7 +164,7 @@ impl Log {
 
     /// The broker's duplicate / ordering check for an idempotent batch.
     pub fn check_idempotent(&self, producer: ProducerInstance, pepoch: u16, seq: u32) -> IdemCheck {
-        let Some(st) = self.idem.get(&producer) else {
+        let Some(st) = self.idem.iter().find(|e| e.0 == producer).map(|e| &e.1) else {
             return if seq == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
         };
         if pepoch > st.epoch {
@@ -254,7 +255,14 @@ impl Log {
     /// Remembers the last 5 sequences of an idempotent producer, as the broker does.
     fn note_idempotent(&mut self, batch: &Batch) {
         let Some((pepoch, seq)) = batch.idem else { return };
-        let st = self.idem.entry(batch.producer).or_default();
+        let i = match self.idem.iter().position(|e| e.0 == batch.producer) {
+            Some(i) => i,
+            None => {
+                self.idem.push((batch.producer, IdemState::default()));
+                self.idem.len() - 1
+            }
+        };
+        let st = &mut self.idem[i].1;
         if pepoch > st.epoch {
             st.epoch = pepoch;
             st.recent.clear();

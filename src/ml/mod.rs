@@ -12,8 +12,9 @@ pub mod fraud;
 pub mod recsys;
 pub mod workload;
 
-use crate::engine::Simulation;
-use crate::scenario::{Acks, ProcessorKind, ProducerConfig, Scenario, ScenarioError, TopicConfig, Workload};
+use crate::kafka::obs::Delivery;
+use crate::kafka::types::Cluster;
+use crate::scenario::{Acks, GroupConfig, ProcessorKind, ProducerConfig, Scenario, ScenarioError, TopicConfig, Workload};
 use crate::sim::{Micros, SEC};
 use fraud::FraudModel;
 use recsys::RecModel;
@@ -272,8 +273,8 @@ pub struct GroupModel {
     pub kind: ProcessorKind,
     pub model: Model,
     pub cost_us: u64,
-    /// The producer index writing this group's alerts.
-    alerts_producer: Option<u32>,
+    /// The producer index writing this group's alerts, and its topic's partition count.
+    alerts_producer: Option<(u32, u32)>,
     coverage: Coverage,
     /// Records first processed, and processed again.
     pub scored: u64,
@@ -420,97 +421,92 @@ impl GroupModel {
     }
 }
 
-/// Builds the ML state once producers and groups exist, and wires labels producers.
-pub(crate) fn attach(sim: &mut Simulation) {
-    let s = sim.scenario.clone();
-    let uses = s.producers.iter().any(|p| p.workload.is_some()) || s.groups.iter().any(|g| g.processor.is_some());
-    if !uses {
-        return;
-    }
-    let partitions_of = |topic: &str| sim.topics.iter().find(|t| t.name == topic).map_or(1, |t| t.partitions);
-    let mut sources = Vec::new();
-    for p in &s.producers {
-        let n = partitions_of(&p.topic);
-        sources.push(match p.workload {
-            Some(Workload::Transactions) => Source::Transactions {
-                users: workload::users_by_partition(p.keys, n),
-            },
-            Some(Workload::UserBehavior) => Source::UserBehavior {
-                users: workload::users_by_partition(p.keys, n),
-                session_records: (p.records_per_sec * SESSION_SECS / u64::from(n)).max(1),
-            },
-            Some(Workload::Labels) => {
-                let of = s
-                    .producers
-                    .iter()
-                    .position(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
-                of.map_or(Source::Plain, |of| Source::Labels { of: of as u32 })
-            }
-            _ => Source::Plain,
-        });
-    }
+/// The per-record cost of a group's model, microseconds (0 without a processor).
+pub fn model_cost_us(g: &GroupConfig) -> u64 {
+    g.processor.map_or(0, |kind| g.model_cost_us.unwrap_or(default_cost_us(kind)))
+}
+
+/// For each transactions producer (by index): its labels producer and the label delay.
+pub fn label_sinks(s: &Scenario) -> Vec<(usize, u32, Micros)> {
+    let mut out = Vec::new();
     for (i, p) in s.producers.iter().enumerate() {
         if p.workload == Some(Workload::Transactions) {
             if let Some(l) = s.producers.iter().position(|o| o.id == labels_id(&p.id)) {
-                sim.producers[i].label_sink = Some((l as u32, p.label_delay_ms.unwrap_or(DEFAULT_LABEL_DELAY_MS) * crate::sim::MS));
+                out.push((i, l as u32, p.label_delay_ms.unwrap_or(DEFAULT_LABEL_DELAY_MS) * crate::sim::MS));
             }
         }
     }
-    let groups = s
-        .groups
-        .iter()
-        .map(|g| {
-            let kind = g.processor?;
-            Some(GroupModel {
-                kind,
-                model: match kind {
-                    ProcessorKind::FraudLr => Model::Fraud(Box::default()),
-                    ProcessorKind::ItemCf => Model::Rec(Box::default()),
+    out
+}
+
+impl MlState {
+    /// The ML state of a scenario (as `prepare` made it): inert without workloads or processors.
+    pub fn new(s: &Scenario, cluster: &Cluster) -> MlState {
+        let uses = s.producers.iter().any(|p| p.workload.is_some()) || s.groups.iter().any(|g| g.processor.is_some());
+        if !uses {
+            return MlState::default();
+        }
+        let partitions_of = |topic: &str| cluster.topics.iter().find(|t| t.name == topic).map_or(1, |t| t.partitions);
+        let mut sources = Vec::new();
+        for p in &s.producers {
+            let n = partitions_of(&p.topic);
+            sources.push(match p.workload {
+                Some(Workload::Transactions) => Source::Transactions {
+                    users: workload::users_by_partition(p.keys, n),
                 },
-                cost_us: g.model_cost_us.unwrap_or(default_cost_us(kind)),
-                alerts_producer: s.producers.iter().position(|p| p.id == alerts_id(&g.id)).map(|i| i as u32),
-                coverage: Coverage::default(),
-                scored: 0,
-                rescored: 0,
-                labels: 0,
+                Some(Workload::UserBehavior) => Source::UserBehavior {
+                    users: workload::users_by_partition(p.keys, n),
+                    session_records: (p.records_per_sec * SESSION_SECS / u64::from(n)).max(1),
+                },
+                Some(Workload::Labels) => {
+                    let of = s
+                        .producers
+                        .iter()
+                        .position(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
+                    of.map_or(Source::Plain, |of| Source::Labels { of: of as u32 })
+                }
+                _ => Source::Plain,
+            });
+        }
+        let alerts_partitions = partitions_of(ALERTS_TOPIC);
+        let groups = s
+            .groups
+            .iter()
+            .map(|g| {
+                let kind = g.processor?;
+                Some(GroupModel {
+                    kind,
+                    model: match kind {
+                        ProcessorKind::FraudLr => Model::Fraud(Box::default()),
+                        ProcessorKind::ItemCf => Model::Rec(Box::default()),
+                    },
+                    cost_us: model_cost_us(g),
+                    alerts_producer: s.producers.iter().position(|p| p.id == alerts_id(&g.id)).map(|i| (i as u32, alerts_partitions)),
+                    coverage: Coverage::default(),
+                    scored: 0,
+                    rescored: 0,
+                    labels: 0,
+                })
             })
-        })
-        .collect();
-    sim.ml = MlState {
-        active: true,
-        seed: s.seed,
-        sources,
-        groups,
-    };
-}
+            .collect();
+        MlState {
+            active: true,
+            seed: s.seed,
+            sources,
+            groups,
+        }
+    }
 
-/// A run of records handed to a member's application in one poll.
-pub(crate) struct Delivered {
-    pub pidx: u32,
-    pub offset: u64,
-    pub records: u64,
-    pub producer_instance: u32,
-    pub audit_seq: u64,
-    /// Creation time of the first record and of the one after the last.
-    pub created_from: Micros,
-    pub created_to: Micros,
-    /// Records handed over earlier in the same poll (they are processed first).
-    pub index_in_poll: u64,
-}
-
-impl Simulation {
-    /// The application's work on records it polled: score, train, recommend,
+    /// The application's work on records a member polled: score, train, recommend,
     /// alert. Record k of a poll is processed at now + (k + 1) * the per-record time.
-    pub(crate) fn ml_process(&mut self, c: u32, d: Delivered) {
-        let g = self.consumers[c as usize].group as usize;
-        let rate = self.consumers[c as usize].rate.max(1);
-        let Some(Some(gm)) = self.ml.groups.get_mut(g) else { return };
-        let per_record = SEC / rate + gm.cost_us;
+    /// Alerts go to `alert(producer index, at, partition, records)`.
+    pub(crate) fn process(&mut self, cluster: &Cluster, now: Micros, d: &Delivery, mut alert: impl FnMut(u32, Micros, u32, u64)) {
+        let Some(Some(gm)) = self.groups.get_mut(d.group as usize) else { return };
+        let per_record = SEC / d.rate.max(1) + gm.cost_us;
         let producer = d.producer_instance >> 16;
-        let Some(source) = self.ml.sources.get(producer as usize) else { return };
-        let part = self.partitions[d.pidx as usize].index;
-        let seed = self.ml.seed;
-        let now = self.now;
+        let Some(source) = self.sources.get(producer as usize) else { return };
+        let part = cluster.part(d.pidx).index;
+        let seed = self.seed;
         let created = |j: u64| d.created_from + d.created_to.saturating_sub(d.created_from) * j / d.records.max(1);
         let at = |j: u64| now + (d.index_in_poll + j + 1) * per_record;
         match (source, &mut gm.model) {
@@ -530,16 +526,15 @@ impl Simulation {
                         }
                     }
                 }
-                if let Some(a) = gm.alerts_producer {
-                    let pr = &mut self.producers[a as usize];
-                    let target = part % pr.partitions().max(1);
+                if let Some((a, partitions)) = gm.alerts_producer {
+                    let target = part % partitions.max(1);
                     for (t, n) in alerts {
-                        pr.inject(t, target, n);
+                        alert(a, t, target, n);
                     }
                 }
             }
             (Source::Labels { of }, Model::Fraud(m)) => {
-                let Some(Source::Transactions { users }) = self.ml.sources.get(*of as usize) else {
+                let Some(Source::Transactions { users }) = self.sources.get(*of as usize) else {
                     return;
                 };
                 let users = &users[part as usize % users.len().max(1)];
@@ -565,10 +560,10 @@ impl Simulation {
 
     /// The processor of each group that has one, by group index.
     pub fn models(&self) -> impl Iterator<Item = (usize, &GroupModel)> + '_ {
-        self.ml.groups.iter().enumerate().filter_map(|(i, m)| m.as_ref().map(|m| (i, m)))
+        self.groups.iter().enumerate().filter_map(|(i, m)| m.as_ref().map(|m| (i, m)))
     }
 
     pub fn model_view(&self, g: usize) -> Option<ModelView> {
-        self.ml.groups.get(g).and_then(|m| m.as_ref()).map(|m| m.view())
+        self.groups.get(g).and_then(|m| m.as_ref()).map(|m| m.view())
     }
 }

@@ -1,13 +1,16 @@
 //! The discrete-event core: integer time, an event queue ordered by (time, seq),
-//! seeded RNG streams forked by name, and the trace fingerprint.
+//! seeded RNG streams forked by name, the trace fingerprint, the network model,
+//! and the context and outbox through which node handlers act.
 //! Nothing here knows about Kafka.
 
 mod network;
+mod outbox;
 mod queue;
 mod rng;
 mod sort;
 
 pub use network::{Network, Node};
+pub use outbox::{Ctx, Effect, Outbox};
 pub use queue::EventQueue;
 pub use rng::{Fnv64, SimRng};
 pub use sort::{map_from, set_from, SortSmall};

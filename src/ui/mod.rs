@@ -600,9 +600,9 @@ fn markers(sim: &Simulation, twin: Option<&Simulation>) -> Vec<MarkerText> {
         for g in run.groups() {
             for r in g.history.iter().filter(|r| r.started_us <= now) {
                 let label = if second {
-                    trf("B: rebalance {0}", &[&g.cfg.id])
+                    trf("B: rebalance {0}", &[&g.id])
                 } else {
-                    trf("rebalance {0}", &[&g.cfg.id])
+                    trf("rebalance {0}", &[&g.id])
                 };
                 out.push(MarkerText {
                     t_sec: r.started_us as f64 / 1e6,
@@ -1338,7 +1338,7 @@ impl App {
             let snap = sim.snapshot();
             let (mut revoked, mut paused, mut rebalances) = (0u64, 0u64, 0usize);
             for g in sim.groups() {
-                rebalances += g.history_base + g.history.len();
+                rebalances += g.rebalances();
                 for r in &g.history {
                     revoked += u64::from(r.revoked_partitions);
                     paused += r.paused_partition_us;

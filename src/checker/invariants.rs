@@ -1,13 +1,14 @@
 //! Named invariants from the Kafka semantics, checked incrementally by the
-//! engine's handlers right after the state they guard changes. A violation is a
+//! checker from the nodes' observations, right after what they guard changed. A violation is a
 //! simulator bug; it is reported once, when it starts, with time and detail.
 //! Losses that a configuration allows are not violations (see `audit`).
 
-use crate::engine::{PartMeta, Partition};
-use crate::kafka::log::{Batch, Log};
+use super::shadow::Shadow;
+use crate::kafka::log::Batch;
+use crate::kafka::types::PartMeta;
 use crate::sim::Micros;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// The invariants, in the order the UI lists them.
 pub const NAMES: &[(&str, &str)] = &[
@@ -38,8 +39,6 @@ pub struct Invariants {
     reported: BTreeSet<(&'static str, String)>,
     /// Per partition: the recent (epoch, broker) leadership claims.
     claims: Vec<Vec<(i32, u32)>>,
-    /// (partition, broker, producer instance) -> end of the last idempotent sequence appended.
-    idem_last: BTreeMap<(u32, u32, u32), u64>,
     /// How many checks ran: shown in the UI so "green" means something.
     pub checks: u64,
 }
@@ -114,33 +113,38 @@ impl Invariants {
         }
     }
 
-    pub fn on_leader_hw(&mut self, now: Micros, pidx: u32, leader: u32, old: u64, new: u64, p: &Partition) {
+    /// `isr_leos`: each ISR member and its LEO as the checker knows it.
+    pub fn on_leader_hw(&mut self, now: Micros, pidx: u32, leader: u32, old: u64, new: u64, isr_leos: impl Iterator<Item = (u32, u64)>) {
         self.checks += 1;
         if new < old {
             self.violation(now, "hw_within_isr", format!("partition {pidx}: leader {leader} HW went back {old} -> {new}"));
         }
-        let Some(slot) = p.slot_of(leader) else { return };
-        for &m in &p.replicas[slot].known.isr {
-            if let Some(r) = p.slot_of(m).map(|s| &p.replicas[s]) {
-                if r.log.leo < new {
-                    self.violation(
-                        now,
-                        "hw_within_isr",
-                        format!("partition {pidx}: leader {leader} HW {new} above ISR member {m}'s LEO {}", r.log.leo),
-                    );
-                }
+        for (m, leo) in isr_leos {
+            if leo < new {
+                self.violation(
+                    now,
+                    "hw_within_isr",
+                    format!("partition {pidx}: leader {leader} HW {new} above ISR member {m}'s LEO {leo}"),
+                );
             }
         }
     }
 
-    pub fn on_append(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch, idempotent: bool) {
+    /// `last`: the replica's end of the last idempotent sequence appended, per producer instance.
+    pub fn on_append(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch, idempotent: bool, last: &mut Vec<(u32, u64)>) {
         if !idempotent || batch.idem.is_none() {
             return;
         }
         self.checks += 1;
-        let last = self.idem_last.entry((pidx, broker, batch.producer)).or_insert(0);
-        let prev = *last;
-        *last = prev.max(batch.audit_seq + u64::from(batch.records));
+        let i = match last.iter().position(|e| e.0 == batch.producer) {
+            Some(i) => i,
+            None => {
+                last.push((batch.producer, 0));
+                last.len() - 1
+            }
+        };
+        let prev = last[i].1;
+        last[i].1 = prev.max(batch.audit_seq + u64::from(batch.records));
         if batch.audit_seq < prev {
             self.violation(
                 now,
@@ -154,11 +158,14 @@ impl Invariants {
     }
 
     /// After a truncation the expected next sequences come from what is left.
-    pub fn on_truncate(&mut self, pidx: u32, broker: u32, log: &Log) {
-        self.idem_last.retain(|k, _| !(k.0 == pidx && k.1 == broker));
-        for b in log.batches.iter().filter(|b| b.idem.is_some()) {
-            let e = self.idem_last.entry((pidx, broker, b.producer)).or_insert(0);
-            *e = (*e).max(b.audit_seq + u64::from(b.records));
+    pub fn on_truncate(log: &mut Shadow) {
+        let mut last: Vec<(u32, u64)> = Vec::new();
+        for r in log.runs.iter().filter(|r| r.idem) {
+            match last.iter_mut().find(|e| e.0 == r.producer) {
+                Some(e) => e.1 = e.1.max(r.seq + r.len),
+                None => last.push((r.producer, r.seq + r.len)),
+            }
         }
+        log.idem_last = last;
     }
 }

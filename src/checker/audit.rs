@@ -1,9 +1,11 @@
 //! An independent audit of acknowledged records, kept as sequence ranges per
 //! (producer instance, partition) so memory does not grow with records. It can
-//! say at any time which acknowledged records are missing from a log and which
-//! are stored twice. It never looks at the engine's own bookkeeping of acks.
+//! say at any time which acknowledged records are missing from a replica's log
+//! (as the checker's shadow of it shows) and which are stored twice. It never
+//! looks at the engine's own bookkeeping of acks.
 
-use crate::kafka::log::{Log, ProducerInstance};
+use super::shadow::Shadow;
+use crate::kafka::log::ProducerInstance;
 use crate::scenario::Acks;
 use std::collections::BTreeMap;
 
@@ -184,26 +186,26 @@ impl Audit {
         }
     }
 
-    /// What is in `log` from offset `from` up to `upto`, per producer instance, and how
+    /// What the replica holds from offset `from` on, per producer instance, and how
     /// many records appear twice. Below `from` the records were retired already.
-    fn present(log: &Log, from: u64, upto: u64) -> (BTreeMap<ProducerInstance, RangeSet>, u64) {
+    fn present(log: &Shadow, from: u64) -> (BTreeMap<ProducerInstance, RangeSet>, u64) {
         let mut present: BTreeMap<ProducerInstance, RangeSet> = BTreeMap::new();
         let mut dups = 0;
-        for b in log.batches.iter().skip(log.batch_index_from(from)).take_while(|b| b.end_offset() <= upto) {
+        for r in log.from(from) {
             // Offset commits in __consumer_offsets are the coordinator's, not a producer's.
-            if b.producer == crate::kafka::group::COMMIT_WRITER {
+            if r.producer == crate::kafka::group::COMMIT_WRITER {
                 continue;
             }
-            dups += present.entry(b.producer).or_default().insert(b.audit_seq, b.audit_seq + u64::from(b.records));
+            dups += present.entry(r.producer).or_default().insert(r.seq, r.seq + r.len);
         }
         (present, dups)
     }
 
-    /// Acknowledged records of `partition` missing from `log` below `upto`
+    /// Acknowledged records of `partition` missing from a replica's log
     /// (retired ones count as present), with the rule that allowed it.
-    pub fn check_partition(&self, partition: u32, log: &Log, upto: u64, report: &mut AuditReport) {
+    pub fn check_partition(&self, partition: u32, log: &Shadow, report: &mut AuditReport) {
         let from = self.retired_upto.get(partition as usize).copied().unwrap_or(0);
-        let (present, dups) = Self::present(log, from, upto);
+        let (present, dups) = Self::present(log, from);
         report.duplicates += dups;
         for (&producer, ranges) in &present {
             if let Some(r) = self.retired.get(&(producer, partition)) {
@@ -234,9 +236,9 @@ impl Audit {
         self.retired_duplicates
     }
 
-    pub fn unexplained_missing(&self, partition: u32, log: &Log) -> u64 {
+    pub fn unexplained_missing(&self, partition: u32, log: &Shadow) -> u64 {
         let mut r = AuditReport::default();
-        self.check_partition(partition, log, log.leo, &mut r);
+        self.check_partition(partition, log, &mut r);
         r.by_reason.get(&LossReason::Unexplained).copied().unwrap_or(0)
     }
 

@@ -2,6 +2,8 @@
 //! contract: keep these names) and the metric series as CSV. Shared by the CLI
 //! and the browser, so both print the same numbers.
 
+pub mod groups;
+
 use crate::sim::MS;
 use crate::Simulation;
 
@@ -11,7 +13,7 @@ pub fn summary(sim: &Simulation) -> serde_json::Value {
     let mut v = base_summary(sim);
     let mut models = serde_json::Map::new();
     for (g, m) in sim.models() {
-        models.insert(sim.groups()[g].cfg.id.clone(), m.summary());
+        models.insert(sim.groups()[g].id.clone(), m.summary());
     }
     if !models.is_empty() {
         v["model"] = serde_json::Value::Object(models);
@@ -27,7 +29,7 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
     let ms = |us: u64| us as f64 / 1000.0;
     let mut final_lag = serde_json::Map::new();
     for (i, g) in sim.groups().iter().enumerate() {
-        final_lag.insert(g.cfg.id.clone(), serde_json::Value::from(sim.group_lag(i)));
+        final_lag.insert(g.id.clone(), serde_json::Value::from(sim.group_lag(i)));
     }
     let mut reasons = serde_json::Map::new();
     for (r, n) in &audit.by_reason {

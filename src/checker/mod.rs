@@ -1,0 +1,194 @@
+//! The checker: it watches the run from outside, through the observations the
+//! nodes report, never their state. It keeps its own picture of every
+//! replica's log (`shadow`), the audit of acknowledged records (`audit`) and
+//! the six invariants (`invariants`), all checked as the observations arrive.
+
+pub mod audit;
+pub mod invariants;
+pub mod shadow;
+
+use crate::kafka::log::Batch;
+use crate::kafka::notable::ElectionKind;
+use crate::kafka::obs::Obs;
+use crate::kafka::types::Cluster;
+use crate::sim::Micros;
+use audit::{Audit, AuditReport};
+use invariants::Invariants;
+use shadow::{Run, Shadow};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+#[derive(Debug, Clone)]
+pub struct Checker {
+    cluster: Rc<Cluster>,
+    pub audit: Audit,
+    pub invariants: Invariants,
+    /// Per partition, per replica in assignment order.
+    shadows: Vec<Vec<Shadow>>,
+    /// (producer instance, idempotent): few, so a list.
+    idempotent: Vec<(u32, bool)>,
+    group_names: Vec<String>,
+    /// (group, partition) -> the committed offset, and partitions reset since their last commit.
+    committed: BTreeMap<(u32, u32), u64>,
+    resets: BTreeSet<(u32, u32)>,
+}
+
+impl Checker {
+    pub fn new(cluster: Rc<Cluster>, group_names: Vec<String>) -> Checker {
+        let n = cluster.partitions.len();
+        Checker {
+            shadows: cluster.partitions.iter().map(|p| vec![Shadow::default(); p.assignment.len()]).collect(),
+            audit: Audit::new(n),
+            invariants: Invariants::new(n),
+            idempotent: Vec::new(),
+            group_names,
+            committed: BTreeMap::new(),
+            resets: BTreeSet::new(),
+            cluster,
+        }
+    }
+
+    /// The checker's picture of `broker`'s replica of `pidx`.
+    pub fn shadow(&self, pidx: u32, broker: u32) -> Option<&Shadow> {
+        let slot = self.cluster.part(pidx).slot_of(broker)?;
+        Some(&self.shadows[pidx as usize][slot])
+    }
+
+    fn shadow_mut(&mut self, pidx: u32, broker: u32) -> Option<&mut Shadow> {
+        let slot = self.cluster.part(pidx).slot_of(broker)?;
+        Some(&mut self.shadows[pidx as usize][slot])
+    }
+
+    pub fn observe(&mut self, now: Micros, obs: &Obs) {
+        match obs {
+            Obs::ProducerInstance { instance, acks, idempotent } => {
+                self.audit.register_instance(*instance, *acks);
+                self.idempotent.retain(|e| e.0 != *instance);
+                self.idempotent.push((*instance, *idempotent));
+            }
+            Obs::Acked {
+                instance, pidx, seq, records, ..
+            } => self.audit.acked(*instance, *pidx, *seq, *records),
+            Obs::Appended { pidx, broker, batch } => self.appended(now, *pidx, *broker, batch),
+            Obs::Truncated { pidx, broker, to, .. } => {
+                if let Some(s) = self.shadow_mut(*pidx, *broker) {
+                    s.truncate(*to);
+                    Invariants::on_truncate(s);
+                }
+            }
+            Obs::LogReset { pidx, broker, offset } => {
+                if let Some(s) = self.shadow_mut(*pidx, *broker) {
+                    s.reset(*offset);
+                }
+            }
+            Obs::LogStartMoved { pidx, broker, offset } => {
+                if let Some(s) = self.shadow_mut(*pidx, *broker) {
+                    s.move_start(*offset);
+                }
+            }
+            Obs::Retired {
+                pidx,
+                producer,
+                offset,
+                seq,
+                records,
+            } => self.audit.retired(*producer, *pidx, *offset, *seq, *records),
+            Obs::BecameLeader { pidx, broker, epoch } => self.invariants.on_become_leader(now, *pidx, *broker, *epoch),
+            Obs::LeaderHw { pidx, broker, old, new, isr } => {
+                let part = self.cluster.part(*pidx);
+                let shadows = &self.shadows[*pidx as usize];
+                let leos = isr.iter().filter_map(|m| part.slot_of(m).map(|s| (m, shadows[s].leo)));
+                self.invariants.on_leader_hw(now, *pidx, *broker, *old, *new, leos);
+            }
+            Obs::UncleanElection { pidx, leader } => {
+                let log_start = self.shadow(*pidx, *leader).map_or(0, |s| s.log_start);
+                self.audit.mark_unclean(*pidx, log_start);
+            }
+            Obs::PartitionChange { pidx, prev, next, kind } => {
+                self.invariants.on_controller_commit(now, *pidx, prev, next);
+                // Invariant 3 at a clean leader change: the new leader's log must hold every
+                // acknowledged record that no rule allowed to be lost.
+                if prev.leader != next.leader && *kind != ElectionKind::Unclean {
+                    if let Some(log) = next.leader.and_then(|l| self.shadow(*pidx, l)) {
+                        let missing = self.audit.unexplained_missing(*pidx, log);
+                        if missing > 0 {
+                            let (topic, partition) = (self.cluster.topic_name(*pidx), self.cluster.part(*pidx).index);
+                            let detail = format!("{topic}-{partition}: new leader {:?} lacks {missing} acknowledged records", next.leader);
+                            self.invariants.violation(now, "no_acked_write_lost", detail);
+                        }
+                    }
+                }
+            }
+            Obs::Assignment { group, owned, assignments } => {
+                // Invariant 4: nothing goes to a member while another member still owns it.
+                let mut violation = None;
+                for (to, parts) in assignments {
+                    for p in parts {
+                        if let Some((other, _)) = owned.iter().find(|(id, o)| id != to && o.contains(p)) {
+                            violation = Some(format!(
+                                "group {}: partition {p} assigned to {to} while {other} still owns it",
+                                self.group_name(*group)
+                            ));
+                        }
+                    }
+                }
+                if let Some(v) = violation {
+                    self.invariants.violation(now, "no_double_assignment", v);
+                }
+                self.invariants.checks += 1;
+            }
+            Obs::Reconciled { .. } => self.invariants.checks += 1,
+            Obs::OffsetReset { group, pidx } => {
+                self.resets.insert((*group, *pidx));
+            }
+            Obs::OffsetCommitted { group, pidx, offset } => {
+                // Invariant 5: a committed offset never goes back (unless auto.offset.reset moved it).
+                let old = self.committed.insert((*group, *pidx), *offset);
+                let was_reset = self.resets.remove(&(*group, *pidx));
+                self.invariants.checks += 1;
+                if let Some(old) = old.filter(|&old| *offset < old && !was_reset) {
+                    let id = self.group_name(*group);
+                    let detail = format!("group {id} partition {pidx}: committed offset went back {old} -> {offset}");
+                    self.invariants.violation(now, "committed_offsets_monotonic", detail);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn group_name(&self, g: u32) -> String {
+        self.group_names.get(g as usize).cloned().unwrap_or_default()
+    }
+
+    fn appended(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch) {
+        let Some(slot) = self.cluster.part(pidx).slot_of(broker) else { return };
+        let s = &mut self.shadows[pidx as usize][slot];
+        s.append(Run {
+            start: batch.base_offset,
+            len: u64::from(batch.records),
+            producer: batch.producer,
+            seq: batch.audit_seq,
+            idem: batch.idem.is_some(),
+        });
+        let idempotent = self.idempotent.iter().find(|e| e.0 == batch.producer).is_some_and(|e| e.1);
+        self.invariants.on_append(now, pidx, broker, batch, idempotent, &mut s.idem_last);
+    }
+
+    /// Compares every acknowledged record with the log of the partition's current
+    /// leader (or of the last ISR member when offline), as the controller has it.
+    /// Records above a HW that is lagging or frozen (ISR below min.insync.replicas)
+    /// are not lost: the leader commits them once its ISR allows, and no replica
+    /// will truncate them.
+    pub fn audit_report(&self, holders: impl Iterator<Item = (u32, Option<u32>)>) -> AuditReport {
+        let mut report = AuditReport {
+            duplicates: self.audit.retired_duplicates(),
+            ..AuditReport::default()
+        };
+        for (pidx, holder) in holders {
+            if let Some(log) = holder.and_then(|b| self.shadow(pidx, b)) {
+                self.audit.check_partition(pidx, log, &mut report);
+            }
+        }
+        report
+    }
+}

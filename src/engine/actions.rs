@@ -1,0 +1,282 @@
+//! Faults and commands: a button, a scenario line, a link and a test all become
+//! an `Action` event, applied here at its time. The engine plays the world
+//! around the nodes: processes die and restart, the network is cut, an operator
+//! changes a setting.
+
+use super::{Event, Simulation};
+use crate::kafka::consumer::Consumer;
+use crate::kafka::notable::Notable;
+use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
+use crate::scenario::{Action, NodeName, ScenarioError, TimedAction};
+use crate::sim::{Micros, Node, MS};
+
+fn controller_index(name: &str) -> u32 {
+    name.strip_prefix('c').and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+fn node_of(n: &NodeName) -> Node {
+    match n {
+        NodeName::Broker(b) => Node::Broker(*b),
+        NodeName::Controller(c) => Node::Controller(controller_index(c)),
+    }
+}
+
+/// The action in words, for the event log.
+fn detail(action: &Action) -> String {
+    match action {
+        Action::KillBroker { broker } | Action::RestartBroker { broker } | Action::StopBroker { broker } => format!("broker {broker}"),
+        Action::PauseBroker { broker, for_ms } => format!("broker {broker} for {for_ms} ms"),
+        Action::SlowBroker { broker, extra_latency_ms } => format!("broker {broker} +{extra_latency_ms} ms network"),
+        Action::SlowDisk { broker, extra_ms } => format!("broker {broker} +{extra_ms} ms disk"),
+        Action::KillController { controller } | Action::RestartController { controller } => controller.clone(),
+        Action::PartitionNetwork { from, to, one_way } => {
+            let names = |ns: &[NodeName]| {
+                ns.iter()
+                    .map(|n| match n {
+                        NodeName::Broker(b) => b.to_string(),
+                        NodeName::Controller(c) => c.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("{} {} {}", names(from), if *one_way { "->" } else { "<->" }, names(to))
+        }
+        Action::SetProducer {
+            producer,
+            records_per_sec,
+            acks,
+        } => format!(
+            "{producer}{}{}",
+            records_per_sec.map_or(String::new(), |r| format!(" records_per_sec={r}")),
+            acks.map_or(String::new(), |a| format!(" acks={}", a.as_str()))
+        ),
+        Action::SetTopicConfig { topic, min_insync_replicas } => format!("{topic} min.insync.replicas={min_insync_replicas}"),
+        Action::SetClusterConfig {
+            unclean_leader_election_enable,
+        } => {
+            format!("unclean.leader.election.enable={unclean_leader_election_enable}")
+        }
+        Action::HealNetwork {} | Action::ElectPreferredLeaders {} => String::new(),
+        Action::AddConsumer { group } => format!("group {group}"),
+        Action::StopConsumer { group, member } | Action::KillConsumer { group, member } | Action::RestartConsumer { group, member } => {
+            format!("group {group} member {member}")
+        }
+        Action::PauseConsumer { group, member, for_ms } => format!("group {group} member {member} for {for_ms} ms"),
+        Action::SetConsumerRate {
+            group,
+            member,
+            records_per_sec,
+        } => format!("group {group} member {member} {records_per_sec} records/s"),
+    }
+}
+
+impl Simulation {
+    /// Validates and queues an action for the next microsecond (everything at the
+    /// current one has run), before any other event of that time, exactly as a
+    /// scenario line at that time would be: replays then reproduce the run.
+    pub fn inject(&mut self, action: Action) -> Result<(), ScenarioError> {
+        self.schedule(self.now + 1, action)
+    }
+
+    /// Validates an action and queues it for `at_us` (not before now): replays of a
+    /// recorded session (rewinding, shared links) put every action back at its time.
+    pub fn schedule(&mut self, at_us: Micros, action: Action) -> Result<(), ScenarioError> {
+        action.validate(&self.scenario)?;
+        let at_us = at_us.max(self.now);
+        let index = self.actions.len();
+        self.actions.push(TimedAction { at_us, action });
+        self.queue.push_first(at_us, Event::Action { index });
+        Ok(())
+    }
+
+    /// Actions injected after the start (not from the scenario file), with their times.
+    pub fn injected_actions(&self) -> &[TimedAction] {
+        &self.actions[self.scenario.actions.len().min(self.actions.len())..]
+    }
+
+    pub(super) fn apply(&mut self, action: Action) {
+        self.log.push(
+            self.now,
+            Notable::Action {
+                name: action.name(),
+                detail: detail(&action),
+            },
+        );
+        match action {
+            Action::KillBroker { broker } => self.kill_broker(broker, false),
+            Action::RestartBroker { broker } => self.restart_broker(broker),
+            Action::StopBroker { broker } => {
+                if self.brokers[broker as usize].is_running() {
+                    self.with_broker(broker, |b, ctx| b.stop(ctx));
+                }
+            }
+            Action::PauseBroker { broker, for_ms } => self.pause_broker(broker, for_ms * MS),
+            Action::SlowBroker { broker, extra_latency_ms } => self.net.extra_us[broker as usize] = extra_latency_ms * MS,
+            Action::SlowDisk { broker, extra_ms } => self.brokers[broker as usize].disk_extra_us = extra_ms * MS,
+            Action::KillController { controller } => self.quorum.kill(controller_index(&controller)),
+            Action::RestartController { controller } => self.quorum.restart(controller_index(&controller)),
+            Action::PartitionNetwork { from, to, one_way } => {
+                for a in &from {
+                    for b in &to {
+                        let (a, b) = (node_of(a), node_of(b));
+                        if a != b {
+                            self.net.cuts.insert((a, b));
+                            if !one_way {
+                                self.net.cuts.insert((b, a));
+                            }
+                        }
+                    }
+                }
+                self.refresh_availability();
+            }
+            Action::HealNetwork {} => {
+                self.net.cuts.clear();
+                self.refresh_availability();
+            }
+            Action::ElectPreferredLeaders {} => {
+                let c = self.quorum.active.unwrap_or(0);
+                self.with_quorum(c, |q, ctx, _| q.elect_preferred_leaders(ctx));
+            }
+            Action::SetProducer {
+                producer,
+                records_per_sec,
+                acks,
+            } => {
+                if let Some(i) = self.scenario.producers.iter().position(|p| p.id == producer) {
+                    self.with_producer(i as u32, |p, ctx| p.set(ctx, records_per_sec, acks));
+                }
+            }
+            Action::SetTopicConfig { topic, min_insync_replicas } => {
+                if let Some(t) = self.cluster.topic_index(&topic) {
+                    let t = &self.cluster.topics[t as usize];
+                    for pidx in t.first..t.first + t.partitions {
+                        self.min_isr[pidx as usize] = min_insync_replicas;
+                        for b in &mut self.brokers {
+                            if let Some(r) = b.replica_mut(pidx) {
+                                r.min_isr = min_insync_replicas;
+                            }
+                        }
+                    }
+                }
+            }
+            Action::SetClusterConfig {
+                unclean_leader_election_enable,
+            } => {
+                self.quorum.unclean_enabled = unclean_leader_election_enable;
+                if unclean_leader_election_enable {
+                    let c = self.quorum.active.unwrap_or(0);
+                    self.with_quorum(c, |q, ctx, _| q.elect_offline_partitions(ctx));
+                }
+            }
+            Action::AddConsumer { group } => {
+                if let Some(g) = self.scenario.groups.iter().position(|x| x.id == group) {
+                    self.add_consumer(g as u32);
+                }
+            }
+            Action::StopConsumer { ref group, member }
+            | Action::KillConsumer { ref group, member }
+            | Action::RestartConsumer { ref group, member }
+            | Action::PauseConsumer { ref group, member, .. }
+            | Action::SetConsumerRate { ref group, member, .. } => {
+                let Some(c) = self.consumer_index(group, member) else {
+                    self.log
+                        .push(self.now, Notable::Text(format!("group {group} has no member {member} yet: action ignored")));
+                    return;
+                };
+                match action {
+                    Action::StopConsumer { .. } => self.with_consumer(c, |con, ctx, _| con.stop(ctx)),
+                    Action::KillConsumer { .. } => self.consumers[c as usize].kill(),
+                    Action::RestartConsumer { .. } => self.restart_consumer(c),
+                    Action::PauseConsumer { for_ms, .. } => self.consumers[c as usize].pause(self.now + for_ms * MS),
+                    Action::SetConsumerRate { records_per_sec, .. } => self.consumers[c as usize].rate = records_per_sec,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn pause_broker(&mut self, broker: u32, for_us: Micros) {
+        let b = &mut self.brokers[broker as usize];
+        if !b.is_running() {
+            return;
+        }
+        let until = self.now + for_us;
+        b.paused_until = b.paused_until.max(until);
+        let incarnation = b.incarnation;
+        self.queue.push(
+            until,
+            Event::Timer {
+                node: Node::Broker(broker),
+                incarnation,
+                timer: Timer::PauseEnd,
+            },
+        );
+        self.refresh_availability();
+    }
+
+    /// Connections reset when a process dies: every peer with a request in flight hears of it.
+    fn reset_connections(&mut self, b: u32) {
+        let clients: Vec<u32> = (0..self.producers.len() as u32)
+            .filter(|&p| self.producers[p as usize].has_in_flight_to(b))
+            .collect();
+        for p in clients {
+            self.send(Node::Broker(b), Node::Client(p), Msg::Producer(ProducerMsg::Disconnected));
+        }
+        let consumers: Vec<u32> = (0..self.consumers.len() as u32)
+            .filter(|&c| self.consumers[c as usize].has_request_to(b))
+            .collect();
+        for c in consumers {
+            self.send(Node::Broker(b), Node::Consumer(c), Msg::Consumer(ConsumerMsg::Disconnected));
+        }
+        let followers: Vec<u32> = (0..self.brokers.len() as u32)
+            .filter(|&f| f != b && self.brokers[f as usize].fetches_from(b))
+            .collect();
+        for f in followers {
+            self.send(Node::Broker(b), Node::Broker(f), Msg::Broker(BrokerMsg::Disconnected));
+        }
+    }
+
+    /// The process dies (or finishes a controlled shutdown): memory is lost, the log survives.
+    pub(super) fn kill_broker(&mut self, b: u32, stopped: bool) {
+        if !self.brokers[b as usize].is_running() {
+            return;
+        }
+        self.reset_connections(b);
+        self.brokers[b as usize].crash(stopped);
+        self.refresh_availability();
+    }
+
+    fn restart_broker(&mut self, b: u32) {
+        if self.brokers[b as usize].is_running() {
+            return;
+        }
+        self.with_broker(b, |br, ctx| br.restart(ctx));
+        self.refresh_availability();
+    }
+
+    pub(super) fn add_consumer(&mut self, g: u32) -> u32 {
+        let setup = self.group_setup[g as usize].clone();
+        let number = self.consumers.iter().filter(|c| c.group == g).count() as u32;
+        let static_id = setup.cfg.static_membership.then(|| format!("{}-instance-{number}", setup.cfg.id));
+        let c = self.consumers.len() as u32;
+        let rate = setup.cfg.records_per_sec_per_member;
+        self.consumers.push(Consumer::new(setup, g, number, rate, static_id));
+        let jitter = self.rng.range(0, 20 * MS);
+        self.with_consumer(c, |con, ctx, _| con.start(ctx, jitter));
+        c
+    }
+
+    fn consumer_index(&self, group: &str, member: u32) -> Option<u32> {
+        let g = self.scenario.groups.iter().position(|x| x.id == group)? as u32;
+        self.consumers.iter().position(|c| c.group == g && c.number == member).map(|i| i as u32)
+    }
+
+    /// A new process: a static member keeps its group.instance.id, a dynamic one starts over.
+    fn restart_consumer(&mut self, c: u32) {
+        if self.consumers[c as usize].state == crate::kafka::consumer::ConsumerState::Running {
+            return;
+        }
+        self.consumers[c as usize] = self.consumers[c as usize].restarted();
+        self.with_consumer(c, |con, ctx, _| con.start(ctx, 0));
+    }
+}

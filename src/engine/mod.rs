@@ -1,0 +1,716 @@
+//! The engine: it owns the nodes, the event queue and the network, and is the
+//! only place that knows all nodes. Drivers (the CLI, the session behind the
+//! browser app, tests) use its API: create, step, run until a time, inject an
+//! action, snapshot, metrics, the notable-event log, and checkpoints (a
+//! `Simulation` is `Clone`).
+//!
+//! How a message travels: a node's handler writes it into its outbox through
+//! its context (`ctx.send`); when the handler returns, the engine routes the
+//! outbox (`route`): the network drops what a cut blocks and gives the rest a
+//! delay; the message becomes a `Deliver` event in the queue; when its time
+//! comes, `dispatch` hands it to the receiving node's `on_message`. Timers take
+//! the same road without the network. Observations go to the checker, the
+//! metrics, the event log and the group reports (`observe.rs`).
+//!
+//! - `actions.rs`: faults and commands, applied as events
+//! - `observe.rs`: what the engine does with observations
+//! - `views.rs`: the snapshot a driver draws
+
+mod actions;
+mod observe;
+mod views;
+
+pub use views::{BrokerView, ControllerView, GroupView, MemberView, PartitionView, ProducerView, ReplicaView, Snapshot};
+
+use crate::checker::audit::AuditReport;
+use crate::checker::invariants::Invariants;
+use crate::checker::Checker;
+use crate::eventlog::EventLog;
+use crate::kafka::broker::Broker;
+use crate::kafka::consumer::{Consumer, ConsumerSetup};
+use crate::kafka::controller::Quorum;
+use crate::kafka::group::{Group, OFFSETS_PARTITIONS, OFFSETS_TOPIC};
+use crate::kafka::layout;
+use crate::kafka::producer::Producer;
+use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
+use crate::kafka::types::{Cluster, PartInfo, TopicInfo};
+use crate::kafka::{Ctx, Outbox};
+use crate::metrics::Metrics;
+use crate::ml::MlState;
+use crate::report::groups::GroupReport;
+use crate::scenario::{Scenario, TimedAction};
+use crate::sim::{Effect, EventQueue, Fnv64, Micros, Network, Node, SimRng, SortSmall, MS, SEC};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Deliver { from: Node, to: Node, msg: Msg },
+    Timer { node: Node, incarnation: u32, timer: Timer },
+    Action { index: usize },
+}
+
+/// Run-level counters that are not time series.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub leader_elections: u64,
+    pub unclean_elections: u64,
+    pub offline_partition_us: u64,
+    pub unavailable_partition_us: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub failed_records: u64,
+    pub messages_dropped: u64,
+    pub truncated_records: u64,
+}
+
+/// Since when a partition has been offline (no leader) or unavailable (no
+/// reachable leader), for the time integrals.
+#[derive(Debug, Clone, Copy, Default)]
+struct Availability {
+    offline_since: Option<Micros>,
+    unavailable_since: Option<Micros>,
+}
+
+pub struct Simulation {
+    scenario: Scenario,
+    cluster: Rc<Cluster>,
+    now: Micros,
+    queue: EventQueue<Event>,
+    net: Network,
+    /// The cluster's random stream (brokers' disks, the quorum's elections, new consumers).
+    rng: SimRng,
+    /// Each producer's own stream.
+    producer_rngs: Vec<SimRng>,
+    brokers: Vec<Broker>,
+    quorum: Quorum,
+    producers: Vec<Producer>,
+    consumers: Vec<Consumer>,
+    /// What every member of a group knows from its configuration.
+    group_setup: Vec<ConsumerSetup>,
+    /// TEMPORARY (issue 13, step 1): the coordinators' state, shared by the brokers.
+    groups: Rc<RefCell<Vec<Group>>>,
+    actions: Vec<TimedAction>,
+    metrics: Metrics,
+    counters: Counters,
+    checker: Checker,
+    log: EventLog,
+    reports: Vec<GroupReport>,
+    /// Streaming ML workloads and models (issue 8); inert unless the scenario uses them.
+    ml: MlState,
+    avail: Vec<Availability>,
+    /// min.insync.replicas per partition as configured now (for the views).
+    min_isr: Vec<u32>,
+    /// Reused between handlers.
+    out: Outbox,
+    trace: Fnv64,
+    events: u64,
+}
+
+impl Clone for Simulation {
+    /// A deep copy (checkpoints): the coordinators' shared state is copied too.
+    fn clone(&self) -> Simulation {
+        let groups = Rc::new(RefCell::new(self.groups.borrow().clone()));
+        let mut brokers = self.brokers.clone();
+        for b in &mut brokers {
+            b.groups = groups.clone();
+        }
+        Simulation {
+            scenario: self.scenario.clone(),
+            cluster: self.cluster.clone(),
+            now: self.now,
+            queue: self.queue.clone(),
+            net: self.net.clone(),
+            rng: self.rng.clone(),
+            producer_rngs: self.producer_rngs.clone(),
+            brokers,
+            quorum: self.quorum.clone(),
+            producers: self.producers.clone(),
+            consumers: self.consumers.clone(),
+            group_setup: self.group_setup.clone(),
+            groups,
+            actions: self.actions.clone(),
+            metrics: self.metrics.clone(),
+            counters: self.counters.clone(),
+            checker: self.checker.clone(),
+            log: self.log.clone(),
+            reports: self.reports.clone(),
+            ml: self.ml.clone(),
+            avail: self.avail.clone(),
+            min_isr: self.min_isr.clone(),
+            out: Outbox::default(),
+            trace: self.trace,
+            events: self.events,
+        }
+    }
+}
+
+/// The topics and replica assignments of a scenario. Groups need Kafka's internal
+/// offsets topic; it is placed after the user's topics so adding a group does not
+/// move their replicas.
+fn layout_cluster(scenario: &Scenario) -> Cluster {
+    let mut layout_rng = SimRng::stream(scenario.seed, "layout");
+    let mut topic_specs: Vec<crate::scenario::TopicConfig> = scenario.topics.clone();
+    if !scenario.groups.is_empty() {
+        topic_specs.push(crate::scenario::TopicConfig {
+            name: OFFSETS_TOPIC.to_string(),
+            partitions: OFFSETS_PARTITIONS,
+            replication_factor: scenario.cluster.brokers.min(3),
+            min_insync_replicas: Some(1),
+        });
+    }
+    let mut topics = Vec::new();
+    let mut partitions = Vec::new();
+    for (ti, t) in topic_specs.iter().enumerate() {
+        topics.push(TopicInfo {
+            name: t.name.clone(),
+            first: partitions.len() as u32,
+            partitions: t.partitions,
+            replication_factor: t.replication_factor,
+            min_isr: scenario.min_isr(t),
+        });
+        let assignments = layout::assign_replicas(scenario.cluster.brokers, t.partitions, t.replication_factor, &mut layout_rng);
+        for (i, assignment) in assignments.into_iter().enumerate() {
+            partitions.push(PartInfo {
+                topic: ti as u32,
+                index: i as u32,
+                assignment,
+            });
+        }
+    }
+    Cluster {
+        config: scenario.cluster.clone(),
+        topics,
+        partitions,
+        seed: scenario.seed,
+    }
+}
+
+impl Simulation {
+    pub fn new(scenario: &Scenario) -> Simulation {
+        // Workloads add their topics and producers (labels, alerts); others are unchanged.
+        let prepared = crate::ml::prepare(scenario);
+        let scenario: &Scenario = &prepared;
+        let cluster = Rc::new(layout_cluster(scenario));
+        let c = &scenario.cluster;
+        let groups: Rc<RefCell<Vec<Group>>> = Rc::default();
+        let n_parts = cluster.partitions.len();
+        let mut sim = Simulation {
+            scenario: scenario.clone(),
+            now: 0,
+            queue: EventQueue::default(),
+            net: Network::new(c.network_rtt_us, c.brokers, SimRng::stream(scenario.seed, "network")),
+            rng: SimRng::stream(scenario.seed, "cluster"),
+            producer_rngs: Vec::new(),
+            brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone(), groups.clone())).collect(),
+            quorum: Quorum::new(cluster.clone()),
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            group_setup: Vec::new(),
+            groups,
+            actions: scenario.actions.clone(),
+            metrics: Metrics::new(SEC, 3_600),
+            counters: Counters::default(),
+            checker: Checker::new(cluster.clone(), scenario.groups.iter().map(|g| g.id.clone()).collect()),
+            log: EventLog::new(2_000),
+            reports: scenario.groups.iter().map(|g| GroupReport::new(g.id.clone())).collect(),
+            ml: MlState::default(),
+            avail: vec![Availability::default(); n_parts],
+            min_isr: cluster.partitions.iter().map(|p| cluster.topics[p.topic as usize].min_isr).collect(),
+            out: Outbox::default(),
+            trace: Fnv64::default(),
+            events: 0,
+            cluster,
+        };
+        // Actions at the same time apply in file order, before other events of that time:
+        // they are queued first, and the queue breaks ties by insertion order.
+        let mut order: Vec<usize> = (0..sim.actions.len()).collect();
+        order.sort_small_by_key(|&i| sim.actions[i].at_us);
+        for index in order {
+            sim.queue.push_first(sim.actions[index].at_us, Event::Action { index });
+        }
+        sim.bootstrap();
+        for (i, cfg) in scenario.producers.iter().enumerate() {
+            let mut rng = SimRng::stream(scenario.seed, &format!("producer/{}", cfg.id));
+            let producer = Producer::new(sim.cluster.clone(), i as u32, cfg.clone(), &mut rng);
+            sim.producers.push(producer);
+            sim.producer_rngs.push(rng);
+            sim.with_producer(i as u32, |p, ctx| p.start(ctx));
+        }
+        for (producer, sink, delay) in crate::ml::label_sinks(scenario) {
+            sim.producers[producer].label_sink = Some((sink, delay));
+        }
+        if let Some(offsets) = sim.cluster.topic_index(OFFSETS_TOPIC).map(|t| sim.cluster.topics[t as usize].first) {
+            for (i, g) in scenario.groups.iter().enumerate() {
+                let pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
+                let mut topics: Vec<u32> = g.topics.iter().filter_map(|n| sim.cluster.topic_index(n)).collect();
+                topics.sort_small_by(|a, b| sim.cluster.topics[*a as usize].name.cmp(&sim.cluster.topics[*b as usize].name));
+                topics.dedup();
+                sim.groups.borrow_mut().push(Group::new(i as u32, g.clone(), pidx, topics.clone()));
+                sim.group_setup.push(ConsumerSetup {
+                    cluster: sim.cluster.clone(),
+                    cfg: Rc::new(g.clone()),
+                    topics: Rc::new(topics),
+                    cost_us: crate::ml::model_cost_us(g),
+                });
+            }
+            for g in 0..scenario.groups.len() as u32 {
+                for _ in 0..scenario.groups[g as usize].members {
+                    sim.add_consumer(g);
+                }
+            }
+            sim.timer(Node::Controller(0), 0, Timer::GroupTick);
+        }
+        sim.ml = MlState::new(scenario, &sim.cluster);
+        sim
+    }
+
+    /// The cluster at time 0: every broker registered and unfenced, controller c0
+    /// active, leaders on the preferred replicas, as after a clean start.
+    fn bootstrap(&mut self) {
+        let cluster = self.cluster.clone();
+        for (pidx, p) in cluster.partitions.iter().enumerate() {
+            let meta = self.quorum.meta[pidx].clone();
+            for &b in &p.assignment {
+                self.with_broker(b, |br, ctx| br.apply_known(ctx, pidx as u32, meta.clone()));
+            }
+        }
+        let image: Vec<(Option<u32>, i32)> = self.quorum.meta.iter().map(|m| (m.leader, m.leader_epoch)).collect();
+        for b in 0..self.brokers.len() as u32 {
+            self.brokers[b as usize].bootstrap(image.clone());
+            let jitter = self.rng.range(0, 250 * MS);
+            self.timer(Node::Broker(b), jitter, Timer::BrokerTick);
+        }
+        self.timer(Node::Controller(0), 0, Timer::ControllerTick);
+        self.refresh_availability();
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    pub fn now_us(&self) -> Micros {
+        self.now
+    }
+
+    pub fn end_us(&self) -> Micros {
+        self.scenario.duration_ms * MS
+    }
+
+    pub fn events_processed(&self) -> u64 {
+        self.events
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub fn event_log(&self) -> &EventLog {
+        &self.log
+    }
+
+    pub fn invariants(&self) -> &Invariants {
+        &self.checker.invariants
+    }
+
+    /// `unclean.leader.election.enable` as it is now (scenario, then actions).
+    pub fn unclean_leader_election_enabled(&self) -> bool {
+        self.quorum.unclean_enabled
+    }
+
+    /// What each group did (rebalances, records consumed), in scenario order.
+    pub fn groups(&self) -> &[GroupReport] {
+        &self.reports
+    }
+
+    /// The processor of each group that has one, by group index.
+    pub fn models(&self) -> impl Iterator<Item = (usize, &crate::ml::GroupModel)> + '_ {
+        self.ml.models()
+    }
+
+    pub fn model_view(&self, g: usize) -> Option<crate::ml::ModelView> {
+        self.ml.model_view(g)
+    }
+
+    /// The replica that holds a partition's data now: its leader, or the last ISR
+    /// member when it is offline.
+    fn holder(&self, pidx: u32) -> Option<u32> {
+        let m = &self.quorum.meta[pidx as usize];
+        m.leader.or_else(|| m.isr.first().copied())
+    }
+
+    /// The high watermark of the partition's holder.
+    fn holder_hw(&self, pidx: u32) -> u64 {
+        self.holder(pidx).and_then(|b| self.brokers[b as usize].replica(pidx)).map_or(0, |r| r.log.hw)
+    }
+
+    /// Lag per group: the leader's HW minus the committed offset (or where the
+    /// group started reading, before its first commit), summed over partitions.
+    pub fn group_lag(&self, g: usize) -> u64 {
+        self.partition_lag(g).map(|(_, lag)| lag).sum()
+    }
+
+    /// Per partition of the group's topics: (partition index, lag).
+    pub fn partition_lag(&self, g: usize) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let report = &self.reports[g];
+        let topics = self.group_setup.get(g).map_or(&[][..], |s| s.topics.as_slice());
+        topics.iter().flat_map(move |&t| {
+            let t = &self.cluster.topics[t as usize];
+            (t.first..t.first + t.partitions).map(move |pidx| {
+                let hw = self.holder_hw(pidx);
+                let base = report.committed.get(&pidx).or_else(|| report.start_offsets.get(&pidx)).copied().unwrap_or(hw);
+                (pidx, hw.saturating_sub(base))
+            })
+        })
+    }
+
+    /// Every action applied so far (scenario and injected), with its time.
+    pub fn actions(&self) -> &[TimedAction] {
+        &self.actions
+    }
+
+    /// Hex FNV-1a over every processed event: time, kind and nodes.
+    pub fn fingerprint(&self) -> String {
+        self.trace.hex()
+    }
+
+    /// Processes one event. Returns false when the queue is empty.
+    pub fn step(&mut self) -> bool {
+        let Some((time, _seq, event)) = self.queue.pop() else {
+            return false;
+        };
+        if time >= self.metrics.next_close() {
+            self.close_intervals(time);
+        }
+        self.now = time;
+        // A paused broker handles nothing until its pause ends: defer, keeping order.
+        if let Some(b) = event_broker(&event) {
+            let until = self.brokers[b as usize].paused_until;
+            if until > time && !matches!(event, Event::Timer { timer: Timer::PauseEnd, .. }) {
+                self.queue.push(until, event);
+                return true;
+            }
+        }
+        self.events += 1;
+        // Time, kind and nodes, not the push-order sequence number: a replay that
+        // queues its actions up front runs the same events in the same order.
+        self.trace.u64(time);
+        self.dispatch(event);
+        true
+    }
+
+    /// Runs every event scheduled at or before `t`, then sets the clock to `t`.
+    pub fn run_until(&mut self, t: Micros) {
+        while self.queue.peek_time().is_some_and(|next| next <= t) {
+            self.step();
+        }
+        if t > self.now {
+            if t >= self.metrics.next_close() {
+                self.close_intervals(t);
+            }
+            self.now = t;
+        }
+    }
+
+    /// Runs until at least `max_events` events ran or simulated time reaches `t`,
+    /// whichever is first; returns whether `t` was reached. The UI slices work per frame with it.
+    pub fn run_for(&mut self, t: Micros, max_events: u64) -> bool {
+        let stop = self.events + max_events;
+        while self.events < stop {
+            match self.queue.peek_time() {
+                Some(next) if next <= t => {
+                    self.step();
+                }
+                _ => {
+                    self.run_until(t);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    // ---- routing -------------------------------------------------------------------
+
+    fn incarnation(&self, node: Node) -> u32 {
+        match node {
+            Node::Broker(b) => self.brokers[b as usize].incarnation,
+            Node::Controller(c) => self.quorum.nodes[c as usize].incarnation,
+            Node::Client(_) => 0,
+            Node::Consumer(c) => self.consumers[c as usize].incarnation,
+        }
+    }
+
+    /// A timer the engine sets on a node's behalf (start-up, the coordinators' clock).
+    fn timer(&mut self, node: Node, after: Micros, timer: Timer) {
+        let incarnation = self.incarnation(node);
+        self.queue.push(self.now + after, Event::Timer { node, incarnation, timer });
+    }
+
+    /// Sends a message that leaves `from` at `depart` (>= now). Dropped by a cut.
+    fn send_at(&mut self, depart: Micros, from: Node, to: Node, msg: Msg) {
+        if self.net.is_cut(from, to) {
+            self.counters.messages_dropped += 1;
+            return;
+        }
+        let at = depart.max(self.now) + self.net.delay(from, to);
+        self.queue.push(at, Event::Deliver { from, to, msg });
+    }
+
+    fn send(&mut self, from: Node, to: Node, msg: Msg) {
+        self.send_at(self.now, from, to, msg);
+    }
+
+    /// Routes what a handler of `me` wrote: sends through the network, timers to
+    /// the queue (tied to the node's current process), then the observations.
+    fn route(&mut self, me: Node) {
+        let mut out = std::mem::take(&mut self.out);
+        for effect in out.effects.drain(..) {
+            match effect {
+                Effect::Send { depart, from, to, msg } => self.send_at(depart, from, to, msg),
+                Effect::Timer { at, timer } => {
+                    let incarnation = self.incarnation(me);
+                    self.queue.push(at, Event::Timer { node: me, incarnation, timer });
+                }
+            }
+        }
+        let mut refresh = false;
+        for obs in out.observations.drain(..) {
+            refresh |= self.observe(me, obs);
+        }
+        self.out = out;
+        if refresh {
+            self.refresh_availability();
+        }
+    }
+
+    fn with_broker(&mut self, b: u32, f: impl FnOnce(&mut Broker, &mut Ctx)) {
+        let me = Node::Broker(b);
+        let broker = &mut self.brokers[b as usize];
+        // TEMPORARY (issue 13, step 1): brokers read the active controller from here.
+        broker.controller_hint = self.quorum.active;
+        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        f(broker, &mut ctx);
+        self.route(me);
+    }
+
+    fn with_quorum(&mut self, c: u32, f: impl FnOnce(&mut Quorum, &mut Ctx, &Network)) {
+        let me = Node::Controller(c);
+        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        f(&mut self.quorum, &mut ctx, &self.net);
+        self.route(me);
+    }
+
+    fn with_producer(&mut self, p: u32, f: impl FnOnce(&mut Producer, &mut Ctx)) {
+        let me = Node::Client(p);
+        let mut ctx = Ctx::new(self.now, me, &mut self.producer_rngs[p as usize], &mut self.out);
+        f(&mut self.producers[p as usize], &mut ctx);
+        self.route(me);
+    }
+
+    fn with_consumer(&mut self, c: u32, f: impl FnOnce(&mut Consumer, &mut Ctx, &dyn Fn(u32) -> (u64, u64))) {
+        let me = Node::Consumer(c);
+        let (brokers, quorum) = (&self.brokers, &self.quorum);
+        // TEMPORARY (issue 13, step 1): auto.offset.reset reads the leader's log bounds here.
+        let bounds = |p: u32| {
+            let m = &quorum.meta[p as usize];
+            m.leader
+                .and_then(|l| brokers[l as usize].replica(p))
+                .map_or((0, 0), |r| (r.log.log_start, r.log.hw))
+        };
+        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        f(&mut self.consumers[c as usize], &mut ctx, &bounds);
+        self.route(me);
+    }
+
+    fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::Deliver { from, to, msg } => {
+                self.trace.u32(1);
+                self.trace.u64(from.code());
+                self.trace.u64(to.code());
+                match (to, msg) {
+                    (Node::Broker(b), Msg::Broker(m)) => {
+                        if self.brokers[b as usize].is_running() {
+                            self.with_broker(b, |br, ctx| br.on_message(ctx, from, m));
+                        } else {
+                            // A dead process's port refuses connections: the sender learns at once.
+                            self.refuse(b, from, &m);
+                        }
+                    }
+                    (Node::Controller(c), Msg::Controller(m)) if self.quorum.nodes[c as usize].alive => {
+                        self.with_quorum(c, |q, ctx, _| q.on_message(ctx, c, m));
+                    }
+                    (Node::Client(p), Msg::Producer(m)) => self.with_producer(p, |pr, ctx| pr.on_message(ctx, from, m)),
+                    (Node::Consumer(c), Msg::Consumer(m)) => self.with_consumer(c, |con, ctx, bounds| con.on_message(ctx, from, m, bounds)),
+                    _ => {}
+                }
+            }
+            Event::Timer { node, incarnation, timer } => {
+                self.trace.u32(2);
+                self.trace.u64(node.code());
+                match node {
+                    Node::Broker(b) => {
+                        let br = &self.brokers[b as usize];
+                        if br.incarnation == incarnation && br.is_running() {
+                            if timer == Timer::PauseEnd {
+                                self.refresh_availability();
+                            } else {
+                                self.with_broker(b, |br, ctx| br.on_timer(ctx, timer));
+                            }
+                        }
+                    }
+                    Node::Controller(c) => {
+                        // The quorum's clock runs whoever is alive; node timers die with their node.
+                        if timer == Timer::GroupTick {
+                            self.group_tick();
+                            self.timer(Node::Controller(0), 100 * MS, Timer::GroupTick);
+                        } else if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
+                            self.with_quorum(c, |q, ctx, net| q.on_timer(ctx, net, timer));
+                        }
+                    }
+                    Node::Client(p) => self.with_producer(p, |pr, ctx| pr.on_timer(ctx, timer)),
+                    Node::Consumer(c) => {
+                        if self.consumers[c as usize].incarnation == incarnation {
+                            self.with_consumer(c, |con, ctx, _| con.on_timer(ctx, timer));
+                        }
+                    }
+                }
+            }
+            Event::Action { index } => {
+                self.trace.u32(3);
+                let action = self.actions[index].action.clone();
+                self.apply(action);
+            }
+        }
+    }
+
+    /// The coordinators' clock: it only runs where a live, unpaused broker hosts the group.
+    fn group_tick(&mut self) {
+        let n = self.groups.borrow().len() as u32;
+        for g in 0..n {
+            let (host, offsets_pidx) = {
+                let groups = self.groups.borrow();
+                (groups[g as usize].host, groups[g as usize].offsets_pidx)
+            };
+            let Some(host) = host else { continue };
+            let br = &self.brokers[host as usize];
+            if !br.is_running() || br.paused_until > self.now || !br.leads(offsets_pidx) {
+                continue;
+            }
+            self.with_broker(host, |br, ctx| br.group_tick(ctx, g));
+        }
+    }
+
+    /// A message reached a dead broker: clients and fetchers see a refused connection.
+    fn refuse(&mut self, b: u32, from: Node, msg: &BrokerMsg) {
+        match (from, msg) {
+            (Node::Client(_), BrokerMsg::Produce(_) | BrokerMsg::ClientMetadata { .. }) => {
+                self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+            }
+            (Node::Broker(_), BrokerMsg::Fetch { .. }) => self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::Disconnected)),
+            (Node::Consumer(_), _) => self.send(Node::Broker(b), from, Msg::Consumer(ConsumerMsg::Disconnected)),
+            _ => {}
+        }
+    }
+
+    /// Recomputes which partitions are offline or unavailable and accrues their time.
+    fn refresh_availability(&mut self) {
+        let now = self.now;
+        for p in 0..self.avail.len() {
+            let leader = self.quorum.meta[p].leader;
+            let offline = leader.is_none();
+            let unavailable = match leader {
+                None => true,
+                Some(l) => {
+                    let b = &self.brokers[l as usize];
+                    !b.is_running() || b.paused_until > now || self.quorum.fenced(l)
+                }
+            };
+            let a = &mut self.avail[p];
+            match (offline, a.offline_since) {
+                (true, None) => a.offline_since = Some(now),
+                (false, Some(since)) => {
+                    self.counters.offline_partition_us += now - since;
+                    a.offline_since = None;
+                }
+                _ => {}
+            }
+            match (unavailable, a.unavailable_since) {
+                (true, None) => a.unavailable_since = Some(now),
+                (false, Some(since)) => {
+                    self.counters.unavailable_partition_us += now - since;
+                    a.unavailable_since = None;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn close_intervals(&mut self, t: Micros) {
+        while t >= self.metrics.next_close() {
+            let mut urp = 0;
+            let mut offline = 0;
+            let mut unavailable = 0;
+            // Counted over the user's topics, as the cluster view shows them (Kafka's own
+            // metric also counts __consumer_offsets).
+            for (pidx, p) in self.cluster.partitions.iter().enumerate() {
+                if self.cluster.is_internal(pidx as u32) {
+                    continue;
+                }
+                let m = &self.quorum.meta[pidx];
+                if m.leader.is_none() {
+                    offline += 1;
+                }
+                if m.isr.len() < p.assignment.len() {
+                    urp += 1;
+                }
+                if self.avail[pidx].unavailable_since.is_some() {
+                    unavailable += 1;
+                }
+            }
+            let in_flight = self.producers.iter().map(|p| p.in_flight_requests()).sum();
+            let lag = (0..self.reports.len()).map(|g| self.group_lag(g)).sum();
+            self.metrics.close_interval(urp, offline, unavailable, in_flight, lag);
+            if self.ml.active {
+                let models = self.ml.sample();
+                if let Some(p) = self.metrics.points.back_mut() {
+                    p.models = models;
+                }
+            }
+        }
+    }
+
+    /// Time-integrated offline and unavailable partition time up to now.
+    pub fn partition_time_us(&self) -> (u64, u64) {
+        let mut offline = self.counters.offline_partition_us;
+        let mut unavailable = self.counters.unavailable_partition_us;
+        for a in &self.avail {
+            offline += a.offline_since.map_or(0, |s| self.now - s);
+            unavailable += a.unavailable_since.map_or(0, |s| self.now - s);
+        }
+        (offline, unavailable)
+    }
+
+    /// Compares every acknowledged record with the log of the partition's current
+    /// leader (or of the last ISR member when offline), as the checker sees it.
+    pub fn audit_report(&self) -> AuditReport {
+        self.checker
+            .audit_report((0..self.cluster.partitions.len() as u32).map(|p| (p, self.holder(p))))
+    }
+}
+
+fn event_broker(e: &Event) -> Option<u32> {
+    match e {
+        Event::Deliver { to: Node::Broker(b), .. } | Event::Timer { node: Node::Broker(b), .. } => Some(*b),
+        _ => None,
+    }
+}

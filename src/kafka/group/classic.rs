@@ -1,0 +1,484 @@
+//! The classic group protocol on the coordinator: JoinGroup, SyncGroup,
+//! Heartbeat and LeaveGroup; the states Empty, PreparingRebalance,
+//! CompletingRebalance, Stable; generations; the group leader;
+//! `group.initial.rebalance.delay.ms`; `session.timeout.ms`; static membership
+//! (KIP-345). Every step of a rebalance is reported for the timeline.
+
+use super::{GroupMember, GroupState};
+use crate::kafka::broker::Broker;
+use crate::kafka::notable::Notable;
+use crate::kafka::obs::{Obs, RebalanceObs};
+use crate::kafka::protocol::{ConsumerMsg, GroupError, GroupRequest, Joined, MemberInfo, Msg};
+use crate::kafka::Ctx;
+use crate::scenario::GroupProtocol;
+use crate::sim::{Node, SortSmall, MS};
+use std::collections::BTreeMap;
+
+/// A timeline step of group `g`.
+pub(super) fn step(ctx: &mut Ctx, g: u32, kind: &'static str, member: &str, partitions: Vec<u32>) {
+    ctx.observe(Obs::rebalance(
+        g,
+        RebalanceObs::Step {
+            kind,
+            member: member.to_string(),
+            partitions,
+        },
+    ));
+}
+
+impl Broker {
+    /// Is this broker the group's coordinator now: leader (in its own view) of the offsets partition?
+    pub(super) fn is_coordinator(&self, g: u32) -> bool {
+        let pidx = self.groups.borrow()[g as usize].offsets_pidx;
+        self.leads(pidx)
+    }
+
+    pub(super) fn reply(&mut self, ctx: &mut Ctx, consumer: u32, msg: ConsumerMsg) {
+        let done = self.service(ctx.now, 20);
+        ctx.send_at(done, Node::Consumer(consumer), Msg::Consumer(msg));
+    }
+
+    pub(crate) fn handle_group_request(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, req: GroupRequest) {
+        if let GroupRequest::FindCoordinator { req_id } = req {
+            let pidx = self.groups.borrow()[g as usize].offsets_pidx;
+            let broker = self.image.get(pidx as usize).and_then(|x| x.0);
+            self.reply(ctx, consumer, ConsumerMsg::Coordinator { req_id, broker });
+            return;
+        }
+        if !self.is_coordinator(g) {
+            let msg = match &req {
+                GroupRequest::OffsetCommit { req_id, .. } => ConsumerMsg::CommitDone {
+                    req_id: *req_id,
+                    error: Some(GroupError::NotCoordinator),
+                },
+                GroupRequest::OffsetFetch { req_id, .. } => ConsumerMsg::Offsets {
+                    req_id: *req_id,
+                    offsets: Err(GroupError::NotCoordinator),
+                },
+                _ => ConsumerMsg::GroupError {
+                    error: GroupError::NotCoordinator,
+                },
+            };
+            self.reply(ctx, consumer, msg);
+            return;
+        }
+        if self.groups.borrow()[g as usize].host != Some(self.id) {
+            self.load_group(ctx, g);
+        }
+        match req {
+            GroupRequest::FindCoordinator { .. } => {}
+            GroupRequest::Join { member_id, instance_id, owned } => self.handle_join(ctx, consumer, g, member_id, instance_id, owned),
+            GroupRequest::Sync {
+                member_id,
+                generation,
+                assignments,
+            } => self.handle_sync(ctx, consumer, g, member_id, generation, assignments),
+            GroupRequest::Heartbeat { member_id, generation } => {
+                let now = ctx.now;
+                let error = {
+                    let mut groups = self.groups.borrow_mut();
+                    let grp = &mut groups[g as usize];
+                    match grp.members.get_mut(&member_id) {
+                        None => Some(GroupError::UnknownMemberId),
+                        Some(_) if generation != grp.generation => Some(GroupError::IllegalGeneration),
+                        Some(m) => {
+                            m.last_heartbeat = now;
+                            (grp.state == GroupState::PreparingRebalance).then_some(GroupError::RebalanceInProgress)
+                        }
+                    }
+                };
+                self.reply(ctx, consumer, ConsumerMsg::HeartbeatDone { generation, error });
+            }
+            GroupRequest::Leave { member_id, reason } => {
+                let gone = self.groups.borrow_mut()[g as usize].members.remove(&member_id);
+                if let Some(m) = gone {
+                    step(ctx, g, "leave", &member_id, m.assignment.clone());
+                    self.member_gone(ctx, g, &member_id, m, reason);
+                }
+            }
+            GroupRequest::OffsetCommit {
+                req_id,
+                member_id,
+                generation,
+                offsets,
+            } => self.handle_commit(ctx, consumer, g, req_id, member_id, generation, offsets),
+            GroupRequest::ConsumerHeartbeat {
+                member_id,
+                member_epoch,
+                instance_id,
+                owned,
+            } => self.handle_consumer_heartbeat(ctx, consumer, g, member_id, member_epoch, instance_id, owned),
+            GroupRequest::OffsetFetch { req_id, partitions } => self.handle_offset_fetch(ctx, consumer, g, req_id, partitions),
+        }
+    }
+
+    /// A new coordinator loads the group from `__consumer_offsets`: members and
+    /// generation survive; a rebalance in flight starts over.
+    fn load_group(&mut self, ctx: &mut Ctx, g: u32) {
+        let now = ctx.now;
+        let b = self.id;
+        let (moved, id, in_flight) = {
+            let mut groups = self.groups.borrow_mut();
+            let grp = &mut groups[g as usize];
+            let moved = grp.host.is_some();
+            grp.host = Some(b);
+            // Writes in flight on the old coordinator are its to finish or fail.
+            grp.pending_commits.clear();
+            for m in grp.members.values_mut() {
+                m.last_heartbeat = now;
+                m.sync_waiting = false;
+            }
+            (
+                moved,
+                grp.cfg.id.clone(),
+                matches!(grp.state, GroupState::PreparingRebalance | GroupState::CompletingRebalance),
+            )
+        };
+        if moved {
+            ctx.observe(Obs::note(Notable::Text(format!("group {id}: coordinator moved to broker {b}"))));
+            if in_flight {
+                self.groups.borrow_mut()[g as usize].state = GroupState::Stable;
+                self.start_rebalance(ctx, g, "coordinator_moved");
+            }
+        }
+    }
+
+    fn handle_join(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, member_id: String, instance_id: Option<String>, owned: Vec<u32>) {
+        let now = ctx.now;
+        // Static member coming back: same instance id, new member id, old assignment,
+        // and no rebalance while the group is stable (KIP-345).
+        if let Some(inst) = &instance_id {
+            let rejoined = {
+                let mut groups = self.groups.borrow_mut();
+                let grp = &mut groups[g as usize];
+                let old = grp
+                    .members
+                    .iter()
+                    .find(|(_, m)| m.instance_id.as_deref() == Some(inst))
+                    .map(|(id, _)| id.clone());
+                match old {
+                    Some(old_id) if old_id != member_id && grp.state == GroupState::Stable => {
+                        let mut m = grp.members.remove(&old_id).expect("present");
+                        let new_id = format!("{}-{}", inst, grp.next_member);
+                        grp.next_member += 1;
+                        m.consumer = consumer;
+                        m.last_heartbeat = now;
+                        m.owned = owned.clone();
+                        if grp.leader.as_deref() == Some(old_id.as_str()) {
+                            grp.leader = Some(new_id.clone());
+                        }
+                        grp.members.insert(new_id.clone(), m);
+                        Some((grp.generation, grp.leader.clone().unwrap_or_default(), grp.cfg.id.clone(), new_id))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some((generation, leader, id, new_id)) = rejoined {
+                ctx.observe(Obs::note(Notable::Text(format!(
+                    "group {id}: static member {inst} rejoined as {new_id}, no rebalance"
+                ))));
+                self.reply(
+                    ctx,
+                    consumer,
+                    ConsumerMsg::Joined(Box::new(Joined {
+                        member_id: new_id,
+                        generation,
+                        leader,
+                        members: None,
+                    })),
+                );
+                return;
+            }
+        }
+        let (member_id, is_new, state) = {
+            let mut groups = self.groups.borrow_mut();
+            let grp = &mut groups[g as usize];
+            let member_id = if member_id.is_empty() || !grp.members.contains_key(&member_id) {
+                let prefix = instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.cfg.id));
+                let id = format!("{prefix}-{}", grp.next_member);
+                grp.next_member += 1;
+                id
+            } else {
+                member_id
+            };
+            let is_new = !grp.members.contains_key(&member_id);
+            let order = grp.next_join_order;
+            grp.next_join_order += 1;
+            let m = grp
+                .members
+                .entry(member_id.clone())
+                .or_insert_with(|| GroupMember::new(consumer, instance_id.clone(), order, now));
+            m.consumer = consumer;
+            m.joined = true;
+            m.join_order = order;
+            m.owned = owned.clone();
+            m.last_heartbeat = now;
+            (member_id, is_new, grp.state)
+        };
+        match state {
+            GroupState::PreparingRebalance => {}
+            GroupState::Empty | GroupState::Dead => self.start_rebalance(ctx, g, "initial_join"),
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                // A known member rejoining a stable group is the follow-up round of the
+                // previous change (cooperative revocation): it keeps that cause.
+                let cause = if is_new {
+                    "member_joined"
+                } else {
+                    self.groups.borrow()[g as usize].last_cause.unwrap_or("member_joined")
+                };
+                self.start_rebalance(ctx, g, cause)
+            }
+        }
+        if let Some(m) = self.groups.borrow_mut()[g as usize].members.get_mut(&member_id) {
+            m.joined = true;
+        }
+        step(ctx, g, "join", &member_id, owned);
+        self.maybe_complete_join(ctx, g);
+    }
+
+    /// PreparingRebalance: every member must rejoin; eager members stop consuming now.
+    pub(super) fn start_rebalance(&mut self, ctx: &mut Ctx, g: u32, cause: &'static str) {
+        let now = ctx.now;
+        let mut groups = self.groups.borrow_mut();
+        let grp = &mut groups[g as usize];
+        if grp.state == GroupState::PreparingRebalance {
+            return;
+        }
+        let was_empty = grp.members.values().all(|m| m.assignment.is_empty()) && matches!(grp.state, GroupState::Empty | GroupState::Dead);
+        grp.state = GroupState::PreparingRebalance;
+        grp.join_deadline = now + grp.cfg.max_poll_interval_ms * MS;
+        if was_empty {
+            grp.initial_delay_until = now + grp.cfg.group_initial_rebalance_delay_ms * MS;
+        }
+        for m in grp.members.values_mut() {
+            m.joined = false;
+            m.sync_waiting = false;
+        }
+        let before = grp.owner_map();
+        let eager = !grp.cfg.cooperative();
+        let revoked = if eager { before.values().map(|v| v.len() as u32).sum() } else { 0 };
+        // Eager: the whole group stops; every owned partition waits for its next owner.
+        let pause = if eager { before.values().flatten().copied().collect() } else { Vec::new() };
+        grp.last_cause = Some(cause);
+        let generation = grp.generation + 1;
+        let id = grp.cfg.id.clone();
+        ctx.observe(Obs::rebalance(
+            g,
+            RebalanceObs::Started {
+                generation,
+                cause,
+                before,
+                after: BTreeMap::new(),
+                revoked,
+                pause,
+            },
+        ));
+        ctx.observe(Obs::note(Notable::Text(format!("group {id}: rebalance started ({cause})"))));
+        step(ctx, g, "prepare", "coordinator", Vec::new());
+    }
+
+    /// Completes the join phase when every member rejoined (or the rebalance
+    /// timeout passed, dropping the laggards) and the initial delay is over.
+    pub(super) fn maybe_complete_join(&mut self, ctx: &mut Ctx, g: u32) {
+        let now = ctx.now;
+        let replies = {
+            let mut groups = self.groups.borrow_mut();
+            let grp = &mut groups[g as usize];
+            if grp.state != GroupState::PreparingRebalance || now < grp.initial_delay_until {
+                return;
+            }
+            let all = grp.members.values().all(|m| m.joined);
+            if !all && now < grp.join_deadline {
+                return;
+            }
+            let laggards: Vec<String> = grp.members.iter().filter(|(_, m)| !m.joined).map(|(id, _)| id.clone()).collect();
+            for id in &laggards {
+                grp.members.remove(id);
+            }
+            if grp.members.is_empty() {
+                grp.state = GroupState::Empty;
+                grp.generation += 1;
+                grp.leader = None;
+                ctx.observe(Obs::rebalance(g, RebalanceObs::Completed { after: None }));
+                return;
+            }
+            grp.generation += 1;
+            grp.state = GroupState::CompletingRebalance;
+            let leader_ok = grp.leader.as_ref().is_some_and(|l| grp.members.contains_key(l));
+            if !leader_ok {
+                grp.leader = grp.members.iter().min_by_key(|(_, m)| m.join_order).map(|(id, _)| id.clone());
+            }
+            let generation = grp.generation;
+            let leader = grp.leader.clone().unwrap_or_default();
+            let infos: Vec<MemberInfo> = grp
+                .members
+                .iter()
+                .map(|(id, m)| MemberInfo {
+                    member_id: id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    owned: m.owned.clone(),
+                    generation: generation - 1,
+                })
+                .collect();
+            ctx.observe(Obs::rebalance(g, RebalanceObs::Generation { generation }));
+            step(ctx, g, "join_complete", &leader, Vec::new());
+            let replies: Vec<(u32, ConsumerMsg)> = grp
+                .members
+                .iter()
+                .map(|(id, m)| {
+                    let members = (*id == leader).then(|| infos.clone());
+                    (
+                        m.consumer,
+                        ConsumerMsg::Joined(Box::new(Joined {
+                            member_id: id.clone(),
+                            generation,
+                            leader: leader.clone(),
+                            members,
+                        })),
+                    )
+                })
+                .collect();
+            replies
+        };
+        for (consumer, msg) in replies {
+            self.reply(ctx, consumer, msg);
+        }
+    }
+
+    fn handle_sync(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, member_id: String, generation: i32, assignments: Option<Vec<(String, Vec<u32>)>>) {
+        let now = ctx.now;
+        let _ = now;
+        let replies = {
+            let mut groups = self.groups.borrow_mut();
+            let grp = &mut groups[g as usize];
+            let error = match grp.members.get(&member_id) {
+                None => Some(GroupError::UnknownMemberId),
+                Some(_) if generation != grp.generation => Some(GroupError::IllegalGeneration),
+                Some(_) if grp.state == GroupState::PreparingRebalance => Some(GroupError::RebalanceInProgress),
+                Some(_) => None,
+            };
+            if let Some(e) = error {
+                vec![(
+                    consumer,
+                    ConsumerMsg::Synced {
+                        generation,
+                        assignment: Err(e),
+                    },
+                )]
+            } else if grp.state == GroupState::Stable {
+                let a = grp.members[&member_id].assignment.clone();
+                vec![(consumer, ConsumerMsg::Synced { generation, assignment: Ok(a) })]
+            } else {
+                grp.members.get_mut(&member_id).expect("checked").sync_waiting = true;
+                step(ctx, g, "sync", &member_id, Vec::new());
+                let is_leader = grp.leader.as_deref() == Some(member_id.as_str());
+                let Some(assignments) = assignments.filter(|_| is_leader) else { return };
+                // Invariant 4 (checked outside): nothing goes to a member while another member still owns it.
+                let owned = grp.members.iter().map(|(id, m)| (id.clone(), m.owned.clone())).collect();
+                ctx.observe(Obs::Assignment {
+                    group: g,
+                    owned,
+                    assignments: assignments.clone(),
+                });
+                for (id, m) in grp.members.iter_mut() {
+                    m.assignment = assignments.iter().find(|(to, _)| to == id).map(|(_, p)| p.clone()).unwrap_or_default();
+                    m.assignment.sort_small();
+                }
+                grp.state = GroupState::Stable;
+                let after = grp.owner_map();
+                ctx.observe(Obs::rebalance(g, RebalanceObs::Completed { after: Some(after.clone()) }));
+                for (id, parts) in &after {
+                    step(ctx, g, "assign", id, parts.clone());
+                }
+                let replies: Vec<(u32, ConsumerMsg)> = grp
+                    .members
+                    .values()
+                    .filter(|m| m.sync_waiting)
+                    .map(|m| {
+                        (
+                            m.consumer,
+                            ConsumerMsg::Synced {
+                                generation,
+                                assignment: Ok(m.assignment.clone()),
+                            },
+                        )
+                    })
+                    .collect();
+                for m in grp.members.values_mut() {
+                    m.sync_waiting = false;
+                }
+                let id = grp.cfg.id.clone();
+                let gen = grp.generation;
+                ctx.observe(Obs::note(Notable::Text(format!(
+                    "group {id}: generation {gen} stable, {} members",
+                    after.len()
+                ))));
+                replies
+            }
+        };
+        for (consumer, msg) in replies {
+            self.reply(ctx, consumer, msg);
+        }
+    }
+
+    /// A member left (LeaveGroup) or expired: the group rebalances, or empties.
+    pub(super) fn member_gone(&mut self, ctx: &mut Ctx, g: u32, member_id: &str, m: GroupMember, cause: &'static str) {
+        let rebalance = {
+            let mut groups = self.groups.borrow_mut();
+            let grp = &mut groups[g as usize];
+            let id = grp.cfg.id.clone();
+            ctx.observe(Obs::note(Notable::Text(format!(
+                "group {id}: member {member_id} removed ({cause}), it owned {} partitions",
+                m.assignment.len()
+            ))));
+            if grp.members.is_empty() {
+                grp.state = GroupState::Empty;
+                grp.leader = None;
+                return;
+            }
+            grp.state != GroupState::PreparingRebalance
+        };
+        // The departed member's partitions stop now, whatever the protocol.
+        if rebalance {
+            self.start_rebalance(ctx, g, cause);
+        }
+        ctx.observe(Obs::rebalance(
+            g,
+            RebalanceObs::MemberGone {
+                member: member_id.to_string(),
+                partitions: m.assignment,
+                next: false,
+                record_before: true,
+            },
+        ));
+        self.maybe_complete_join(ctx, g);
+    }
+
+    /// The coordinator's clock: session expiry and join-phase timeouts.
+    pub fn group_tick(&mut self, ctx: &mut Ctx, g: u32) {
+        let now = ctx.now;
+        if self.groups.borrow()[g as usize].cfg.protocol == GroupProtocol::Consumer {
+            self.expire_848_members(ctx, g);
+            return;
+        }
+        let expired: Vec<String> = {
+            let groups = self.groups.borrow();
+            let grp = &groups[g as usize];
+            let session = grp.cfg.session_timeout_ms * MS;
+            grp.members
+                .iter()
+                .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
+                .map(|(id, _)| id.clone())
+                .collect()
+        };
+        // One at a time: each departure may start the rebalance the next one joins.
+        for id in expired {
+            let gone = self.groups.borrow_mut()[g as usize].members.remove(&id);
+            if let Some(m) = gone {
+                step(ctx, g, "leave", &id, m.assignment.clone());
+                self.member_gone(ctx, g, &id, m, "session_timeout");
+            }
+        }
+        self.maybe_complete_join(ctx, g);
+    }
+}

@@ -1,0 +1,249 @@
+//! Observations: what nodes report about themselves as they act. The checker
+//! (audit of acknowledged records and the invariants), the metrics, the event
+//! log and the group reports are built from these alone, never by reading a
+//! node's state, so what they say is what the nodes said happened.
+
+use crate::kafka::log::Batch;
+use crate::kafka::notable::{ElectionKind, Notable};
+use crate::kafka::types::PartMeta;
+use crate::scenario::Acks;
+use crate::sim::Micros;
+use std::collections::BTreeMap;
+
+/// A set of brokers (there are at most 64), e.g. an ISR.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrokerSet(pub u64);
+
+impl BrokerSet {
+    pub fn of(brokers: &[u32]) -> BrokerSet {
+        BrokerSet(brokers.iter().fold(0, |m, &b| m | 1 << b))
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = u32> {
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                b
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Obs {
+    /// A line for the event log.
+    Note(Box<Notable>),
+    /// A line for the event log, unless the last line is the same (repeated producer errors).
+    NoteOnce(Box<Notable>),
+
+    // ---- producers ----
+    /// A producer instance exists (a new acks means a new instance).
+    ProducerInstance {
+        instance: u32,
+        acks: Acks,
+        idempotent: bool,
+    },
+    Produced(u64),
+    /// A batch was acknowledged to the producer (`latency` from its records' arrival).
+    Acked {
+        instance: u32,
+        pidx: u32,
+        seq: u64,
+        records: u32,
+        bytes: u32,
+        latency: Micros,
+    },
+    /// Records given up after `delivery.timeout.ms`.
+    Failed(u64),
+    /// Error answers, counted by Kafka's name.
+    Errors {
+        name: &'static str,
+        count: u64,
+    },
+    /// A transactions workload's labels, due on its labels producer (`crate::ml`).
+    LabelsDue {
+        sink: u32,
+        at: Micros,
+        part: u32,
+        records: u64,
+    },
+
+    // ---- replicas ----
+    /// A batch was appended to a replica (leader or follower), at its base offset.
+    Appended {
+        pidx: u32,
+        broker: u32,
+        batch: Batch,
+    },
+    /// A replica truncated its log to `to` (divergence, or a fetch out of range).
+    Truncated {
+        pidx: u32,
+        broker: u32,
+        from: u64,
+        to: u64,
+    },
+    /// A follower dropped its whole log and restarts at `offset`.
+    LogReset {
+        pidx: u32,
+        broker: u32,
+        offset: u64,
+    },
+    /// A replica's log start moved up to `offset` (retention, or following the leader's).
+    LogStartMoved {
+        pidx: u32,
+        broker: u32,
+        offset: u64,
+    },
+    /// A committed batch aged out of the leader's log: retired, not lost.
+    Retired {
+        pidx: u32,
+        producer: u32,
+        offset: u64,
+        seq: u64,
+        records: u32,
+    },
+    BecameLeader {
+        pidx: u32,
+        broker: u32,
+        epoch: i32,
+    },
+    /// The leader's high watermark moved, with the ISR it believed in.
+    LeaderHw {
+        pidx: u32,
+        broker: u32,
+        old: u64,
+        new: u64,
+        isr: BrokerSet,
+    },
+
+    // ---- controller ----
+    /// The controller committed a partition change to the metadata log.
+    PartitionChange {
+        pidx: u32,
+        prev: Box<PartMeta>,
+        next: Box<PartMeta>,
+        kind: ElectionKind,
+    },
+    /// An unclean election chose `leader`, whatever it lacks.
+    UncleanElection {
+        pidx: u32,
+        leader: u32,
+    },
+    /// Leaders, fencing or the quorum changed: partition availability may have too.
+    AvailabilityChanged,
+
+    // ---- brokers as processes ----
+    /// The broker process ends on its own (controlled shutdown done).
+    Exit {
+        stopped: bool,
+    },
+
+    // ---- groups ----
+    /// The coordinator assigned partitions (classic SyncGroup), with what members owned.
+    Assignment {
+        group: u32,
+        owned: Vec<(String, Vec<u32>)>,
+        assignments: Vec<(String, Vec<u32>)>,
+    },
+    /// A KIP-848 member was reconciled (granted only what no one else owns).
+    Reconciled {
+        group: u32,
+    },
+    /// A committed offset was applied by the coordinator.
+    OffsetCommitted {
+        group: u32,
+        pidx: u32,
+        offset: u64,
+    },
+    /// A consumer moved its position by `auto.offset.reset` (not by consuming).
+    OffsetReset {
+        group: u32,
+        pidx: u32,
+    },
+    /// Where a group first started reading a partition (lag before any commit).
+    StartOffset {
+        group: u32,
+        pidx: u32,
+        offset: u64,
+    },
+    /// Records handed to a member's application.
+    Delivered(Box<Delivery>),
+    /// What the timeline and the rebalance reports learn.
+    Rebalance {
+        group: u32,
+        what: Box<RebalanceObs>,
+    },
+}
+
+impl Obs {
+    pub fn note(what: Notable) -> Obs {
+        Obs::Note(Box::new(what))
+    }
+
+    pub fn note_once(what: Notable) -> Obs {
+        Obs::NoteOnce(Box::new(what))
+    }
+
+    pub fn rebalance(group: u32, what: RebalanceObs) -> Obs {
+        Obs::Rebalance { group, what: Box::new(what) }
+    }
+}
+
+/// A run of records handed to a member's application in one poll.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub group: u32,
+    pub consumer: u32,
+    pub pidx: u32,
+    pub offset: u64,
+    pub records: u64,
+    /// Creation time of the run's middle record, for end-to-end latency.
+    pub created: Micros,
+    pub producer_instance: u32,
+    pub audit_seq: u64,
+    /// Creation time of the first record and of the one after the last.
+    pub created_from: Micros,
+    pub created_to: Micros,
+    /// Records handed over earlier in the same poll (they are processed first).
+    pub index_in_poll: u64,
+    /// The member's processing rate, records per second.
+    pub rate: u64,
+}
+
+/// A rebalance as the coordinator and the members see it.
+#[derive(Debug, Clone)]
+pub enum RebalanceObs {
+    /// A new rebalance (classic: preparing; KIP-848: a new group epoch), with the
+    /// partitions that stop being consumed now.
+    Started {
+        generation: i32,
+        cause: &'static str,
+        before: BTreeMap<String, Vec<u32>>,
+        after: BTreeMap<String, Vec<u32>>,
+        revoked: u32,
+        pause: Vec<u32>,
+    },
+    /// One arrow of the sequence diagram.
+    Step { kind: &'static str, member: String, partitions: Vec<u32> },
+    /// The join phase completed in this generation.
+    Generation { generation: i32 },
+    /// The rebalance is over (with the classic assignment, if any: the report
+    /// counts what moved against the owners before).
+    Completed { after: Option<BTreeMap<String, Vec<u32>>> },
+    /// Partitions revoked by their owners (they pause until their next owner fetches).
+    Revoked { partitions: Vec<u32> },
+    /// Partitions granted to a member (KIP-848 reconciliation).
+    Granted { member: String, partitions: Vec<u32> },
+    /// A member left or expired with these partitions (they pause); `next`: the pause
+    /// belongs to the rebalance its departure starts next (KIP-848).
+    MemberGone {
+        member: String,
+        partitions: Vec<u32>,
+        next: bool,
+        record_before: bool,
+    },
+    /// A partition's new owner fetched it for the first time: its pause ends.
+    Resumed { pidx: u32 },
+}

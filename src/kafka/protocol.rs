@@ -1,0 +1,288 @@
+//! Every message that crosses the simulated network, by the kind of node that
+//! receives it, and the timers nodes set for themselves. Requests and answers
+//! carry many partitions at once, as Kafka's do (one produce or fetch request
+//! per broker pair), so the number of events follows requests, not records.
+
+use crate::kafka::log::Batch;
+use crate::kafka::types::{ErrorCode, PartMeta};
+use crate::scenario::Acks;
+use crate::sim::Micros;
+use serde::Serialize;
+
+/// Every network message, by the kind of node that receives it.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Broker(BrokerMsg),
+    Controller(ControllerMsg),
+    Producer(ProducerMsg),
+    Consumer(ConsumerMsg),
+}
+
+/// Timers a node sets for itself. A timer dies with the process that set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    ProducerTick,
+    BrokerTick,
+    ParkedFetchTimeout,
+    ControlledShutdownTimeout,
+    PauseEnd,
+    ControllerTick,
+    GroupTick,
+    ConsumerPoll,
+    ConsumerHeartbeat,
+}
+
+// ---- to brokers ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum BrokerMsg {
+    Produce(Box<ProduceRequest>),
+    Fetch {
+        fetch_id: u64,
+        parts: Vec<FetchPart>,
+    },
+    FetchResponse(Box<FetchResponse>),
+    MetadataUpdate {
+        offset: u64,
+        changes: Vec<(u32, PartMeta)>,
+    },
+    AlterPartitionResponse {
+        pidx: u32,
+        result: Box<Result<PartMeta, ErrorCode>>,
+    },
+    ControlledShutdownResponse,
+    ClientMetadata {
+        req_id: u64,
+        topics: Vec<u32>,
+    },
+    /// A consumer's fetch: (partition, offset) pairs, answered up to the HW.
+    ConsumerFetch {
+        req_id: u64,
+        parts: Vec<(u32, u64)>,
+        max_wait_us: Micros,
+    },
+    Group {
+        group: u32,
+        req: Box<GroupRequest>,
+    },
+    /// The connection to this leader was reset (its process died).
+    Disconnected,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProduceRequest {
+    pub req_id: u64,
+    pub acks: Acks,
+    pub timeout_us: Micros,
+    pub batches: Vec<(u32, Batch)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FetchPart {
+    pub pidx: u32,
+    pub offset: u64,
+    pub last_epoch: Option<i32>,
+    pub leader_epoch: i32,
+}
+
+#[derive(Debug, Clone)]
+pub enum FetchResult {
+    Data { hw: u64, log_start: u64, batches: Vec<Batch> },
+    Diverging { epoch: i32, end_offset: u64 },
+    OutOfRange { log_start: u64, leo: u64 },
+    Error(ErrorCode),
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchResponse {
+    pub fetch_id: u64,
+    pub parts: Vec<(u32, i32, FetchResult)>,
+}
+
+/// Requests a consumer sends to a broker about its group.
+#[derive(Debug, Clone)]
+pub enum GroupRequest {
+    FindCoordinator {
+        req_id: u64,
+    },
+    Join {
+        member_id: String,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+    },
+    Sync {
+        member_id: String,
+        generation: i32,
+        assignments: Option<Vec<(String, Vec<u32>)>>,
+    },
+    Heartbeat {
+        member_id: String,
+        generation: i32,
+    },
+    Leave {
+        member_id: String,
+        reason: &'static str,
+    },
+    OffsetCommit {
+        req_id: u64,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64)>,
+    },
+    OffsetFetch {
+        req_id: u64,
+        partitions: Vec<u32>,
+    },
+    /// KIP-848: member epoch 0 joins, -1 leaves, -2 leaves for a while (static).
+    ConsumerHeartbeat {
+        member_id: String,
+        member_epoch: i32,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+    },
+}
+
+// ---- to controllers ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum ControllerMsg {
+    Heartbeat {
+        broker: u32,
+        incarnation: u32,
+        meta_offset: u64,
+    },
+    MetadataFetch {
+        broker: u32,
+        incarnation: u32,
+        offset: u64,
+    },
+    AlterPartition {
+        broker: u32,
+        pidx: u32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        isr: Vec<u32>,
+    },
+    ControlledShutdown {
+        broker: u32,
+        incarnation: u32,
+    },
+}
+
+// ---- to producers ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum ProducerMsg {
+    ProduceResponse {
+        req_id: u64,
+        results: Vec<(u32, Result<u64, ErrorCode>)>,
+    },
+    /// The connection to the sending broker was reset.
+    Disconnected,
+    MetadataResponse {
+        req_id: u64,
+        leaders: Vec<(u32, Option<u32>, i32)>,
+    },
+}
+
+// ---- to consumers ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub enum ConsumerMsg {
+    Coordinator {
+        req_id: u64,
+        broker: Option<u32>,
+    },
+    Joined(Box<Joined>),
+    Synced {
+        generation: i32,
+        assignment: Result<Vec<u32>, GroupError>,
+    },
+    /// The generation the heartbeat was sent in, so an answer about an older
+    /// generation is ignored (Kafka's HeartbeatResponseHandler does the same).
+    HeartbeatDone {
+        generation: i32,
+        error: Option<GroupError>,
+    },
+    GroupError {
+        error: GroupError,
+    },
+    CommitDone {
+        req_id: u64,
+        error: Option<GroupError>,
+    },
+    Offsets {
+        req_id: u64,
+        offsets: Result<Vec<(u32, Option<u64>)>, GroupError>,
+    },
+    Fetched {
+        req_id: u64,
+        parts: Vec<(u32, ConsumerFetchResult)>,
+    },
+    Metadata {
+        req_id: u64,
+        leaders: Vec<(u32, Option<u32>, i32)>,
+    },
+    ConsumerHeartbeatDone(Box<ConsumerHeartbeatDone>),
+    Disconnected,
+}
+
+#[derive(Debug, Clone)]
+pub enum ConsumerFetchResult {
+    Data { hw: u64, batches: Vec<Batch> },
+    NotLeader,
+    OutOfRange { log_start: u64, hw: u64 },
+}
+
+/// A JoinGroup answer: the member's id and generation; the leader also gets every member.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub member_id: String,
+    pub generation: i32,
+    pub leader: String,
+    pub members: Option<Vec<MemberInfo>>,
+}
+
+/// A KIP-848 ConsumerGroupHeartbeat answer.
+#[derive(Debug, Clone)]
+pub struct ConsumerHeartbeatDone {
+    pub member_id: String,
+    pub member_epoch: i32,
+    pub assignment: Option<Vec<u32>>,
+    pub error: Option<GroupError>,
+}
+
+/// What the leader needs to run the assignor.
+#[derive(Debug, Clone)]
+pub struct MemberInfo {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub owned: Vec<u32>,
+    pub generation: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupError {
+    NotCoordinator,
+    UnknownMemberId,
+    IllegalGeneration,
+    RebalanceInProgress,
+    FencedInstanceId,
+    /// OffsetFetch with require_stable (every Java consumer since KIP-447) while
+    /// a commit for the partition is still being written: retry shortly.
+    UnstableOffsetCommit,
+}
+
+impl GroupError {
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupError::NotCoordinator => "NOT_COORDINATOR",
+            GroupError::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            GroupError::IllegalGeneration => "ILLEGAL_GENERATION",
+            GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
+            GroupError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
+        }
+    }
+}

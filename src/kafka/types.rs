@@ -1,0 +1,137 @@
+//! Kafka's shared vocabulary: partition metadata as the controller commits it,
+//! replica roles, error codes, and the cluster's layout (topics, partitions and
+//! their replica assignments), which every node knows from the start and which
+//! never changes during a run.
+
+use crate::scenario::ClusterConfig;
+use crate::sim::Node;
+use serde::Serialize;
+
+/// What the controller has committed for a partition (and what brokers learn of it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartMeta {
+    pub leader: Option<u32>,
+    pub leader_epoch: i32,
+    pub isr: Vec<u32>,
+    pub partition_epoch: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    None,
+    Leader,
+    Follower,
+}
+
+/// Error names as Kafka spells them, counted per partition response.
+pub const ERROR_NAMES: &[&str] = &[
+    "NOT_LEADER_OR_FOLLOWER",
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "REQUEST_TIMED_OUT",
+    "NETWORK_EXCEPTION",
+    "OUT_OF_ORDER_SEQUENCE_NUMBER",
+    "DUPLICATE_SEQUENCE_NUMBER",
+    "FENCED_LEADER_EPOCH",
+    "UNKNOWN_LEADER_EPOCH",
+    "OFFSET_OUT_OF_RANGE",
+    "INVALID_UPDATE_VERSION",
+    "INELIGIBLE_REPLICA",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorCode {
+    NotLeaderOrFollower,
+    NotEnoughReplicas,
+    NotEnoughReplicasAfterAppend,
+    RequestTimedOut,
+    NetworkException,
+    OutOfOrderSequenceNumber,
+    DuplicateSequenceNumber,
+    FencedLeaderEpoch,
+    UnknownLeaderEpoch,
+    OffsetOutOfRange,
+    InvalidUpdateVersion,
+    IneligibleReplica,
+}
+
+impl ErrorCode {
+    pub fn name(self) -> &'static str {
+        ERROR_NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicInfo {
+    pub name: String,
+    /// Global index of partition 0; partitions are contiguous.
+    pub first: u32,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    /// min.insync.replicas at the start of the run.
+    pub min_isr: u32,
+}
+
+/// One partition of the layout.
+#[derive(Debug, Clone)]
+pub struct PartInfo {
+    pub topic: u32,
+    pub index: u32,
+    /// The replica list: the first entry is the preferred leader.
+    pub assignment: Vec<u32>,
+}
+
+impl PartInfo {
+    /// The position of `broker` in the assignment (its "slot").
+    pub fn slot_of(&self, broker: u32) -> Option<usize> {
+        self.assignment.iter().position(|&r| r == broker)
+    }
+}
+
+/// The cluster as every node knows it from its configuration: brokers,
+/// controllers, topics and replica assignments, and the cluster settings.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub config: ClusterConfig,
+    pub topics: Vec<TopicInfo>,
+    pub partitions: Vec<PartInfo>,
+    pub seed: u64,
+}
+
+impl Cluster {
+    pub fn brokers(&self) -> u32 {
+        self.config.brokers
+    }
+
+    pub fn part(&self, pidx: u32) -> &PartInfo {
+        &self.partitions[pidx as usize]
+    }
+
+    pub fn topic_of(&self, pidx: u32) -> &TopicInfo {
+        &self.topics[self.partitions[pidx as usize].topic as usize]
+    }
+
+    pub fn topic_name(&self, pidx: u32) -> &str {
+        &self.topic_of(pidx).name
+    }
+
+    pub fn topic_index(&self, name: &str) -> Option<u32> {
+        self.topics.iter().position(|t| t.name == name).map(|i| i as u32)
+    }
+
+    /// Internal topics (`__consumer_offsets`) are not the user's.
+    pub fn is_internal(&self, pidx: u32) -> bool {
+        self.topic_name(pidx).starts_with("__")
+    }
+}
+
+/// How a node is named in notes: "0", "c1", "client3", "consumer2".
+pub fn node_label(n: Node) -> String {
+    match n {
+        Node::Broker(b) => b.to_string(),
+        Node::Controller(c) => format!("c{c}"),
+        Node::Client(c) => format!("client{c}"),
+        Node::Consumer(c) => format!("consumer{c}"),
+    }
+}

@@ -1,0 +1,198 @@
+//! What each consumer group did, built from the observations of its coordinator
+//! and its members: every rebalance with its cause, steps, and what stopped
+//! being consumed (for the timeline and the `rebalances` of the summary), the
+//! records consumed and consumed again, and the offsets lag is measured from.
+
+use crate::kafka::obs::{Delivery, RebalanceObs};
+use crate::sim::Micros;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Rebalances kept per group for the timeline and the summary.
+pub const HISTORY: usize = 200;
+/// Steps kept per rebalance.
+const MAX_STEPS: usize = 2_000;
+
+/// One step of a rebalance, for the sequence diagram.
+#[derive(Debug, Clone, Serialize)]
+pub struct RebalanceStep {
+    pub at_us: Micros,
+    /// join, join_complete, sync, assign, revoke, leave, prepare, target
+    pub kind: &'static str,
+    pub member: String,
+    pub partitions: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rebalance {
+    pub group: String,
+    pub generation: i32,
+    pub cause: &'static str,
+    pub started_us: Micros,
+    pub completed_us: Option<Micros>,
+    pub moved_partitions: u32,
+    pub revoked_partitions: u32,
+    pub paused_partition_us: u64,
+    /// member id -> partitions (global indices), before and after.
+    pub before: BTreeMap<String, Vec<u32>>,
+    pub after: BTreeMap<String, Vec<u32>>,
+    pub steps: Vec<RebalanceStep>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupReport {
+    pub id: String,
+    /// The latest rebalances (at most `HISTORY`), oldest first.
+    pub history: Vec<Rebalance>,
+    /// Rebalances dropped from the front of `history`.
+    pub history_base: usize,
+    /// Partition -> (paused since, rebalance number) until its new owner's first fetch.
+    paused_since: BTreeMap<u32, (Micros, usize)>,
+    /// Per partition, the end of what was ever delivered: below it is a redelivery.
+    delivered_upto: BTreeMap<u32, u64>,
+    pub consumed: u64,
+    pub redelivered: u64,
+    /// Where the group first started reading each partition (lag before any commit).
+    pub start_offsets: BTreeMap<u32, u64>,
+    /// Committed offsets, as the coordinator applied them.
+    pub committed: BTreeMap<u32, u64>,
+}
+
+impl GroupReport {
+    pub fn new(id: String) -> GroupReport {
+        GroupReport { id, ..GroupReport::default() }
+    }
+
+    /// Every rebalance so far, counting those dropped from the history.
+    pub fn rebalances(&self) -> usize {
+        self.history_base + self.history.len()
+    }
+
+    /// The rebalance in progress (or the last one), by its absolute number.
+    fn current(&self) -> Option<usize> {
+        (!self.history.is_empty()).then(|| self.history_base + self.history.len() - 1)
+    }
+
+    fn get_mut(&mut self, n: usize) -> Option<&mut Rebalance> {
+        n.checked_sub(self.history_base).and_then(|i| self.history.get_mut(i))
+    }
+
+    fn pause(&mut self, now: Micros, partitions: &[u32], n: usize) {
+        for &p in partitions {
+            self.paused_since.entry(p).or_insert((now, n));
+        }
+    }
+
+    pub fn rebalance(&mut self, now: Micros, what: RebalanceObs) {
+        match what {
+            RebalanceObs::Started {
+                generation,
+                cause,
+                before,
+                after,
+                revoked,
+                pause,
+            } => {
+                self.history.push(Rebalance {
+                    group: self.id.clone(),
+                    generation,
+                    cause,
+                    started_us: now,
+                    completed_us: None,
+                    moved_partitions: 0,
+                    revoked_partitions: revoked,
+                    paused_partition_us: 0,
+                    before,
+                    after,
+                    steps: Vec::new(),
+                });
+                if self.history.len() > HISTORY {
+                    self.history.remove(0);
+                    self.history_base += 1;
+                }
+                let n = self.current().unwrap_or(0);
+                self.pause(now, &pause, n);
+            }
+            RebalanceObs::Step { kind, member, partitions } => {
+                if let Some(r) = self.history.last_mut() {
+                    if r.steps.len() < MAX_STEPS {
+                        r.steps.push(RebalanceStep {
+                            at_us: now,
+                            kind,
+                            member,
+                            partitions,
+                        });
+                    }
+                }
+            }
+            RebalanceObs::Generation { generation } => {
+                if let Some(r) = self.history.last_mut() {
+                    r.generation = generation;
+                }
+            }
+            RebalanceObs::Completed { after } => {
+                if let Some(r) = self.history.last_mut() {
+                    if let Some(after) = after {
+                        let owner_before: BTreeMap<u32, &String> = crate::sim::map_from(r.before.iter().flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id))));
+                        r.moved_partitions = after
+                            .iter()
+                            .flat_map(|(id, ps)| ps.iter().map(move |p| (*p, id)))
+                            .filter(|(p, id)| owner_before.get(p) != Some(id))
+                            .count() as u32;
+                        r.after = after;
+                    }
+                    r.completed_us = Some(now);
+                }
+            }
+            RebalanceObs::Revoked { partitions } => {
+                if let Some(n) = self.current() {
+                    self.pause(now, &partitions, n);
+                    if let Some(r) = self.get_mut(n) {
+                        r.revoked_partitions += partitions.len() as u32;
+                    }
+                }
+            }
+            RebalanceObs::Granted { member, partitions } => {
+                if let Some(r) = self.history.last_mut() {
+                    let moved = partitions
+                        .iter()
+                        .filter(|p| r.before.iter().any(|(id, ps)| *id != member && ps.contains(p)))
+                        .count();
+                    r.moved_partitions += moved as u32;
+                }
+            }
+            RebalanceObs::MemberGone {
+                member,
+                partitions,
+                next,
+                record_before,
+            } => {
+                if let Some(n) = self.current() {
+                    self.pause(now, &partitions, n + usize::from(next));
+                    if record_before {
+                        if let Some(r) = self.get_mut(n) {
+                            r.before.entry(member).or_insert(partitions);
+                        }
+                    }
+                }
+            }
+            RebalanceObs::Resumed { pidx } => {
+                if let Some((since, n)) = self.paused_since.remove(&pidx) {
+                    if let Some(r) = self.get_mut(n) {
+                        r.paused_partition_us += now.saturating_sub(since);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records handed to the application: consumed, and consumed again (below what
+    /// was ever delivered of the partition).
+    pub fn delivered(&mut self, d: &Delivery) {
+        let upto = self.delivered_upto.entry(d.pidx).or_insert(0);
+        let again = upto.saturating_sub(d.offset).min(d.records);
+        *upto = (*upto).max(d.offset + d.records);
+        self.consumed += d.records;
+        self.redelivered += again;
+    }
+}
