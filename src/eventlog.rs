@@ -4,17 +4,6 @@
 use crate::sim::{Micros, Node};
 use std::collections::VecDeque;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Category {
-    Fault,
-    Election,
-    Isr,
-    Controller,
-    Replication,
-    Producer,
-    Group,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notable {
     Action {
@@ -85,20 +74,6 @@ pub enum ElectionKind {
 }
 
 impl Notable {
-    pub fn category(&self) -> Category {
-        match self {
-            Notable::Action { .. } => Category::Fault,
-            Notable::BrokerFenced { .. } | Notable::BrokerUnfenced { .. } | Notable::BrokerRegistered { .. } => Category::Controller,
-            Notable::LeaderChange { .. } => Category::Election,
-            Notable::IsrChange { .. } => Category::Isr,
-            Notable::Truncated { .. } => Category::Replication,
-            Notable::ControllerElected { .. } | Notable::ControllerLost { .. } | Notable::QuorumLost => Category::Controller,
-            Notable::ControlledShutdownDone { .. } => Category::Controller,
-            Notable::ProducerError { .. } => Category::Producer,
-            Notable::Dropped { .. } | Notable::Text(_) => Category::Replication,
-        }
-    }
-
     pub fn describe(&self) -> String {
         let b = |x: Option<u32>| x.map_or("none".to_string(), |v| v.to_string());
         match self {
