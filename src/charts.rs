@@ -1,8 +1,40 @@
 //! Chart drawing with plotters, generic over the backend: the browser draws on a
 //! canvas, native tests draw the same chart to SVG and inspect it.
 
+use crate::i18n::{template_error, Template};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+
+/// Why a chart could not be drawn: plotters' error, with its backend's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChartError {
+    /// The backend (canvas, SVG) failed to draw or to load a font: its message.
+    Backend(String),
+    /// The drawing area was already borrowed by another drawing.
+    Sharing,
+    Layout,
+}
+
+impl Template for ChartError {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        match self {
+            ChartError::Backend(m) => ("backend error: {0}", vec![m.clone()]),
+            ChartError::Sharing => ("Multiple backend operation in progress", vec![]),
+            ChartError::Layout => ("Bad layout", vec![]),
+        }
+    }
+}
+template_error!(ChartError);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
+    fn from(e: DrawingAreaErrorKind<E>) -> ChartError {
+        match e {
+            DrawingAreaErrorKind::BackendError(e) => ChartError::Backend(e.to_string()),
+            DrawingAreaErrorKind::SharingError => ChartError::Sharing,
+            DrawingAreaErrorKind::LayoutError => ChartError::Layout,
+        }
+    }
+}
 
 /// One line on a chart.
 pub struct Line {
@@ -84,9 +116,9 @@ pub const ORANGE: RGBColor = RGBColor(234, 88, 12);
 pub const GREEN: RGBColor = RGBColor(22, 163, 74);
 pub const RED: RGBColor = RGBColor(220, 38, 38);
 
-/// Draws a time-series chart. Errors are returned as text, never panics.
-pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSpec) -> Result<PlotArea, String> {
-    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+/// Draws a time-series chart. Errors are returned, never panics.
+pub fn draw_time_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, spec: &ChartSpec) -> Result<PlotArea, ChartError> {
+    let e = ChartError::from;
     let px = |v: f64| (v * spec.scale.max(0.5)).round() as u32;
     let font = |size: f64| ("sans-serif", f64::from(px(size)));
     let (bg, fg) = if spec.dark {
@@ -288,5 +320,35 @@ pub fn model_charts(sim: &crate::Simulation) -> Vec<(&'static str, &'static str,
         Some(ProcessorKind::FraudLr) => vec![("Fraud model", "AUC, precision, recall", MODEL), ("Detection latency", "ms", DETECTION)],
         Some(ProcessorKind::ItemCf) => vec![("Recommender", "hit rate at 10", RECOMMENDER)],
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    #[test]
+    fn a_backend_in_use_is_an_error_not_a_panic() {
+        let mut svg = String::new();
+        let backend = Rc::new(RefCell::new(SVGBackend::with_string(&mut svg, (200, 100))));
+        let root = DrawingArea::from(&backend);
+        let spec = ChartSpec {
+            title: "t",
+            y_label: "y",
+            x_range: (0.0, 1.0),
+            lines: Vec::new(),
+            x_label: "x",
+            markers: Vec::new(),
+            dark: false,
+            scale: 1.0,
+        };
+        let held = backend.borrow_mut();
+        let e = draw_time_chart(&root, &spec).unwrap_err();
+        drop(held);
+        assert_eq!(e, ChartError::Sharing);
+        assert_eq!(e.to_string(), "Multiple backend operation in progress");
+        assert_eq!(ChartError::Backend("x".into()).template(), ("backend error: {0}", vec!["x".to_string()]));
     }
 }

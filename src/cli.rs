@@ -1,13 +1,81 @@
 //! The native command line: run a scenario, list presets, benchmark the engine.
 //! Bad input ends with one line on stderr and a non-zero exit, never a panic.
 
+use crate::assignors::AssignError;
+use crate::i18n::{template_error, Template};
 use crate::report::{series_csv, summary};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::SEC;
 use crate::{presets, Simulation};
 use clap::{Parser, Subcommand};
+use serde::Serialize;
 use std::io::Read;
 use std::time::Instant;
+
+/// The longest bench, in simulated seconds: a scenario's limit of one day.
+const MAX_BENCH_SECONDS: u64 = 86_400;
+
+/// Why a command failed: printed as one line on stderr, with exit code 2.
+#[derive(Debug)]
+pub enum CliError {
+    Stdin(std::io::Error),
+    Read {
+        path: String,
+        error: std::io::Error,
+    },
+    Write {
+        path: String,
+        error: std::io::Error,
+    },
+    UnknownPreset(String),
+    Scenario(ScenarioError),
+    Assign(AssignError),
+    /// `bench --seconds` outside 1..=`MAX_BENCH_SECONDS`.
+    Seconds(u64),
+}
+
+impl Template for CliError {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        match self {
+            CliError::Stdin(e) => ("cannot read stdin: {0}", vec![e.to_string()]),
+            CliError::Read { path, error } => ("cannot read {0}: {1}", vec![path.clone(), error.to_string()]),
+            CliError::Write { path, error } => ("cannot write {0}: {1}", vec![path.clone(), error.to_string()]),
+            CliError::UnknownPreset(name) => ("unknown preset {0} (see `kafka-sim presets`)", vec![format!("{name:?}")]),
+            CliError::Scenario(e) => e.template(),
+            CliError::Assign(e) => ("{0}", vec![e.to_string()]),
+            CliError::Seconds(s) => (
+                "--seconds must be 1..={0} (one day), got {1}",
+                vec![MAX_BENCH_SECONDS.to_string(), s.to_string()],
+            ),
+        }
+    }
+}
+template_error!(CliError);
+
+impl From<ScenarioError> for CliError {
+    fn from(e: ScenarioError) -> CliError {
+        CliError::Scenario(e)
+    }
+}
+
+/// `kafka-sim bench`'s one line of JSON.
+#[derive(Serialize)]
+struct BenchReport {
+    simulated_s: u64,
+    wall_s: f64,
+    speedup: f64,
+    events: u64,
+    events_per_sec: u64,
+    records: u64,
+    consumed: u64,
+    rebalances: usize,
+}
+
+/// Rounds to `digits` decimals, as the report has always printed them.
+fn round(v: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (v * scale).round() / scale
+}
 
 #[derive(Parser)]
 #[command(
@@ -74,30 +142,31 @@ pub fn main() -> i32 {
     };
     match run(cli.command) {
         Ok(()) => 0,
-        Err(msg) => {
-            eprintln!("kafka-sim: {msg}");
+        Err(e) => {
+            eprintln!("kafka-sim: {e}");
             2
         }
     }
 }
 
-fn load(file: &str) -> Result<Scenario, String> {
-    let text = if file == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read stdin: {e}"))?;
-        s
-    } else if let Some(name) = file.strip_prefix("preset:") {
-        presets::find(name)
-            .ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?
-            .json
-            .to_string()
-    } else {
-        std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
-    };
-    Scenario::from_json(&text).map_err(|e| e.to_string())
+fn preset(name: &str) -> Result<&'static str, CliError> {
+    presets::find(name).map(|p| p.json).ok_or_else(|| CliError::UnknownPreset(name.to_string()))
 }
 
-fn run(command: Command) -> Result<(), String> {
+fn load(file: &str) -> Result<Scenario, CliError> {
+    let text = if file == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(CliError::Stdin)?;
+        s
+    } else if let Some(name) = file.strip_prefix("preset:") {
+        preset(name)?.to_string()
+    } else {
+        std::fs::read_to_string(file).map_err(|error| CliError::Read { path: file.to_string(), error })?
+    };
+    Ok(Scenario::from_json(&text)?)
+}
+
+fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Run {
             file,
@@ -117,15 +186,15 @@ fn run(command: Command) -> Result<(), String> {
                 eprintln!("{}", serde_json::to_string_pretty(&sim.snapshot()).unwrap_or_default());
             }
             if let Some(path) = series {
-                std::fs::write(&path, series_csv(&sim)).map_err(|e| format!("cannot write {path}: {e}"))?;
+                std::fs::write(&path, series_csv(&sim)).map_err(|error| CliError::Write { path: path.clone(), error })?;
             }
             println!("{}", summary(&sim));
             Ok(())
         }
         Command::Assign { strategy } => {
             let mut input = String::new();
-            std::io::stdin().read_to_string(&mut input).map_err(|e| format!("cannot read stdin: {e}"))?;
-            let out = crate::assignors::assign_json(&strategy, &input).map_err(|e| e.to_string())?;
+            std::io::stdin().read_to_string(&mut input).map_err(CliError::Stdin)?;
+            let out = crate::assignors::assign_json(&strategy, &input).map_err(CliError::Assign)?;
             println!("{out}");
             Ok(())
         }
@@ -141,34 +210,69 @@ fn run(command: Command) -> Result<(), String> {
             group,
             preset,
         } => {
+            if seconds == 0 || seconds > MAX_BENCH_SECONDS {
+                return Err(CliError::Seconds(seconds));
+            }
             let json = match (&preset, group) {
-                (Some(name), _) => {
-                    presets::find(name)
-                        .ok_or_else(|| format!("unknown preset {name:?} (see `kafka-sim presets`)"))?
-                        .json
-                }
+                (Some(name), _) => self::preset(name)?,
                 (None, true) => include_str!("../scenarios/bench-group.json"),
-                (None, false) => presets::find("busy").map(|p| p.json).unwrap_or("{}"),
+                (None, false) => self::preset("busy")?,
             };
-            let mut scenario = Scenario::from_json(json).map_err(|e| e.to_string())?;
+            let mut scenario = Scenario::from_json(json)?;
             for p in &mut scenario.producers {
                 p.records_per_sec = p.records_per_sec.saturating_mul(rate_factor);
             }
             scenario.duration_ms = seconds * 1_000;
+            // The rate factor may push a producer past what a scenario allows.
+            scenario.validate()?;
             let mut sim = Simulation::new(&scenario);
             let start = Instant::now();
             sim.run_until(seconds * SEC);
             let wall = start.elapsed().as_secs_f64();
-            let rebalances = sim.groups().iter().map(|g| g.rebalances()).sum::<usize>();
-            println!(
-                "{{\"simulated_s\": {seconds}, \"wall_s\": {wall:.3}, \"speedup\": {:.1}, \"events\": {}, \"events_per_sec\": {:.0}, \"records\": {}, \"consumed\": {}, \"rebalances\": {rebalances}}}",
-                seconds as f64 / wall,
-                sim.events_processed(),
-                sim.events_processed() as f64 / wall,
-                sim.metrics().total_produced,
-                sim.groups().iter().map(|g| g.consumed).sum::<u64>(),
-            );
+            let events = sim.events_processed();
+            let report = BenchReport {
+                simulated_s: seconds,
+                wall_s: round(wall, 3),
+                speedup: round(seconds as f64 / wall, 1),
+                events,
+                events_per_sec: (events as f64 / wall).round() as u64,
+                records: sim.metrics().total_produced,
+                consumed: sim.groups().iter().map(|g| g.consumed).sum::<u64>(),
+                rebalances: sim.groups().iter().map(|g| g.rebalances()).sum::<usize>(),
+            };
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bench(seconds: u64, rate_factor: u64) -> Result<(), CliError> {
+        run(Command::Bench {
+            seconds,
+            rate_factor,
+            group: false,
+            preset: None,
+        })
+    }
+
+    #[test]
+    fn bad_commands_are_typed_errors() {
+        assert!(matches!(bench(u64::MAX, 1), Err(CliError::Seconds(u64::MAX))));
+        assert!(matches!(bench(0, 1), Err(CliError::Seconds(0))));
+        assert!(matches!(
+            bench(1, 1_000),
+            Err(CliError::Scenario(ScenarioError::ProducerRate {
+                records_per_sec: 100_000_000,
+                ..
+            }))
+        ));
+        let e = load("preset:nope").unwrap_err();
+        assert!(matches!(&e, CliError::UnknownPreset(n) if n == "nope"));
+        assert_eq!(e.to_string(), "unknown preset \"nope\" (see `kafka-sim presets`)");
+        assert!(matches!(load("/nonexistent/x.json"), Err(CliError::Read { path, .. }) if path == "/nonexistent/x.json"));
     }
 }

@@ -10,6 +10,11 @@
 //! heartbeat" matches "broker {0} fenced after {1} s without heartbeat". A value
 //! that is itself a known text (an election kind, a cause) is translated too.
 //! Kafka's own names, ids and units are never translated.
+//!
+//! Errors are typed enums that implement `Template`: an English template (the
+//! key in the language files) and its values. Their English text is that
+//! template filled in, and `tr(&error)` translates the template, so the page
+//! translates a variant rather than parsing its text.
 
 use crate::sim::SortSmall;
 use serde::Deserialize;
@@ -20,12 +25,91 @@ use std::rc::Rc;
 /// (code, name in its own language). English first: it needs no file.
 pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("zh", "简体中文")];
 
+/// Puts `args[n]` in place of each `{n}`, in one pass (a value that contains
+/// `{1}` stays as it is). A slot without a value stays as written.
+pub fn fill<S: AsRef<str>>(template: &str, args: &[S]) -> String {
+    let mut out = String::with_capacity(template.len() + args.iter().map(|a| a.as_ref().len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let slot = after
+            .find('}')
+            .and_then(|close| Some((close, args.get(after[..close].parse::<usize>().ok()?)?)));
+        match slot {
+            Some((close, value)) => {
+                out.push_str(value.as_ref());
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A message the page can translate by its variant: the English template (the
+/// key in `i18n/<code>.json`, with `{0}`, `{1}` for the values) and the values.
+/// Every error enum of the crate implements it; its `Display` is the template
+/// filled in (see `template_error!`), so the two cannot drift apart.
+pub trait Template {
+    fn template(&self) -> (&'static str, Vec<String>);
+}
+
+/// What `tr` translates: English text (by matching the templates), or a typed
+/// message (by its own template).
+pub trait Translate {
+    fn english(&self) -> String;
+    fn translate(&self, catalog: &Catalog) -> String;
+}
+
+impl<T: AsRef<str> + ?Sized> Translate for T {
+    fn english(&self) -> String {
+        self.as_ref().to_string()
+    }
+    fn translate(&self, catalog: &Catalog) -> String {
+        catalog.tr(self.as_ref())
+    }
+}
+
+/// For error enums that implement `Template`: `Display` (the template filled
+/// in), `std::error::Error`, and `Translate`, so `tr(&error)` works.
+macro_rules! template_error {
+    ($($t:ty),+ $(,)?) => {$(
+        impl ::std::fmt::Display for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let (template, args) = $crate::i18n::Template::template(self);
+                f.write_str(&$crate::i18n::fill(template, &args))
+            }
+        }
+        impl ::std::error::Error for $t {}
+        /// For code that still carries errors as text (the page), so `?` works there.
+        impl From<$t> for String {
+            fn from(e: $t) -> String {
+                e.to_string()
+            }
+        }
+        impl $crate::i18n::Translate for $t {
+            fn english(&self) -> String {
+                self.to_string()
+            }
+            fn translate(&self, catalog: &$crate::i18n::Catalog) -> String {
+                catalog.tr_template(self)
+            }
+        }
+    )+};
+}
+pub(crate) use template_error;
+
 #[derive(Deserialize)]
 struct File {
     messages: BTreeMap<String, String>,
 }
 
-struct Template {
+struct Pattern {
     /// Literal pieces around the slots: `pieces.len() == slots.len() + 1`.
     pieces: Vec<String>,
     slots: Vec<usize>,
@@ -36,7 +120,7 @@ struct Template {
 pub struct Catalog {
     pub code: String,
     exact: BTreeMap<String, String>,
-    templates: Vec<Template>,
+    templates: Vec<Pattern>,
 }
 
 fn parse_template(key: &str) -> Option<(Vec<String>, Vec<usize>)> {
@@ -55,16 +139,35 @@ fn parse_template(key: &str) -> Option<(Vec<String>, Vec<usize>)> {
     (!slots.is_empty()).then_some((pieces, slots))
 }
 
+/// A language file that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogError {
+    /// Not JSON, or no `messages` object of strings: serde's message, with its place.
+    Json { code: String, message: String },
+}
+
+impl Template for CatalogError {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        match self {
+            CatalogError::Json { code, message } => ("i18n/{0}.json: {1}", vec![code.clone(), message.clone()]),
+        }
+    }
+}
+template_error!(CatalogError);
+
 impl Catalog {
-    pub fn from_json(code: &str, json: &str) -> Result<Catalog, String> {
-        let f: File = serde_json::from_str(json).map_err(|e| format!("i18n/{code}.json: {e}"))?;
-        let mut templates: Vec<Template> = f
+    pub fn from_json(code: &str, json: &str) -> Result<Catalog, CatalogError> {
+        let f: File = serde_json::from_str(json).map_err(|e| CatalogError::Json {
+            code: code.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut templates: Vec<Pattern> = f
             .messages
             .iter()
             .filter_map(|(k, v)| {
                 let (pieces, slots) = parse_template(k)?;
                 let literal_len = pieces.iter().map(String::len).sum();
-                Some(Template {
+                Some(Pattern {
                     pieces,
                     slots,
                     out: v.clone(),
@@ -117,14 +220,23 @@ impl Catalog {
     pub fn trf<S: AsRef<str>>(&self, template: &str, args: &[S]) -> String {
         fill(self.exact.get(template).map_or(template, |s| s.as_str()), args)
     }
-}
 
-fn fill<S: AsRef<str>>(template: &str, args: &[S]) -> String {
-    let mut out = template.to_string();
-    for (i, a) in args.iter().enumerate() {
-        out = out.replace(&format!("{{{i}}}"), a.as_ref());
+    /// Translates a typed message by its template. Values that are themselves
+    /// known texts are translated, as `tr` does; a template the file lacks falls
+    /// back to matching the English text.
+    pub fn tr_template(&self, m: &dyn Template) -> String {
+        let (template, args) = m.template();
+        match self.exact.get(template) {
+            Some(out) => {
+                let values: Vec<String> = args
+                    .iter()
+                    .map(|v| if v.chars().any(|c| c.is_ascii_alphabetic()) { self.tr(v) } else { v.clone() })
+                    .collect();
+                fill(out, &values)
+            }
+            None => self.tr(&fill(template, &args)),
+        }
     }
-    out
 }
 
 /// Splits `s` along the literal pieces; the values between them (non-empty).
@@ -161,14 +273,21 @@ pub fn known(code: &str) -> Option<&'static str> {
     LANGUAGES.iter().find(|(c, _)| *c == code).map(|(c, _)| *c)
 }
 
-/// Adds a language's table (the text of `i18n/<code>.json`).
-pub fn install(code: &str, json: &str) -> Result<(), String> {
-    let c = Rc::new(Catalog::from_json(code, json)?);
+/// Adds a language's table, replacing one of the same language.
+pub fn add(catalog: Catalog) {
+    let c = Rc::new(catalog);
     LOADED.with(|l| {
         let mut l = l.borrow_mut();
-        l.retain(|x| x.code != code);
+        l.retain(|x| x.code != c.code);
         l.push(c);
     });
+}
+
+/// Adds a language's table from the text of `i18n/<code>.json`. The error is
+/// text for the page, which chains it after a fetch's `Result<String, String>`;
+/// `add(Catalog::from_json(..)?)` gives the typed `CatalogError`.
+pub fn install(code: &str, json: &str) -> Result<(), String> {
+    add(Catalog::from_json(code, json)?);
     Ok(())
 }
 
@@ -190,9 +309,9 @@ pub fn language() -> String {
     CURRENT.with(|c| c.borrow().as_ref().map_or("en".to_string(), |k| k.code.clone()))
 }
 
-/// The current language's text for an English one.
-pub fn tr(s: &str) -> String {
-    CURRENT.with(|c| c.borrow().as_ref().map_or_else(|| s.to_string(), |k| k.tr(s)))
+/// The current language's text for an English one, or for a typed error.
+pub fn tr<T: Translate + ?Sized>(s: &T) -> String {
+    CURRENT.with(|c| c.borrow().as_ref().map_or_else(|| s.english(), |k| s.translate(k)))
 }
 
 /// A template with values: `trf("Kill broker {0}", &[id.to_string()])`.
@@ -252,5 +371,50 @@ mod tests {
             c.tr("group billing: rebalance started (initial_join)"),
             "消费者组 billing：重平衡开始（首次加入）"
         );
+    }
+
+    #[test]
+    fn typed_errors_translate_by_their_template() {
+        use crate::scenario::draft::{DraftError, Field};
+        let c = Catalog::from_json("zh", ZH).unwrap();
+        let e = crate::share::ShareError::Newer(7);
+        assert_ne!(c.tr_template(&e), e.to_string(), "the file has this template");
+        assert_eq!(c.tr_template(&e), c.tr(&e.to_string()), "as matching the English text does");
+        // Values that are known texts are translated too (the form's label).
+        let d = DraftError::NotANumber {
+            field: Field::DurationS,
+            value: "x".into(),
+        };
+        assert_eq!(
+            c.tr_template(&d),
+            c.trf("{0}: {1} is not a whole number", &[c.tr("duration (s)"), "\"x\"".into()])
+        );
+        // A template the file lacks falls back to the English text's translation.
+        let s = crate::ScenarioError::Brokers(0);
+        assert_eq!(c.tr_template(&s), c.tr(&s.to_string()));
+        // The page's `tr` takes text and typed errors alike.
+        install("zh", ZH).unwrap();
+        assert!(set_language("zh"));
+        assert_eq!(tr(&e), c.tr_template(&e));
+        assert_eq!(tr("Pause"), c.tr("Pause"));
+        assert!(set_language("en"));
+        assert_eq!(tr(&e), e.to_string());
+    }
+
+    #[test]
+    fn fill_puts_each_value_once() {
+        assert_eq!(fill("{0} and {1}", &["{1}", "x"]), "{1} and x");
+        assert_eq!(fill("{2} {x} {", &["a"]), "{2} {x} {");
+        assert_eq!(fill("no slots", &["a"]), "no slots");
+    }
+
+    #[test]
+    fn a_bad_language_file_is_named_in_its_error() {
+        let Err(e) = Catalog::from_json("zh", "\"text\"") else {
+            panic!("a string is not a language file")
+        };
+        assert!(matches!(&e, CatalogError::Json { code, .. } if code == "zh"));
+        assert!(e.to_string().starts_with("i18n/zh.json: invalid type"), "{e}");
+        assert_eq!(install("zh", "{").unwrap_err(), Catalog::from_json("zh", "{").err().unwrap().to_string());
     }
 }

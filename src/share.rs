@@ -5,7 +5,9 @@
 //! `1.` is the format's version. A malformed, tampered or future link is a
 //! one-line error, never a panic.
 
-use crate::scenario::{Scenario, TimedAction};
+use crate::i18n::{template_error, Template};
+use crate::scenario::draft::DraftError;
+use crate::scenario::{Scenario, ScenarioError, TimedAction};
 use serde::{Deserialize, Serialize};
 
 pub const VERSION: u32 = 1;
@@ -30,45 +32,103 @@ pub struct SharedRun {
     pub compare: Option<String>,
 }
 
+/// Why a link cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShareError {
+    UnknownPreset(String),
+    /// A built-in preset that does not validate (a build problem, not the link's).
+    PresetInvalid(ScenarioError),
+    InvalidScenario(ScenarioError),
+    /// Both a preset and a scenario, or neither.
+    NeitherPresetNorScenario,
+    PastEnd {
+        t_us: u64,
+        end_us: u64,
+    },
+    /// Side by side: the second run cannot be made (`compare` is the variant's id).
+    Comparison {
+        compare: String,
+        error: DraftError,
+    },
+    Action {
+        at_us: u64,
+        error: ScenarioError,
+    },
+    NoVersion,
+    /// Made by a newer kafka-sim: its format version, above `VERSION`.
+    Newer(u32),
+    UnknownFormat(String),
+    NotBase64,
+    NotUtf8,
+    /// The JSON inside is not a shared run: serde's message.
+    Json(String),
+}
+
+impl Template for ShareError {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        use ShareError::*;
+        match self {
+            UnknownPreset(id) => ("the link names an unknown preset {0}", vec![format!("{id:?}")]),
+            PresetInvalid(e) => e.template(),
+            InvalidScenario(e) => ("the link's scenario is invalid: {0}", vec![e.to_string()]),
+            NeitherPresetNorScenario => ("the link must name either a preset or a scenario", vec![]),
+            PastEnd { t_us, .. } => ("the link's time {0} s is past the scenario's end", vec![(t_us / 1_000_000).to_string()]),
+            Comparison { compare, error } => ("the link's comparison {0}: {1}", vec![format!("{compare:?}"), error.to_string()]),
+            Action { at_us, error } => ("the link's action at {0} us is invalid: {1}", vec![at_us.to_string(), error.to_string()]),
+            NoVersion => ("the link is cut short: no version", vec![]),
+            Newer(v) => (
+                "the link was made by a newer kafka-sim (format {0}; this one reads {1})",
+                vec![v.to_string(), VERSION.to_string()],
+            ),
+            UnknownFormat(v) => ("the link's format {0} is unknown", vec![format!("{v:?}")]),
+            NotBase64 => ("the link is damaged: it is not valid base64", vec![]),
+            NotUtf8 => ("the link is damaged: not UTF-8 text", vec![]),
+            Json(m) => ("the link is damaged: {0}", vec![m.clone()]),
+        }
+    }
+}
+template_error!(ShareError);
+
 impl SharedRun {
     /// The scenario the link describes, checked.
-    pub fn scenario(&self) -> Result<Scenario, String> {
+    pub fn scenario(&self) -> Result<Scenario, ShareError> {
         match (&self.preset, &self.scenario) {
             (Some(id), None) => {
-                let p = crate::presets::find(id).ok_or_else(|| format!("the link names an unknown preset {id:?}"))?;
-                Scenario::from_json(p.json).map_err(|e| e.to_string())
+                let p = crate::presets::find(id).ok_or_else(|| ShareError::UnknownPreset(id.clone()))?;
+                Scenario::from_json(p.json).map_err(ShareError::PresetInvalid)
             }
             (None, Some(s)) => {
-                s.validate().map_err(|e| format!("the link's scenario is invalid: {e}"))?;
+                s.validate().map_err(ShareError::InvalidScenario)?;
                 Ok(s.clone())
             }
-            _ => Err("the link must name either a preset or a scenario".into()),
+            _ => Err(ShareError::NeitherPresetNorScenario),
         }
     }
 
     /// Rebuilds the run at its start with every action scheduled; the caller
     /// runs it to `t_us` (in slices, so a long run does not freeze the page).
-    pub fn build(&self) -> Result<crate::Simulation, String> {
+    pub fn build(&self) -> Result<crate::Simulation, ShareError> {
         let scenario = self.scenario()?;
-        if self.t_us > scenario.duration_ms * 1000 {
-            return Err(format!("the link's time {} s is past the scenario's end", self.t_us / 1_000_000));
+        let end_us = scenario.duration_ms.saturating_mul(1000);
+        if self.t_us > end_us {
+            return Err(ShareError::PastEnd { t_us: self.t_us, end_us });
         }
         self.with_actions(&scenario)
     }
 
     /// The second run of a side-by-side link, when it has one: the changed
     /// scenario with the same actions at the same times.
-    pub fn build_compare(&self) -> Result<Option<crate::Simulation>, String> {
+    pub fn build_compare(&self) -> Result<Option<crate::Simulation>, ShareError> {
         let Some(id) = &self.compare else { return Ok(None) };
-        let b = crate::scenario::draft::variant(&self.scenario()?, id).map_err(|e| format!("the link's comparison {id:?}: {e}"))?;
+        let b = crate::scenario::draft::variant(&self.scenario()?, id).map_err(|error| ShareError::Comparison { compare: id.clone(), error })?;
         self.with_actions(&b).map(Some)
     }
 
-    fn with_actions(&self, scenario: &Scenario) -> Result<crate::Simulation, String> {
+    fn with_actions(&self, scenario: &Scenario) -> Result<crate::Simulation, ShareError> {
         let mut sim = crate::Simulation::new(scenario);
         for a in &self.actions {
             sim.schedule(a.at_us, a.action.clone())
-                .map_err(|e| format!("the link's action at {} us is invalid: {e}", a.at_us))?;
+                .map_err(|error| ShareError::Action { at_us: a.at_us, error })?;
         }
         Ok(sim)
     }
@@ -80,18 +140,18 @@ impl SharedRun {
     }
 
     /// Parses a fragment (with or without '#'). `Ok(None)`: the fragment is not a shared run.
-    pub fn decode(fragment: &str) -> Result<Option<SharedRun>, String> {
+    pub fn decode(fragment: &str) -> Result<Option<SharedRun>, ShareError> {
         let f = fragment.trim_start_matches('#');
         let Some(rest) = f.strip_prefix(PREFIX) else { return Ok(None) };
-        let (version, data) = rest.split_once('.').ok_or("the link is cut short: no version")?;
+        let (version, data) = rest.split_once('.').ok_or(ShareError::NoVersion)?;
         match version.parse::<u32>() {
             Ok(VERSION) => {}
-            Ok(v) if v > VERSION => return Err(format!("the link was made by a newer kafka-sim (format {v}; this one reads {VERSION})")),
-            _ => return Err(format!("the link's format {version:?} is unknown")),
+            Ok(v) if v > VERSION => return Err(ShareError::Newer(v)),
+            _ => return Err(ShareError::UnknownFormat(version.to_string())),
         }
-        let bytes = base64url_decode(data).ok_or("the link is damaged: it is not valid base64")?;
-        let text = String::from_utf8(bytes).map_err(|_| "the link is damaged: not UTF-8 text")?;
-        let run: SharedRun = serde_json::from_str(&text).map_err(|e| format!("the link is damaged: {e}"))?;
+        let bytes = base64url_decode(data).ok_or(ShareError::NotBase64)?;
+        let text = String::from_utf8(bytes).map_err(|_| ShareError::NotUtf8)?;
+        let run: SharedRun = serde_json::from_str(&text).map_err(|e| ShareError::Json(e.to_string()))?;
         Ok(Some(run))
     }
 }
@@ -192,7 +252,14 @@ mod tests {
         assert!(run().build_compare().unwrap().is_none());
         r.compare = Some("warp-drive".into());
         let e = r.build_compare().err().expect("an unknown comparison is refused");
-        assert!(e.contains("warp-drive") && !e.contains('\n'), "{e}");
+        assert_eq!(
+            e,
+            ShareError::Comparison {
+                compare: "warp-drive".into(),
+                error: DraftError::UnknownComparison("warp-drive".into())
+            }
+        );
+        assert_eq!(e.to_string(), "the link's comparison \"warp-drive\": unknown comparison \"warp-drive\"");
     }
 
     #[test]
@@ -222,8 +289,9 @@ mod tests {
         ];
         for (link, want) in cases {
             match SharedRun::decode(&link)
+                .map_err(String::from)
                 .and_then(|r| r.ok_or_else(|| "none".to_string()))
-                .and_then(|r| r.build().map(|_| ()))
+                .and_then(|r| r.build().map(|_| ()).map_err(String::from))
             {
                 Ok(()) => panic!("{link} was accepted"),
                 Err(e) => {
@@ -235,9 +303,54 @@ mod tests {
         assert_eq!(SharedRun::decode("#something-else").unwrap(), None);
         let mut far = run();
         far.t_us = u64::MAX;
-        assert!(far.build().err().unwrap().contains("past the scenario's end"));
+        assert!(far.build().err().unwrap().to_string().contains("past the scenario's end"));
         let mut bad_action = run();
         bad_action.actions[0].action = Action::KillBroker { broker: 9 };
-        assert!(bad_action.build().err().unwrap().contains("broker 9 does not exist"));
+        assert!(bad_action.build().err().unwrap().to_string().contains("broker 9 does not exist"));
+    }
+
+    #[test]
+    fn link_errors_carry_the_facts() {
+        assert_eq!(SharedRun::decode("run=7.abc"), Err(ShareError::Newer(7)));
+        assert_eq!(SharedRun::decode("#run=1"), Err(ShareError::NoVersion));
+        assert_eq!(SharedRun::decode("run=1.@@"), Err(ShareError::NotBase64));
+        assert_eq!(
+            SharedRun::decode(&format!("run=1.{}", base64url_encode(&[0xff, 0xfe]))),
+            Err(ShareError::NotUtf8)
+        );
+        let mut far = run();
+        far.t_us = 600_000_001;
+        assert!(matches!(
+            far.build(),
+            Err(ShareError::PastEnd {
+                t_us: 600_000_001,
+                end_us: 600_000_000
+            })
+        ));
+        let mut bad_action = run();
+        bad_action.actions[0].action = Action::KillBroker { broker: 9 };
+        assert_eq!(
+            bad_action.build().err(),
+            Some(ShareError::Action {
+                at_us: 4_000_001,
+                error: ScenarioError::NoSuchBroker { broker: 9, brokers: 3 }
+            })
+        );
+        let e = ShareError::Newer(7);
+        assert_eq!(
+            e.template(),
+            (
+                "the link was made by a newer kafka-sim (format {0}; this one reads {1})",
+                vec!["7".into(), "1".into()]
+            )
+        );
+        let nowhere = SharedRun {
+            preset: None,
+            scenario: None,
+            actions: vec![],
+            t_us: 0,
+            compare: None,
+        };
+        assert_eq!(nowhere.scenario(), Err(ShareError::NeitherPresetNorScenario));
     }
 }

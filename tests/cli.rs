@@ -66,3 +66,28 @@ fn bad_input_gives_one_line_and_nonzero_exit() {
         }
     }
 }
+
+#[test]
+fn bench_seconds_out_of_range_is_one_line_not_a_panic() {
+    // 2^64 / 10^6 + 1 seconds overflowed the conversion to microseconds.
+    for seconds in ["18446744073710", "0", "86401"] {
+        let (code, out, err) = kafka_sim(&["bench", "--seconds", seconds], "");
+        assert_eq!(code, 2, "--seconds {seconds}: {err}");
+        assert!(out.is_empty(), "--seconds {seconds} printed {out}");
+        assert_eq!(err.trim(), format!("kafka-sim: --seconds must be 1..=86400 (one day), got {seconds}"));
+    }
+    let (code, _, err) = kafka_sim(&["bench", "--seconds", "1", "--rate-factor", "1000"], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("records_per_sec above 10000000") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn bench_prints_one_json_object() {
+    let (code, out, err) = kafka_sim(&["bench", "--seconds", "1", "--preset", "steady"], "");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
+    assert_eq!(v["simulated_s"], 1);
+    for key in ["wall_s", "speedup", "events", "events_per_sec", "records", "consumed", "rebalances"] {
+        assert!(v[key].is_number(), "{key} missing in {v}");
+    }
+}

@@ -217,7 +217,7 @@ fn bad_ml_settings_give_one_clear_line() {
         ),
     ];
     for (input, expected) in cases {
-        let e = Scenario::from_json(&input).unwrap_err().0;
+        let e = Scenario::from_json(&input).unwrap_err().to_string();
         assert!(e.contains(expected), "{input}: got {e:?}, expected it to contain {expected:?}");
         assert!(!e.contains('\n'), "{input}: error spans lines: {e:?}");
     }

@@ -34,10 +34,6 @@ fn default_cost_us(kind: ProcessorKind) -> u64 {
     }
 }
 
-fn err<T>(msg: String) -> Result<T, ScenarioError> {
-    Err(ScenarioError(msg))
-}
-
 fn labels_id(p: &str) -> String {
     format!("{p}-labels")
 }
@@ -61,27 +57,28 @@ fn transactions_topic(s: &Scenario) -> Option<&TopicConfig> {
 
 /// Checks workloads and processors: one line per problem.
 pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
+    use ScenarioError as E;
     let txn_topic = transactions_topic(s).map(|t| t.name.clone());
     for p in &s.producers {
+        let producer = || p.id.clone();
         match p.workload {
             Some(Workload::Transactions) | Some(Workload::UserBehavior) => {
-                let name = if p.workload == Some(Workload::Transactions) {
+                let workload = if p.workload == Some(Workload::Transactions) {
                     "transactions"
                 } else {
                     "user_behavior"
                 };
                 if p.keys == 0 {
-                    return err(format!(
-                        "producer {}: workload \"{name}\" is keyed by user: set keys (the number of users) above 0",
-                        p.id
-                    ));
+                    return Err(E::WorkloadNeedsKeys {
+                        producer: producer(),
+                        workload,
+                    });
                 }
                 if p.workload == Some(Workload::Transactions) && txn_topic.as_deref() != Some(p.topic.as_str()) {
-                    return err(format!(
-                        "producer {}: every \"transactions\" workload must write to one topic ({:?})",
-                        p.id,
-                        txn_topic.unwrap_or_default()
-                    ));
+                    return Err(E::TransactionsTopics {
+                        producer: producer(),
+                        topic: txn_topic.unwrap_or_default(),
+                    });
                 }
             }
             Some(Workload::Labels) => {
@@ -90,51 +87,58 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
                     .iter()
                     .any(|t| t.workload == Some(Workload::Transactions) && labels_id(&t.id) == p.id);
                 if !ok || p.topic != LABELS_TOPIC {
-                    return err(format!(
-                        "producer {}: workload \"labels\" is internal (use \"transactions\" or \"user_behavior\")",
-                        p.id
-                    ));
+                    return Err(E::InternalWorkload {
+                        producer: producer(),
+                        workload: "labels",
+                    });
                 }
             }
             Some(Workload::Alerts) => {
                 let ok = s.groups.iter().any(|g| g.processor == Some(ProcessorKind::FraudLr) && alerts_id(&g.id) == p.id);
                 if !ok || p.topic != ALERTS_TOPIC {
-                    return err(format!(
-                        "producer {}: workload \"alerts\" is internal (use \"transactions\" or \"user_behavior\")",
-                        p.id
-                    ));
+                    return Err(E::InternalWorkload {
+                        producer: producer(),
+                        workload: "alerts",
+                    });
                 }
             }
             None => {}
         }
         if p.label_delay_ms.is_some() && p.workload != Some(Workload::Transactions) {
-            return err(format!("producer {}: label_delay_ms needs workload \"transactions\"", p.id));
+            return Err(E::LabelDelayWorkload { producer: producer() });
         }
-        if p.label_delay_ms.is_some_and(|d| d > 3_600_000) {
-            return err(format!("producer {}: label_delay_ms must be at most 3600000", p.id));
+        if let Some(d) = p.label_delay_ms.filter(|&d| d > 3_600_000) {
+            return Err(E::LabelDelay {
+                producer: producer(),
+                label_delay_ms: d,
+            });
         }
         if p.workload == Some(Workload::Transactions) && s.producers.iter().any(|o| o.id == labels_id(&p.id) && o.workload != Some(Workload::Labels)) {
-            return err(format!(
-                "producer {}: the id {:?} is taken by another producer, and the labels producer needs it",
-                p.id,
-                labels_id(&p.id)
-            ));
+            return Err(E::LabelsIdTaken {
+                producer: producer(),
+                id: labels_id(&p.id),
+            });
         }
     }
     if let (Some(t), Some(l)) = (transactions_topic(s), s.topic(LABELS_TOPIC)) {
         if t.partitions != l.partitions {
-            return err(format!(
-                "topic {LABELS_TOPIC}: needs as many partitions as {} ({}), got {}",
-                t.name, t.partitions, l.partitions
-            ));
+            return Err(E::LabelsPartitions {
+                topic: t.name.clone(),
+                partitions: t.partitions,
+                labels_partitions: l.partitions,
+            });
         }
     }
     for g in &s.groups {
+        let group = || g.id.clone();
         if g.model_cost_us.is_some() && g.processor.is_none() {
-            return err(format!("group {}: model_cost_us needs a processor (\"fraud_lr\" or \"item_cf\")", g.id));
+            return Err(E::ModelCostNeedsProcessor { group: group() });
         }
-        if g.model_cost_us.is_some_and(|c| c > 1_000_000) {
-            return err(format!("group {}: model_cost_us must be at most 1000000", g.id));
+        if let Some(c) = g.model_cost_us.filter(|&c| c > 1_000_000) {
+            return Err(E::ModelCost {
+                group: group(),
+                model_cost_us: c,
+            });
         }
         let Some(kind) = g.processor else { continue };
         let needs = match kind {
@@ -143,19 +147,18 @@ pub fn validate(s: &Scenario) -> Result<(), ScenarioError> {
         };
         let fed = s.producers.iter().any(|p| p.workload == Some(needs) && g.topics.contains(&p.topic));
         if !fed {
-            let w = if needs == Workload::Transactions { "transactions" } else { "user_behavior" };
-            return err(format!(
-                "group {}: processor \"{}\" needs a subscribed topic written by a producer with workload \"{w}\"",
-                g.id,
-                kind.as_str()
-            ));
+            let workload = if needs == Workload::Transactions { "transactions" } else { "user_behavior" };
+            return Err(E::ProcessorNotFed {
+                group: group(),
+                processor: kind,
+                workload,
+            });
         }
         if kind == ProcessorKind::FraudLr && s.producers.iter().any(|p| p.id == alerts_id(&g.id) && p.workload != Some(Workload::Alerts)) {
-            return err(format!(
-                "group {}: the id {:?} is taken by another producer, and the alerts producer needs it",
-                g.id,
-                alerts_id(&g.id)
-            ));
+            return Err(E::AlertsIdTaken {
+                group: group(),
+                id: alerts_id(&g.id),
+            });
         }
     }
     Ok(())

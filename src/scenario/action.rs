@@ -1,7 +1,7 @@
 //! Actions: every fault and every user command is one of these, applied as an
 //! event at its time, whether it came from a file, a button, a URL or a test.
 
-use super::{err, validate_producer, Acks, Scenario, ScenarioError};
+use super::{durations, validate_producer, Acks, ActionError, Scenario, ScenarioError};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Serialized with serde (tag `action`); parsed by hand in `Action::from_map`,
@@ -94,7 +94,7 @@ pub enum NodeName {
     Controller(String),
 }
 
-const ACTION_NAMES: &[&str] = &[
+pub(super) const ACTION_NAMES: &[&str] = &[
     "kill_broker",
     "restart_broker",
     "stop_broker",
@@ -121,28 +121,34 @@ const ACTION_NAMES: &[&str] = &[
 struct Fields(serde_json::Map<String, serde_json::Value>);
 
 impl Fields {
-    fn take<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Result<T, String> {
-        let v = self.0.remove(name).ok_or_else(|| format!("missing field `{name}`"))?;
-        serde_json::from_value(v).map_err(|e| format!("{name}: {e}"))
+    fn take<T: serde::de::DeserializeOwned>(&mut self, name: &'static str) -> Result<T, ActionError> {
+        let v = self.0.remove(name).ok_or(ActionError::MissingField(name))?;
+        serde_json::from_value(v).map_err(|e| ActionError::BadValue {
+            field: name,
+            message: e.to_string(),
+        })
     }
-    fn opt<T: serde::de::DeserializeOwned>(&mut self, name: &str) -> Result<Option<T>, String> {
+    fn opt<T: serde::de::DeserializeOwned>(&mut self, name: &'static str) -> Result<Option<T>, ActionError> {
         match self.0.remove(name) {
             None | Some(serde_json::Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v).map(Some).map_err(|e| format!("{name}: {e}")),
+            Some(v) => serde_json::from_value(v).map(Some).map_err(|e| ActionError::BadValue {
+                field: name,
+                message: e.to_string(),
+            }),
         }
     }
-    fn u32(&mut self, name: &str) -> Result<u32, String> {
-        self.take::<u64>(name)?.try_into().map_err(|_| format!("{name}: too large"))
+    fn u32(&mut self, name: &'static str) -> Result<u32, ActionError> {
+        self.take::<u64>(name)?.try_into().map_err(|_| ActionError::TooLarge { field: name })
     }
-    fn u64(&mut self, name: &str) -> Result<u64, String> {
+    fn u64(&mut self, name: &'static str) -> Result<u64, ActionError> {
         self.take(name)
     }
-    fn string(&mut self, name: &str) -> Result<String, String> {
+    fn string(&mut self, name: &'static str) -> Result<String, ActionError> {
         self.take(name)
     }
-    fn done(self, a: Action) -> Result<Action, String> {
-        match self.0.keys().next() {
-            Some(k) => Err(format!("unknown field `{k}` for action `{}`", a.name())),
+    fn done(self, a: Action) -> Result<Action, ActionError> {
+        match self.0.into_iter().next() {
+            Some((field, _)) => Err(ActionError::UnknownField { field, action: a.name() }),
             None => Ok(a),
         }
     }
@@ -151,11 +157,11 @@ impl Fields {
 impl Action {
     /// Parses an action object (`{"action": "kill_broker", "broker": 1}`) with
     /// the same rules and messages as serde: unknown names and fields are errors.
-    pub fn from_map(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Action, String> {
+    pub fn from_map(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Action, ActionError> {
         let name = match map.remove("action") {
             Some(serde_json::Value::String(n)) => n,
-            Some(other) => return Err(format!("action must be a string, got {other}")),
-            None => return Err("missing field `action`".into()),
+            Some(other) => return Err(ActionError::NameNotAString(other.to_string())),
+            None => return Err(ActionError::MissingField("action")),
         };
         let mut f = Fields(map);
         let a = match name.as_str() {
@@ -222,39 +228,45 @@ impl Action {
                 member: f.u32("member")?,
                 records_per_sec: f.u64("records_per_sec")?,
             },
-            other => {
-                return Err(format!(
-                    "unknown variant `{other}`, expected one of {}",
-                    ACTION_NAMES.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                ))
-            }
+            _ => return Err(ActionError::UnknownAction(name)),
         };
         f.done(a)
     }
 
     /// Checks the action against the scenario it runs in.
     pub fn validate(&self, s: &Scenario) -> Result<(), ScenarioError> {
+        use ScenarioError as E;
         let broker = |b: u32| -> Result<(), ScenarioError> {
             if b >= s.cluster.brokers {
-                return err(format!("broker {b} does not exist (brokers are 0..{})", s.cluster.brokers.saturating_sub(1)));
+                return Err(E::NoSuchBroker {
+                    broker: b,
+                    brokers: s.cluster.brokers,
+                });
             }
             Ok(())
         };
         let controller = |c: &str| -> Result<(), ScenarioError> {
             match c.strip_prefix('c').and_then(|n| n.parse::<u32>().ok()) {
                 Some(n) if n < s.cluster.controllers => Ok(()),
-                _ => err(format!(
-                    "controller {c:?} does not exist (controllers are c0..c{})",
-                    s.cluster.controllers.saturating_sub(1)
-                )),
+                _ => Err(E::NoSuchController {
+                    controller: c.to_string(),
+                    controllers: s.cluster.controllers,
+                }),
             }
         };
+        let name = || self.name().to_string();
+        match self {
+            Action::PauseBroker { for_ms: ms, .. } | Action::PauseConsumer { for_ms: ms, .. } => durations(name, &[("for_ms", *ms)])?,
+            Action::SlowBroker { extra_latency_ms: ms, .. } => durations(name, &[("extra_latency_ms", *ms)])?,
+            Action::SlowDisk { extra_ms: ms, .. } => durations(name, &[("extra_ms", *ms)])?,
+            _ => {}
+        }
         match self {
             Action::KillBroker { broker: b } | Action::RestartBroker { broker: b } | Action::StopBroker { broker: b } => broker(*b),
             Action::PauseBroker { broker: b, for_ms } => {
                 broker(*b)?;
                 if *for_ms == 0 {
-                    return err("pause_broker needs for_ms > 0");
+                    return Err(E::PauseZero { action: self.name() });
                 }
                 Ok(())
             }
@@ -262,7 +274,7 @@ impl Action {
             Action::KillController { controller: c } | Action::RestartController { controller: c } => controller(c),
             Action::PartitionNetwork { from, to, .. } => {
                 if from.is_empty() || to.is_empty() {
-                    return err("partition_network needs non-empty from and to lists");
+                    return Err(E::EmptyCut);
                 }
                 for n in from.iter().chain(to) {
                     match n {
@@ -279,7 +291,7 @@ impl Action {
                 acks,
             } => {
                 let Some(p) = s.producers.iter().find(|p| &p.id == producer) else {
-                    return err(format!("set_producer: unknown producer {producer:?}"));
+                    return Err(E::UnknownProducer { producer: producer.clone() });
                 };
                 let mut next = p.clone();
                 if let Some(r) = records_per_sec {
@@ -296,17 +308,20 @@ impl Action {
             }
             Action::SetTopicConfig { topic, min_insync_replicas } => {
                 if s.topic(topic).is_none() {
-                    return err(format!("set_topic_config: unknown topic {topic:?}"));
+                    return Err(E::UnknownTopic { topic: topic.clone() });
                 }
                 if *min_insync_replicas == 0 {
-                    return err("set_topic_config: min_insync_replicas must be at least 1");
+                    return Err(E::SetMinIsrZero { topic: topic.clone() });
                 }
                 Ok(())
             }
             Action::SetClusterConfig { .. } => Ok(()),
             Action::AddConsumer { group } => {
                 if s.group(group).is_none() {
-                    return err(format!("add_consumer: unknown group {group:?}"));
+                    return Err(E::UnknownGroup {
+                        action: self.name(),
+                        group: group.clone(),
+                    });
                 }
                 Ok(())
             }
@@ -316,22 +331,30 @@ impl Action {
             | Action::PauseConsumer { group, member, .. }
             | Action::SetConsumerRate { group, member, .. } => {
                 if s.group(group).is_none() {
-                    return err(format!("{}: unknown group {group:?}", self.name()));
+                    return Err(E::UnknownGroup {
+                        action: self.name(),
+                        group: group.clone(),
+                    });
                 }
                 let max = s.max_members(group);
                 if *member >= max {
-                    return err(format!(
-                        "{}: group {group} has no member {member} (members are 0..{})",
-                        self.name(),
-                        max.saturating_sub(1)
-                    ));
+                    return Err(E::NoSuchMember {
+                        action: self.name(),
+                        group: group.clone(),
+                        member: *member,
+                        members: max,
+                    });
                 }
                 if let Action::PauseConsumer { for_ms: 0, .. } = self {
-                    return err("pause_consumer needs for_ms > 0");
+                    return Err(E::PauseZero { action: self.name() });
                 }
                 if let Action::SetConsumerRate { records_per_sec, .. } = self {
                     if *records_per_sec > 10_000_000 {
-                        return err("set_consumer_rate: records_per_sec above 10000000");
+                        return Err(E::ActionConsumerRate {
+                            group: group.clone(),
+                            member: *member,
+                            records_per_sec: *records_per_sec,
+                        });
                     }
                 }
                 Ok(())
@@ -373,28 +396,18 @@ pub struct TimedAction {
     pub action: Action,
 }
 
-impl TimedAction {
-    pub fn at_us(&self) -> u64 {
-        self.at_us
-    }
-}
-
 impl<'de> Deserialize<'de> for TimedAction {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let mut value = serde_json::Map::deserialize(d)?;
         let at_ms = value.remove("at_ms");
         let at_us = value.remove("at_us");
+        let bad = |field, v: &serde_json::Value| D::Error::custom(ActionError::BadTime { field, value: v.to_string() });
         let at_us = match (at_ms, at_us) {
-            (Some(_), Some(_)) => return Err(D::Error::custom("an action has both at_ms and at_us")),
-            (Some(v), None) => v
-                .as_u64()
-                .and_then(|ms| ms.checked_mul(1_000))
-                .ok_or_else(|| D::Error::custom(format!("at_ms must be a non-negative integer, got {v}")))?,
-            (None, Some(v)) => v
-                .as_u64()
-                .ok_or_else(|| D::Error::custom(format!("at_us must be a non-negative integer, got {v}")))?,
-            (None, None) => return Err(D::Error::custom("an action needs at_ms or at_us")),
+            (Some(_), Some(_)) => return Err(D::Error::custom(ActionError::BothTimes)),
+            (Some(v), None) => v.as_u64().and_then(|ms| ms.checked_mul(1_000)).ok_or_else(|| bad("at_ms", &v))?,
+            (None, Some(v)) => v.as_u64().ok_or_else(|| bad("at_us", &v))?,
+            (None, None) => return Err(D::Error::custom(ActionError::NoTime)),
         };
         let action = Action::from_map(value).map_err(D::Error::custom)?;
         Ok(TimedAction { at_us, action })
@@ -490,7 +503,7 @@ mod tests {
 
     #[test]
     fn bad_actions_are_one_line_errors() {
-        let parse = |j: &str| Action::from_map(serde_json::from_str(j).unwrap()).unwrap_err();
+        let parse = |j: &str| Action::from_map(serde_json::from_str(j).unwrap()).unwrap_err().to_string();
         assert!(parse(r#"{"action": "kill_broker", "broker": 1, "extra": 2}"#).contains("unknown field `extra`"));
         assert!(parse(r#"{"action": "kill_broker"}"#).contains("missing field `broker`"));
         assert!(parse(r#"{"action": "kill_broker", "broker": "one"}"#).starts_with("broker: invalid type"));

@@ -3,7 +3,8 @@
 //! is checked, so the page can show a one-line problem next to the field and
 //! never replace a running simulation with a broken scenario.
 
-use super::{Acks, GroupProtocol, Scenario};
+use super::{Acks, GroupProtocol, Scenario, ScenarioError};
+use crate::i18n::{template_error, Template};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Field {
@@ -24,6 +25,77 @@ pub enum Field {
     Protocol,
     ConsumerRate,
 }
+
+impl Field {
+    /// The field's name in the form's error messages, in English.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Seed => "seed",
+            Field::DurationS => "duration (s)",
+            Field::Brokers => "brokers",
+            Field::Controllers => "controllers",
+            Field::Unclean => "unclean.leader.election.enable",
+            Field::MinIsrDefault | Field::TopicMinIsr => "min.insync.replicas",
+            Field::Partitions => "partitions",
+            Field::ReplicationFactor => "replication.factor",
+            Field::ProducerRate => "records/s",
+            Field::Acks => "acks",
+            Field::Keys => "keys",
+            Field::Members => "members",
+            Field::Assignor => "assignor",
+            Field::Protocol => "group.protocol",
+            Field::ConsumerRate => "records/s per member",
+        }
+    }
+}
+
+/// Why a form change or a side-by-side variant cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftError {
+    /// The text in the editor is not a valid scenario, so the form cannot edit it.
+    FixJsonFirst(ScenarioError),
+    /// A number field holds something else (as typed).
+    NotANumber {
+        field: Field,
+        value: String,
+    },
+    /// `acks` other than 0, 1, all (or -1).
+    Acks(String),
+    /// `group.protocol` other than classic or consumer.
+    Protocol(String),
+    /// The field edits the first topic, producer or group, and there is none.
+    Missing {
+        field: Field,
+        what: &'static str,
+    },
+    /// The change makes an invalid scenario.
+    Invalid(ScenarioError),
+    /// Side by side: a variant about producers, and the scenario has none.
+    NoProducer,
+    NoGroup,
+    UnknownComparison(String),
+    /// The variant changes nothing: both runs would be the same.
+    SameSetting,
+}
+
+impl Template for DraftError {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        match self {
+            DraftError::FixJsonFirst(e) => ("fix the JSON first: {0}", vec![e.to_string()]),
+            DraftError::NotANumber { field, value } => ("{0}: {1} is not a whole number", vec![field.label().to_string(), format!("{value:?}")]),
+            DraftError::Acks(v) => ("acks: {0} is not 0, 1 or all", vec![format!("{v:?}")]),
+            DraftError::Protocol(v) => ("group.protocol: {0} is not classic or consumer", vec![format!("{v:?}")]),
+            DraftError::Missing { what, .. } => ("the scenario has no {0}; add one in the JSON", vec![what.to_string()]),
+            // The scenario's own message, translated by its own template.
+            DraftError::Invalid(e) => e.template(),
+            DraftError::NoProducer => ("the scenario has no producer", vec![]),
+            DraftError::NoGroup => ("the scenario has no consumer group", vec![]),
+            DraftError::UnknownComparison(id) => ("unknown comparison {0}", vec![format!("{id:?}")]),
+            DraftError::SameSetting => ("that is already this scenario's setting: both runs would be the same", vec![]),
+        }
+    }
+}
+template_error!(DraftError);
 
 /// The form's state: the draft as text (the source of truth) and its problem, if any.
 #[derive(Default)]
@@ -46,8 +118,8 @@ impl Draft {
     }
 
     /// The draft, parsed and validated.
-    pub fn parse(&self) -> Result<Scenario, String> {
-        Scenario::from_json(&self.text).map_err(|e| e.to_string())
+    pub fn parse(&self) -> Result<Scenario, ScenarioError> {
+        Scenario::from_json(&self.text)
     }
 
     /// New text from the editor or a file: kept even when invalid, so nothing typed is lost.
@@ -60,69 +132,69 @@ impl Draft {
 
     /// A form field changed: applied to the parsed draft and written back as text.
     pub fn set_field(&mut self, field: Field, value: &str) {
-        let mut s = match self.parse() {
-            Ok(s) => s,
-            Err(e) => {
-                self.error = Some(format!("fix the JSON first: {e}"));
-                return;
-            }
-        };
-        match apply(&mut s, field, value.trim()).and_then(|()| s.validate().map_err(|e| e.to_string())) {
-            Ok(()) => {
+        match self.edit(field, value) {
+            Ok(s) => {
                 self.text = s.to_json();
                 self.error = None;
                 self.rejected = None;
                 self.source = "the form".into();
             }
+            Err(e @ DraftError::FixJsonFirst(_)) => self.error = Some(e.to_string()),
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 self.rejected = Some((field, value.to_string()));
             }
         }
     }
+
+    /// The draft with one form field changed, checked; the draft itself is not changed.
+    pub fn edit(&self, field: Field, value: &str) -> Result<Scenario, DraftError> {
+        let mut s = self.parse().map_err(DraftError::FixJsonFirst)?;
+        apply(&mut s, field, value.trim())?;
+        s.validate().map_err(DraftError::Invalid)?;
+        Ok(s)
+    }
 }
 
-fn num<T: std::str::FromStr>(label: &str, v: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("{label}: {v:?} is not a whole number"))
+fn num<T: std::str::FromStr>(field: Field, v: &str) -> Result<T, DraftError> {
+    v.parse().map_err(|_| DraftError::NotANumber { field, value: v.to_string() })
 }
 
-fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), String> {
-    let need = |what: &str| format!("the scenario has no {what}; add one in the JSON");
+fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), DraftError> {
+    let need = |what: &'static str| DraftError::Missing { field, what };
     match field {
-        Field::Seed => s.seed = num("seed", v)?,
-        Field::DurationS => s.duration_ms = num::<u64>("duration (s)", v)?.saturating_mul(1000),
-        Field::Brokers => s.cluster.brokers = num("brokers", v)?,
-        Field::Controllers => s.cluster.controllers = num("controllers", v)?,
+        Field::Seed => s.seed = num(field, v)?,
+        Field::DurationS => s.duration_ms = num::<u64>(field, v)?.saturating_mul(1000),
+        Field::Brokers => s.cluster.brokers = num(field, v)?,
+        Field::Controllers => s.cluster.controllers = num(field, v)?,
         Field::Unclean => s.cluster.unclean_leader_election_enable = v == "true",
-        Field::MinIsrDefault => s.cluster.min_insync_replicas = num("min.insync.replicas", v)?,
-        Field::Partitions => s.topics.first_mut().ok_or_else(|| need("topic"))?.partitions = num("partitions", v)?,
-        Field::ReplicationFactor => s.topics.first_mut().ok_or_else(|| need("topic"))?.replication_factor = num("replication.factor", v)?,
-        Field::TopicMinIsr => {
-            s.topics.first_mut().ok_or_else(|| need("topic"))?.min_insync_replicas = if v.is_empty() { None } else { Some(num("min.insync.replicas", v)?) }
-        }
-        Field::ProducerRate => s.producers.first_mut().ok_or_else(|| need("producer"))?.records_per_sec = num("records/s", v)?,
+        Field::MinIsrDefault => s.cluster.min_insync_replicas = num(field, v)?,
+        Field::Partitions => s.topics.first_mut().ok_or_else(|| need("topic"))?.partitions = num(field, v)?,
+        Field::ReplicationFactor => s.topics.first_mut().ok_or_else(|| need("topic"))?.replication_factor = num(field, v)?,
+        Field::TopicMinIsr => s.topics.first_mut().ok_or_else(|| need("topic"))?.min_insync_replicas = if v.is_empty() { None } else { Some(num(field, v)?) },
+        Field::ProducerRate => s.producers.first_mut().ok_or_else(|| need("producer"))?.records_per_sec = num(field, v)?,
         Field::Acks => {
             s.producers.first_mut().ok_or_else(|| need("producer"))?.acks = match v {
                 "0" => Acks::Zero,
                 "1" => Acks::One,
                 "all" | "-1" => Acks::All,
-                _ => return Err(format!("acks: {v:?} is not 0, 1 or all")),
+                _ => return Err(DraftError::Acks(v.to_string())),
             }
         }
-        Field::Keys => s.producers.first_mut().ok_or_else(|| need("producer"))?.keys = num("keys", v)?,
-        Field::Members => s.groups.first_mut().ok_or_else(|| need("group"))?.members = num("members", v)?,
+        Field::Keys => s.producers.first_mut().ok_or_else(|| need("producer"))?.keys = num(field, v)?,
+        Field::Members => s.groups.first_mut().ok_or_else(|| need("group"))?.members = num(field, v)?,
         Field::Assignor => s.groups.first_mut().ok_or_else(|| need("group"))?.assignor = Some(v.to_string()),
         Field::Protocol => {
             let g = s.groups.first_mut().ok_or_else(|| need("group"))?;
             g.protocol = match v {
                 "classic" => GroupProtocol::Classic,
                 "consumer" => GroupProtocol::Consumer,
-                _ => return Err(format!("group.protocol: {v:?} is not classic or consumer")),
+                _ => return Err(DraftError::Protocol(v.to_string())),
             };
             // Each protocol has its own assignors: fall back to the protocol's default.
             g.assignor = None;
         }
-        Field::ConsumerRate => s.groups.first_mut().ok_or_else(|| need("group"))?.records_per_sec_per_member = num("records/s per member", v)?,
+        Field::ConsumerRate => s.groups.first_mut().ok_or_else(|| need("group"))?.records_per_sec_per_member = num(field, v)?,
     }
     Ok(())
 }
@@ -152,12 +224,12 @@ pub const VARIANTS: &[(&str, &str)] = &[
 ];
 
 /// The scenario with one setting changed for every producer or group it concerns.
-pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, String> {
+pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, DraftError> {
     let mut b = s.clone();
     match id {
         "acks1" | "acks_all" => {
             if b.producers.is_empty() {
-                return Err("the scenario has no producer".into());
+                return Err(DraftError::NoProducer);
             }
             for p in &mut b.producers {
                 p.acks = if id == "acks1" { Acks::One } else { Acks::All };
@@ -166,7 +238,7 @@ pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, String> {
         }
         "eager" | "cooperative" | "kip848" | "classic" | "static" => {
             if b.groups.is_empty() {
-                return Err("the scenario has no consumer group".into());
+                return Err(DraftError::NoGroup);
             }
             for g in &mut b.groups {
                 match id {
@@ -182,12 +254,12 @@ pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, String> {
                 }
             }
         }
-        _ => return Err(format!("unknown comparison {id:?}")),
+        _ => return Err(DraftError::UnknownComparison(id.to_string())),
     }
     if &b == s {
-        return Err("that is already this scenario's setting: both runs would be the same".into());
+        return Err(DraftError::SameSetting);
     }
-    b.validate().map_err(|e| e.to_string())?;
+    b.validate().map_err(DraftError::Invalid)?;
     Ok(b)
 }
 
@@ -249,13 +321,53 @@ mod tests {
         assert_eq!((b.producers.clone(), b.topics.clone()), (s.producers.clone(), s.topics.clone()));
         assert_eq!(variant(&s, "acks1").unwrap().producers[0].acks, Acks::One);
         assert_eq!(variant(&s, "kip848").unwrap().groups[0].assignor_name(), "uniform");
-        assert!(variant(&s, "acks_all").unwrap_err().contains("already"));
-        assert!(variant(&s, "nope").is_err());
+        assert_eq!(variant(&s, "acks_all").unwrap_err(), DraftError::SameSetting);
+        assert_eq!(variant(&s, "nope").unwrap_err(), DraftError::UnknownComparison("nope".into()));
         for (id, _) in VARIANTS {
             if let Ok(b) = variant(&s, id) {
                 assert_ne!(b, s);
             }
         }
+    }
+
+    #[test]
+    fn form_errors_name_the_field_and_the_value() {
+        let s = setup();
+        assert_eq!(
+            s.edit(Field::Members, "many").unwrap_err(),
+            DraftError::NotANumber {
+                field: Field::Members,
+                value: "many".into()
+            }
+        );
+        assert_eq!(s.edit(Field::Acks, "2").unwrap_err(), DraftError::Acks("2".into()));
+        assert_eq!(
+            s.edit(Field::ReplicationFactor, "9").unwrap_err(),
+            DraftError::Invalid(ScenarioError::ReplicationFactor {
+                topic: "orders".into(),
+                replication_factor: 9,
+                brokers: 3
+            })
+        );
+        let mut none = Draft::default();
+        none.reset_to(&Scenario::from_json("{}").unwrap(), "empty");
+        let e = none.edit(Field::Partitions, "3").unwrap_err();
+        assert_eq!(
+            e,
+            DraftError::Missing {
+                field: Field::Partitions,
+                what: "topic"
+            }
+        );
+        assert_eq!(e.to_string(), "the scenario has no topic; add one in the JSON");
+        assert_eq!(e.template(), ("the scenario has no {0}; add one in the JSON", vec!["topic".to_string()]));
+        none.text = "{".into();
+        assert!(matches!(none.edit(Field::Seed, "1"), Err(DraftError::FixJsonFirst(ScenarioError::Json { .. }))));
+        // The page's messages are unchanged, word for word.
+        assert_eq!(
+            s.edit(Field::Brokers, "three").unwrap_err().to_string(),
+            "brokers: \"three\" is not a whole number"
+        );
     }
 
     #[test]

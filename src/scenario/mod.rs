@@ -4,43 +4,52 @@
 
 mod action;
 pub mod draft;
+mod error;
 
 pub use action::{Action, NodeName, TimedAction};
+pub use error::{ActionError, ScenarioError};
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError(pub String);
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ScenarioError {}
-
-fn err<T>(msg: impl Into<String>) -> Result<T, ScenarioError> {
-    Err(ScenarioError(msg.into()))
+/// Missing fields take the values of each struct's `Default` impl, the one
+/// place a default is written. A struct with required fields (an id, a name)
+/// cannot take `#[serde(default)]` as a whole: that would make those optional
+/// too. Its other fields name a function made here, which reads `Default`.
+macro_rules! field_defaults {
+    ($module:ident for $ty:ident: $($field:ident: $t:ty),+ $(,)?) => {
+        mod $module {
+            use super::*;
+            $(pub(super) fn $field() -> $t {
+                $ty::default().$field
+            })+
+        }
+    };
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Scenario {
-    #[serde(default = "d_seed")]
     pub seed: u64,
-    #[serde(default = "d_duration")]
     pub duration_ms: u64,
-    #[serde(default)]
     pub cluster: ClusterConfig,
-    #[serde(default)]
     pub topics: Vec<TopicConfig>,
-    #[serde(default)]
     pub producers: Vec<ProducerConfig>,
-    #[serde(default)]
     pub groups: Vec<GroupConfig>,
-    #[serde(default)]
     pub actions: Vec<TimedAction>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            seed: 1,
+            duration_ms: 60_000,
+            cluster: ClusterConfig::default(),
+            topics: Vec::new(),
+            producers: Vec::new(),
+            groups: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -65,9 +74,9 @@ pub enum OffsetReset {
 pub struct GroupConfig {
     pub id: String,
     pub topics: Vec<String>,
-    #[serde(default = "d_one")]
+    #[serde(default = "group_default::members")]
     pub members: u32,
-    #[serde(default = "d_protocol")]
+    #[serde(default = "group_default::protocol")]
     pub protocol: GroupProtocol,
     /// classic: range, roundrobin, sticky, cooperative-sticky; consumer: uniform, range.
     /// Default: range (classic, Kafka's first default), uniform (consumer).
@@ -75,28 +84,28 @@ pub struct GroupConfig {
     pub assignor: Option<String>,
     #[serde(default)]
     pub static_membership: bool,
-    #[serde(default = "d_consumer_rate")]
+    #[serde(default = "group_default::records_per_sec_per_member")]
     pub records_per_sec_per_member: u64,
-    #[serde(default = "d_true")]
+    #[serde(default = "group_default::enable_auto_commit")]
     pub enable_auto_commit: bool,
-    #[serde(default = "d_reset")]
+    #[serde(default = "group_default::auto_offset_reset")]
     pub auto_offset_reset: OffsetReset,
-    #[serde(default = "d_session")]
+    #[serde(default = "group_default::session_timeout_ms")]
     pub session_timeout_ms: u64,
-    #[serde(default = "d_heartbeat")]
+    #[serde(default = "group_default::heartbeat_interval_ms")]
     pub heartbeat_interval_ms: u64,
-    #[serde(default = "d_max_poll_interval")]
+    #[serde(default = "group_default::max_poll_interval_ms")]
     pub max_poll_interval_ms: u64,
-    #[serde(default = "d_max_poll_records")]
+    #[serde(default = "group_default::max_poll_records")]
     pub max_poll_records: u32,
-    #[serde(default = "d_auto_commit_interval")]
+    #[serde(default = "group_default::auto_commit_interval_ms")]
     pub auto_commit_interval_ms: u64,
     /// A broker setting in Kafka; per group here so lessons can shorten it.
-    #[serde(default = "d_initial_delay")]
+    #[serde(default = "group_default::group_initial_rebalance_delay_ms")]
     pub group_initial_rebalance_delay_ms: u64,
-    #[serde(default = "d_fetch_wait")]
+    #[serde(default = "group_default::fetch_max_wait_ms")]
     pub fetch_max_wait_ms: u64,
-    #[serde(default = "d_consumer_heartbeat")]
+    #[serde(default = "group_default::group_consumer_heartbeat_interval_ms")]
     pub group_consumer_heartbeat_interval_ms: u64,
     /// The application's work per record: a streaming model (see `crate::ml`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +146,49 @@ pub enum Workload {
     /// Internal: alerts written by a fraud_lr group.
     Alerts,
 }
+
+/// Kafka's consumer defaults; `id` and `topics` are required in a file.
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            id: String::new(),
+            topics: Vec::new(),
+            members: 1,
+            protocol: GroupProtocol::Classic,
+            assignor: None,
+            static_membership: false,
+            records_per_sec_per_member: 10_000,
+            enable_auto_commit: true,
+            auto_offset_reset: OffsetReset::Latest,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            max_poll_records: 500,
+            auto_commit_interval_ms: 5_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            fetch_max_wait_ms: 500,
+            group_consumer_heartbeat_interval_ms: 5_000,
+            processor: None,
+            model_cost_us: None,
+        }
+    }
+}
+
+field_defaults!(group_default for GroupConfig:
+    members: u32,
+    protocol: GroupProtocol,
+    records_per_sec_per_member: u64,
+    enable_auto_commit: bool,
+    auto_offset_reset: OffsetReset,
+    session_timeout_ms: u64,
+    heartbeat_interval_ms: u64,
+    max_poll_interval_ms: u64,
+    max_poll_records: u32,
+    auto_commit_interval_ms: u64,
+    group_initial_rebalance_delay_ms: u64,
+    fetch_max_wait_ms: u64,
+    group_consumer_heartbeat_interval_ms: u64,
+);
 
 impl GroupConfig {
     pub fn assignor_name(&self) -> &str {
@@ -202,15 +254,29 @@ impl Default for ClusterConfig {
 #[serde(deny_unknown_fields)]
 pub struct TopicConfig {
     pub name: String,
-    #[serde(default = "d_one")]
+    #[serde(default = "topic_default::partitions")]
     pub partitions: u32,
     /// Kafka's `default.replication.factor` is 1.
-    #[serde(default = "d_one")]
+    #[serde(default = "topic_default::replication_factor")]
     pub replication_factor: u32,
     /// Falls back to the cluster's `min_insync_replicas`.
     #[serde(default)]
     pub min_insync_replicas: Option<u32>,
 }
+
+/// `name` is required in a file.
+impl Default for TopicConfig {
+    fn default() -> Self {
+        TopicConfig {
+            name: String::new(),
+            partitions: 1,
+            replication_factor: 1,
+            min_insync_replicas: None,
+        }
+    }
+}
+
+field_defaults!(topic_default for TopicConfig: partitions: u32, replication_factor: u32);
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Acks {
@@ -237,31 +303,31 @@ impl Acks {
 pub struct ProducerConfig {
     pub id: String,
     pub topic: String,
-    #[serde(default = "d_rate")]
+    #[serde(default = "producer_default::records_per_sec")]
     pub records_per_sec: u64,
-    #[serde(default = "d_record_bytes")]
+    #[serde(default = "producer_default::record_bytes")]
     pub record_bytes: u32,
     /// Size of the key space; 0 means null keys (sticky partitioner).
     #[serde(default)]
     pub keys: u32,
-    #[serde(default = "d_acks")]
+    #[serde(default = "producer_default::acks")]
     pub acks: Acks,
     /// None: Kafka's default (on with acks=all, silently off otherwise).
     #[serde(default)]
     pub enable_idempotence: Option<bool>,
-    #[serde(default = "d_linger")]
+    #[serde(default = "producer_default::linger_ms")]
     pub linger_ms: u64,
-    #[serde(default = "d_batch_size")]
+    #[serde(default = "producer_default::batch_size")]
     pub batch_size: u32,
-    #[serde(default = "d_inflight")]
+    #[serde(default = "producer_default::max_in_flight_requests_per_connection")]
     pub max_in_flight_requests_per_connection: u32,
-    #[serde(default = "d_delivery_timeout")]
+    #[serde(default = "producer_default::delivery_timeout_ms")]
     pub delivery_timeout_ms: u64,
-    #[serde(default = "d_request_timeout")]
+    #[serde(default = "producer_default::request_timeout_ms")]
     pub request_timeout_ms: u64,
-    #[serde(default = "d_backoff")]
+    #[serde(default = "producer_default::retry_backoff_ms")]
     pub retry_backoff_ms: u64,
-    #[serde(default = "d_backoff_max")]
+    #[serde(default = "producer_default::retry_backoff_max_ms")]
     pub retry_backoff_max_ms: u64,
     /// Generated records with a meaning (issue 8): `transactions` or `user_behavior`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -271,92 +337,66 @@ pub struct ProducerConfig {
     pub label_delay_ms: Option<u64>,
 }
 
+/// Kafka 4.0's producer defaults; `id` and `topic` are required in a file.
+impl Default for ProducerConfig {
+    fn default() -> Self {
+        ProducerConfig {
+            id: String::new(),
+            topic: String::new(),
+            records_per_sec: 1_000,
+            record_bytes: 100,
+            keys: 0,
+            acks: Acks::All,
+            enable_idempotence: None,
+            linger_ms: 5,
+            batch_size: 16_384,
+            max_in_flight_requests_per_connection: 5,
+            delivery_timeout_ms: 120_000,
+            request_timeout_ms: 30_000,
+            retry_backoff_ms: 100,
+            retry_backoff_max_ms: 1_000,
+            workload: None,
+            label_delay_ms: None,
+        }
+    }
+}
+
+field_defaults!(producer_default for ProducerConfig:
+    records_per_sec: u64,
+    record_bytes: u32,
+    acks: Acks,
+    linger_ms: u64,
+    batch_size: u32,
+    max_in_flight_requests_per_connection: u32,
+    delivery_timeout_ms: u64,
+    request_timeout_ms: u64,
+    retry_backoff_ms: u64,
+    retry_backoff_max_ms: u64,
+);
+
 impl ProducerConfig {
     pub fn idempotent(&self) -> bool {
         self.enable_idempotence.unwrap_or(self.acks == Acks::All)
     }
 }
 
-fn d_protocol() -> GroupProtocol {
-    GroupProtocol::Classic
-}
-fn d_consumer_rate() -> u64 {
-    10_000
-}
-fn d_true() -> bool {
-    true
-}
-fn d_reset() -> OffsetReset {
-    OffsetReset::Latest
-}
-fn d_session() -> u64 {
-    45_000
-}
-fn d_heartbeat() -> u64 {
-    3_000
-}
-fn d_max_poll_interval() -> u64 {
-    300_000
-}
-fn d_max_poll_records() -> u32 {
-    500
-}
-fn d_auto_commit_interval() -> u64 {
-    5_000
-}
-fn d_initial_delay() -> u64 {
-    3_000
-}
-fn d_fetch_wait() -> u64 {
-    500
-}
-fn d_consumer_heartbeat() -> u64 {
-    5_000
-}
-fn d_seed() -> u64 {
-    1
-}
-fn d_duration() -> u64 {
-    60_000
-}
-fn d_one() -> u32 {
-    1
-}
-fn d_rate() -> u64 {
-    1_000
-}
-fn d_record_bytes() -> u32 {
-    100
-}
-fn d_acks() -> Acks {
-    Acks::All
-}
-fn d_linger() -> u64 {
-    5
-}
-fn d_batch_size() -> u32 {
-    16_384
-}
-fn d_inflight() -> u32 {
-    5
-}
-fn d_delivery_timeout() -> u64 {
-    120_000
-}
-fn d_request_timeout() -> u64 {
-    30_000
-}
-fn d_backoff() -> u64 {
-    100
-}
-fn d_backoff_max() -> u64 {
-    1_000
+/// The longest duration a setting may hold (in its unit: ms, µs, s): Kafka's
+/// int maximum, so that turned into microseconds and added to the clock it
+/// cannot overflow.
+pub const MAX_DURATION: u64 = i32::MAX as u64;
+
+/// Each (field, value) at most `MAX_DURATION`.
+pub(crate) fn durations(owner: impl Fn() -> String, fields: &[(&'static str, u64)]) -> Result<(), ScenarioError> {
+    match fields.iter().find(|(_, v)| *v > MAX_DURATION) {
+        Some(&(field, value)) => Err(ScenarioError::TooLong { owner: owner(), field, value }),
+        None => Ok(()),
+    }
 }
 
 impl Scenario {
     /// Parses and validates a scenario file.
     pub fn from_json(text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError(format!("invalid scenario: {e}")))?;
+        let scenario: Scenario = serde_json::from_str(text)?;
         scenario.validate()?;
         Ok(scenario)
     }
@@ -374,70 +414,97 @@ impl Scenario {
     }
 
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        use ScenarioError as E;
         let c = &self.cluster;
         if c.brokers == 0 || c.brokers > 64 {
-            return err(format!("cluster.brokers must be 1..=64, got {}", c.brokers));
+            return Err(E::Brokers(c.brokers));
         }
         if c.controllers == 0 || c.controllers > 9 {
-            return err(format!("cluster.controllers must be 1..=9, got {}", c.controllers));
+            return Err(E::Controllers(c.controllers));
         }
         if c.min_insync_replicas == 0 {
-            return err("cluster.min_insync_replicas must be at least 1");
+            return Err(E::ClusterMinIsrZero);
         }
         if c.broker_heartbeat_interval_ms == 0 || c.broker_session_timeout_ms <= c.broker_heartbeat_interval_ms {
-            return err("cluster.broker_session_timeout_ms must exceed broker_heartbeat_interval_ms (> 0)");
+            return Err(E::BrokerSessionTimeout {
+                heartbeat_ms: c.broker_heartbeat_interval_ms,
+                session_ms: c.broker_session_timeout_ms,
+            });
         }
         if c.replica_lag_time_max_ms == 0 || c.replica_fetch_wait_max_ms == 0 {
-            return err("cluster.replica_lag_time_max_ms and replica_fetch_wait_max_ms must be positive");
+            return Err(E::ReplicaTimesZero {
+                lag_time_max_ms: c.replica_lag_time_max_ms,
+                fetch_wait_max_ms: c.replica_fetch_wait_max_ms,
+            });
         }
         if c.retention_batches < 10 {
-            return err("cluster.retention_batches must be at least 10");
+            return Err(E::RetentionBatches(c.retention_batches));
         }
+        durations(
+            || "cluster".to_string(),
+            &[
+                ("replica_lag_time_max_ms", c.replica_lag_time_max_ms),
+                ("replica_fetch_wait_max_ms", c.replica_fetch_wait_max_ms),
+                ("broker_heartbeat_interval_ms", c.broker_heartbeat_interval_ms),
+                ("broker_session_timeout_ms", c.broker_session_timeout_ms),
+                ("leader_imbalance_check_interval_seconds", c.leader_imbalance_check_interval_seconds),
+                ("network_rtt_us", c.network_rtt_us),
+                ("retention_ms", c.retention_ms),
+            ],
+        )?;
         if self.duration_ms == 0 || self.duration_ms > 24 * 3_600_000 {
-            return err(format!("duration_ms must be 1..=86400000 (one day), got {}", self.duration_ms));
+            return Err(E::Duration(self.duration_ms));
         }
         for (i, t) in self.topics.iter().enumerate() {
+            let topic = || t.name.clone();
             if t.name.is_empty() || t.name.len() > 249 || !t.name.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch)) {
-                return err(format!("topic name {:?} is not a legal Kafka topic name", t.name));
+                return Err(E::TopicName(topic()));
             }
             if t.name.starts_with("__") {
-                return err(format!("topic {:?}: names starting with __ are Kafka's internal topics", t.name));
+                return Err(E::InternalTopic(topic()));
             }
             if self.topics[..i].iter().any(|o| o.name == t.name) {
-                return err(format!("topic {:?} is defined twice", t.name));
+                return Err(E::DuplicateTopic(topic()));
             }
             if t.partitions == 0 || t.partitions > 10_000 {
-                return err(format!("topic {}: partitions must be 1..=10000, got {}", t.name, t.partitions));
+                return Err(E::Partitions {
+                    topic: topic(),
+                    partitions: t.partitions,
+                });
             }
             if t.replication_factor == 0 {
-                return err(format!("topic {}: replication_factor must be at least 1", t.name));
+                return Err(E::ReplicationFactorZero { topic: topic() });
             }
             if t.replication_factor > c.brokers {
-                return err(format!(
-                    "topic {}: replication_factor {} is larger than the {} available brokers",
-                    t.name, t.replication_factor, c.brokers
-                ));
+                return Err(E::ReplicationFactor {
+                    topic: topic(),
+                    replication_factor: t.replication_factor,
+                    brokers: c.brokers,
+                });
             }
             if t.min_insync_replicas == Some(0) {
-                return err(format!("topic {}: min_insync_replicas must be at least 1", t.name));
+                return Err(E::TopicMinIsrZero { topic: topic() });
             }
         }
         for (i, p) in self.producers.iter().enumerate() {
             if p.id.is_empty() {
-                return err("producer id must not be empty");
+                return Err(E::EmptyProducerId);
             }
             if self.producers[..i].iter().any(|o| o.id == p.id) {
-                return err(format!("producer {:?} is defined twice", p.id));
+                return Err(E::DuplicateProducer(p.id.clone()));
             }
             if self.topic(&p.topic).is_none() {
-                return err(format!("producer {}: unknown topic {:?}", p.id, p.topic));
+                return Err(E::ProducerTopic {
+                    producer: p.id.clone(),
+                    topic: p.topic.clone(),
+                });
             }
             validate_producer(p)?;
         }
         for (i, g) in self.groups.iter().enumerate() {
             validate_group(self, g)?;
             if self.groups[..i].iter().any(|o| o.id == g.id) {
-                return err(format!("group {:?} is defined twice", g.id));
+                return Err(E::DuplicateGroup(g.id.clone()));
             }
         }
         crate::ml::validate(self)?;
@@ -459,78 +526,126 @@ impl Scenario {
             .iter()
             .filter(|a| matches!(&a.action, Action::AddConsumer { group: g } if g == group))
             .count();
-        initial + added as u32
+        initial.saturating_add(u32::try_from(added).unwrap_or(u32::MAX))
     }
 }
 
 fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
+    use ScenarioError as E;
+    let group = || g.id.clone();
     if g.id.is_empty() {
-        return err("group id must not be empty");
+        return Err(E::EmptyGroupId);
     }
     if g.topics.is_empty() {
-        return err(format!("group {}: subscribes to no topic", g.id));
+        return Err(E::NoGroupTopics { group: group() });
     }
     for t in &g.topics {
         if s.topic(t).is_none() && !crate::ml::auto_topic(s, t) {
-            return err(format!("group {}: unknown topic {t:?}", g.id));
+            return Err(E::GroupTopic {
+                group: group(),
+                topic: t.clone(),
+            });
         }
     }
     if g.members > 1_000 {
-        return err(format!("group {}: at most 1000 members", g.id));
+        return Err(E::Members {
+            group: group(),
+            members: g.members,
+        });
     }
-    let valid: &[&str] = match g.protocol {
+    let valid: &'static [&'static str] = match g.protocol {
         GroupProtocol::Classic => &["range", "roundrobin", "sticky", "cooperative-sticky"],
         GroupProtocol::Consumer => &["uniform", "range"],
     };
     if !valid.contains(&g.assignor_name()) {
-        return err(format!(
-            "group {}: assignor {:?} is not available with protocol {:?} (use one of {})",
-            g.id,
-            g.assignor_name(),
-            g.protocol,
-            valid.join(", ")
-        ));
+        return Err(E::Assignor {
+            group: group(),
+            assignor: g.assignor_name().to_string(),
+            protocol: g.protocol,
+            valid,
+        });
     }
     if g.heartbeat_interval_ms == 0 || g.session_timeout_ms <= g.heartbeat_interval_ms {
-        return err(format!("group {}: session_timeout_ms must exceed heartbeat_interval_ms (> 0)", g.id));
+        return Err(E::GroupSessionTimeout {
+            group: group(),
+            heartbeat_ms: g.heartbeat_interval_ms,
+            session_ms: g.session_timeout_ms,
+        });
     }
     if g.max_poll_records == 0 || g.max_poll_interval_ms == 0 || g.auto_commit_interval_ms == 0 || g.group_consumer_heartbeat_interval_ms == 0 {
-        return err(format!("group {}: max_poll_records and the intervals must be positive", g.id));
+        return Err(E::GroupIntervalsZero { group: group() });
     }
     if g.records_per_sec_per_member > 10_000_000 {
-        return err(format!("group {}: records_per_sec_per_member above 10000000", g.id));
+        return Err(E::ConsumerRate {
+            group: group(),
+            records_per_sec: g.records_per_sec_per_member,
+        });
     }
-    Ok(())
+    durations(
+        || format!("group {}", g.id),
+        &[
+            ("session_timeout_ms", g.session_timeout_ms),
+            ("heartbeat_interval_ms", g.heartbeat_interval_ms),
+            ("max_poll_interval_ms", g.max_poll_interval_ms),
+            ("auto_commit_interval_ms", g.auto_commit_interval_ms),
+            ("group_initial_rebalance_delay_ms", g.group_initial_rebalance_delay_ms),
+            ("fetch_max_wait_ms", g.fetch_max_wait_ms),
+            ("group_consumer_heartbeat_interval_ms", g.group_consumer_heartbeat_interval_ms),
+        ],
+    )
 }
 
 pub(crate) fn validate_producer(p: &ProducerConfig) -> Result<(), ScenarioError> {
+    use ScenarioError as E;
+    let producer = || p.id.clone();
     if p.enable_idempotence == Some(true) && p.acks != Acks::All {
-        return err(format!(
-            "producer {}: enable_idempotence requires acks \"all\" (got acks \"{}\")",
-            p.id,
-            p.acks.as_str()
-        ));
+        return Err(E::IdempotenceNeedsAcksAll {
+            producer: producer(),
+            acks: p.acks,
+        });
     }
     if p.records_per_sec > 10_000_000 {
-        return err(format!("producer {}: records_per_sec above 10000000", p.id));
+        return Err(E::ProducerRate {
+            producer: producer(),
+            records_per_sec: p.records_per_sec,
+        });
     }
     if p.record_bytes == 0 || p.record_bytes > 1_000_000 {
-        return err(format!("producer {}: record_bytes must be 1..=1000000", p.id));
+        return Err(E::RecordBytes {
+            producer: producer(),
+            record_bytes: p.record_bytes,
+        });
     }
     if p.batch_size < p.record_bytes.min(16_384) || p.batch_size > 1_048_576 {
-        return err(format!("producer {}: batch_size must hold a record and be at most 1048576", p.id));
+        return Err(E::BatchSize {
+            producer: producer(),
+            batch_size: p.batch_size,
+            record_bytes: p.record_bytes,
+        });
     }
     if p.max_in_flight_requests_per_connection == 0 || (p.idempotent() && p.max_in_flight_requests_per_connection > 5) {
-        return err(format!(
-            "producer {}: max_in_flight_requests_per_connection must be 1..=5 with idempotence",
-            p.id
-        ));
+        return Err(E::MaxInFlight {
+            producer: producer(),
+            max_in_flight: p.max_in_flight_requests_per_connection,
+        });
     }
+    durations(
+        || format!("producer {}", p.id),
+        &[
+            ("linger_ms", p.linger_ms),
+            ("delivery_timeout_ms", p.delivery_timeout_ms),
+            ("request_timeout_ms", p.request_timeout_ms),
+            ("retry_backoff_ms", p.retry_backoff_ms),
+            ("retry_backoff_max_ms", p.retry_backoff_max_ms),
+        ],
+    )?;
     if p.request_timeout_ms == 0 || p.delivery_timeout_ms < p.linger_ms + p.request_timeout_ms {
-        return err(format!(
-            "producer {}: delivery_timeout_ms must be at least linger_ms + request_timeout_ms",
-            p.id
-        ));
+        return Err(E::DeliveryTimeout {
+            producer: producer(),
+            delivery_timeout_ms: p.delivery_timeout_ms,
+            linger_ms: p.linger_ms,
+            request_timeout_ms: p.request_timeout_ms,
+        });
     }
     Ok(())
 }
@@ -553,12 +668,12 @@ mod tests {
         assert_eq!(s.topics[0].partitions, 6);
         assert_eq!(s.min_isr(&s.topics[0]), 2);
         assert_eq!(s.producers[0].acks, Acks::All);
-        assert_eq!(s.actions[0].at_us(), 10_000_000);
+        assert_eq!(s.actions[0].at_us, 10_000_000);
         assert_eq!(s.actions[0].action, Action::KillBroker { broker: 1 });
     }
 
     fn error_of(text: &str) -> String {
-        Scenario::from_json(text).unwrap_err().0
+        Scenario::from_json(text).unwrap_err().to_string()
     }
 
     #[test]
@@ -589,6 +704,91 @@ mod tests {
             let e = error_of(input);
             assert!(e.contains(expected), "{input}: got {e:?}, expected it to contain {expected:?}");
             assert!(!e.contains('\n'), "{input}: error spans lines: {e:?}");
+        }
+    }
+
+    #[test]
+    fn missing_fields_take_the_default_impls_and_required_ones_stay_required() {
+        assert_eq!(Scenario::from_json("{}").unwrap(), Scenario::default());
+        let s =
+            Scenario::from_json(r#"{"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t"}], "groups": [{"id": "g", "topics": ["t"]}]}"#).unwrap();
+        assert_eq!(
+            s.topics[0],
+            TopicConfig {
+                name: "t".into(),
+                ..TopicConfig::default()
+            }
+        );
+        assert_eq!(
+            s.producers[0],
+            ProducerConfig {
+                id: "p".into(),
+                topic: "t".into(),
+                ..ProducerConfig::default()
+            }
+        );
+        assert_eq!(
+            s.groups[0],
+            GroupConfig {
+                id: "g".into(),
+                topics: vec!["t".into()],
+                ..GroupConfig::default()
+            }
+        );
+        // Kafka's values, as the serde default functions had them.
+        let (p, g) = (&s.producers[0], &s.groups[0]);
+        assert_eq!(
+            (s.seed, s.duration_ms, s.topics[0].partitions, s.topics[0].replication_factor),
+            (1, 60_000, 1, 1)
+        );
+        assert_eq!(
+            (p.records_per_sec, p.record_bytes, p.acks, p.linger_ms, p.batch_size),
+            (1_000, 100, Acks::All, 5, 16_384)
+        );
+        assert_eq!(
+            (
+                p.max_in_flight_requests_per_connection,
+                p.delivery_timeout_ms,
+                p.request_timeout_ms,
+                p.retry_backoff_ms,
+                p.retry_backoff_max_ms
+            ),
+            (5, 120_000, 30_000, 100, 1_000)
+        );
+        assert_eq!(
+            (g.members, g.protocol, g.records_per_sec_per_member, g.enable_auto_commit),
+            (1, GroupProtocol::Classic, 10_000, true)
+        );
+        assert_eq!(
+            (
+                g.auto_offset_reset,
+                g.session_timeout_ms,
+                g.heartbeat_interval_ms,
+                g.max_poll_interval_ms,
+                g.max_poll_records
+            ),
+            (OffsetReset::Latest, 45_000, 3_000, 300_000, 500)
+        );
+        assert_eq!(
+            (
+                g.auto_commit_interval_ms,
+                g.group_initial_rebalance_delay_ms,
+                g.fetch_max_wait_ms,
+                g.group_consumer_heartbeat_interval_ms
+            ),
+            (5_000, 3_000, 500, 5_000)
+        );
+        for (json, field) in [
+            (r#"{"topics": [{"partitions": 2}]}"#, "name"),
+            (r#"{"topics": [{"name": "t"}], "producers": [{"topic": "t"}]}"#, "id"),
+            (r#"{"topics": [{"name": "t"}], "producers": [{"id": "p"}]}"#, "topic"),
+            (r#"{"topics": [{"name": "t"}], "groups": [{"topics": ["t"]}]}"#, "id"),
+            (r#"{"topics": [{"name": "t"}], "groups": [{"id": "g"}]}"#, "topics"),
+        ] {
+            match Scenario::from_json(json) {
+                Err(ScenarioError::Json { message, .. }) => assert!(message.starts_with(&format!("missing field `{field}`")), "{json}: {message}"),
+                other => panic!("{json}: {other:?}"),
+            }
         }
     }
 
