@@ -2,7 +2,7 @@
 //!
 //! The engine (`engine`, `sim`, `kafka`, `scenario`, `metrics`) is pure Rust with
 //! no browser or terminal code; the CLI (`cli`) and the Yew app (`ui`) drive it
-//! through `engine::Simulation`.
+//! through `engine::Simulation`, the app through a `session::Session` that plays it.
 
 pub mod assignors;
 pub mod audit;
@@ -18,6 +18,7 @@ pub mod ml;
 pub mod presets;
 pub mod report;
 pub mod scenario;
+pub mod session;
 pub mod share;
 pub mod sim;
 
