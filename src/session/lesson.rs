@@ -1,6 +1,7 @@
 //! A lesson being taught: its steps and the engine state at each step visited,
 //! so that going back restores exactly the earlier state.
 
+use super::{Run, Twin, TwinOf};
 use crate::lesson::Lesson;
 use crate::Simulation;
 
@@ -37,10 +38,23 @@ impl LessonSteps {
         self.lesson.steps.get(self.step).map_or("", |s| s.highlight.as_str())
     }
 
+    /// Run A and the twin (a side-by-side lesson) at step `k`, made the step on screen.
+    pub(super) fn runs_at(&mut self, k: usize) -> (Run, Option<Twin>) {
+        let (a, b) = self.state_at(k);
+        let twin = match (b, &self.lesson.compare) {
+            (Some(b), Some((sb, la, lb))) => Some(Twin {
+                run: Run::at(sb.clone(), b),
+                of: TwinOf::Lesson(la.clone(), lb.clone()),
+            }),
+            _ => None,
+        };
+        (Run::at(self.lesson.scenario.clone(), a), twin)
+    }
+
     /// The state at step `k` (made the step on screen): the one kept from an
     /// earlier visit, or simulated on from the nearest earlier step (the run is
     /// deterministic, so both agree).
-    pub(super) fn state_at(&mut self, k: usize) -> (Simulation, Option<Simulation>) {
+    fn state_at(&mut self, k: usize) -> (Simulation, Option<Simulation>) {
         let k = k.min(self.last());
         self.step = k;
         if let Some(s) = &self.states[k] {

@@ -83,12 +83,16 @@ impl Session {
         })
     }
 
-    /// A lesson, at its step `step` (the first one past the end is the last).
+    /// A lesson, at its step `step` (one past the end is the last).
     pub fn lesson(lesson: Lesson, step: usize) -> Session {
-        let mut s = Session::new(lesson.scenario.clone());
-        s.lesson = Some(LessonSteps::new(lesson));
-        s.go_to_step(step);
-        s
+        let mut steps = LessonSteps::new(lesson);
+        let (a, twin) = steps.runs_at(step);
+        Session {
+            a,
+            twin,
+            lesson: Some(steps),
+            seek: None,
+        }
     }
 
     /// Run A.
@@ -137,11 +141,6 @@ impl Session {
         self.a.sim().end_us()
     }
 
-    /// Both runs' checkpoints, for tests and memory figures: (A's, B's).
-    pub fn checkpoint_count(&self) -> (usize, Option<usize>) {
-        (self.a.checkpoint_count(), self.twin.as_ref().map(|t| t.run.checkpoint_count()))
-    }
-
     /// Ends the side-by-side comparison; run A goes on as it is.
     pub fn drop_twin(&mut self) {
         self.twin = None;
@@ -155,17 +154,8 @@ impl Session {
     /// Puts a lesson step's state in place (and its second run, side by side):
     /// the one kept from an earlier visit, so going back is exact.
     pub fn go_to_step(&mut self, k: usize) {
-        let Some(l) = &mut self.lesson else { return };
-        let (a, b) = l.state_at(k);
-        let lesson = &l.lesson;
-        self.a = Run::at(lesson.scenario.clone(), a);
-        self.twin = match (b, &lesson.compare) {
-            (Some(b), Some((sb, la, lb))) => Some(Twin {
-                run: Run::at(sb.clone(), b),
-                of: TwinOf::Lesson(la.clone(), lb.clone()),
-            }),
-            _ => None,
-        };
+        let Some(steps) = &mut self.lesson else { return };
+        (self.a, self.twin) = steps.runs_at(k);
         self.seek = None;
     }
 

@@ -48,7 +48,7 @@ impl Session {
         Tick { at_end: now >= end, seek_done }
     }
 
-    /// Runs both to `t` (or the end) at once, without slicing (tests, the CLI).
+    /// Runs both to `t` (or the end) at once, without slicing.
     pub fn play_to(&mut self, t: u64) {
         let t = t.min(self.end_us());
         self.a.sim_mut().run_until(t);
