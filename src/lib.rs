@@ -8,7 +8,10 @@
 //! - `checker`: the audit and the invariants, from the nodes' observations only.
 //! - `metrics`, `report`, `eventlog`: what a run shows and prints.
 //! - `scenario`, `lesson`, `share`, `i18n`: input formats; `ml`: streaming models.
-//! - `cli` (native) and `ui` (wasm) are thin drivers over `engine::Simulation`.
+//! - `session`: playback over the engine (checkpoints, rewind, the side-by-side
+//!   twin, lesson steps, chart markers), native and tested.
+//! - `cli` (native) and `ui` (wasm) are thin drivers: the CLI over
+//!   `engine::Simulation`, the page over a `session::Session`.
 
 pub mod assignors;
 pub mod charts;
@@ -23,6 +26,7 @@ pub mod ml;
 pub mod presets;
 pub mod report;
 pub mod scenario;
+pub mod session;
 pub mod share;
 pub mod sim;
 

@@ -199,19 +199,6 @@ fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), DraftError> {
     Ok(())
 }
 
-/// Percent-encodes text for a `data:` URL.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3 / 2);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// Second runs for side by side: (id, what B changes). Run A is the scenario as it is.
 pub const VARIANTS: &[(&str, &str)] = &[
     ("acks1", "acks=1"),
@@ -368,10 +355,5 @@ mod tests {
             s.edit(Field::Brokers, "three").unwrap_err().to_string(),
             "brokers: \"three\" is not a whole number"
         );
-    }
-
-    #[test]
-    fn percent_encoding_round_trips_reserved_characters() {
-        assert_eq!(percent_encode("{\"a\": 1}\n"), "%7B%22a%22%3A%201%7D%0A");
     }
 }

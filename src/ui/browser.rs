@@ -1,5 +1,6 @@
 //! The few browser facilities the app uses: the URL's query and fragment,
-//! local storage, the clipboard, and fetching a lesson file by URL. Every call
+//! local storage, the clipboard, fetching a lesson file by URL, and `blob:`
+//! URLs for downloads. Every call
 //! tolerates failure (private mode, no clipboard): the app then just goes on.
 
 use wasm_bindgen::JsCast;
@@ -54,6 +55,21 @@ pub fn storage_set(key: &str, value: &str) {
 pub fn copy_to_clipboard(text: &str) {
     if let Some(w) = window() {
         let _ = w.navigator().clipboard().write_text(text);
+    }
+}
+
+/// A `blob:` URL holding `text` of type `mime`, for a download link; free it with `revoke_url`.
+pub fn blob_url(text: &str, mime: &str) -> Option<String> {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+pub fn revoke_url(url: &str) {
+    if !url.is_empty() {
+        let _ = web_sys::Url::revoke_object_url(url);
     }
 }
 

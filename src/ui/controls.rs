@@ -1,6 +1,6 @@
 //! Cluster-wide controls: network cuts (drawn as a map, one way or both ways),
 //! topic and cluster configs, preferred-leader election, and each producer's rate
-//! and acks. Every control sends an engine `Action` through `Msg::Act`.
+//! and acks. Every control sends an engine `Action` through `Msg::act`.
 
 use super::Msg;
 use crate::engine::Snapshot;
@@ -49,22 +49,6 @@ fn node_label(s: &str) -> String {
     }
 }
 
-/// sin and cos of `a` in [0, 2π) by Taylor series around the nearest quarter
-/// turn: accurate to far below a pixel, which is all a drawing needs.
-fn sin_cos(a: f64) -> (f64, f64) {
-    let q = (a / std::f64::consts::FRAC_PI_2 + 0.5).floor();
-    let x = a - q * std::f64::consts::FRAC_PI_2;
-    let x2 = x * x;
-    let s = x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0))));
-    let c = 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0)));
-    match (q as i64).rem_euclid(4) {
-        0 => (s, c),
-        1 => (c, -s),
-        2 => (-s, -c),
-        _ => (-c, s),
-    }
-}
-
 /// The nodes as a ring with each cut drawn on it: a dashed red arrow a → b means
 /// messages from a to b are dropped; a cut both ways is a solid red line.
 fn network_map(snap: &Snapshot) -> Html {
@@ -75,10 +59,8 @@ fn network_map(snap: &Snapshot) -> Html {
     let pos = |name: &str| -> (f64, f64) {
         let i = nodes.iter().position(|x| x == name).unwrap_or(0) as f64;
         let a = i * std::f64::consts::TAU / n;
-        // Clockwise from the top; sin/cos by series keeps libm's trigonometry
-        // (several kilobytes of WebAssembly) out of the page.
-        let (s, c) = sin_cos(a);
-        (cx + r * s, cy - r * c)
+        // Clockwise from the top.
+        (cx + r * libm::sin(a), cy - r * libm::cos(a))
     };
     let both = |a: &str, b: &str| snap.cuts.iter().any(|(x, y)| x == b && y == a);
     let cut_lines: Vec<Html> = snap
@@ -145,7 +127,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
     let mut nodes: Vec<String> = snap.brokers.iter().map(|b| b.id.to_string()).collect();
     nodes.extend(snap.controllers.iter().map(|c| format!("c{}", c.id)));
     let pick = |field: CutField, value: &str| {
-        let on = link.callback(move |e: Event| Msg::CutForm(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+        let on = link.callback(move |e: Event| Msg::View(super::ViewMsg::CutForm(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())));
         html! {
             <select onchange={on} aria-label={tr(if matches!(field, CutField::From) { "Cut from node" } else { "Cut to node" })}>
                 { for nodes.iter().map(|n| html! { <option value={n.clone()} selected={n == value}>{ node_label(n) }</option> }) }
@@ -158,7 +140,12 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
         one_way: cut.one_way,
     };
     let same = cut.from == cut.to;
-    let on_oneway = link.callback(|e: Event| Msg::CutForm(CutField::OneWay, e.target_unchecked_into::<web_sys::HtmlInputElement>().checked().to_string()));
+    let on_oneway = link.callback(|e: Event| {
+        Msg::View(super::ViewMsg::CutForm(
+            CutField::OneWay,
+            e.target_unchecked_into::<web_sys::HtmlInputElement>().checked().to_string(),
+        ))
+    });
     // Topics, each with its min.insync.replicas (from any of its partitions).
     let mut topics: Vec<(String, u32, u32)> = Vec::new();
     for p in snap.partitions.iter().filter(|p| !p.topic.starts_with("__")) {
@@ -175,8 +162,8 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     <div>{ tr("Cut the network from") }{ " " }{ pick(CutField::From, &cut.from) }{ " " }{ tr("to") }{ " " }{ pick(CutField::To, &cut.to) }</div>
                     <label><input type="checkbox" checked={cut.one_way} onchange={on_oneway} aria-label={tr("One way only")} />{ " " }{ tr("one way only (replies still flow back)") }</label>
                     <div class="row">
-                        <button class="mini" disabled={same} aria-label={tr("Cut the network")} onclick={link.callback(move |_| Msg::Act(cut_action.clone()))}>{ tr("cut") }</button>
-                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label={tr("Heal network")} onclick={link.callback(|_| Msg::Act(Action::HealNetwork {}))}>{ tr("heal all") }</button>
+                        <button class="mini" disabled={same} aria-label={tr("Cut the network")} onclick={link.callback(move |_| Msg::act(cut_action.clone()))}>{ tr("cut") }</button>
+                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label={tr("Heal network")} onclick={link.callback(|_| Msg::act(Action::HealNetwork {}))}>{ tr("heal all") }</button>
                     </div>
                     <p class="muted">{ tr("Dashed arrow a → b: messages from a to b are dropped. Solid: both ways.") }</p>
                 </div>
@@ -186,7 +173,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     let topic = name.clone();
                     let on = link.callback(move |e: Event| {
                         let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1);
-                        Msg::Act(Action::SetTopicConfig { topic: topic.clone(), min_insync_replicas: v })
+                        Msg::act(Action::SetTopicConfig { topic: topic.clone(), min_insync_replicas: v })
                     });
                     html! {
                         <label class="setting">{ format!("{name}: min.insync.replicas ") }
@@ -198,11 +185,11 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                 }) }
                 <label class="setting">
                     <input type="checkbox" checked={unclean} aria-label="unclean.leader.election.enable"
-                        onchange={link.callback(|e: Event| Msg::Act(Action::SetClusterConfig {
+                        onchange={link.callback(|e: Event| Msg::act(Action::SetClusterConfig {
                             unclean_leader_election_enable: e.target_unchecked_into::<web_sys::HtmlInputElement>().checked() }))} />
                     { " unclean.leader.election.enable" }
                 </label>
-                <button class="mini" aria-label={tr("Elect preferred leaders")} onclick={link.callback(|_| Msg::Act(Action::ElectPreferredLeaders {}))}>{ tr("elect preferred leaders") }</button>
+                <button class="mini" aria-label={tr("Elect preferred leaders")} onclick={link.callback(|_| Msg::act(Action::ElectPreferredLeaders {}))}>{ tr("elect preferred leaders") }</button>
             </div>
             <div class={classes!("producers", spot("producers"))} data-target="producers">
                 { for snap.producers.iter().map(|p| {
@@ -210,11 +197,11 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     let id2 = p.id.clone();
                     let on_rate = link.callback(move |e: Event| {
                         let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
-                        Msg::Act(Action::SetProducer { producer: id.clone(), records_per_sec: Some(v), acks: None })
+                        Msg::act(Action::SetProducer { producer: id.clone(), records_per_sec: Some(v), acks: None })
                     });
                     let on_acks = link.callback(move |e: Event| {
                         let acks = match e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().as_str() { "0" => Acks::Zero, "1" => Acks::One, _ => Acks::All };
-                        Msg::Act(Action::SetProducer { producer: id2.clone(), records_per_sec: None, acks: Some(acks) })
+                        Msg::act(Action::SetProducer { producer: id2.clone(), records_per_sec: None, acks: Some(acks) })
                     });
                     let mut rates = vec![100u64, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
                     if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }

@@ -1,63 +1,111 @@
-//! A lesson being taught: its steps, the engine state at each step visited (so
-//! "back" restores exactly the earlier state), and the lesson panel.
+//! Lessons on the page: the built-in ones fetched after the first render, opening
+//! one at a step, moving between steps (the `Session` keeps each step's state, so
+//! going back is exact), leaving, and the lesson panel.
 
-use super::Msg;
+use super::{browser, App, Msg};
 use crate::i18n::{tr, trf};
 use crate::lesson::Lesson;
-use crate::Simulation;
+use crate::presets::PRESETS;
+use crate::session::{LessonSteps, Session};
+use crate::Scenario;
 use yew::prelude::*;
 
-pub struct LessonRun {
-    pub lesson: Lesson,
-    pub step: usize,
-    /// The engine, and the second run of a side-by-side lesson, at each step visited.
-    states: Vec<Option<(Simulation, Option<Simulation>)>>,
+pub enum LessonMsg {
+    /// A built-in lesson by index.
+    Open(usize),
+    Next,
+    Back,
+    Go(usize),
+    /// Leave the lesson; true: keep the state and play on from it.
+    Leave(bool),
+    /// The built-in lessons arrived.
+    Loaded(Vec<Lesson>),
 }
 
-impl LessonRun {
-    pub fn new(lesson: Lesson) -> LessonRun {
-        let n = lesson.steps.len();
-        LessonRun {
-            lesson,
-            step: 0,
-            states: vec![None; n],
+/// The built-in lessons are data files next to the page (not in the WebAssembly).
+pub fn load_built_in(ctx: &Context<App>) {
+    let link = ctx.link().clone();
+    yew::platform::spawn_local(async move {
+        let mut lessons = Vec::new();
+        for name in crate::lesson::BUILT_IN_FILES {
+            match browser::fetch_text(&format!("lessons/{name}")).await.and_then(|t| Lesson::from_json(&t)) {
+                Ok(l) => lessons.push(l),
+                Err(e) => web_sys::console::warn_1(&format!("lessons/{name}: {e}").into()),
+            }
         }
+        link.send_message(Msg::Lesson(LessonMsg::Loaded(lessons)));
+    });
+}
+
+impl App {
+    pub(super) fn on_lesson(&mut self, ctx: &Context<Self>, msg: LessonMsg) -> bool {
+        match msg {
+            LessonMsg::Open(i) => {
+                if let Some(l) = self.lessons.get(i).cloned() {
+                    self.open_lesson(ctx, l, 0);
+                }
+            }
+            LessonMsg::Next | LessonMsg::Back | LessonMsg::Go(_) => {
+                let Some(steps) = self.session.lesson_steps() else { return false };
+                let k = match msg {
+                    LessonMsg::Next => (steps.step() + 1).min(steps.last()),
+                    LessonMsg::Back => steps.step().saturating_sub(1),
+                    LessonMsg::Go(k) => k.min(steps.last()),
+                    _ => steps.step(),
+                };
+                self.session.go_to_step(k);
+                self.step_shown(ctx);
+            }
+            LessonMsg::Leave(play) => {
+                self.session.leave_lesson(play);
+                if let Some(url) = browser::url_with(&[("lesson", None), ("step", None)], None) {
+                    browser::replace_url(&url);
+                }
+                self.set_playing(ctx, play);
+            }
+            LessonMsg::Loaded(lessons) => {
+                self.lessons = lessons;
+                if let Some((id, step)) = self.pending_lesson.take() {
+                    match self.lessons.iter().find(|l| l.id == id).cloned() {
+                        Some(l) => self.open_lesson(ctx, l, step),
+                        None => self.message = Some(trf("There is no lesson {0}.", &[id])),
+                    }
+                }
+            }
+        }
+        true
     }
 
-    /// The state at step `k`: the one kept from an earlier visit, or simulated
-    /// on from the nearest earlier step (the run is deterministic, so both agree).
-    pub fn state_at(&mut self, k: usize) -> (Simulation, Option<Simulation>) {
-        let k = k.min(self.states.len() - 1);
-        self.step = k;
-        if let Some(s) = &self.states[k] {
-            return s.clone();
-        }
-        let (mut a, mut b) = match (0..k).rev().find_map(|i| self.states[i].clone()) {
-            Some(s) => s,
-            None => (
-                Simulation::new(&self.lesson.scenario),
-                self.lesson.compare.as_ref().map(|c| Simulation::new(&c.0)),
-            ),
-        };
-        let t = self.lesson.steps[k].at_ms * 1000;
-        a.run_until(t);
-        if let Some(b) = &mut b {
-            b.run_until(t);
-        }
-        self.states[k] = Some((a.clone(), b.clone()));
-        (a, b)
+    pub(super) fn open_lesson(&mut self, ctx: &Context<Self>, l: Lesson, step: usize) {
+        self.preset = PRESETS
+            .iter()
+            .find(|p| Scenario::from_json(p.json).ok().as_ref() == Some(&l.scenario))
+            .map(|p| p.id);
+        self.setup.reset_to(&l.scenario, &l.id);
+        self.selected = None;
+        self.session = Session::lesson(l, step);
+        self.step_shown(ctx);
     }
 
-    pub fn highlight(&self) -> &str {
-        &self.lesson.steps[self.step].highlight
+    /// A lesson step's state is on screen: paused there, scrolled to what it talks about.
+    fn step_shown(&mut self, ctx: &Context<Self>) {
+        self.set_playing(ctx, false);
+        self.scroll_pending = true;
+        self.message = None;
+        let Some(steps) = self.session.lesson_steps() else { return };
+        let params = [("lesson", Some(steps.lesson.id.clone())), ("step", Some((steps.step() + 1).to_string()))];
+        if let Some(url) = browser::url_with(&params, None) {
+            browser::replace_url(&url);
+        }
     }
 }
 
-pub fn view(run: &LessonRun, lang: &str, link: &yew::html::Scope<super::App>) -> Html {
-    let l = &run.lesson;
+pub fn view(steps: &LessonSteps, lang: &str, link: &yew::html::Scope<App>) -> Html {
+    let l = &steps.lesson;
     let n = l.steps.len();
-    let k = run.step;
+    let k = steps.step();
     let step = &l.steps[k];
+    let go = |m: fn() -> LessonMsg| link.callback(move |_| Msg::Lesson(m()));
     html! {
         <section class="card lesson" role="region" aria-label={tr("Lesson")} data-step={k.to_string()} data-highlight={step.highlight.clone()} data-lesson={l.id.clone()}>
             <div class="lesson-head">
@@ -67,16 +115,16 @@ pub fn view(run: &LessonRun, lang: &str, link: &yew::html::Scope<super::App>) ->
             <h3 class="step-title">{ step.title.get(lang) }</h3>
             <p class="step-text">{ step.text.get(lang) }</p>
             <div class="lesson-nav">
-                <button onclick={link.callback(|_| Msg::LessonBack)} disabled={k == 0} aria-label={tr("Previous step")}>{ format!("← {}", tr("Back")) }</button>
-                <button class="primary" onclick={link.callback(|_| Msg::LessonNext)} disabled={k + 1 == n} aria-label={tr("Next step")}>{ format!("{} →", tr("Next")) }</button>
+                <button onclick={go(|| LessonMsg::Back)} disabled={k == 0} aria-label={tr("Previous step")}>{ format!("← {}", tr("Back")) }</button>
+                <button class="primary" onclick={go(|| LessonMsg::Next)} disabled={k + 1 == n} aria-label={tr("Next step")}>{ format!("{} →", tr("Next")) }</button>
                 <span class="dots">
                     { for (0..n).map(|i| html! {
                         <button class={classes!("dot", (i == k).then_some("on"))} aria-label={trf("Go to step {0}", &[(i + 1).to_string()])}
-                            aria-current={(i == k).then_some("step")} onclick={link.callback(move |_| Msg::LessonGo(i))}>{ i + 1 }</button>
+                            aria-current={(i == k).then_some("step")} onclick={link.callback(move |_| Msg::Lesson(LessonMsg::Go(i)))}>{ i + 1 }</button>
                     }) }
                 </span>
-                <button onclick={link.callback(|_| Msg::LeaveLesson(true))}>{ tr("Play freely from here") }</button>
-                <button onclick={link.callback(|_| Msg::LeaveLesson(false))} aria-label={tr("Close the lesson")}>{ "✕" }</button>
+                <button onclick={go(|| LessonMsg::Leave(true))}>{ tr("Play freely from here") }</button>
+                <button onclick={go(|| LessonMsg::Leave(false))} aria-label={tr("Close the lesson")}>{ "✕" }</button>
             </div>
         </section>
     }

@@ -1,12 +1,138 @@
-//! Scenario setup: a form over the most used settings (Kafka's config names), a
-//! JSON editor for everything else, and loading and downloading scenario files.
+//! Scenario setup: the preset list, a form over the most used settings (Kafka's
+//! config names), a JSON editor for everything else, the side-by-side choice,
+//! loading scenario and lesson files (one path for both) and downloading the
+//! scenario as a file.
 
-use super::Msg;
+use super::{browser, App, Msg};
 use crate::i18n::{tr, trf};
-use crate::scenario::draft::{percent_encode, Field};
+use crate::presets;
+use crate::scenario::draft::Field;
 use crate::scenario::GroupProtocol;
+use crate::session::Session;
 use crate::Scenario;
+use std::rc::Rc;
 use yew::prelude::*;
+
+pub enum SetupMsg {
+    SetPreset(String),
+    /// The JSON text changed, a form field changed, run the draft.
+    Text(String),
+    Field(Field, String),
+    Apply,
+    Toggle,
+    /// Side by side with a variant of the scenario ("" for none).
+    Compare(String),
+    /// A file the user picked, to read.
+    LoadFile(FileKind, Option<web_sys::File>),
+    /// A file's text (picked, or a lesson fetched by URL), by its name.
+    FileLoaded(FileKind, String, Result<String, String>),
+}
+
+/// What a loaded file is meant to be.
+#[derive(Clone, Copy)]
+pub enum FileKind {
+    Scenario,
+    Lesson,
+}
+
+pub fn preset_scenario(id: &str) -> Result<Scenario, String> {
+    let p = presets::find(id).ok_or_else(|| format!("unknown preset {id:?}"))?;
+    Scenario::from_json(p.json).map_err(|e| e.to_string())
+}
+
+/// A file input's change handler: the picked file, to load as `kind`. The input
+/// is cleared so that picking the same file again loads it again.
+fn on_file(send: &Callback<Msg>, kind: FileKind) -> Callback<Event> {
+    send.reform(move |e: Event| {
+        let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
+        let file = input.files().and_then(|f| f.get(0));
+        input.set_value("");
+        Msg::Setup(SetupMsg::LoadFile(kind, file))
+    })
+}
+
+impl App {
+    pub(super) fn on_setup(&mut self, ctx: &Context<Self>, msg: SetupMsg) -> bool {
+        match msg {
+            SetupMsg::SetPreset(id) => match (presets::find(&id), preset_scenario(&id)) {
+                (Some(p), Ok(s)) => {
+                    self.setup.reset_to(&s, p.id);
+                    self.start_session(ctx, Session::new(s), Some(p.id));
+                }
+                (_, Err(e)) => self.message = Some(e),
+                _ => {}
+            },
+            SetupMsg::Text(t) => self.setup.set_text(t, "scenario JSON"),
+            SetupMsg::Field(f, v) => self.setup.set_field(f, &v),
+            SetupMsg::Toggle => self.setup.open = !self.setup.open,
+            SetupMsg::Apply => match self.setup.parse() {
+                Ok(s) => self.start_session(ctx, Session::new(s), None),
+                Err(e) => self.setup.error = Some(format!("{}: {e}", self.setup.source)),
+            },
+            SetupMsg::Compare(id) if id.is_empty() => self.session.drop_twin(),
+            SetupMsg::Compare(id) => match Session::side_by_side(self.session.scenario().clone(), &id) {
+                // Both runs start over together, so they stay in lockstep.
+                Ok(s) => self.start_session(ctx, s, self.preset),
+                Err(e) => self.message = Some(tr(&e)),
+            },
+            SetupMsg::LoadFile(kind, file) => {
+                let Some(file) = file else { return false };
+                let name = file.name();
+                let link = ctx.link().clone();
+                yew::platform::spawn_local(async move {
+                    let text = browser::read_file(file).await;
+                    link.send_message(Msg::Setup(SetupMsg::FileLoaded(kind, name, text)));
+                });
+                return false;
+            }
+            SetupMsg::FileLoaded(FileKind::Scenario, name, text) => {
+                self.setup.open = true;
+                match text {
+                    Err(e) => self.setup.error = Some(format!("{name}: {e}")),
+                    Ok(text) => {
+                        self.setup.set_text(text, &name);
+                        if self.setup.error.is_none() {
+                            return self.on_setup(ctx, SetupMsg::Apply);
+                        }
+                    }
+                }
+            }
+            SetupMsg::FileLoaded(FileKind::Lesson, name, text) => match text.and_then(|t| crate::lesson::Lesson::from_json(&t)) {
+                Ok(l) => self.open_lesson(ctx, l, 0),
+                Err(e) => self.message = Some(format!("{name}: {}", tr(&e))),
+            },
+        }
+        true
+    }
+
+    /// The setup panel and, below it, loading a teacher's lesson file.
+    pub(super) fn setup_view(&self) -> Html {
+        html! {
+            <>
+                <SetupPanel text={AttrValue::from(self.setup.text.clone())} error={self.setup.error.clone().map(AttrValue::from)} send={self.send.clone()}
+                    rejected={self.setup.rejected.clone().map(|(f, v)| (f, AttrValue::from(v)))} lang={AttrValue::from(self.lang.clone())} />
+                <div class="card lesson-file">
+                    <label>{ tr("Load a lesson file…") }
+                        <input type="file" accept=".json,application/json" aria-label={tr("Load lesson file")} onchange={on_file(&self.send, FileKind::Lesson)} />
+                    </label>
+                    <span class="muted">{ tr("A teacher's own lesson: the format is in the README.") }</span>
+                </div>
+            </>
+        }
+    }
+}
+
+/// The draft as a `blob:` URL for the download link; the old one is freed when
+/// the text changes or the panel closes.
+#[hook]
+fn use_blob_url(text: AttrValue) -> Rc<String> {
+    let url = use_memo(text, |t| browser::blob_url(t, "application/json").unwrap_or_default());
+    use_effect_with(url.clone(), |url| {
+        let url = url.clone();
+        move || browser::revoke_url(&url)
+    });
+    url
+}
 
 fn input(link: &Callback<Msg>, rejected: &Option<(Field, AttrValue)>, field: Field, label: &str, value: String, hint: &str) -> Html {
     // A rejected value stays as typed, next to the message saying why.
@@ -14,7 +140,7 @@ fn input(link: &Callback<Msg>, rejected: &Option<(Field, AttrValue)>, field: Fie
         Some((f, v)) if *f == field => v.to_string(),
         _ => value,
     };
-    let on = link.reform(move |e: Event| Msg::SetupField(field, e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+    let on = link.reform(move |e: Event| Msg::Setup(SetupMsg::Field(field, e.target_unchecked_into::<web_sys::HtmlInputElement>().value())));
     html! {
         <label class="field">
             <span>{ tr(label) }</span>
@@ -24,7 +150,7 @@ fn input(link: &Callback<Msg>, rejected: &Option<(Field, AttrValue)>, field: Fie
 }
 
 fn select(link: &Callback<Msg>, field: Field, label: &str, value: &str, options: &[&str]) -> Html {
-    let on = link.reform(move |e: Event| Msg::SetupField(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value()));
+    let on = link.reform(move |e: Event| Msg::Setup(SetupMsg::Field(field, e.target_unchecked_into::<web_sys::HtmlSelectElement>().value())));
     html! {
         <label class="field">
             <span>{ tr(label) }</span>
@@ -54,14 +180,8 @@ pub fn setup_panel(props: &Props) -> Html {
     let link = &props.send;
     let draft: Option<Scenario> = Scenario::from_json(&props.text).ok();
     let setup = props;
-    let on_text = link.reform(|e: Event| Msg::SetupText(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value()));
-    let on_file = link.reform(|e: Event| {
-        let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
-        let file = input.files().and_then(|f| f.get(0));
-        input.set_value("");
-        Msg::LoadFile(file)
-    });
-    let href = format!("data:application/json;charset=utf-8,{}", percent_encode(&props.text));
+    let on_text = link.reform(|e: Event| Msg::Setup(SetupMsg::Text(e.target_unchecked_into::<web_sys::HtmlTextAreaElement>().value())));
+    let href = use_blob_url(props.text.clone());
     let form = match &draft {
         None => html! { <p class="muted">{ tr("The form needs valid JSON; fix the text below.") }</p> },
         Some(s) => {
@@ -119,11 +239,11 @@ pub fn setup_panel(props: &Props) -> Html {
                 <p class="error" role="alert">{ tr(e) }</p>
             }
             <div class="setup-actions">
-                <button onclick={link.reform(|_| Msg::ApplySetup)} disabled={setup.error.is_some()}>{ tr("Run this scenario") }</button>
+                <button onclick={link.reform(|_| Msg::Setup(SetupMsg::Apply))} disabled={setup.error.is_some()}>{ tr("Run this scenario") }</button>
                 <label class="file">{ tr("Load file…") }{ " " }
-                    <input type="file" accept=".json,application/json" aria-label={tr("Load scenario file")} onchange={on_file} />
+                    <input type="file" accept=".json,application/json" aria-label={tr("Load scenario file")} onchange={on_file(link, FileKind::Scenario)} />
                 </label>
-                <a class="button" download="scenario.json" href={href}>{ tr("Download JSON") }</a>
+                <a class="button" download="scenario.json" href={href.to_string()}>{ tr("Download JSON") }</a>
             </div>
         </section>
     }

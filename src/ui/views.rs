@@ -32,7 +32,7 @@ fn is_internal(topic: &str) -> bool {
 
 fn button(link: &yew::html::Scope<super::App>, label: String, text: &str, action: Action) -> Html {
     html! {
-        <button class="mini" aria-label={label.clone()} title={label} onclick={link.callback(move |_| Msg::Act(action.clone()))}>{ tr(text) }</button>
+        <button class="mini" aria-label={label.clone()} title={label} onclick={link.callback(move |_| Msg::act(action.clone()))}>{ tr(text) }</button>
     }
 }
 
@@ -114,7 +114,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                     html! {
                         <div class={classes!("broker", (!running).then_some("down"), (b.fenced && running).then_some("fenced"), (b.state == "paused").then_some("paused"), spot(hl, &target))}
                             data-target={target.clone()} aria-label={trf("Broker {0}", &[&ids])}>
-                            <h3><button class="linkish" aria-label={trf("Details of broker {0}", &[&ids])} onclick={link.callback(move |_| Msg::Select(Some(Selection::Broker(id))))}>{ trf("Broker {0}", &[&ids]) }</button><span class="state">{ state }</span></h3>
+                            <h3><button class="linkish" aria-label={trf("Details of broker {0}", &[&ids])} onclick={link.callback(move |_| Msg::select(Some(Selection::Broker(id))))}>{ trf("Broker {0}", &[&ids]) }</button><span class="state">{ state }</span></h3>
                             <div class="controls">
                                 if running {
                                     { button(link, trf("Kill broker {0}", &[&ids]), "kill", Action::KillBroker { broker: id }) }
@@ -143,7 +143,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                                 { for parts.iter().filter_map(|p| p.replicas.iter().find(|r| r.broker == id).map(|r| (p, r))).map(|(p, r)| {
                                     let max_leo = p.replicas.iter().map(|x| x.leo).max().unwrap_or(0);
                                     let key = Selection::Partition(p.topic.clone(), p.partition);
-                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::Select(Some(key.clone()))), hl)
+                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::select(Some(key.clone()))), hl)
                                 }) }
                             </div>
                         </div>
@@ -181,7 +181,7 @@ fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<S
                 &[b.replicas.to_string(), b.leaders.to_string(), b.slow_network_ms.to_string(), b.slow_disk_ms.to_string()]) }
             <div>{ trf("leader of: {0}", &[if led.is_empty() { tr("nothing") } else { led.join(" ") }]) }</div>
             <div>{ trf("out of the ISR for: {0}", &[if behind.is_empty() { tr("nothing") } else { behind.join(" ") }]) }</div>
-            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
+            <button class="mini" onclick={link.callback(|_| Msg::select(None))}>{ tr("close") }</button>
         </div>
     }
 }
@@ -205,7 +205,7 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, lin
                         <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.log_start }</td></tr>
                 }) }
             </table>
-            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
+            <button class="mini" onclick={link.callback(|_| Msg::select(None))}>{ tr("close") }</button>
         </div>
     }
 }
@@ -233,7 +233,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                                 html! { <>
                                     <div class={classes!("member", (!m.in_group).then_some("outside"))} style={format!("border-color:{colour}")}>
                                         <button class="mname linkish" style={format!("color:{colour}")} aria-label={trf("Details of consumer {0} of group {1}", &[n.to_string(), id.clone()])}
-                                            onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::Select(Some(sel.clone()))) }}>{ trf("consumer {0}", &[n.to_string()]) }</button>
+                                            onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::select(Some(sel.clone()))) }}>{ trf("consumer {0}", &[n.to_string()]) }</button>
                                         <span class="state">{ tr(m.state) }{ if m.in_group { String::new() } else { format!(" · {}", tr("not in group")) } }</span>
                                         <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
                                         if running {
@@ -251,7 +251,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                                                 if m.member_id.is_empty() { tr("(none yet)") } else { m.member_id.clone() },
                                                 m.instance_id.clone().unwrap_or_else(|| tr("none (dynamic member)")), tr(m.state), m.records_per_sec.to_string(),
                                                 tr(if m.in_group { "in the current generation" } else { "not in the current generation" })]) }
-                                            <button class="mini" onclick={link.callback(|_| Msg::Select(None))}>{ tr("close") }</button>
+                                            <button class="mini" onclick={link.callback(|_| Msg::select(None))}>{ tr("close") }</button>
                                         </div>
                                     }
                                 </> }
@@ -311,7 +311,7 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
     let g = group.to_string();
     let on = link.callback(move |e: Event| {
         let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
-        Msg::Act(Action::SetConsumerRate {
+        Msg::act(Action::SetConsumerRate {
             group: g.clone(),
             member,
             records_per_sec: v,
@@ -330,7 +330,7 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
 }
 
 pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
-    let on_filter = link.callback(|e: InputEvent| Msg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value()));
+    let on_filter = link.callback(|e: InputEvent| Msg::View(super::ViewMsg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())));
     let needle = filter.to_ascii_lowercase();
     let shown: Vec<(u64, String)> = entries
         .iter()
@@ -347,7 +347,7 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
             <ol class="events">
                 { for shown.into_iter().map(|(t, text)| html! { <li>
                     <button class="jump" title={tr("Go back to this moment")} aria-label={trf("Go back to {0}", &[crate::sim::fmt_time(t)])}
-                        onclick={link.callback(move |_| Msg::Rewind(t))}><time>{ crate::sim::fmt_time(t) }</time></button>{ " " }{ text }</li> }) }
+                        onclick={link.callback(move |_| Msg::rewind(t))}><time>{ crate::sim::fmt_time(t) }</time></button>{ " " }{ text }</li> }) }
             </ol>
         </section>
     }
@@ -377,11 +377,11 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
     let last = k + 1 == g.recent_rebalances.len();
     let go = |to: Option<usize>| {
         let to = to.and_then(|i| g.recent_rebalances.get(i)).map(|r| (g.id.clone(), r.generation));
-        link.callback(move |_| super::Msg::PickRebalance(to.clone()))
+        link.callback(move |_| Msg::View(super::ViewMsg::PickRebalance(to.clone())))
     };
     let on_group = link.callback(|e: Event| {
         let id = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
-        super::Msg::PickRebalance(Some((id, i32::MAX)))
+        Msg::View(super::ViewMsg::PickRebalance(Some((id, i32::MAX))))
     });
     // Lanes: coordinator first, then members in order of first appearance.
     let mut lanes: Vec<String> = vec!["coordinator".into()];
@@ -436,7 +436,7 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                 <button onclick={go(k.checked_sub(1))} disabled={k == 0}>{ tr("Earlier rebalance") }</button>
                 <button onclick={go(Some(k + 1))} disabled={last}>{ tr("Later rebalance") }</button>
                 if pick.is_some() {
-                    <button onclick={link.callback(|_| super::Msg::PickRebalance(None))}>{ tr("Follow the latest") }</button>
+                    <button onclick={link.callback(|_| Msg::View(super::ViewMsg::PickRebalance(None)))}>{ tr("Follow the latest") }</button>
                 }
             </div>
             <p class="rb-title">{ title.clone() }</p>

@@ -126,9 +126,10 @@ test('the scenario form edits the JSON, rejects bad values inline, runs a valid 
   await setup.getByRole('button', { name: 'Run this scenario' }).click();
   await page.getByLabel('Broker 4', { exact: true }).waitFor();
   assert.equal(await page.locator('.broker').count(), 5);
-  // Download: the link carries the same JSON.
+  // Download: the link carries the same JSON (a blob: URL, read back in the page).
   const href = await setup.getByRole('link', { name: 'Download JSON' }).getAttribute('href');
-  const downloaded = JSON.parse(decodeURIComponent(href.replace(/^data:application\/json;charset=utf-8,/, '')));
+  assert.match(href, /^blob:/);
+  const downloaded = await page.evaluate(async (url) => (await fetch(url)).json(), href);
   assert.equal(downloaded.cluster.brokers, 5);
   await page.screenshot({ path: join(SHOTS, 'setup-1280x720.png'), fullPage: true });
   assert.deepEqual(page.problems, []);
@@ -172,11 +173,12 @@ test('hovering a chart reads out its values; themes and large type switch', asyn
   await page.close();
 });
 
-test('the release wasm stays within 400 KB gzipped', async () => {
+// Budget of issue 13: 512 KiB gzipped (it was 400 KiB before the restructure).
+test('the release wasm stays within 512 KiB gzipped', async () => {
   const dist = join(import.meta.dirname, '..', '..', 'dist');
   const wasm = (await readdir(dist)).find((f) => f.endsWith('.wasm'));
   const bytes = await readFile(join(dist, wasm));
   const gz = gzipSync(bytes, { level: 9 }).length;
   console.log(`wasm ${bytes.length} bytes raw, ${gz} gzipped`);
-  assert.ok(gz <= 400 * 1024, `wasm is ${gz} bytes gzipped`);
+  assert.ok(gz <= 512 * 1024, `wasm is ${gz} bytes gzipped`);
 });

@@ -1,0 +1,112 @@
+//! The main panels under the toolbar: the cluster, groups, rebalance timeline and
+//! controls on the left; the comparison table, charts, guarantees and event log
+//! on the right.
+
+use super::chart_view::chart_list;
+use super::{controls, views, App, Msg, ViewMsg};
+use crate::i18n::{tr, trf};
+use crate::session::{comparison, markers, TwinOf};
+use crate::Simulation;
+use yew::prelude::*;
+
+/// What run A and run B are called, in the page's language.
+fn twin_labels(of: &TwinOf, lang: &str) -> (String, String) {
+    match of {
+        TwinOf::Variant(id) => {
+            let label = crate::scenario::draft::VARIANTS.iter().find(|v| v.0 == id).map_or("", |v| v.1);
+            (tr("this scenario"), tr(label))
+        }
+        TwinOf::Lesson(a, b) => (a.get(lang).to_string(), b.get(lang).to_string()),
+    }
+}
+
+impl App {
+    pub(super) fn view_main(&self, ctx: &Context<Self>) -> Html {
+        let link = ctx.link();
+        let sim = self.session.sim();
+        let twin = self.session.twin().zip(self.session.twin_of().map(|of| twin_labels(of, &self.lang)));
+        let snap = sim.snapshot();
+        let inv = sim.invariants();
+        let audit = sim.audit_report();
+        let hl = self.session.lesson_steps().map_or("", |s| s.highlight());
+        let marker_list = {
+            let m = markers(sim, self.session.twin());
+            if m.is_empty() {
+                tr("none")
+            } else {
+                m.iter()
+                    .map(|m| trf("{0} at {1} s", &[m.label.clone(), format!("{:.1}", m.t_sec)]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let spot = |target: &str| views::spot(hl, target);
+        html! {
+            <>
+                <div class="grid">
+                    <div class="col">
+                        { views::cluster(&snap, link, &self.selected, hl) }
+                        { views::groups(&snap, link, &self.selected, hl) }
+                        { views::rebalance_timeline(&snap, &self.rb_pick, link, hl) }
+                        { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link, hl) }
+                    </div>
+                    <div class="col">
+                        if let Some((b, labels)) = &twin { { self.compare_table(sim, b, labels) } }
+                        <section class="card charts" aria-label={tr("Charts")}>
+                            { for chart_list(sim).into_iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
+                                let on_move = link.callback(move |e: MouseEvent| Msg::View(ViewMsg::Hover(Some((i, f64::from(e.offset_x()))))));
+                                let target = format!("chart:{}", def.target);
+                                html! {
+                                    <canvas ref={node.clone()} class={classes!("chart", spot(&target))} data-target={target.clone()} width="600" height="300" role="img"
+                                        aria-label={format!("{}; {}", tr(def.aria), trf("markers: {0}", &[&marker_list]))}
+                                        onmousemove={on_move} onmouseleave={link.callback(|_| Msg::View(ViewMsg::Hover(None)))}></canvas>
+                                }
+                            }) }
+                            <p class="hover" aria-live="polite">{ self.hover_text(sim).unwrap_or_else(|| tr("Point at a chart to read its values.")) }</p>
+                        </section>
+                        <section class={classes!("card", spot("guarantees"))} data-target="guarantees" aria-label={tr("Guarantees")}>
+                            <h2>{ tr("Guarantees") }</h2>
+                            <ul class="invariants">
+                                { for crate::invariants::NAMES.iter().map(|(name, text)| {
+                                    let bad = inv.is_violated(name);
+                                    html! { <li class={if bad { "bad" } else { "ok" }}>{ if bad { "✗ " } else { "✓ " } }{ tr(text) }</li> }
+                                }) }
+                            </ul>
+                            <p class="losses">{ trf("Acknowledged records lost: {0}", &[audit.lost.to_string()]) }
+                                { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
+                                { " · " }{ trf("duplicates stored: {0}", &[audit.duplicates.to_string()]) }
+                                { " · " }{ trf("invariant checks: {0}", &[inv.checks.to_string()]) }</p>
+                            if let Some((b, (_, lb))) = &twin {
+                                <p class="losses twin">{ {
+                                    let ab = b.audit_report();
+                                    let reasons: Vec<String> = ab.by_reason.iter().map(|(r, n)| trf("{0} because {1}", &[n.to_string(), tr(r.explain())])).collect();
+                                    trf("Run B ({0}): acknowledged records lost {1}{2} · duplicates stored {3}", &[
+                                        lb.clone(), ab.lost.to_string(),
+                                        if reasons.is_empty() { String::new() } else { format!(" · {}", reasons.join(" · ")) },
+                                        ab.duplicates.to_string()])
+                                } }</p>
+                            }
+                        </section>
+                        { views::event_log(&sim.event_log().entries, &self.filter, link, hl) }
+                    </div>
+                </div>
+            </>
+        }
+    }
+
+    /// Run A and run B of a comparison, in numbers.
+    fn compare_table(&self, a: &Simulation, b: &Simulation, (la, lb): &(String, String)) -> Html {
+        html! {
+            <section class="card compare" aria-label={tr("Side by side")}>
+                <h2>{ tr("Side by side") }</h2>
+                <table>
+                    <tr><th></th><th>{ format!("A: {la}") }</th><th>{ format!("B: {lb}") }</th></tr>
+                    { for comparison(a, b).into_iter().map(|r| html! {
+                        <tr class={r.differs().then_some("differs")}><th>{ tr(r.heading) }</th><td>{ r.a }</td><td>{ r.b }</td></tr>
+                    }) }
+                </table>
+                <p class="muted">{ tr("Both runs get the same actions at the same times; the charts draw B thinner and lighter.") }</p>
+            </section>
+        }
+    }
+}
