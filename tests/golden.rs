@@ -6,15 +6,15 @@ use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
 const GOLDEN: &[(&str, &str)] = &[
-    ("steady", "8fa2ca56d4fb5ea9"),
-    ("busy", "53cdf9803361ca33"),
-    ("orders", "c105ad789657719c"),
+    ("steady", "630fcbc99940e191"),
+    ("busy", "d0f7c1bd4d8b327a"),
+    ("orders", "1548956a33417861"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "700eb0cb7027d3ff"),
-    ("fraud-slow-model", "9e6985a335f9e5a6"),
-    ("fraud-rescore", "4541be960b76b1c8"),
-    ("fraud-rebalance", "5fb4afec56400d8a"),
-    ("rec-freshness", "12e348af2a9532ea"),
+    ("fraud-broker", "54850863b5b4a008"),
+    ("fraud-slow-model", "b2d2f9ac12ffe8db"),
+    ("fraud-rescore", "a2eb9dc460429171"),
+    ("fraud-rebalance", "aafb3b6acd8ec651"),
+    ("rec-freshness", "c1031f82c0506ea0"),
 ];
 
 #[test]

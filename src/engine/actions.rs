@@ -8,7 +8,7 @@ use crate::kafka::consumer::Consumer;
 use crate::kafka::notable::Notable;
 use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
 use crate::scenario::{Action, NodeName, ScenarioError, TimedAction};
-use crate::sim::{Micros, Node, MS};
+use crate::sim::{Micros, Node, SimRng, MS};
 
 fn controller_index(name: &str) -> u32 {
     name.strip_prefix('c').and_then(|n| n.parse().ok()).unwrap_or(0)
@@ -260,7 +260,9 @@ impl Simulation {
         let static_id = setup.cfg.static_membership.then(|| format!("{}-instance-{number}", setup.cfg.id));
         let c = self.consumers.len() as u32;
         let rate = setup.cfg.records_per_sec_per_member;
+        let stream = format!("consumer/{}/{number}", setup.cfg.id);
         self.consumers.push(Consumer::new(setup, g, number, rate, static_id));
+        self.consumer_rngs.push(SimRng::stream(self.scenario.seed, &stream));
         let jitter = self.rng.range(0, 20 * MS);
         self.with_consumer(c, |con, ctx, _| con.start(ctx, jitter));
         c

@@ -78,10 +78,14 @@ pub struct Simulation {
     now: Micros,
     queue: EventQueue<Event>,
     net: Network,
-    /// The cluster's random stream (brokers' disks, the quorum's elections, new consumers).
+    /// The engine's own random stream (start-up jitter of brokers and consumers).
     rng: SimRng,
-    /// Each producer's own stream.
+    /// Each node's own stream: a node draws only from its own, so adding a
+    /// producer or a consumer does not change what a broker draws.
+    broker_rngs: Vec<SimRng>,
+    quorum_rng: SimRng,
     producer_rngs: Vec<SimRng>,
+    consumer_rngs: Vec<SimRng>,
     brokers: Vec<Broker>,
     quorum: Quorum,
     producers: Vec<Producer>,
@@ -122,7 +126,10 @@ impl Clone for Simulation {
             queue: self.queue.clone(),
             net: self.net.clone(),
             rng: self.rng.clone(),
+            broker_rngs: self.broker_rngs.clone(),
+            quorum_rng: self.quorum_rng.clone(),
             producer_rngs: self.producer_rngs.clone(),
+            consumer_rngs: self.consumer_rngs.clone(),
             brokers,
             quorum: self.quorum.clone(),
             producers: self.producers.clone(),
@@ -201,7 +208,10 @@ impl Simulation {
             queue: EventQueue::default(),
             net: Network::new(c.network_rtt_us, c.brokers, SimRng::stream(scenario.seed, "network")),
             rng: SimRng::stream(scenario.seed, "cluster"),
+            broker_rngs: (0..c.brokers).map(|b| SimRng::stream(scenario.seed, &format!("broker/{b}"))).collect(),
+            quorum_rng: SimRng::stream(scenario.seed, "controllers"),
             producer_rngs: Vec::new(),
+            consumer_rngs: Vec::new(),
             brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone(), groups.clone())).collect(),
             quorum: Quorum::new(cluster.clone()),
             producers: Vec::new(),
@@ -497,14 +507,14 @@ impl Simulation {
         let broker = &mut self.brokers[b as usize];
         // TEMPORARY (issue 13, step 1): brokers read the active controller from here.
         broker.controller_hint = self.quorum.active;
-        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        let mut ctx = Ctx::new(self.now, me, &mut self.broker_rngs[b as usize], &mut self.out);
         f(broker, &mut ctx);
         self.route(me);
     }
 
     fn with_quorum(&mut self, c: u32, f: impl FnOnce(&mut Quorum, &mut Ctx, &Network)) {
         let me = Node::Controller(c);
-        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        let mut ctx = Ctx::new(self.now, me, &mut self.quorum_rng, &mut self.out);
         f(&mut self.quorum, &mut ctx, &self.net);
         self.route(me);
     }
@@ -526,7 +536,7 @@ impl Simulation {
                 .and_then(|l| brokers[l as usize].replica(p))
                 .map_or((0, 0), |r| (r.log.log_start, r.log.hw))
         };
-        let mut ctx = Ctx::new(self.now, me, &mut self.rng, &mut self.out);
+        let mut ctx = Ctx::new(self.now, me, &mut self.consumer_rngs[c as usize], &mut self.out);
         f(&mut self.consumers[c as usize], &mut ctx, &bounds);
         self.route(me);
     }
