@@ -8,13 +8,13 @@ use kafka_sim::{presets, Scenario, Simulation};
 const GOLDEN: &[(&str, &str)] = &[
     ("steady", "630fcbc99940e191"),
     ("busy", "d0f7c1bd4d8b327a"),
-    ("orders", "1548956a33417861"),
+    ("orders", "62dd9dfda067d231"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "54850863b5b4a008"),
-    ("fraud-slow-model", "b2d2f9ac12ffe8db"),
-    ("fraud-rescore", "a2eb9dc460429171"),
-    ("fraud-rebalance", "aafb3b6acd8ec651"),
-    ("rec-freshness", "c1031f82c0506ea0"),
+    ("fraud-broker", "47909b82565ca7f3"),
+    ("fraud-slow-model", "9dd6a981557cdbff"),
+    ("fraud-rescore", "14805b6fafeabe16"),
+    ("fraud-rebalance", "a603f436245e95b1"),
+    ("rec-freshness", "0e6e0b9959c5b751"),
 ];
 
 #[test]

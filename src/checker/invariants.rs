@@ -4,7 +4,7 @@
 //! Losses that a configuration allows are not violations (see `audit`).
 
 use super::shadow::Shadow;
-use crate::kafka::log::Batch;
+use crate::kafka::obs::Appended;
 use crate::kafka::types::PartMeta;
 use crate::sim::Micros;
 use serde::Serialize;
@@ -131,8 +131,8 @@ impl Invariants {
     }
 
     /// `last`: the replica's end of the last idempotent sequence appended, per producer instance.
-    pub fn on_append(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch, idempotent: bool, last: &mut Vec<(u32, u64)>) {
-        if !idempotent || batch.idem.is_none() {
+    pub fn on_append(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Appended, idempotent: bool, last: &mut Vec<(u32, u64)>) {
+        if !idempotent || !batch.idem {
             return;
         }
         self.checks += 1;

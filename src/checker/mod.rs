@@ -7,9 +7,8 @@ pub mod audit;
 pub mod invariants;
 pub mod shadow;
 
-use crate::kafka::log::Batch;
 use crate::kafka::notable::ElectionKind;
-use crate::kafka::obs::Obs;
+use crate::kafka::obs::{Appended, Obs};
 use crate::kafka::types::Cluster;
 use crate::sim::Micros;
 use audit::{Audit, AuditReport};
@@ -160,7 +159,7 @@ impl Checker {
         self.group_names.get(g as usize).cloned().unwrap_or_default()
     }
 
-    fn appended(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Batch) {
+    fn appended(&mut self, now: Micros, pidx: u32, broker: u32, batch: &Appended) {
         let Some(slot) = self.cluster.part(pidx).slot_of(broker) else { return };
         let s = &mut self.shadows[pidx as usize][slot];
         s.append(Run {
@@ -168,7 +167,7 @@ impl Checker {
             len: u64::from(batch.records),
             producer: batch.producer,
             seq: batch.audit_seq,
-            idem: batch.idem.is_some(),
+            idem: batch.idem,
         });
         let idempotent = self.idempotent.iter().find(|e| e.0 == batch.producer).is_some_and(|e| e.1);
         self.invariants.on_append(now, pidx, broker, batch, idempotent, &mut s.idem_last);

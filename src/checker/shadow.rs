@@ -37,7 +37,10 @@ impl Shadow {
     pub fn append(&mut self, run: Run) {
         self.leo = run.end();
         if let Some(last) = self.runs.back_mut() {
-            if last.producer == run.producer && last.idem == run.idem && last.end() == run.start && last.seq + last.len == run.seq {
+            // Internal records (a coordinator's) have no sequences to keep apart.
+            let internal = run.producer == crate::kafka::log::INTERNAL_WRITER && last.producer == run.producer;
+            let contiguous = last.producer == run.producer && last.idem == run.idem && last.seq + last.len == run.seq;
+            if last.end() == run.start && (internal || contiguous) {
                 last.len += run.len;
                 return;
             }

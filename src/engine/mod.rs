@@ -33,14 +33,14 @@ use crate::kafka::group::{Group, OFFSETS_PARTITIONS, OFFSETS_TOPIC};
 use crate::kafka::layout;
 use crate::kafka::producer::Producer;
 use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
-use crate::kafka::types::{Cluster, PartInfo, TopicInfo};
+use crate::kafka::types::{Cluster, GroupInfo, PartInfo, TopicInfo};
 use crate::kafka::{Ctx, Outbox};
 use crate::metrics::Metrics;
 use crate::ml::MlState;
 use crate::report::groups::GroupReport;
 use crate::scenario::{Scenario, TimedAction};
 use crate::sim::{Effect, EventQueue, Fnv64, Micros, Network, Node, SimRng, SortSmall, MS, SEC};
-use std::cell::RefCell;
+
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -72,6 +72,7 @@ struct Availability {
     unavailable_since: Option<Micros>,
 }
 
+#[derive(Clone)]
 pub struct Simulation {
     scenario: Scenario,
     cluster: Rc<Cluster>,
@@ -92,8 +93,6 @@ pub struct Simulation {
     consumers: Vec<Consumer>,
     /// What every member of a group knows from its configuration.
     group_setup: Vec<ConsumerSetup>,
-    /// TEMPORARY (issue 13, step 1): the coordinators' state, shared by the brokers.
-    groups: Rc<RefCell<Vec<Group>>>,
     actions: Vec<TimedAction>,
     metrics: Metrics,
     counters: Counters,
@@ -109,47 +108,6 @@ pub struct Simulation {
     out: Outbox,
     trace: Fnv64,
     events: u64,
-}
-
-impl Clone for Simulation {
-    /// A deep copy (checkpoints): the coordinators' shared state is copied too.
-    fn clone(&self) -> Simulation {
-        let groups = Rc::new(RefCell::new(self.groups.borrow().clone()));
-        let mut brokers = self.brokers.clone();
-        for b in &mut brokers {
-            b.groups = groups.clone();
-        }
-        Simulation {
-            scenario: self.scenario.clone(),
-            cluster: self.cluster.clone(),
-            now: self.now,
-            queue: self.queue.clone(),
-            net: self.net.clone(),
-            rng: self.rng.clone(),
-            broker_rngs: self.broker_rngs.clone(),
-            quorum_rng: self.quorum_rng.clone(),
-            producer_rngs: self.producer_rngs.clone(),
-            consumer_rngs: self.consumer_rngs.clone(),
-            brokers,
-            quorum: self.quorum.clone(),
-            producers: self.producers.clone(),
-            consumers: self.consumers.clone(),
-            group_setup: self.group_setup.clone(),
-            groups,
-            actions: self.actions.clone(),
-            metrics: self.metrics.clone(),
-            counters: self.counters.clone(),
-            checker: self.checker.clone(),
-            log: self.log.clone(),
-            reports: self.reports.clone(),
-            ml: self.ml.clone(),
-            avail: self.avail.clone(),
-            min_isr: self.min_isr.clone(),
-            out: Outbox::default(),
-            trace: self.trace,
-            events: self.events,
-        }
-    }
 }
 
 /// The topics and replica assignments of a scenario. Groups need Kafka's internal
@@ -185,10 +143,29 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
             });
         }
     }
+    let mut groups = Vec::new();
+    if let Some(offsets) = topics.iter().find(|t| t.name == OFFSETS_TOPIC).map(|t| t.first) {
+        for g in &scenario.groups {
+            let offsets_pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
+            let mut subscribed: Vec<u32> = g
+                .topics
+                .iter()
+                .filter_map(|n| topics.iter().position(|t| &t.name == n).map(|i| i as u32))
+                .collect();
+            subscribed.sort_small_by(|a, b| topics[*a as usize].name.cmp(&topics[*b as usize].name));
+            subscribed.dedup();
+            groups.push(Rc::new(GroupInfo {
+                cfg: g.clone(),
+                offsets_pidx,
+                topics: subscribed,
+            }));
+        }
+    }
     Cluster {
         config: scenario.cluster.clone(),
         topics,
         partitions,
+        groups,
         seed: scenario.seed,
     }
 }
@@ -200,7 +177,7 @@ impl Simulation {
         let scenario: &Scenario = &prepared;
         let cluster = Rc::new(layout_cluster(scenario));
         let c = &scenario.cluster;
-        let groups: Rc<RefCell<Vec<Group>>> = Rc::default();
+
         let n_parts = cluster.partitions.len();
         let mut sim = Simulation {
             scenario: scenario.clone(),
@@ -212,12 +189,11 @@ impl Simulation {
             quorum_rng: SimRng::stream(scenario.seed, "controllers"),
             producer_rngs: Vec::new(),
             consumer_rngs: Vec::new(),
-            brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone(), groups.clone())).collect(),
+            brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone())).collect(),
             quorum: Quorum::new(cluster.clone()),
             producers: Vec::new(),
             consumers: Vec::new(),
             group_setup: Vec::new(),
-            groups,
             actions: scenario.actions.clone(),
             metrics: Metrics::new(SEC, 3_600),
             counters: Counters::default(),
@@ -250,26 +226,16 @@ impl Simulation {
         for (producer, sink, delay) in crate::ml::label_sinks(scenario) {
             sim.producers[producer].label_sink = Some((sink, delay));
         }
-        if let Some(offsets) = sim.cluster.topic_index(OFFSETS_TOPIC).map(|t| sim.cluster.topics[t as usize].first) {
-            for (i, g) in scenario.groups.iter().enumerate() {
-                let pidx = offsets + crate::kafka::partitioner::offsets_partition_for_group(&g.id, OFFSETS_PARTITIONS);
-                let mut topics: Vec<u32> = g.topics.iter().filter_map(|n| sim.cluster.topic_index(n)).collect();
-                topics.sort_small_by(|a, b| sim.cluster.topics[*a as usize].name.cmp(&sim.cluster.topics[*b as usize].name));
-                topics.dedup();
-                sim.groups.borrow_mut().push(Group::new(i as u32, g.clone(), pidx, topics.clone()));
-                sim.group_setup.push(ConsumerSetup {
-                    cluster: sim.cluster.clone(),
-                    cfg: Rc::new(g.clone()),
-                    topics: Rc::new(topics),
-                    cost_us: crate::ml::model_cost_us(g),
-                });
+        for (g, info) in sim.cluster.groups.clone().iter().enumerate() {
+            sim.group_setup.push(ConsumerSetup {
+                cluster: sim.cluster.clone(),
+                cfg: Rc::new(info.cfg.clone()),
+                topics: Rc::new(info.topics.clone()),
+                cost_us: crate::ml::model_cost_us(&info.cfg),
+            });
+            for _ in 0..info.cfg.members {
+                sim.add_consumer(g as u32);
             }
-            for g in 0..scenario.groups.len() as u32 {
-                for _ in 0..scenario.groups[g as usize].members {
-                    sim.add_consumer(g);
-                }
-            }
-            sim.timer(Node::Controller(0), 0, Timer::GroupTick);
         }
         sim.ml = MlState::new(scenario, &sim.cluster);
         sim
@@ -290,6 +256,7 @@ impl Simulation {
             self.brokers[b as usize].bootstrap(image.clone());
             let jitter = self.rng.range(0, 250 * MS);
             self.timer(Node::Broker(b), jitter, Timer::BrokerTick);
+            self.with_broker(b, |br, ctx| br.start_coordinator(ctx, jitter));
         }
         self.timer(Node::Controller(0), 0, Timer::ControllerTick);
         self.refresh_availability();
@@ -348,6 +315,15 @@ impl Simulation {
 
     pub fn model_view(&self, g: usize) -> Option<crate::ml::ModelView> {
         self.ml.model_view(g)
+    }
+
+    /// A group as its coordinator knows it now: the broker leading its offsets
+    /// partition (as the controller has it), or else any broker that loaded it.
+    pub(crate) fn coordinator_of(&self, g: u32) -> Option<(u32, &Group)> {
+        let pidx = self.cluster.groups.get(g as usize)?.offsets_pidx;
+        let leader = self.quorum.meta[pidx as usize].leader;
+        let loaded = |b: u32| self.brokers[b as usize].coordinator.groups.get(&g).map(|grp| (b, grp));
+        leader.and_then(loaded).or_else(|| (0..self.brokers.len() as u32).find_map(loaded))
     }
 
     /// The replica that holds a partition's data now: its leader, or the last ISR
@@ -580,10 +556,7 @@ impl Simulation {
                     }
                     Node::Controller(c) => {
                         // The quorum's clock runs whoever is alive; node timers die with their node.
-                        if timer == Timer::GroupTick {
-                            self.group_tick();
-                            self.timer(Node::Controller(0), 100 * MS, Timer::GroupTick);
-                        } else if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
+                        if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
                             self.with_quorum(c, |q, ctx, net| q.on_timer(ctx, net, timer));
                         }
                     }
@@ -600,23 +573,6 @@ impl Simulation {
                 let action = self.actions[index].action.clone();
                 self.apply(action);
             }
-        }
-    }
-
-    /// The coordinators' clock: it only runs where a live, unpaused broker hosts the group.
-    fn group_tick(&mut self) {
-        let n = self.groups.borrow().len() as u32;
-        for g in 0..n {
-            let (host, offsets_pidx) = {
-                let groups = self.groups.borrow();
-                (groups[g as usize].host, groups[g as usize].offsets_pidx)
-            };
-            let Some(host) = host else { continue };
-            let br = &self.brokers[host as usize];
-            if !br.is_running() || br.paused_until > self.now || !br.leads(offsets_pidx) {
-                continue;
-            }
-            self.with_broker(host, |br, ctx| br.group_tick(ctx, g));
         }
     }
 

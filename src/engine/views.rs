@@ -59,7 +59,7 @@ impl Simulation {
                     .collect(),
             });
         }
-        let groups = self.groups.borrow();
+
         Snapshot {
             now_us: self.now,
             brokers,
@@ -88,12 +88,21 @@ impl Simulation {
                     queued_batches: p.queued_batches(),
                 })
                 .collect(),
-            groups: groups.iter().enumerate().map(|(i, g)| self.group_view(i, g)).collect(),
+            groups: (0..self.cluster.groups.len()).map(|i| self.group_view(i)).collect(),
         }
     }
 
-    fn group_view(&self, i: usize, g: &Group) -> GroupView {
+    fn group_view(&self, i: usize) -> GroupView {
         let report = &self.reports[i];
+        // Before any member reached a coordinator, the group is empty everywhere.
+        let fresh;
+        let (host, g) = match self.coordinator_of(i as u32) {
+            Some((b, g)) => (Some(b), g),
+            None => {
+                fresh = Group::new(i as u32, self.cluster.groups[i].clone());
+                (None, &fresh)
+            }
+        };
         let members = self
             .consumers
             .iter()
@@ -118,15 +127,15 @@ impl Simulation {
             })
             .collect();
         GroupView {
-            id: g.cfg.id.clone(),
+            id: g.info.cfg.id.clone(),
             state: g.state,
             generation: g.generation,
-            protocol: match g.cfg.protocol {
+            protocol: match g.info.cfg.protocol {
                 GroupProtocol::Classic => "classic",
                 GroupProtocol::Consumer => "consumer",
             },
-            assignor: g.cfg.assignor_name().to_string(),
-            coordinator: g.host,
+            assignor: g.info.cfg.assignor_name().to_string(),
+            coordinator: host,
             leader: g.leader.clone(),
             lag: self.group_lag(i),
             partition_lag: self

@@ -2,7 +2,9 @@
 //! used for truncation (KIP-101/279/320), the high watermark, retention, and
 //! the idempotent-producer state rebuilt from the log like Kafka does.
 
-use std::collections::VecDeque;
+use crate::kafka::records::Record;
+use std::collections::{BTreeSet, VecDeque};
+use std::rc::Rc;
 
 /// Retention deletes this many batches at a time (a "segment").
 pub const RETENTION_CHUNK: usize = 32;
@@ -10,7 +12,10 @@ pub const RETENTION_CHUNK: usize = 32;
 /// Who wrote a batch: a producer instance (a new acks or a restart is a new one).
 pub type ProducerInstance = u32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The writer of internal records (a group coordinator's), not a producer.
+pub const INTERNAL_WRITER: ProducerInstance = u32::MAX;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub base_offset: u64,
     pub records: u32,
@@ -26,6 +31,8 @@ pub struct Batch {
     /// the first and the last creation time.
     pub created_us: u64,
     pub created_end_us: u64,
+    /// What an internal topic's record says (`__consumer_offsets`); None for data.
+    pub payload: Option<Rc<Record>>,
 }
 
 impl Batch {
@@ -43,7 +50,9 @@ impl Batch {
     /// The part of this batch from `offset` on (a merged batch split at an offset).
     pub fn suffix_from(&self, offset: u64) -> Batch {
         let skip = offset.saturating_sub(self.base_offset).min(u64::from(self.records)) as u32;
-        let mut tail = *self;
+        let mut tail = self.clone();
+        // The record's content belongs to the batch's first offset.
+        tail.payload = None;
         tail.base_offset = self.base_offset + u64::from(skip);
         tail.records = self.records - skip;
         tail.bytes = (u64::from(self.bytes) * u64::from(tail.records) / u64::from(self.records.max(1))) as u32;
@@ -57,6 +66,13 @@ impl Batch {
 
     /// Can `next` be folded into this batch once both are committed and cold?
     fn can_absorb(&self, next: &Batch) -> bool {
+        if self.payload.is_some() || next.payload.is_some() {
+            return false;
+        }
+        // Compacted internal records: nothing left to tell apart.
+        if self.producer == INTERNAL_WRITER && next.producer == INTERNAL_WRITER && next.base_offset == self.end_offset() {
+            return u64::from(self.records) + u64::from(next.records) < 1 << 30;
+        }
         self.producer == next.producer
             && self.epoch == next.epoch
             && self.idem.is_some() == next.idem.is_some()
@@ -102,6 +118,8 @@ pub struct Log {
     pub bytes: u64,
     /// Batches before this index were already merged.
     merge_from: usize,
+    /// Holds internal records (with content): compacted, never deleted by retention.
+    compacted: bool,
 }
 
 impl Log {
@@ -117,18 +135,36 @@ impl Log {
     }
 
     pub fn append(&mut self, mut batch: Batch) -> u64 {
-        batch.base_offset = self.leo;
+        let base = self.leo;
+        batch.base_offset = base;
         if self.last_epoch().is_none_or(|e| e < batch.epoch) {
-            self.epochs.push((batch.epoch, batch.base_offset));
+            self.epochs.push((batch.epoch, base));
         }
         self.leo = batch.end_offset();
         self.bytes += u64::from(batch.bytes);
         self.note_idempotent(&batch);
+        self.compacted |= batch.payload.is_some();
         self.batches.push_back(batch);
         if self.batches.len() >= self.merge_from + 2 * HOT_BATCHES {
             self.merge_cold();
         }
-        batch.base_offset
+        base
+    }
+
+    /// Log compaction for internal topics: a record whose every key has a later
+    /// record loses its content (Kafka's cleaner deletes it; here the offsets stay,
+    /// so that replicas keep fetching contiguous ranges), and empty batches merge.
+    fn compact(&mut self) {
+        let mut seen: BTreeSet<(u32, Option<u32>)> = BTreeSet::new();
+        for b in self.batches.iter_mut().rev() {
+            let Some(record) = &b.payload else { continue };
+            let keys = record.keys();
+            let live = keys.iter().any(|k| !seen.contains(k));
+            seen.extend(keys);
+            if !live {
+                b.payload = None;
+            }
+        }
     }
 
     /// Folds runs of committed, cold batches from one producer (same epoch,
@@ -136,10 +172,13 @@ impl Log {
     /// minutes even when `linger.ms` makes tiny batches. Offsets, epochs and the
     /// audit's sequence ranges are unchanged.
     fn merge_cold(&mut self) {
+        if self.compacted {
+            self.compact();
+        }
         let limit = self.batches.len().saturating_sub(HOT_BATCHES);
         let mut w = self.merge_from;
         for r in self.merge_from..limit {
-            let b = self.batches[r];
+            let b = self.batches[r].clone();
             if b.end_offset() > self.hw {
                 // Not committed yet: keep it and everything after as is.
                 if w != r {
@@ -199,7 +238,7 @@ impl Log {
                 break;
             }
             self.bytes -= u64::from(b.bytes);
-            removed.push(*b);
+            removed.push(b.clone());
             self.batches.pop_back();
         }
         // A merged batch can straddle the truncation point: cut it there.
@@ -246,7 +285,7 @@ impl Log {
 
     fn rebuild_idem(&mut self) {
         self.idem.clear();
-        let batches: Vec<Batch> = self.batches.iter().rev().take(64).rev().copied().collect();
+        let batches: Vec<Batch> = self.batches.iter().rev().take(64).rev().cloned().collect();
         for b in batches {
             self.note_idempotent(&b);
         }
@@ -284,7 +323,7 @@ impl Log {
         }
         while self.batches.len() > max_batches {
             let Some(front) = self.batches.front() else { break };
-            if front.end_offset() > self.hw {
+            if front.end_offset() > self.hw || front.payload.is_some() {
                 break;
             }
             if front.created_end_us >= keep_after_us && self.batches.len() <= hard_cap {
@@ -356,6 +395,7 @@ mod tests {
             idem: None,
             created_us: 0,
             created_end_us: 0,
+            payload: None,
         }
     }
 
@@ -433,6 +473,7 @@ mod merge_tests {
             idem: None,
             created_us: t,
             created_end_us: t,
+            payload: None,
         }
     }
 
@@ -456,7 +497,7 @@ mod merge_tests {
             assert_eq!(w[0].audit_seq + u64::from(w[0].records), w[1].audit_seq);
         }
         // A suffix taken from inside a merged batch starts exactly there.
-        let first = log.batches[0];
+        let first = log.batches[0].clone();
         let tail = first.suffix_from(first.base_offset + 10);
         assert_eq!((tail.base_offset, tail.audit_seq, tail.end_offset()), (10, 10, first.end_offset()));
         assert!(tail.created_us > first.created_us);
@@ -495,6 +536,7 @@ mod retention_age_tests {
                 idem: None,
                 created_us: i * 1_000,
                 created_end_us: i * 1_000,
+                payload: None,
             });
         }
         log.hw = log.leo;

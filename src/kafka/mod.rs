@@ -18,6 +18,7 @@ pub mod obs;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
+pub mod records;
 pub mod types;
 
 /// A Kafka node's handler context: its clock, its random stream, its outbox.

@@ -75,7 +75,7 @@ pub enum Obs {
     Appended {
         pidx: u32,
         broker: u32,
-        batch: Batch,
+        batch: Appended,
     },
     /// A replica truncated its log to `to` (divergence, or a fetch out of range).
     Truncated {
@@ -188,6 +188,29 @@ impl Obs {
 
     pub fn rebalance(group: u32, what: RebalanceObs) -> Obs {
         Obs::Rebalance { group, what: Box::new(what) }
+    }
+}
+
+/// A batch as appended to a replica: where, and whose records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub base_offset: u64,
+    pub records: u32,
+    pub producer: u32,
+    pub audit_seq: u64,
+    /// Written with idempotence (producer id and sequence numbers).
+    pub idem: bool,
+}
+
+impl Appended {
+    pub fn of(b: &Batch, base_offset: u64) -> Appended {
+        Appended {
+            base_offset,
+            records: b.records,
+            producer: b.producer,
+            audit_seq: b.audit_seq,
+            idem: b.idem.is_some(),
+        }
     }
 }
 

@@ -412,6 +412,7 @@ impl Producer {
                                 idem: pb.idempotent.then_some((pb.pepoch, pb.seq)),
                                 created_us: pb.arrival,
                                 created_end_us: pb.arrival,
+                                payload: None,
                             },
                         )
                     })

@@ -3,9 +3,10 @@
 //! their replica assignments), which every node knows from the start and which
 //! never changes during a run.
 
-use crate::scenario::ClusterConfig;
+use crate::scenario::{ClusterConfig, GroupConfig};
 use crate::sim::Node;
 use serde::Serialize;
+use std::rc::Rc;
 
 /// What the controller has committed for a partition (and what brokers learn of it).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -89,13 +90,26 @@ impl PartInfo {
     }
 }
 
+/// A consumer group as its members configure it (the simulator gives the same
+/// settings to every member and to the coordinator).
+#[derive(Debug, Clone)]
+pub struct GroupInfo {
+    pub cfg: GroupConfig,
+    /// The `__consumer_offsets` partition whose leader coordinates the group.
+    pub offsets_pidx: u32,
+    /// Subscribed topics (global indices), sorted by name.
+    pub topics: Vec<u32>,
+}
+
 /// The cluster as every node knows it from its configuration: brokers,
-/// controllers, topics and replica assignments, and the cluster settings.
+/// controllers, topics and replica assignments, consumer groups, and the
+/// cluster settings.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub config: ClusterConfig,
     pub topics: Vec<TopicInfo>,
     pub partitions: Vec<PartInfo>,
+    pub groups: Vec<Rc<GroupInfo>>,
     pub seed: u64,
 }
 

@@ -50,7 +50,7 @@ impl Broker {
                                 break;
                             }
                             n += u64::from(batch.bytes);
-                            batches.push(*batch);
+                            batches.push(batch.clone());
                         }
                         bytes += n;
                         ConsumerFetchResult::Data { hw: log.hw, batches }

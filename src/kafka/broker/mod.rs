@@ -11,7 +11,7 @@ mod clients;
 mod produce;
 mod replication;
 
-use crate::kafka::group::{CommitPayload, Coordinator, Group};
+use crate::kafka::group::{CommitPayload, Coordinator};
 use crate::kafka::log::Log;
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::Obs;
@@ -19,7 +19,6 @@ use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, M
 use crate::kafka::types::{Cluster, ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
-use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -36,6 +35,8 @@ const ALTER_PARTITION_RETRY: Micros = 5_000 * MS;
 /// After a rejected AlterPartition the leader waits this long before proposing again.
 const ALTER_PARTITION_BACKOFF: Micros = 1_000 * MS;
 const TICK: Micros = 250 * MS;
+/// The group coordinator's clock.
+const GROUP_TICK: Micros = 100 * MS;
 /// Controlled shutdown gives up waiting for the controller after this.
 const CONTROLLED_SHUTDOWN_TIMEOUT: Micros = 30_000 * MS;
 
@@ -148,13 +149,10 @@ pub struct Broker {
     /// TEMPORARY (issue 13, step 1): the active controller as the engine knows it,
     /// until brokers learn it from the quorum's messages.
     pub controller_hint: Option<u32>,
-    /// TEMPORARY (issue 13, step 1): every group's coordinator state, shared by all
-    /// brokers, until each coordinator loads its groups from `__consumer_offsets`.
-    pub groups: Rc<RefCell<Vec<Group>>>,
 }
 
 impl Broker {
-    pub fn new(id: u32, cluster: Rc<Cluster>, groups: Rc<RefCell<Vec<Group>>>) -> Broker {
+    pub fn new(id: u32, cluster: Rc<Cluster>) -> Broker {
         let mut slot = vec![u32::MAX; cluster.partitions.len()];
         let mut replicas = Vec::new();
         for (pidx, p) in cluster.partitions.iter().enumerate() {
@@ -201,7 +199,6 @@ impl Broker {
             coordinator: Coordinator::default(),
             fetch_scratch: Vec::new(),
             controller_hint: None,
-            groups,
         }
     }
 
@@ -309,6 +306,16 @@ impl Broker {
                 self.arm_parked_timer(ctx);
             }
             Timer::ControlledShutdownTimeout if self.shutting_down => ctx.observe(Obs::Exit { stopped: true }),
+            Timer::GroupTick => {
+                // The coordinator's clock: session expiry, join-phase timeouts.
+                let groups: Vec<u32> = self.coordinator.groups.keys().copied().collect();
+                for g in groups {
+                    if self.is_coordinator(g) {
+                        self.group_tick(ctx, g);
+                    }
+                }
+                ctx.timer(GROUP_TICK, Timer::GroupTick);
+            }
             _ => {}
         }
     }
@@ -400,6 +407,7 @@ impl Broker {
         self.wait_gen.clear();
         self.free_waits.clear();
         self.shutting_down = false;
+        self.coordinator.groups.clear();
         for r in &mut self.replicas {
             r.role = Role::None;
             r.known = PartMeta::default();
@@ -417,6 +425,14 @@ impl Broker {
         self.next_heartbeat = 0;
         self.next_isr_check = ctx.now + self.cluster.config.replica_lag_time_max_ms * MS / 2;
         ctx.timer(0, Timer::BrokerTick);
+        self.start_coordinator(ctx, 0);
+    }
+
+    /// The coordinator's clock starts with the process (when the cluster has groups).
+    pub fn start_coordinator(&mut self, ctx: &mut Ctx, after: Micros) {
+        if !self.cluster.groups.is_empty() {
+            ctx.timer(after, Timer::GroupTick);
+        }
     }
 
     /// Controlled shutdown: ask the controller to move leaderships first.

@@ -4,7 +4,7 @@
 
 use super::{Broker, ProduceWait};
 use crate::kafka::log::IdemCheck;
-use crate::kafka::obs::Obs;
+use crate::kafka::obs::{Appended, Obs};
 use crate::kafka::protocol::{Msg, ProduceRequest, ProducerMsg};
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
@@ -55,10 +55,14 @@ impl Broker {
             let mut batch = batch;
             batch.epoch = r.known.leader_epoch;
             bytes += u64::from(batch.bytes);
+            let appended = Appended::of(&batch, r.log.leo);
             let base = r.log.append(batch);
             let end = r.log.leo;
-            batch.base_offset = base;
-            ctx.observe(Obs::Appended { pidx, broker: b, batch });
+            ctx.observe(Obs::Appended {
+                pidx,
+                broker: b,
+                batch: appended,
+            });
             results.push((pidx, if req.acks == Acks::All { None } else { Some(Ok(base)) }));
             touched.push((pidx, end));
         }

@@ -8,7 +8,7 @@
 use super::{Broker, FollowerState, Parked, ALTER_PARTITION_BACKOFF, ALTER_PARTITION_RETRY, FETCH_BACKOFF, FETCH_MAX_BYTES};
 use crate::kafka::log::RETENTION_CHUNK;
 use crate::kafka::notable::Notable;
-use crate::kafka::obs::{BrokerSet, Obs};
+use crate::kafka::obs::{Appended, BrokerSet, Obs};
 use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResponse, FetchResult, Msg, Timer};
 use crate::kafka::types::{ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
@@ -232,7 +232,7 @@ impl Broker {
                 break;
             }
             bytes += u64::from(batch.bytes);
-            batches.push(*batch);
+            batches.push(batch.clone());
         }
         if update {
             self.maybe_expand_isr(ctx, fp.pidx, follower, fp.offset);
@@ -390,7 +390,7 @@ impl Broker {
                 FetchResult::Data { hw, log_start, batches } => {
                     for batch in batches {
                         // The leader may have merged old batches: take the part we lack.
-                        let mut batch = if batch.base_offset < r.log.leo && batch.end_offset() > r.log.leo {
+                        let batch = if batch.base_offset < r.log.leo && batch.end_offset() > r.log.leo {
                             batch.suffix_from(r.log.leo)
                         } else {
                             batch
@@ -399,8 +399,13 @@ impl Broker {
                             continue;
                         }
                         bytes += u64::from(batch.bytes);
-                        batch.base_offset = r.log.append(batch);
-                        ctx.observe(Obs::Appended { pidx, broker: b, batch });
+                        let appended = Appended::of(&batch, r.log.leo);
+                        r.log.append(batch);
+                        ctx.observe(Obs::Appended {
+                            pidx,
+                            broker: b,
+                            batch: appended,
+                        });
                     }
                     let new_hw = hw.min(r.log.leo);
                     if new_hw > r.log.hw {
@@ -541,6 +546,7 @@ impl Broker {
                     broker: b,
                     epoch: meta.leader_epoch,
                 });
+                self.load_groups(ctx, pidx);
             } else if r.pending_isr.as_ref() == Some(&meta.isr) {
                 r.pending_isr = None;
             }
@@ -549,6 +555,7 @@ impl Broker {
         }
         if old_role == Role::Leader {
             self.fail_waits(ctx, pidx);
+            self.unload_groups(pidx);
         }
         let r = self.replica_mut(pidx).expect("checked");
         r.role = if meta.leader.is_some() { Role::Follower } else { Role::None };

@@ -28,9 +28,8 @@ pub(super) fn step(ctx: &mut Ctx, g: u32, kind: &'static str, member: &str, part
 
 impl Broker {
     /// Is this broker the group's coordinator now: leader (in its own view) of the offsets partition?
-    pub(super) fn is_coordinator(&self, g: u32) -> bool {
-        let pidx = self.groups.borrow()[g as usize].offsets_pidx;
-        self.leads(pidx)
+    pub(crate) fn is_coordinator(&self, g: u32) -> bool {
+        self.leads(self.cluster.groups[g as usize].offsets_pidx)
     }
 
     pub(super) fn reply(&mut self, ctx: &mut Ctx, consumer: u32, msg: ConsumerMsg) {
@@ -40,7 +39,7 @@ impl Broker {
 
     pub(crate) fn handle_group_request(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, req: GroupRequest) {
         if let GroupRequest::FindCoordinator { req_id } = req {
-            let pidx = self.groups.borrow()[g as usize].offsets_pidx;
+            let pidx = self.cluster.groups[g as usize].offsets_pidx;
             let broker = self.image.get(pidx as usize).and_then(|x| x.0);
             self.reply(ctx, consumer, ConsumerMsg::Coordinator { req_id, broker });
             return;
@@ -62,8 +61,10 @@ impl Broker {
             self.reply(ctx, consumer, msg);
             return;
         }
-        if self.groups.borrow()[g as usize].host != Some(self.id) {
-            self.load_group(ctx, g);
+        // A group nobody wrote about yet starts empty here.
+        if !self.coordinator.groups.contains_key(&g) {
+            let info = self.cluster.groups[g as usize].clone();
+            self.coordinator.groups.insert(g, super::Group::new(g, info));
         }
         match req {
             GroupRequest::FindCoordinator { .. } => {}
@@ -76,8 +77,7 @@ impl Broker {
             GroupRequest::Heartbeat { member_id, generation } => {
                 let now = ctx.now;
                 let error = {
-                    let mut groups = self.groups.borrow_mut();
-                    let grp = &mut groups[g as usize];
+                    let grp = self.coordinator.group_mut(g);
                     match grp.members.get_mut(&member_id) {
                         None => Some(GroupError::UnknownMemberId),
                         Some(_) if generation != grp.generation => Some(GroupError::IllegalGeneration),
@@ -90,7 +90,7 @@ impl Broker {
                 self.reply(ctx, consumer, ConsumerMsg::HeartbeatDone { generation, error });
             }
             GroupRequest::Leave { member_id, reason } => {
-                let gone = self.groups.borrow_mut()[g as usize].members.remove(&member_id);
+                let gone = self.coordinator.group_mut(g).members.remove(&member_id);
                 if let Some(m) = gone {
                     step(ctx, g, "leave", &member_id, m.assignment.clone());
                     self.member_gone(ctx, g, &member_id, m, reason);
@@ -112,45 +112,13 @@ impl Broker {
         }
     }
 
-    /// A new coordinator loads the group from `__consumer_offsets`: members and
-    /// generation survive; a rebalance in flight starts over.
-    fn load_group(&mut self, ctx: &mut Ctx, g: u32) {
-        let now = ctx.now;
-        let b = self.id;
-        let (moved, id, in_flight) = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
-            let moved = grp.host.is_some();
-            grp.host = Some(b);
-            // Writes in flight on the old coordinator are its to finish or fail.
-            grp.pending_commits.clear();
-            for m in grp.members.values_mut() {
-                m.last_heartbeat = now;
-                m.sync_waiting = false;
-            }
-            (
-                moved,
-                grp.cfg.id.clone(),
-                matches!(grp.state, GroupState::PreparingRebalance | GroupState::CompletingRebalance),
-            )
-        };
-        if moved {
-            ctx.observe(Obs::note(Notable::Text(format!("group {id}: coordinator moved to broker {b}"))));
-            if in_flight {
-                self.groups.borrow_mut()[g as usize].state = GroupState::Stable;
-                self.start_rebalance(ctx, g, "coordinator_moved");
-            }
-        }
-    }
-
     fn handle_join(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, member_id: String, instance_id: Option<String>, owned: Vec<u32>) {
         let now = ctx.now;
         // Static member coming back: same instance id, new member id, old assignment,
         // and no rebalance while the group is stable (KIP-345).
         if let Some(inst) = &instance_id {
             let rejoined = {
-                let mut groups = self.groups.borrow_mut();
-                let grp = &mut groups[g as usize];
+                let grp = self.coordinator.group_mut(g);
                 let old = grp
                     .members
                     .iter()
@@ -168,12 +136,13 @@ impl Broker {
                             grp.leader = Some(new_id.clone());
                         }
                         grp.members.insert(new_id.clone(), m);
-                        Some((grp.generation, grp.leader.clone().unwrap_or_default(), grp.cfg.id.clone(), new_id))
+                        Some((grp.generation, grp.leader.clone().unwrap_or_default(), grp.info.cfg.id.clone(), new_id))
                     }
                     _ => None,
                 }
             };
             if let Some((generation, leader, id, new_id)) = rejoined {
+                self.persist_group(ctx, g);
                 ctx.observe(Obs::note(Notable::Text(format!(
                     "group {id}: static member {inst} rejoined as {new_id}, no rebalance"
                 ))));
@@ -191,10 +160,9 @@ impl Broker {
             }
         }
         let (member_id, is_new, state) = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
+            let grp = self.coordinator.group_mut(g);
             let member_id = if member_id.is_empty() || !grp.members.contains_key(&member_id) {
-                let prefix = instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.cfg.id));
+                let prefix = instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id));
                 let id = format!("{prefix}-{}", grp.next_member);
                 grp.next_member += 1;
                 id
@@ -224,12 +192,12 @@ impl Broker {
                 let cause = if is_new {
                     "member_joined"
                 } else {
-                    self.groups.borrow()[g as usize].last_cause.unwrap_or("member_joined")
+                    self.coordinator.group(g).last_cause.unwrap_or("member_joined")
                 };
                 self.start_rebalance(ctx, g, cause)
             }
         }
-        if let Some(m) = self.groups.borrow_mut()[g as usize].members.get_mut(&member_id) {
+        if let Some(m) = self.coordinator.group_mut(g).members.get_mut(&member_id) {
             m.joined = true;
         }
         step(ctx, g, "join", &member_id, owned);
@@ -239,29 +207,28 @@ impl Broker {
     /// PreparingRebalance: every member must rejoin; eager members stop consuming now.
     pub(super) fn start_rebalance(&mut self, ctx: &mut Ctx, g: u32, cause: &'static str) {
         let now = ctx.now;
-        let mut groups = self.groups.borrow_mut();
-        let grp = &mut groups[g as usize];
+        let grp = self.coordinator.group_mut(g);
         if grp.state == GroupState::PreparingRebalance {
             return;
         }
         let was_empty = grp.members.values().all(|m| m.assignment.is_empty()) && matches!(grp.state, GroupState::Empty | GroupState::Dead);
         grp.state = GroupState::PreparingRebalance;
-        grp.join_deadline = now + grp.cfg.max_poll_interval_ms * MS;
+        grp.join_deadline = now + grp.info.cfg.max_poll_interval_ms * MS;
         if was_empty {
-            grp.initial_delay_until = now + grp.cfg.group_initial_rebalance_delay_ms * MS;
+            grp.initial_delay_until = now + grp.info.cfg.group_initial_rebalance_delay_ms * MS;
         }
         for m in grp.members.values_mut() {
             m.joined = false;
             m.sync_waiting = false;
         }
         let before = grp.owner_map();
-        let eager = !grp.cfg.cooperative();
+        let eager = !grp.info.cfg.cooperative();
         let revoked = if eager { before.values().map(|v| v.len() as u32).sum() } else { 0 };
         // Eager: the whole group stops; every owned partition waits for its next owner.
         let pause = if eager { before.values().flatten().copied().collect() } else { Vec::new() };
         grp.last_cause = Some(cause);
         let generation = grp.generation + 1;
-        let id = grp.cfg.id.clone();
+        let id = grp.info.cfg.id.clone();
         ctx.observe(Obs::rebalance(
             g,
             RebalanceObs::Started {
@@ -281,9 +248,8 @@ impl Broker {
     /// timeout passed, dropping the laggards) and the initial delay is over.
     pub(super) fn maybe_complete_join(&mut self, ctx: &mut Ctx, g: u32) {
         let now = ctx.now;
-        let replies = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
+        let emptied = {
+            let grp = self.coordinator.group_mut(g);
             if grp.state != GroupState::PreparingRebalance || now < grp.initial_delay_until {
                 return;
             }
@@ -300,8 +266,17 @@ impl Broker {
                 grp.generation += 1;
                 grp.leader = None;
                 ctx.observe(Obs::rebalance(g, RebalanceObs::Completed { after: None }));
-                return;
+                None
+            } else {
+                Some(())
             }
+        };
+        let Some(()) = emptied else {
+            self.persist_group(ctx, g);
+            return;
+        };
+        let replies = {
+            let grp = self.coordinator.group_mut(g);
             grp.generation += 1;
             grp.state = GroupState::CompletingRebalance;
             let leader_ok = grp.leader.as_ref().is_some_and(|l| grp.members.contains_key(l));
@@ -346,11 +321,9 @@ impl Broker {
     }
 
     fn handle_sync(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, member_id: String, generation: i32, assignments: Option<Vec<(String, Vec<u32>)>>) {
-        let now = ctx.now;
-        let _ = now;
+        let mut persist = false;
         let replies = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
+            let grp = self.coordinator.group_mut(g);
             let error = match grp.members.get(&member_id) {
                 None => Some(GroupError::UnknownMemberId),
                 Some(_) if generation != grp.generation => Some(GroupError::IllegalGeneration),
@@ -407,15 +380,20 @@ impl Broker {
                 for m in grp.members.values_mut() {
                     m.sync_waiting = false;
                 }
-                let id = grp.cfg.id.clone();
+                let id = grp.info.cfg.id.clone();
                 let gen = grp.generation;
                 ctx.observe(Obs::note(Notable::Text(format!(
                     "group {id}: generation {gen} stable, {} members",
                     after.len()
                 ))));
+                // Kafka writes the group's new state with the leader's SyncGroup.
+                persist = true;
                 replies
             }
         };
+        if persist {
+            self.persist_group(ctx, g);
+        }
         for (consumer, msg) in replies {
             self.reply(ctx, consumer, msg);
         }
@@ -424,9 +402,8 @@ impl Broker {
     /// A member left (LeaveGroup) or expired: the group rebalances, or empties.
     pub(super) fn member_gone(&mut self, ctx: &mut Ctx, g: u32, member_id: &str, m: GroupMember, cause: &'static str) {
         let rebalance = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
-            let id = grp.cfg.id.clone();
+            let grp = self.coordinator.group_mut(g);
+            let id = grp.info.cfg.id.clone();
             ctx.observe(Obs::note(Notable::Text(format!(
                 "group {id}: member {member_id} removed ({cause}), it owned {} partitions",
                 m.assignment.len()
@@ -434,9 +411,14 @@ impl Broker {
             if grp.members.is_empty() {
                 grp.state = GroupState::Empty;
                 grp.leader = None;
-                return;
+                None
+            } else {
+                Some(grp.state != GroupState::PreparingRebalance)
             }
-            grp.state != GroupState::PreparingRebalance
+        };
+        let Some(rebalance) = rebalance else {
+            self.persist_group(ctx, g);
+            return;
         };
         // The departed member's partitions stop now, whatever the protocol.
         if rebalance {
@@ -455,16 +437,15 @@ impl Broker {
     }
 
     /// The coordinator's clock: session expiry and join-phase timeouts.
-    pub fn group_tick(&mut self, ctx: &mut Ctx, g: u32) {
+    pub(crate) fn group_tick(&mut self, ctx: &mut Ctx, g: u32) {
         let now = ctx.now;
-        if self.groups.borrow()[g as usize].cfg.protocol == GroupProtocol::Consumer {
+        if self.coordinator.group(g).info.cfg.protocol == GroupProtocol::Consumer {
             self.expire_848_members(ctx, g);
             return;
         }
         let expired: Vec<String> = {
-            let groups = self.groups.borrow();
-            let grp = &groups[g as usize];
-            let session = grp.cfg.session_timeout_ms * MS;
+            let grp = self.coordinator.group(g);
+            let session = grp.info.cfg.session_timeout_ms * MS;
             grp.members
                 .iter()
                 .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
@@ -473,7 +454,7 @@ impl Broker {
         };
         // One at a time: each departure may start the rebalance the next one joins.
         for id in expired {
-            let gone = self.groups.borrow_mut()[g as usize].members.remove(&id);
+            let gone = self.coordinator.group_mut(g).members.remove(&id);
             if let Some(m) = gone {
                 step(ctx, g, "leave", &id, m.assignment.clone());
                 self.member_gone(ctx, g, &id, m, "session_timeout");

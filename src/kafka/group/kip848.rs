@@ -44,7 +44,7 @@ impl Broker {
         let now = ctx.now;
         if member_epoch == LEAVE_EPOCH || member_epoch == STATIC_LEAVE_EPOCH {
             if member_epoch == LEAVE_EPOCH {
-                let gone = self.groups.borrow_mut()[g as usize].members.remove(&member_id);
+                let gone = self.coordinator.group_mut(g).members.remove(&member_id);
                 if let Some(m) = gone {
                     step(ctx, g, "leave", &member_id, m.assignment.clone());
                     self.bump_group_epoch(ctx, g, "member_left");
@@ -53,9 +53,9 @@ impl Broker {
             return;
         }
         let mut member_id = member_id;
+        let mut rejoined = false;
         let joined_cause = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
+            let grp = self.coordinator.group_mut(g);
             if member_epoch == 0 && !grp.members.contains_key(&member_id) {
                 // Joining (or a static member coming back with its instance id).
                 let back = instance_id
@@ -69,16 +69,17 @@ impl Broker {
                         member_id = format!("{}-{}", instance_id.clone().unwrap_or_default(), grp.next_member);
                         grp.next_member += 1;
                         grp.members.insert(member_id.clone(), m);
-                        let id = grp.cfg.id.clone();
+                        let id = grp.info.cfg.id.clone();
                         ctx.observe(Obs::note(Notable::Text(format!(
                             "group {id}: static member rejoined as {member_id}, no rebalance"
                         ))));
+                        rejoined = true;
                         None
                     }
                     None => {
                         member_id = format!(
                             "{}-{}",
-                            instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.cfg.id)),
+                            instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id)),
                             grp.next_member
                         );
                         grp.next_member += 1;
@@ -99,10 +100,9 @@ impl Broker {
             self.bump_group_epoch(ctx, g, cause);
         }
         let known = {
-            let mut groups = self.groups.borrow_mut();
-            let grp = &mut groups[g as usize];
+            let grp = self.coordinator.group_mut(g);
             match grp.members.get_mut(&member_id) {
-                None => false,
+                None => None,
                 Some(m) => {
                     m.last_heartbeat = now;
                     m.owned = owned.clone();
@@ -112,18 +112,19 @@ impl Broker {
                         m.revoking.retain(|p| owned.contains(p));
                         m.assignment.retain(|p| !acked.contains(p));
                     }
-                    true
+                    Some(!acked.is_empty())
                 }
             }
         };
-        if !known {
+        let Some(acked) = known else {
             self.reply(ctx, consumer, heartbeat_done(member_id, -1, None, Some(GroupError::UnknownMemberId)));
             return;
+        };
+        if self.reconcile(ctx, g, &member_id) || acked || rejoined {
+            self.persist_group(ctx, g);
         }
-        self.reconcile(ctx, g, &member_id);
         let (member_epoch, assignment) = {
-            let groups = self.groups.borrow();
-            let m = &groups[g as usize].members[&member_id];
+            let m = &self.coordinator.group(g).members[&member_id];
             (m.member_epoch, m.assignment.iter().copied().filter(|p| !m.revoking.contains(p)).collect())
         };
         self.reply(ctx, consumer, heartbeat_done(member_id, member_epoch, Some(assignment), None));
@@ -132,10 +133,9 @@ impl Broker {
     /// Membership changed: a new group epoch and a new target assignment.
     pub(super) fn bump_group_epoch(&mut self, ctx: &mut Ctx, g: u32, cause: &'static str) {
         let cluster = self.cluster.clone();
-        let mut groups = self.groups.borrow_mut();
-        let grp = &mut groups[g as usize];
+        let grp = self.coordinator.group_mut(g);
         grp.generation += 1;
-        let strategy = if grp.cfg.assignor_name() == "range" {
+        let strategy = if grp.info.cfg.assignor_name() == "range" {
             ServerStrategy::Range
         } else {
             ServerStrategy::Uniform
@@ -145,7 +145,7 @@ impl Broker {
         let generation = grp.generation - 1;
         let (topics, members) = assignor_input(
             &cluster,
-            &grp.topics,
+            &grp.info.topics,
             grp.members
                 .iter()
                 .map(|(id, m)| (id, &m.instance_id, grp.target.get(id).unwrap_or(&empty).as_slice(), generation)),
@@ -172,18 +172,19 @@ impl Broker {
             },
         ));
         step(ctx, g, "target", "coordinator", Vec::new());
-        let id = grp.cfg.id.clone();
+        let id = grp.info.cfg.id.clone();
         let epoch = grp.generation;
         ctx.observe(Obs::note(Notable::Text(format!(
             "group {id}: group epoch {epoch}, new target assignment ({cause})"
         ))));
+        self.persist_group(ctx, g);
     }
 
     /// Moves one member toward its target: revoke first; grant a partition only
     /// when no other member still owns it (invariant 4).
-    fn reconcile(&mut self, ctx: &mut Ctx, g: u32, member_id: &str) {
-        let mut groups = self.groups.borrow_mut();
-        let grp = &mut groups[g as usize];
+    /// Returns whether the member's assignment, epoch or the group's state changed.
+    fn reconcile(&mut self, ctx: &mut Ctx, g: u32, member_id: &str) -> bool {
+        let grp = self.coordinator.group_mut(g);
         let target = grp.target.get(member_id).cloned().unwrap_or_default();
         let owned_elsewhere: Vec<u32> = grp
             .members
@@ -211,11 +212,13 @@ impl Broker {
             m.assignment.extend(&grant);
             m.assignment.sort_small();
         }
+        let epoch_before = m.member_epoch;
         // KIP-848: the member epoch moves to the group epoch once nothing is left to
         // revoke; partitions still held by others arrive later (unreleased).
         if m.revoking.is_empty() {
             m.member_epoch = generation;
         }
+        let mut changed = !revoke.is_empty() || !grant.is_empty() || m.member_epoch != epoch_before;
         if !revoke.is_empty() {
             step(ctx, g, "revoke", member_id, revoke.clone());
             ctx.observe(Obs::rebalance(g, RebalanceObs::Revoked { partitions: revoke }));
@@ -238,16 +241,17 @@ impl Broker {
         if all_done && grp.state == GroupState::PreparingRebalance {
             grp.state = GroupState::Stable;
             ctx.observe(Obs::rebalance(g, RebalanceObs::Completed { after: None }));
+            changed = true;
         }
+        changed
     }
 
     /// Coordinator clock for KIP-848 groups: session expiry.
     pub(super) fn expire_848_members(&mut self, ctx: &mut Ctx, g: u32) {
         let now = ctx.now;
         let expired: Vec<String> = {
-            let groups = self.groups.borrow();
-            let grp = &groups[g as usize];
-            let session = grp.cfg.session_timeout_ms * MS;
+            let grp = self.coordinator.group(g);
+            let session = grp.info.cfg.session_timeout_ms * MS;
             grp.members
                 .iter()
                 .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
@@ -255,7 +259,7 @@ impl Broker {
                 .collect()
         };
         for id in expired {
-            let gone = self.groups.borrow_mut()[g as usize].members.remove(&id);
+            let gone = self.coordinator.group_mut(g).members.remove(&id);
             if let Some(m) = gone {
                 step(ctx, g, "leave", &id, m.assignment.clone());
                 ctx.observe(Obs::rebalance(

@@ -8,28 +8,31 @@
 //! - `kip848.rs`: the `consumer` protocol's heartbeats, group epochs, target
 //!   assignments and reconciliation;
 //! - `offsets.rs`: offset commits written to `__consumer_offsets` with acks=all,
-//!   and offset fetches.
+//!   and offset fetches;
+//! - `load.rs`: the group's state written to `__consumer_offsets` after each
+//!   change, and read back by the broker that becomes the next coordinator.
 
 mod classic;
 mod kip848;
+mod load;
 mod offsets;
 
 pub use kip848::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 
-use crate::kafka::types::Cluster;
-use crate::scenario::GroupConfig;
+use crate::kafka::types::{Cluster, GroupInfo};
 use crate::sim::{Micros, SortSmall};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// `offsets.topic.num.partitions`
 pub const OFFSETS_PARTITIONS: u32 = 50;
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
-/// Producer instance id used for offset-commit batches in `__consumer_offsets`.
-pub const COMMIT_WRITER: u32 = u32::MAX;
+/// Producer instance id used for the coordinator's batches in `__consumer_offsets`.
+pub const COMMIT_WRITER: u32 = crate::kafka::log::INTERNAL_WRITER;
 
-/// (group, generation when accepted, offsets)
-pub type CommitPayload = (u32, i32, Vec<(u32, u64)>);
+/// An offset commit waiting for its write: (group, offsets).
+pub type CommitPayload = (u32, Vec<(u32, u64)>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum GroupState {
@@ -79,12 +82,7 @@ impl GroupMember {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub index: u32,
-    pub cfg: GroupConfig,
-    pub offsets_pidx: u32,
-    /// Subscribed topics (global indices), by name.
-    pub topics: Vec<u32>,
-    /// The broker hosting the group now (the offsets partition's leader that loaded it).
-    pub host: Option<u32>,
+    pub info: Rc<GroupInfo>,
     pub state: GroupState,
     pub generation: i32,
     pub leader: Option<String>,
@@ -104,13 +102,10 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn new(index: u32, cfg: GroupConfig, offsets_pidx: u32, topics: Vec<u32>) -> Group {
+    pub fn new(index: u32, info: Rc<GroupInfo>) -> Group {
         Group {
             index,
-            cfg,
-            offsets_pidx,
-            topics,
-            host: None,
+            info,
             state: GroupState::Empty,
             generation: 0,
             leader: None,
@@ -131,9 +126,23 @@ impl Group {
     }
 }
 
-/// The coordinator's own state on a broker.
+/// The coordinator on a broker: the groups whose `__consumer_offsets`
+/// partition this broker leads, loaded from that partition when it became leader.
 #[derive(Debug, Clone, Default)]
-pub struct Coordinator {}
+pub struct Coordinator {
+    pub groups: BTreeMap<u32, Group>,
+}
+
+impl Coordinator {
+    /// A loaded group (callers checked that it is).
+    pub fn group(&self, g: u32) -> &Group {
+        &self.groups[&g]
+    }
+
+    pub fn group_mut(&mut self, g: u32) -> &mut Group {
+        self.groups.get_mut(&g).expect("the group is loaded")
+    }
+}
 
 /// What an assignor needs: the group's topics with their partition counts, and
 /// one `Member` per (id, instance id, owned partitions, generation).
