@@ -8,13 +8,13 @@ use kafka_sim::{presets, Scenario, Simulation};
 const GOLDEN: &[(&str, &str)] = &[
     ("steady", "630fcbc99940e191"),
     ("busy", "d0f7c1bd4d8b327a"),
-    ("orders", "62dd9dfda067d231"),
+    ("orders", "b9d2bbb3fbef2e80"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "47909b82565ca7f3"),
-    ("fraud-slow-model", "9dd6a981557cdbff"),
-    ("fraud-rescore", "14805b6fafeabe16"),
-    ("fraud-rebalance", "a603f436245e95b1"),
-    ("rec-freshness", "0e6e0b9959c5b751"),
+    ("fraud-broker", "1c0121ba26ab3d92"),
+    ("fraud-slow-model", "d032746c9d82fa87"),
+    ("fraud-rescore", "bc8bd9c7c3dc0f2c"),
+    ("fraud-rebalance", "247d0d4d076aa7b5"),
+    ("rec-freshness", "1997ab6f5d663787"),
 ];
 
 #[test]

@@ -184,7 +184,7 @@ impl Simulation {
                     return;
                 };
                 match action {
-                    Action::StopConsumer { .. } => self.with_consumer(c, |con, ctx, _| con.stop(ctx)),
+                    Action::StopConsumer { .. } => self.with_consumer(c, |con, ctx| con.stop(ctx)),
                     Action::KillConsumer { .. } => self.consumers[c as usize].kill(),
                     Action::RestartConsumer { .. } => self.restart_consumer(c),
                     Action::PauseConsumer { for_ms, .. } => self.consumers[c as usize].pause(self.now + for_ms * MS),
@@ -264,7 +264,7 @@ impl Simulation {
         self.consumers.push(Consumer::new(setup, g, number, rate, static_id));
         self.consumer_rngs.push(SimRng::stream(self.scenario.seed, &stream));
         let jitter = self.rng.range(0, 20 * MS);
-        self.with_consumer(c, |con, ctx, _| con.start(ctx, jitter));
+        self.with_consumer(c, |con, ctx| con.start(ctx, jitter));
         c
     }
 
@@ -279,6 +279,6 @@ impl Simulation {
             return;
         }
         self.consumers[c as usize] = self.consumers[c as usize].restarted();
-        self.with_consumer(c, |con, ctx, _| con.start(ctx, 0));
+        self.with_consumer(c, |con, ctx| con.start(ctx, 0));
     }
 }

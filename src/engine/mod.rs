@@ -502,18 +502,10 @@ impl Simulation {
         self.route(me);
     }
 
-    fn with_consumer(&mut self, c: u32, f: impl FnOnce(&mut Consumer, &mut Ctx, &dyn Fn(u32) -> (u64, u64))) {
+    fn with_consumer(&mut self, c: u32, f: impl FnOnce(&mut Consumer, &mut Ctx)) {
         let me = Node::Consumer(c);
-        let (brokers, quorum) = (&self.brokers, &self.quorum);
-        // TEMPORARY (issue 13, step 1): auto.offset.reset reads the leader's log bounds here.
-        let bounds = |p: u32| {
-            let m = &quorum.meta[p as usize];
-            m.leader
-                .and_then(|l| brokers[l as usize].replica(p))
-                .map_or((0, 0), |r| (r.log.log_start, r.log.hw))
-        };
         let mut ctx = Ctx::new(self.now, me, &mut self.consumer_rngs[c as usize], &mut self.out);
-        f(&mut self.consumers[c as usize], &mut ctx, &bounds);
+        f(&mut self.consumers[c as usize], &mut ctx);
         self.route(me);
     }
 
@@ -536,7 +528,7 @@ impl Simulation {
                         self.with_quorum(c, |q, ctx, _| q.on_message(ctx, c, m));
                     }
                     (Node::Client(p), Msg::Producer(m)) => self.with_producer(p, |pr, ctx| pr.on_message(ctx, from, m)),
-                    (Node::Consumer(c), Msg::Consumer(m)) => self.with_consumer(c, |con, ctx, bounds| con.on_message(ctx, from, m, bounds)),
+                    (Node::Consumer(c), Msg::Consumer(m)) => self.with_consumer(c, |con, ctx| con.on_message(ctx, from, m)),
                     _ => {}
                 }
             }
@@ -563,7 +555,7 @@ impl Simulation {
                     Node::Client(p) => self.with_producer(p, |pr, ctx| pr.on_timer(ctx, timer)),
                     Node::Consumer(c) => {
                         if self.consumers[c as usize].incarnation == incarnation {
-                            self.with_consumer(c, |con, ctx, _| con.on_timer(ctx, timer));
+                            self.with_consumer(c, |con, ctx| con.on_timer(ctx, timer));
                         }
                     }
                 }

@@ -55,6 +55,13 @@ pub enum BrokerMsg {
         req_id: u64,
         topics: Vec<u32>,
     },
+    /// Where to start reading, for `auto.offset.reset`: each partition's earliest
+    /// offset (its log start) or latest (its HW).
+    ListOffsets {
+        req_id: u64,
+        parts: Vec<u32>,
+        earliest: bool,
+    },
     /// A consumer's fetch: (partition, offset) pairs, answered up to the HW.
     ConsumerFetch {
         req_id: u64,
@@ -222,6 +229,11 @@ pub enum ConsumerMsg {
     Metadata {
         req_id: u64,
         leaders: Vec<(u32, Option<u32>, i32)>,
+    },
+    /// ListOffsets answers: the offset, or None where the broker does not lead the partition.
+    ListedOffsets {
+        req_id: u64,
+        parts: Vec<(u32, Option<u64>)>,
     },
     ConsumerHeartbeatDone(Box<ConsumerHeartbeatDone>),
     Disconnected,

@@ -26,6 +26,23 @@ impl Broker {
         ctx.send_at(done, from, msg);
     }
 
+    /// ListOffsets: the log start (earliest) or the HW (latest, what a
+    /// read_uncommitted consumer may read up to) of each partition this broker leads.
+    pub(super) fn answer_list_offsets(&mut self, ctx: &mut Ctx, from: Node, req_id: u64, parts: Vec<u32>, earliest: bool) {
+        let answers = parts
+            .into_iter()
+            .map(|p| {
+                let offset = self
+                    .replica(p)
+                    .filter(|r| r.role == Role::Leader)
+                    .map(|r| if earliest { r.log.log_start } else { r.log.hw });
+                (p, offset)
+            })
+            .collect();
+        let done = self.service(ctx.now, 20);
+        ctx.send_at(done, from, Msg::Consumer(ConsumerMsg::ListedOffsets { req_id, parts: answers }));
+    }
+
     /// Answers a consumer fetch with committed data (below the HW), or parks it.
     pub(super) fn answer_consumer_fetch(&mut self, ctx: &mut Ctx, c: u32, req_id: u64, parts: Vec<(u32, u64)>, park_for: Option<Micros>) {
         let mut out = Vec::with_capacity(parts.len());

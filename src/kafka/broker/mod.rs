@@ -273,6 +273,7 @@ impl Broker {
                 }
             }
             BrokerMsg::ClientMetadata { req_id, topics } => self.answer_client_metadata(ctx, from, req_id, topics),
+            BrokerMsg::ListOffsets { req_id, parts, earliest } => self.answer_list_offsets(ctx, from, req_id, parts, earliest),
             BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us } => {
                 if let Node::Consumer(c) = from {
                     self.answer_consumer_fetch(ctx, c, req_id, parts, Some(max_wait_us));

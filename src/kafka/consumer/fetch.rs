@@ -3,7 +3,7 @@
 //! broker for the assigned partitions (reading up to the HW), and metadata to
 //! find those leaders.
 
-use super::{Chunk, Consumer, Phase, RETRY_BACKOFF};
+use super::{Chunk, Consumer, Phase, REQUEST_TIMEOUT, RETRY_BACKOFF};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Obs, RebalanceObs};
 use crate::kafka::protocol::{BrokerMsg, ConsumerFetchResult, GroupError, GroupRequest, Msg};
@@ -32,7 +32,7 @@ impl Consumer {
         self.send_group_request_at(ctx, depart, GroupRequest::OffsetFetch { req_id, partitions: missing });
     }
 
-    pub(super) fn on_offsets(&mut self, ctx: &mut Ctx, req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError>, bounds: &dyn Fn(u32) -> (u64, u64)) {
+    pub(super) fn on_offsets(&mut self, ctx: &mut Ctx, req_id: u64, offsets: Result<Vec<(u32, Option<u64>)>, GroupError>) {
         if self.offsets_req != Some(req_id) {
             return;
         }
@@ -54,7 +54,8 @@ impl Consumer {
                         None => unknown.push(p),
                     }
                 }
-                self.reset_positions(ctx, &unknown, bounds);
+                // No committed offset: auto.offset.reset, asked of each partition's leader.
+                self.to_reset.extend(unknown);
             }
             Err(GroupError::UnstableOffsetCommit) => {
                 // A commit for one of them is still being written: ask again
@@ -70,24 +71,54 @@ impl Consumer {
         self.ensure_fetches(ctx);
     }
 
-    /// `auto.offset.reset` for partitions with no committed offset.
-    fn reset_positions(&mut self, ctx: &mut Ctx, parts: &[u32], bounds: &dyn Fn(u32) -> (u64, u64)) {
-        let reset = self.cfg().auto_offset_reset;
-        for &p in parts {
-            let (start, hw) = bounds(p);
-            let o = match reset {
-                OffsetReset::Earliest => start,
-                OffsetReset::Latest => hw,
-            };
-            self.positions.insert(p, o);
-            self.consumed.insert(p, o);
-            self.plan_dirty = true;
-            ctx.observe(Obs::StartOffset {
-                group: self.group,
-                pidx: p,
-                offset: o,
-            });
+    /// `auto.offset.reset` for partitions with no committed offset: a ListOffsets
+    /// (earliest or latest) to each leader, as the Java consumer does.
+    fn request_resets(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now;
+        let mut by_leader: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for &p in &self.to_reset {
+            match self.leaders.get(&p).copied().flatten() {
+                Some(l) => by_leader.entry(l).or_default().push(p),
+                None => self.want_metadata = true,
+            }
         }
+        let earliest = self.cfg().auto_offset_reset == OffsetReset::Earliest;
+        for (b, parts) in by_leader {
+            if self.listing.get(&b).is_some_and(|&(_, at)| now.saturating_sub(at) < REQUEST_TIMEOUT) {
+                continue;
+            }
+            let req_id = self.req();
+            self.listing.insert(b, (req_id, now));
+            ctx.send(Node::Broker(b), Msg::Broker(BrokerMsg::ListOffsets { req_id, parts, earliest }));
+        }
+    }
+
+    pub(super) fn on_listed_offsets(&mut self, ctx: &mut Ctx, b: u32, req_id: u64, parts: Vec<(u32, Option<u64>)>) {
+        if self.listing.get(&b).map(|l| l.0) != Some(req_id) {
+            return;
+        }
+        self.listing.remove(&b);
+        for (p, offset) in parts {
+            if !self.to_reset.contains(&p) {
+                continue;
+            }
+            match offset {
+                Some(o) => {
+                    self.to_reset.remove(&p);
+                    self.positions.insert(p, o);
+                    self.consumed.insert(p, o);
+                    self.plan_dirty = true;
+                    ctx.observe(Obs::StartOffset {
+                        group: self.group,
+                        pidx: p,
+                        offset: o,
+                    });
+                }
+                // Not the leader any more: find out who is, then ask again.
+                None => self.want_metadata = true,
+            }
+        }
+        self.ensure_fetches(ctx);
     }
 
     /// One fetch per leader broker for the assigned partitions we know where to read.
@@ -115,6 +146,9 @@ impl Consumer {
                 self.want_metadata = true;
             }
             self.fetch_plan = plan.into_iter().collect();
+        }
+        if !self.to_reset.is_empty() {
+            self.request_resets(ctx);
         }
         if self.want_metadata && self.meta_in_flight.is_none() {
             let req_id = self.req();

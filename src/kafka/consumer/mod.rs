@@ -99,6 +99,10 @@ pub struct Consumer {
     buffer: VecDeque<Chunk>,
     buffered: u64,
     fetches: BTreeMap<u32, (u64, Micros)>,
+    /// Partitions with no committed offset, waiting for `auto.offset.reset` (ListOffsets).
+    to_reset: BTreeSet<u32>,
+    /// ListOffsets in flight, per broker: (request id, sent at).
+    listing: BTreeMap<u32, (u64, Micros)>,
     leaders: BTreeMap<u32, Option<u32>>,
     /// (request id, sent at, broker asked)
     meta_in_flight: Option<(u64, Micros, u32)>,
@@ -149,6 +153,8 @@ impl Consumer {
             buffer: VecDeque::new(),
             buffered: 0,
             fetches: BTreeMap::new(),
+            to_reset: BTreeSet::new(),
+            listing: BTreeMap::new(),
             leaders: BTreeMap::new(),
             meta_in_flight: None,
             want_metadata: true,
@@ -180,7 +186,7 @@ impl Consumer {
 
     /// Does this consumer wait on an answer from `broker`? (For connection resets.)
     pub fn has_request_to(&self, broker: u32) -> bool {
-        self.fetches.contains_key(&broker) || self.coordinator == Some(broker)
+        self.fetches.contains_key(&broker) || self.listing.contains_key(&broker) || self.coordinator == Some(broker)
     }
 
     pub fn label(&self) -> String {
@@ -217,6 +223,7 @@ impl Consumer {
         self.plan_dirty = true;
         for p in parts {
             self.positions.remove(p);
+            self.to_reset.remove(p);
         }
         self.buffer.retain(|c| !parts.contains(&c.pidx));
         self.buffered = self.buffer.iter().map(|c| c.records).sum();
@@ -253,9 +260,7 @@ impl Consumer {
 
     // ---- handlers ------------------------------------------------------------------
 
-    /// `bounds(p)`: TEMPORARY (issue 13, step 1) the leader's (log start, HW) for
-    /// `auto.offset.reset`, until the consumer asks with ListOffsets.
-    pub fn on_message(&mut self, ctx: &mut Ctx, from: Node, msg: ConsumerMsg, bounds: &dyn Fn(u32) -> (u64, u64)) {
+    pub fn on_message(&mut self, ctx: &mut Ctx, from: Node, msg: ConsumerMsg) {
         if self.state != ConsumerState::Running {
             return;
         }
@@ -280,7 +285,11 @@ impl Consumer {
             ConsumerMsg::Synced { generation, assignment } => self.on_synced(ctx, generation, assignment),
             ConsumerMsg::HeartbeatDone { generation, error } => self.on_heartbeat_done(ctx, generation, error),
             ConsumerMsg::CommitDone { req_id, error } => self.on_commit_done(ctx, req_id, error),
-            ConsumerMsg::Offsets { req_id, offsets } => self.on_offsets(ctx, req_id, offsets, bounds),
+            ConsumerMsg::Offsets { req_id, offsets } => self.on_offsets(ctx, req_id, offsets),
+            ConsumerMsg::ListedOffsets { req_id, parts } => {
+                let Node::Broker(b) = from else { return };
+                self.on_listed_offsets(ctx, b, req_id, parts);
+            }
             ConsumerMsg::Fetched { req_id, parts } => {
                 let Node::Broker(b) = from else { return };
                 self.on_fetched(ctx, b, req_id, parts);
@@ -301,6 +310,7 @@ impl Consumer {
             ConsumerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
                 self.fetches.remove(&b);
+                self.listing.remove(&b);
                 self.want_metadata = true;
                 if self.meta_in_flight.is_some_and(|m| m.2 == b) {
                     self.meta_in_flight = None;
@@ -504,6 +514,7 @@ impl Consumer {
         let all = self.assigned.clone();
         self.drop_partitions(&all);
         self.fetches.clear();
+        self.listing.clear();
         self.phase = Phase::Unjoined;
         self.commit_in_flight = None;
         self.join_after_commit = false;
