@@ -6,15 +6,15 @@ use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
 const GOLDEN: &[(&str, &str)] = &[
-    ("steady", "630fcbc99940e191"),
-    ("busy", "d0f7c1bd4d8b327a"),
-    ("orders", "b9d2bbb3fbef2e80"),
+    ("steady", "df8d2484cea0119e"),
+    ("busy", "3acc7418d05aaa05"),
+    ("orders", "a1b33d6b1e132344"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "1c0121ba26ab3d92"),
-    ("fraud-slow-model", "d032746c9d82fa87"),
-    ("fraud-rescore", "bc8bd9c7c3dc0f2c"),
-    ("fraud-rebalance", "247d0d4d076aa7b5"),
-    ("rec-freshness", "1997ab6f5d663787"),
+    ("fraud-broker", "eb0be2c4740d811a"),
+    ("fraud-slow-model", "fc6f7894e92c24cf"),
+    ("fraud-rescore", "b52c6445e17dc03b"),
+    ("fraud-rebalance", "2e9250699408b8af"),
+    ("rec-freshness", "7c6d49e5320e8d2b"),
 ];
 
 #[test]

@@ -113,8 +113,19 @@ impl Simulation {
             Action::PauseBroker { broker, for_ms } => self.pause_broker(broker, for_ms * MS),
             Action::SlowBroker { broker, extra_latency_ms } => self.net.extra_us[broker as usize] = extra_latency_ms * MS,
             Action::SlowDisk { broker, extra_ms } => self.brokers[broker as usize].disk_extra_us = extra_ms * MS,
-            Action::KillController { controller } => self.quorum.kill(controller_index(&controller)),
-            Action::RestartController { controller } => self.quorum.restart(controller_index(&controller)),
+            Action::KillController { controller } => {
+                let c = controller_index(&controller);
+                if self.controllers[c as usize].alive {
+                    self.controllers[c as usize].crash();
+                    self.refresh_availability();
+                }
+            }
+            Action::RestartController { controller } => {
+                let c = controller_index(&controller);
+                if !self.controllers[c as usize].alive {
+                    self.with_controller(c, |ctl, ctx| ctl.restart(ctx));
+                }
+            }
             Action::PartitionNetwork { from, to, one_way } => {
                 for a in &from {
                     for b in &to {
@@ -134,8 +145,13 @@ impl Simulation {
                 self.refresh_availability();
             }
             Action::ElectPreferredLeaders {} => {
-                let c = self.quorum.active.unwrap_or(0);
-                self.with_quorum(c, |q, ctx, _| q.elect_preferred_leaders(ctx));
+                // An admin request to the active controller (none: nothing happens).
+                match self.active_controller() {
+                    Some(c) => self.with_controller(c, |ctl, ctx| ctl.elect_preferred_leaders(ctx)),
+                    None => self
+                        .log
+                        .push(self.now, Notable::Text("no active controller: the election request is lost".to_string())),
+                }
             }
             Action::SetProducer {
                 producer,
@@ -161,13 +177,12 @@ impl Simulation {
             }
             Action::SetClusterConfig {
                 unclean_leader_election_enable,
-            } => {
-                self.quorum.unclean_enabled = unclean_leader_election_enable;
-                if unclean_leader_election_enable {
-                    let c = self.quorum.active.unwrap_or(0);
-                    self.with_quorum(c, |q, ctx, _| q.elect_offline_partitions(ctx));
-                }
-            }
+            } => match self.active_controller() {
+                Some(c) => self.with_controller(c, |ctl, ctx| ctl.set_unclean(ctx, unclean_leader_election_enable)),
+                None => self
+                    .log
+                    .push(self.now, Notable::Text("no active controller: the configuration change is lost".to_string())),
+            },
             Action::AddConsumer { group } => {
                 if let Some(g) = self.scenario.groups.iter().position(|x| x.id == group) {
                     self.add_consumer(g as u32);

@@ -28,7 +28,8 @@ use crate::checker::Checker;
 use crate::eventlog::EventLog;
 use crate::kafka::broker::Broker;
 use crate::kafka::consumer::{Consumer, ConsumerSetup};
-use crate::kafka::controller::Quorum;
+use crate::kafka::controller::metadata::Image;
+use crate::kafka::controller::Controller;
 use crate::kafka::group::{Group, OFFSETS_PARTITIONS, OFFSETS_TOPIC};
 use crate::kafka::layout;
 use crate::kafka::producer::Producer;
@@ -84,11 +85,11 @@ pub struct Simulation {
     /// Each node's own stream: a node draws only from its own, so adding a
     /// producer or a consumer does not change what a broker draws.
     broker_rngs: Vec<SimRng>,
-    quorum_rng: SimRng,
+    controller_rngs: Vec<SimRng>,
     producer_rngs: Vec<SimRng>,
     consumer_rngs: Vec<SimRng>,
     brokers: Vec<Broker>,
-    quorum: Quorum,
+    controllers: Vec<Controller>,
     producers: Vec<Producer>,
     consumers: Vec<Consumer>,
     /// What every member of a group knows from its configuration.
@@ -104,6 +105,8 @@ pub struct Simulation {
     avail: Vec<Availability>,
     /// min.insync.replicas per partition as configured now (for the views).
     min_isr: Vec<u32>,
+    /// The last metadata offset whose records were reported.
+    reported_meta: u64,
     /// Reused between handlers.
     out: Outbox,
     trace: Fnv64,
@@ -186,11 +189,11 @@ impl Simulation {
             net: Network::new(c.network_rtt_us, c.brokers, SimRng::stream(scenario.seed, "network")),
             rng: SimRng::stream(scenario.seed, "cluster"),
             broker_rngs: (0..c.brokers).map(|b| SimRng::stream(scenario.seed, &format!("broker/{b}"))).collect(),
-            quorum_rng: SimRng::stream(scenario.seed, "controllers"),
+            controller_rngs: (0..c.controllers).map(|i| SimRng::stream(scenario.seed, &format!("controller/{i}"))).collect(),
             producer_rngs: Vec::new(),
             consumer_rngs: Vec::new(),
             brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone())).collect(),
-            quorum: Quorum::new(cluster.clone()),
+            controllers: (0..c.controllers).map(|i| Controller::new(i, cluster.clone())).collect(),
             producers: Vec::new(),
             consumers: Vec::new(),
             group_setup: Vec::new(),
@@ -203,6 +206,7 @@ impl Simulation {
             ml: MlState::default(),
             avail: vec![Availability::default(); n_parts],
             min_isr: cluster.partitions.iter().map(|p| cluster.topics[p.topic as usize].min_isr).collect(),
+            reported_meta: 1,
             out: Outbox::default(),
             trace: Fnv64::default(),
             events: 0,
@@ -246,19 +250,21 @@ impl Simulation {
     fn bootstrap(&mut self) {
         let cluster = self.cluster.clone();
         for (pidx, p) in cluster.partitions.iter().enumerate() {
-            let meta = self.quorum.meta[pidx].clone();
+            let meta = self.metadata().meta[pidx].clone();
             for &b in &p.assignment {
                 self.with_broker(b, |br, ctx| br.apply_known(ctx, pidx as u32, meta.clone()));
             }
         }
-        let image: Vec<(Option<u32>, i32)> = self.quorum.meta.iter().map(|m| (m.leader, m.leader_epoch)).collect();
+        let image: Vec<(Option<u32>, i32)> = self.metadata().meta.iter().map(|m| (m.leader, m.leader_epoch)).collect();
         for b in 0..self.brokers.len() as u32 {
             self.brokers[b as usize].bootstrap(image.clone());
             let jitter = self.rng.range(0, 250 * MS);
             self.timer(Node::Broker(b), jitter, Timer::BrokerTick);
             self.with_broker(b, |br, ctx| br.start_coordinator(ctx, jitter));
         }
-        self.timer(Node::Controller(0), 0, Timer::ControllerTick);
+        for c in 0..self.controllers.len() as u32 {
+            self.with_controller(c, |ctl, ctx| ctl.start(ctx));
+        }
         self.refresh_availability();
     }
 
@@ -300,7 +306,7 @@ impl Simulation {
 
     /// `unclean.leader.election.enable` as it is now (scenario, then actions).
     pub fn unclean_leader_election_enabled(&self) -> bool {
-        self.quorum.unclean_enabled
+        self.metadata().unclean
     }
 
     /// What each group did (rebalances, records consumed), in scenario order.
@@ -317,11 +323,30 @@ impl Simulation {
         self.ml.model_view(g)
     }
 
+    /// The cluster's committed metadata: the active controller's, or while there is
+    /// none, the most advanced one a live controller has (what the next active one
+    /// will start from).
+    pub(crate) fn metadata(&self) -> &Image {
+        let best = self.controllers.iter().filter(|c| c.is_leader()).max_by_key(|c| c.epoch).or_else(|| {
+            self.controllers
+                .iter()
+                .filter(|c| c.alive)
+                .max_by_key(|c| c.log.hw)
+                .or_else(|| self.controllers.iter().max_by_key(|c| c.log.hw))
+        });
+        best.expect("at least one controller").image()
+    }
+
+    /// The active controller, if the quorum has one.
+    pub(crate) fn active_controller(&self) -> Option<u32> {
+        self.controllers.iter().filter(|c| c.is_leader()).max_by_key(|c| c.epoch).map(|c| c.id)
+    }
+
     /// A group as its coordinator knows it now: the broker leading its offsets
     /// partition (as the controller has it), or else any broker that loaded it.
     pub(crate) fn coordinator_of(&self, g: u32) -> Option<(u32, &Group)> {
         let pidx = self.cluster.groups.get(g as usize)?.offsets_pidx;
-        let leader = self.quorum.meta[pidx as usize].leader;
+        let leader = self.metadata().meta[pidx as usize].leader;
         let loaded = |b: u32| self.brokers[b as usize].coordinator.groups.get(&g).map(|grp| (b, grp));
         leader.and_then(loaded).or_else(|| (0..self.brokers.len() as u32).find_map(loaded))
     }
@@ -329,7 +354,7 @@ impl Simulation {
     /// The replica that holds a partition's data now: its leader, or the last ISR
     /// member when it is offline.
     fn holder(&self, pidx: u32) -> Option<u32> {
-        let m = &self.quorum.meta[pidx as usize];
+        let m = &self.metadata().meta[pidx as usize];
         m.leader.or_else(|| m.isr.first().copied())
     }
 
@@ -429,7 +454,7 @@ impl Simulation {
     fn incarnation(&self, node: Node) -> u32 {
         match node {
             Node::Broker(b) => self.brokers[b as usize].incarnation,
-            Node::Controller(c) => self.quorum.nodes[c as usize].incarnation,
+            Node::Controller(c) => self.controllers[c as usize].incarnation,
             Node::Client(_) => 0,
             Node::Consumer(c) => self.consumers[c as usize].incarnation,
         }
@@ -481,17 +506,16 @@ impl Simulation {
     fn with_broker(&mut self, b: u32, f: impl FnOnce(&mut Broker, &mut Ctx)) {
         let me = Node::Broker(b);
         let broker = &mut self.brokers[b as usize];
-        // TEMPORARY (issue 13, step 1): brokers read the active controller from here.
-        broker.controller_hint = self.quorum.active;
+
         let mut ctx = Ctx::new(self.now, me, &mut self.broker_rngs[b as usize], &mut self.out);
         f(broker, &mut ctx);
         self.route(me);
     }
 
-    fn with_quorum(&mut self, c: u32, f: impl FnOnce(&mut Quorum, &mut Ctx, &Network)) {
+    fn with_controller(&mut self, c: u32, f: impl FnOnce(&mut Controller, &mut Ctx)) {
         let me = Node::Controller(c);
-        let mut ctx = Ctx::new(self.now, me, &mut self.quorum_rng, &mut self.out);
-        f(&mut self.quorum, &mut ctx, &self.net);
+        let mut ctx = Ctx::new(self.now, me, &mut self.controller_rngs[c as usize], &mut self.out);
+        f(&mut self.controllers[c as usize], &mut ctx);
         self.route(me);
     }
 
@@ -524,8 +548,8 @@ impl Simulation {
                             self.refuse(b, from, &m);
                         }
                     }
-                    (Node::Controller(c), Msg::Controller(m)) if self.quorum.nodes[c as usize].alive => {
-                        self.with_quorum(c, |q, ctx, _| q.on_message(ctx, c, m));
+                    (Node::Controller(c), Msg::Controller(m)) if self.controllers[c as usize].alive => {
+                        self.with_controller(c, |ctl, ctx| ctl.on_message(ctx, from, m));
                     }
                     (Node::Client(p), Msg::Producer(m)) => self.with_producer(p, |pr, ctx| pr.on_message(ctx, from, m)),
                     (Node::Consumer(c), Msg::Consumer(m)) => self.with_consumer(c, |con, ctx| con.on_message(ctx, from, m)),
@@ -547,9 +571,9 @@ impl Simulation {
                         }
                     }
                     Node::Controller(c) => {
-                        // The quorum's clock runs whoever is alive; node timers die with their node.
-                        if timer == Timer::ControllerTick || self.quorum.nodes[c as usize].incarnation == incarnation {
-                            self.with_quorum(c, |q, ctx, net| q.on_timer(ctx, net, timer));
+                        let ctl = &self.controllers[c as usize];
+                        if ctl.alive && ctl.incarnation == incarnation {
+                            self.with_controller(c, |ctl, ctx| ctl.on_timer(ctx, timer));
                         }
                     }
                     Node::Client(p) => self.with_producer(p, |pr, ctx| pr.on_timer(ctx, timer)),
@@ -584,13 +608,13 @@ impl Simulation {
     fn refresh_availability(&mut self) {
         let now = self.now;
         for p in 0..self.avail.len() {
-            let leader = self.quorum.meta[p].leader;
+            let leader = self.metadata().meta[p].leader;
             let offline = leader.is_none();
             let unavailable = match leader {
                 None => true,
                 Some(l) => {
                     let b = &self.brokers[l as usize];
-                    !b.is_running() || b.paused_until > now || self.quorum.fenced(l)
+                    !b.is_running() || b.paused_until > now || self.metadata().brokers[l as usize].fenced
                 }
             };
             let a = &mut self.avail[p];
@@ -624,7 +648,7 @@ impl Simulation {
                 if self.cluster.is_internal(pidx as u32) {
                     continue;
                 }
-                let m = &self.quorum.meta[pidx];
+                let m = &self.metadata().meta[pidx];
                 if m.leader.is_none() {
                     offline += 1;
                 }

@@ -40,6 +40,19 @@ impl Simulation {
             Obs::PartitionChange { prev, next, .. } if prev.leader != next.leader => self.counters.leader_elections += 1,
             Obs::UncleanElection { .. } => self.counters.unclean_elections += 1,
             Obs::AvailabilityChanged => return true,
+            // A committed metadata record's meaning, once: a new leader may commit
+            // (and report) records its predecessor had already reported.
+            Obs::Committed { offset, reports } => {
+                if offset <= self.reported_meta {
+                    return false;
+                }
+                self.reported_meta = offset;
+                let mut refresh = false;
+                for r in reports {
+                    refresh |= self.observe(me, r);
+                }
+                return refresh;
+            }
             Obs::Exit { stopped } => {
                 if let Node::Broker(b) = me {
                     self.kill_broker(b, stopped);

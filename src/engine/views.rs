@@ -12,6 +12,8 @@ use serde::Serialize;
 
 impl Simulation {
     pub fn snapshot(&self) -> Snapshot {
+        // A deposed leader may not know yet: the active one has the newest epoch.
+        let active = self.active_controller();
         let mut brokers: Vec<BrokerView> = self
             .brokers
             .iter()
@@ -19,7 +21,7 @@ impl Simulation {
             .map(|(i, b)| BrokerView {
                 id: i as u32,
                 state: b.state_name(self.now),
-                fenced: self.quorum.fenced(i as u32),
+                fenced: self.metadata().brokers[i].fenced,
                 slow_network_ms: self.net.extra_us[i] / MS,
                 slow_disk_ms: b.disk_extra_us / MS,
                 leaders: 0,
@@ -28,7 +30,7 @@ impl Simulation {
             .collect();
         let mut partitions = Vec::with_capacity(self.cluster.partitions.len());
         for (pidx, p) in self.cluster.partitions.iter().enumerate() {
-            let meta = &self.quorum.meta[pidx];
+            let meta = &self.metadata().meta[pidx];
             for &b in &p.assignment {
                 brokers[b as usize].replicas += 1;
             }
@@ -64,17 +66,15 @@ impl Simulation {
             now_us: self.now,
             brokers,
             controllers: self
-                .quorum
-                .nodes
+                .controllers
                 .iter()
-                .enumerate()
-                .map(|(i, c)| ControllerView {
-                    id: i as u32,
+                .map(|c| ControllerView {
+                    id: c.id,
                     alive: c.alive,
-                    active: self.quorum.active == Some(i as u32),
+                    active: Some(c.id) == active,
                 })
                 .collect(),
-            quorum_epoch: self.quorum.epoch,
+            quorum_epoch: self.controllers.iter().filter(|c| c.alive).map(|c| c.epoch).max().unwrap_or(0),
             partitions,
             cuts: self.net.cuts.iter().map(|&(a, b)| (node_label(a), node_label(b))).collect(),
             producers: self

@@ -133,6 +133,13 @@ pub enum Obs {
     },
     /// Leaders, fencing or the quorum changed: partition availability may have too.
     AvailabilityChanged,
+    /// What a metadata record means, reported when it is committed by the
+    /// controller leading then (the same record may be reported by the next
+    /// leader too: `offset` tells them apart).
+    Committed {
+        offset: u64,
+        reports: Vec<Obs>,
+    },
 
     // ---- brokers as processes ----
     /// The broker process ends on its own (controlled shutdown done).
@@ -161,6 +168,7 @@ pub enum Obs {
     OffsetReset {
         group: u32,
         pidx: u32,
+        to: u64,
     },
     /// Where a group first started reading a partition (lag before any commit).
     StartOffset {

@@ -3,6 +3,7 @@
 //! carry many partitions at once, as Kafka's do (one produce or fetch request
 //! per broker pair), so the number of events follows requests, not records.
 
+use crate::kafka::controller::metadata::{Entry, Image};
 use crate::kafka::log::Batch;
 use crate::kafka::types::{ErrorCode, PartMeta};
 use crate::scenario::Acks;
@@ -74,6 +75,10 @@ pub enum BrokerMsg {
     },
     /// The connection to this leader was reset (its process died).
     Disconnected,
+    /// A controller that is not the active one: ask `leader` (if it knows one).
+    NotController {
+        leader: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +158,32 @@ pub enum GroupRequest {
 
 #[derive(Debug, Clone)]
 pub enum ControllerMsg {
+    // The quorum among controllers (KRaft, KIP-595, KIP-996 pre-vote).
+    Vote {
+        epoch: u32,
+        candidate: u32,
+        last_epoch: u32,
+        end: u64,
+        pre_vote: bool,
+    },
+    VoteResponse {
+        epoch: u32,
+        leader: Option<u32>,
+        granted: bool,
+        pre_vote: bool,
+    },
+    BeginQuorumEpoch {
+        epoch: u32,
+        leader: u32,
+    },
+    Fetch {
+        epoch: u32,
+        voter: u32,
+        end: u64,
+        last_epoch: u32,
+    },
+    FetchResponse(Box<RaftFetchResponse>),
+    // From brokers, to the active controller.
     Heartbeat {
         broker: u32,
         incarnation: u32,
@@ -174,6 +205,31 @@ pub enum ControllerMsg {
         broker: u32,
         incarnation: u32,
     },
+}
+
+/// The leader's answer to a voter's fetch of the metadata log.
+#[derive(Debug, Clone)]
+pub struct RaftFetchResponse {
+    pub epoch: u32,
+    pub leader: Option<u32>,
+    pub hw: u64,
+    pub body: RaftFetchBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum RaftFetchBody {
+    Entries(Vec<Entry>),
+    /// The voter's log parted from the leader's: cut it back to here first.
+    Diverging {
+        truncate_to: u64,
+    },
+    /// The voter is too far behind: here is the committed image.
+    Snapshot {
+        image: Box<Image>,
+        offset: u64,
+        epoch: u32,
+    },
+    NotLeader,
 }
 
 // ---- to producers ----------------------------------------------------------------

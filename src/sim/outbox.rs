@@ -75,17 +75,6 @@ impl<'a, M, T, O> Ctx<'a, M, T, O> {
         });
     }
 
-    /// TEMPORARY (issue 13, step 1): the controller quorum still runs as one object,
-    /// and answers as whichever controller is active.
-    pub fn send_as(&mut self, from: Node, depart: Micros, to: Node, msg: M) {
-        self.out.effects.push(Effect::Send {
-            depart: depart.max(self.now),
-            from,
-            to,
-            msg,
-        });
-    }
-
     /// A timer for this node `after` from now.
     pub fn timer(&mut self, after: Micros, timer: T) {
         self.out.effects.push(Effect::Timer { at: self.now + after, timer });

@@ -1,11 +1,13 @@
-//! One small stable sort for the whole crate. The standard library's sorts are
-//! fast but each call site instantiates tens of kilobytes of WebAssembly; here
-//! the algorithm (a merge sort of indices) is compiled once, behind `dyn`, and
-//! each call site adds only a comparison closure and a permutation. Stable, so
-//! for a total order it gives exactly what `sort`/`sort_unstable` give.
+//! One small stable sort for the WebAssembly build. The standard library's sorts
+//! are fast but each call site instantiates tens of kilobytes of WebAssembly;
+//! here the algorithm (a merge sort of indices) is compiled once, behind `dyn`,
+//! and each call site adds only a comparison closure and a permutation. Natively
+//! `SortSmall` is the standard stable sort (speed matters there, size does not);
+//! both are stable, so they give the same order.
 
 use std::cmp::Ordering;
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 /// The stable sorted order of `n` items: `perm[i]` is the index of the item that goes to `i`.
 fn sorted_order(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<usize> {
     let mut a: Vec<usize> = (0..n).collect();
@@ -39,6 +41,7 @@ fn sorted_order(n: usize, cmp: &mut dyn FnMut(usize, usize) -> Ordering) -> Vec<
     a
 }
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 /// Rearranges `v` so that `v[i]` becomes the old `v[perm[i]]`.
 fn apply<T>(v: &mut [T], perm: &[usize]) {
     let mut done = vec![false; v.len()];
@@ -72,14 +75,28 @@ pub trait SortSmall<T> {
     }
 }
 
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+/// The small merge sort (stable).
+fn small_sort_by<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    if v.len() < 2 {
+        return;
+    }
+    let perm = {
+        let r: &[T] = v;
+        sorted_order(r.len(), &mut |i, j| cmp(&r[i], &r[j]))
+    };
+    apply(v, &perm);
+}
+
 impl<T> SortSmall<T> for [T] {
-    fn sort_small_by(&mut self, mut cmp: impl FnMut(&T, &T) -> Ordering) {
-        if self.len() < 2 {
-            return;
-        }
-        let v: &[T] = self;
-        let perm = sorted_order(v.len(), &mut |i, j| cmp(&v[i], &v[j]));
-        apply(self, &perm);
+    #[cfg(target_arch = "wasm32")]
+    fn sort_small_by(&mut self, cmp: impl FnMut(&T, &T) -> Ordering) {
+        small_sort_by(self, cmp);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn sort_small_by(&mut self, cmp: impl FnMut(&T, &T) -> Ordering) {
+        self.sort_by(cmp);
     }
 }
 
@@ -104,8 +121,9 @@ pub fn set_from<K: Ord>(items: impl IntoIterator<Item = K>) -> std::collections:
 
 #[cfg(test)]
 mod tests {
-    use super::SortSmall;
+    use super::small_sort_by;
 
+    /// The wasm build's sort gives exactly the standard stable sort's order.
     #[test]
     fn matches_the_standard_stable_sort() {
         let mut rng = crate::sim::SimRng::stream(7, "sort-test");
@@ -113,11 +131,11 @@ mod tests {
             let v: Vec<(u32, u32)> = (0..n).map(|i| (rng.range(0, 10) as u32, i as u32)).collect();
             let (mut a, mut b) = (v.clone(), v.clone());
             a.sort_by_key(|x| x.0);
-            b.sort_small_by_key(|x| x.0);
+            small_sort_by(&mut b, |x, y| x.0.cmp(&y.0));
             assert_eq!(a, b, "n = {n}");
             let (mut a, mut b) = (v.clone(), v);
             a.sort_unstable();
-            b.sort_small();
+            small_sort_by(&mut b, |x, y| x.cmp(y));
             assert_eq!(a, b);
         }
     }

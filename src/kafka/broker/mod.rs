@@ -146,9 +146,11 @@ pub struct Broker {
     pub coordinator: Coordinator,
     /// Kept between follower fetches (most park with nothing to answer).
     fetch_scratch: Vec<(u32, i32, FetchResult)>,
-    /// TEMPORARY (issue 13, step 1): the active controller as the engine knows it,
-    /// until brokers learn it from the quorum's messages.
-    pub controller_hint: Option<u32>,
+    /// The active controller as this broker knows it (from its answers, or a
+    /// NOT_CONTROLLER naming it); None while it is looking.
+    pub controller: Option<u32>,
+    /// The next controller to try while looking (round robin over the voters).
+    controller_guess: u32,
 }
 
 impl Broker {
@@ -198,7 +200,8 @@ impl Broker {
             slot,
             coordinator: Coordinator::default(),
             fetch_scratch: Vec::new(),
-            controller_hint: None,
+            controller: Some(0),
+            controller_guess: 0,
         }
     }
 
@@ -256,8 +259,19 @@ impl Broker {
                     self.handle_fetch_response(ctx, l, *resp);
                 }
             }
-            BrokerMsg::MetadataUpdate { offset, changes } => self.handle_metadata(ctx, offset, changes),
+            BrokerMsg::MetadataUpdate { offset, changes } => self.handle_metadata(ctx, from, offset, changes),
             BrokerMsg::AlterPartitionResponse { pidx, result } => self.handle_alter_response(ctx, pidx, *result),
+            BrokerMsg::NotController { leader } => {
+                let asked = if let Node::Controller(c) = from { Some(c) } else { None };
+                self.lost_controller(leader.filter(|l| Some(*l) != asked));
+                if self.shutting_down {
+                    let (ctl, broker, incarnation) = (self.controller_target(), self.id, self.incarnation);
+                    ctx.send(
+                        Node::Controller(ctl),
+                        Msg::Controller(ControllerMsg::ControlledShutdown { broker, incarnation }),
+                    );
+                }
+            }
             BrokerMsg::ControlledShutdownResponse => {
                 if self.shutting_down {
                     ctx.observe(Obs::note(Notable::ControlledShutdownDone { broker: self.id }));
@@ -342,7 +356,12 @@ impl Broker {
         let now = ctx.now;
         let c = &self.cluster.config;
         let (hb_interval, lag_max) = (c.broker_heartbeat_interval_ms * MS, c.replica_lag_time_max_ms * MS);
-        if let Some(ctl) = self.controller_hint {
+        if self.meta_in_flight.is_some_and(|t| now.saturating_sub(t) > METADATA_TIMEOUT) {
+            // No answer: that controller is gone or cut off; try another.
+            self.lost_controller(None);
+        }
+        {
+            let ctl = self.controller_target();
             let (broker, incarnation) = (self.id, self.incarnation);
             if now >= self.next_heartbeat {
                 self.next_heartbeat = now + hb_interval;
@@ -436,22 +455,31 @@ impl Broker {
         }
     }
 
+    /// Where controller requests go: the known active controller, else the next guess.
+    pub(super) fn controller_target(&self) -> u32 {
+        self.controller.unwrap_or(self.controller_guess % self.cluster.config.controllers)
+    }
+
+    /// The controller asked is not (or no longer) the active one.
+    fn lost_controller(&mut self, hint: Option<u32>) {
+        self.controller = hint;
+        if hint.is_none() {
+            self.controller_guess += 1;
+        }
+        self.meta_in_flight = None;
+    }
+
     /// Controlled shutdown: ask the controller to move leaderships first.
     pub fn stop(&mut self, ctx: &mut Ctx) {
         if !self.is_running() || self.shutting_down {
             return;
         }
         self.shutting_down = true;
-        match self.controller_hint {
-            Some(ctl) => {
-                let (broker, incarnation) = (self.id, self.incarnation);
-                ctx.send(
-                    Node::Controller(ctl),
-                    Msg::Controller(ControllerMsg::ControlledShutdown { broker, incarnation }),
-                );
-                ctx.timer(CONTROLLED_SHUTDOWN_TIMEOUT, Timer::ControlledShutdownTimeout);
-            }
-            None => ctx.observe(Obs::Exit { stopped: true }),
-        }
+        let (ctl, broker, incarnation) = (self.controller_target(), self.id, self.incarnation);
+        ctx.send(
+            Node::Controller(ctl),
+            Msg::Controller(ControllerMsg::ControlledShutdown { broker, incarnation }),
+        );
+        ctx.timer(CONTROLLED_SHUTDOWN_TIMEOUT, Timer::ControlledShutdownTimeout);
     }
 }

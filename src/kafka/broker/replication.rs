@@ -300,18 +300,17 @@ impl Broker {
         r.pending_isr = Some(isr.clone());
         r.pending_since = ctx.now;
         let (leader_epoch, partition_epoch) = (r.known.leader_epoch, r.known.partition_epoch);
-        if let Some(ctl) = self.controller_hint {
-            ctx.send(
-                Node::Controller(ctl),
-                Msg::Controller(ControllerMsg::AlterPartition {
-                    broker,
-                    pidx,
-                    leader_epoch,
-                    partition_epoch,
-                    isr,
-                }),
-            );
-        }
+        let ctl = self.controller_target();
+        ctx.send(
+            Node::Controller(ctl),
+            Msg::Controller(ControllerMsg::AlterPartition {
+                broker,
+                pidx,
+                leader_epoch,
+                partition_epoch,
+                isr,
+            }),
+        );
     }
 
     pub(super) fn retry_stale_alter_partitions(&mut self, now: Micros) {
@@ -483,7 +482,10 @@ impl Broker {
 
     // ---- metadata and roles --------------------------------------------------
 
-    pub(super) fn handle_metadata(&mut self, ctx: &mut Ctx, offset: u64, changes: Vec<(u32, PartMeta)>) {
+    pub(super) fn handle_metadata(&mut self, ctx: &mut Ctx, from: Node, offset: u64, changes: Vec<(u32, PartMeta)>) {
+        if let Node::Controller(c) = from {
+            self.controller = Some(c);
+        }
         self.meta_in_flight = None;
         let n = self.cluster.partitions.len();
         if self.image.len() < n {
@@ -504,14 +506,12 @@ impl Broker {
             }
         }
         // Long poll: ask again at once.
-        if let Some(ctl) = self.controller_hint {
-            self.meta_in_flight = Some(ctx.now);
-            let (broker, incarnation, offset) = (self.id, self.incarnation, self.meta_offset);
-            ctx.send(
-                Node::Controller(ctl),
-                Msg::Controller(ControllerMsg::MetadataFetch { broker, incarnation, offset }),
-            );
-        }
+        self.meta_in_flight = Some(ctx.now);
+        let (ctl, broker, incarnation, offset) = (self.controller_target(), self.id, self.incarnation, self.meta_offset);
+        ctx.send(
+            Node::Controller(ctl),
+            Msg::Controller(ControllerMsg::MetadataFetch { broker, incarnation, offset }),
+        );
     }
 
     /// The broker learns new metadata for one of its replicas and changes role.

@@ -240,7 +240,11 @@ impl Consumer {
             self.buffered = self.buffer.iter().map(|ch| ch.records).sum();
             // auto.offset.reset moves the position by rule, not by consuming: a commit
             // below the old one is then allowed (invariant 5's "unless reset").
-            ctx.observe(Obs::OffsetReset { group: self.group, pidx: p });
+            ctx.observe(Obs::OffsetReset {
+                group: self.group,
+                pidx: p,
+                to,
+            });
             let label = self.label();
             ctx.observe(Obs::note(Notable::Text(format!(
                 "consumer {label}: offset out of range on partition {p}, auto.offset.reset to {to}"
