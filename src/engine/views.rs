@@ -3,8 +3,8 @@
 //! here decides what happens next.
 
 use super::Simulation;
+use crate::kafka::broker::coordinator::Group;
 use crate::kafka::consumer::ConsumerState;
-use crate::kafka::group::Group;
 use crate::kafka::types::node_label;
 use crate::scenario::GroupProtocol;
 use crate::sim::{Micros, MS};
@@ -185,7 +185,7 @@ pub struct GroupView {
     pub members: Vec<MemberView>,
     pub rebalances: usize,
     /// The latest rebalances (at most 3), oldest first, for the timeline.
-    pub recent_rebalances: Vec<crate::report::groups::Rebalance>,
+    pub recent_rebalances: Vec<crate::metrics::groups::Rebalance>,
     /// The coordinator's member ids with their consumer's number: a member is
     /// known here before the consumer itself has learnt its id (first JoinGroup).
     pub member_numbers: Vec<(String, u32)>,

@@ -13,6 +13,7 @@ pub mod controller;
 pub mod group;
 pub mod layout;
 pub mod log;
+pub mod metadata;
 pub mod notable;
 pub mod obs;
 pub mod partitioner;

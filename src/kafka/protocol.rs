@@ -3,8 +3,8 @@
 //! carry many partitions at once, as Kafka's do (one produce or fetch request
 //! per broker pair), so the number of events follows requests, not records.
 
-use crate::kafka::controller::metadata::{Entry, Image};
 use crate::kafka::log::Batch;
+use crate::kafka::metadata::{Entry, Image};
 use crate::kafka::types::{ErrorCode, PartMeta};
 use crate::scenario::Acks;
 use crate::sim::Micros;

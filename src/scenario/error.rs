@@ -159,7 +159,7 @@ pub enum ScenarioError {
         member: u32,
         records_per_sec: u64,
     },
-    // Streaming ML (`crate::ml::validate`): workloads and processors.
+    // Streaming ML (`workloads::validate`): workloads and processors.
     WorkloadNeedsKeys {
         producer: String,
         workload: &'static str,

@@ -5,6 +5,7 @@
 mod action;
 pub mod draft;
 mod error;
+pub mod workloads;
 
 pub use action::{Action, NodeName, TimedAction};
 pub use error::{ActionError, ScenarioError};
@@ -507,7 +508,7 @@ impl Scenario {
                 return Err(E::DuplicateGroup(g.id.clone()));
             }
         }
-        crate::ml::validate(self)?;
+        workloads::validate(self)?;
         for a in &self.actions {
             a.action.validate(self)?;
         }
@@ -540,7 +541,7 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
         return Err(E::NoGroupTopics { group: group() });
     }
     for t in &g.topics {
-        if s.topic(t).is_none() && !crate::ml::auto_topic(s, t) {
+        if s.topic(t).is_none() && !workloads::auto_topic(s, t) {
             return Err(E::GroupTopic {
                 group: group(),
                 topic: t.clone(),

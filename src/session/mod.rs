@@ -17,7 +17,7 @@ pub use timeline::{Run, CHECKPOINT_EVERY, MAX_CHECKPOINTS};
 pub use twin::{comparison, numbers, CompareRow, TwinOf, COMPARE_HEADINGS};
 
 use crate::lesson::Lesson;
-use crate::report::groups::Rebalance;
+use crate::metrics::groups::Rebalance;
 use crate::scenario::draft::DraftError;
 use crate::scenario::{Scenario, TimedAction};
 use crate::share::{ShareError, SharedRun};

@@ -8,10 +8,10 @@
 //! - `clients.rs`: consumer fetches (long poll) and client metadata
 
 mod clients;
+pub mod coordinator;
 mod produce;
 mod replication;
 
-use crate::kafka::group::{CommitPayload, Coordinator};
 use crate::kafka::log::Log;
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::Obs;
@@ -19,6 +19,7 @@ use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, M
 use crate::kafka::types::{Cluster, ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
+use coordinator::{CommitPayload, Coordinator};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 

@@ -4,8 +4,8 @@
 //! A controller that is not active answers brokers NOT_CONTROLLER with the
 //! leader it knows.
 
-use super::metadata::{BrokerRegistration, MetaRecord};
 use super::{Controller, Role, FETCH_MAX_WAIT};
+use crate::kafka::metadata::{BrokerRegistration, MetaRecord};
 use crate::kafka::notable::{ElectionKind, Notable};
 use crate::kafka::obs::Obs;
 use crate::kafka::protocol::{BrokerMsg, Msg};

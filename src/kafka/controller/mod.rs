@@ -8,14 +8,13 @@
 //! frozen, as in Kafka.
 
 mod active;
-pub mod metadata;
 mod raft;
 
+use crate::kafka::metadata::{BrokerRegistration, Image, MetadataLog};
 use crate::kafka::protocol::{ControllerMsg, Timer};
 use crate::kafka::types::{Cluster, PartMeta};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
-use metadata::{BrokerRegistration, Image, MetadataLog};
 use std::rc::Rc;
 
 /// `controller.quorum.election.timeout.ms`: election timers are random in [T, 2T).

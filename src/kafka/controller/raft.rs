@@ -6,8 +6,8 @@
 //! committed once a majority holds it, and only committed metadata is acted on
 //! and served. A leader that stops hearing from a majority resigns.
 
-use super::metadata::MetaRecord;
 use super::{Controller, LeaderState, Role, ELECTION_TIMEOUT, FETCH_MAX_WAIT, FETCH_TIMEOUT};
+use crate::kafka::metadata::MetaRecord;
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::Obs;
 use crate::kafka::protocol::{ControllerMsg, Msg, RaftFetchBody, RaftFetchResponse};

@@ -8,16 +8,13 @@ use super::classic::step;
 use super::{assignor_input, global_assignment, GroupMember, GroupState};
 use crate::assignors::{self, ServerStrategy};
 use crate::kafka::broker::Broker;
+use crate::kafka::group::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Obs, RebalanceObs};
 use crate::kafka::protocol::{ConsumerHeartbeatDone, ConsumerMsg, GroupError};
 use crate::kafka::Ctx;
 use crate::sim::{SortSmall, MS};
 use std::collections::BTreeMap;
-
-/// Member epoch sent to leave the group for good (dynamic) or for a while (static).
-pub const LEAVE_EPOCH: i32 = -1;
-pub const STATIC_LEAVE_EPOCH: i32 = -2;
 
 fn heartbeat_done(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
     ConsumerMsg::ConsumerHeartbeatDone(Box::new(ConsumerHeartbeatDone {

@@ -1,6 +1,9 @@
 //! Time series kept in bounded memory: per-interval counters and latency
 //! histograms (HdrHistogram, not sorted vectors), with old points dropped from
-//! the front once a series is full.
+//! the front once a series is full; and per group (`groups`), its rebalances and
+//! what it consumed.
+
+pub mod groups;
 
 use crate::sim::{Micros, SEC};
 use hdrhistogram::Histogram;

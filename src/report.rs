@@ -2,8 +2,6 @@
 //! contract: keep these names) and the metric series as CSV. Shared by the CLI
 //! and the browser, so both print the same numbers.
 
-pub mod groups;
-
 use crate::sim::MS;
 use crate::Simulation;
 

@@ -1,6 +1,6 @@
-//! The group coordinator, as a part of the broker that leads the group's
-//! `__consumer_offsets` partition (Java `String.hashCode`, `Utils.abs`, 50
-//! partitions): its state per group here, its handlers in
+//! The group coordinator, a part of the broker that leads the group's
+//! `__consumer_offsets` partition (`crate::kafka::group` says which): its state
+//! per group here, its handlers in
 //!
 //! - `classic.rs`: JoinGroup/SyncGroup/Heartbeat/LeaveGroup, generations, the
 //!   group leader, `group.initial.rebalance.delay.ms`, `session.timeout.ms`,
@@ -17,31 +17,15 @@ mod kip848;
 mod load;
 mod offsets;
 
-pub use kip848::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
+pub(crate) use crate::kafka::group::{assignor_input, global_assignment, GroupState, COMMIT_WRITER};
 
-use crate::kafka::types::{Cluster, GroupInfo};
-use crate::sim::{Micros, SortSmall};
-use serde::Serialize;
+use crate::kafka::types::GroupInfo;
+use crate::sim::Micros;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// `offsets.topic.num.partitions`
-pub const OFFSETS_PARTITIONS: u32 = 50;
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
-/// Producer instance id used for the coordinator's batches in `__consumer_offsets`.
-pub const COMMIT_WRITER: u32 = crate::kafka::log::INTERNAL_WRITER;
-
 /// An offset commit waiting for its write: (group, offsets).
 pub type CommitPayload = (u32, Vec<(u32, u64)>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum GroupState {
-    Empty,
-    PreparingRebalance,
-    CompletingRebalance,
-    Stable,
-    Dead,
-}
 
 #[derive(Debug, Clone)]
 pub struct GroupMember {
@@ -142,51 +126,4 @@ impl Coordinator {
     pub fn group_mut(&mut self, g: u32) -> &mut Group {
         self.groups.get_mut(&g).expect("the group is loaded")
     }
-}
-
-/// What an assignor needs: the group's topics with their partition counts, and
-/// one `Member` per (id, instance id, owned partitions, generation).
-pub(crate) fn assignor_input<'a>(
-    cluster: &Cluster,
-    topics: &[u32],
-    members: impl Iterator<Item = (&'a String, &'a Option<String>, &'a [u32], i32)>,
-) -> (BTreeMap<String, u32>, Vec<crate::assignors::Member>) {
-    let topic_counts: BTreeMap<String, u32> = crate::sim::map_from(
-        topics
-            .iter()
-            .map(|&t| (cluster.topics[t as usize].name.clone(), cluster.topics[t as usize].partitions)),
-    );
-    let names: Vec<String> = topic_counts.keys().cloned().collect();
-    let members = members
-        .map(|(id, instance, owned_parts, generation)| {
-            let mut owned: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-            for &p in owned_parts {
-                let part = cluster.part(p);
-                owned.entry(cluster.topics[part.topic as usize].name.clone()).or_default().push(part.index);
-            }
-            crate::assignors::Member {
-                member_id: id.clone(),
-                group_instance_id: instance.clone(),
-                topics: names.clone(),
-                owned,
-                generation,
-            }
-        })
-        .collect();
-    (topic_counts, members)
-}
-
-/// An assignor's answer (topic name -> partition numbers) in global partition indices, ascending.
-pub(crate) fn global_assignment(cluster: &Cluster, a: crate::assignors::Assignment) -> BTreeMap<String, Vec<u32>> {
-    crate::sim::map_from(a.into_iter().map(|(member, by_topic)| {
-        let mut parts: Vec<u32> = by_topic
-            .into_iter()
-            .flat_map(|(t, ps)| {
-                let first = cluster.topics.iter().find(|x| x.name == t).map_or(0, |x| x.first);
-                ps.into_iter().map(move |p| first + p)
-            })
-            .collect();
-        parts.sort_small();
-        (member, parts)
-    }))
 }
