@@ -6,15 +6,15 @@ use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
 const GOLDEN: &[(&str, &str)] = &[
-    ("steady", "df8d2484cea0119e"),
-    ("busy", "3acc7418d05aaa05"),
-    ("orders", "a1b33d6b1e132344"),
+    ("steady", "03bcef9a6583dbbc"),
+    ("busy", "c68929755111fd22"),
+    ("orders", "2723ee2a2687e3ee"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "eb0be2c4740d811a"),
-    ("fraud-slow-model", "fc6f7894e92c24cf"),
-    ("fraud-rescore", "b52c6445e17dc03b"),
-    ("fraud-rebalance", "2e9250699408b8af"),
-    ("rec-freshness", "7c6d49e5320e8d2b"),
+    ("fraud-broker", "6851fca9ca6e2f96"),
+    ("fraud-slow-model", "f6840657c0aadda7"),
+    ("fraud-rescore", "9ee8b7907c44adc4"),
+    ("fraud-rebalance", "30b201eb35cc561a"),
+    ("rec-freshness", "addec9f76afe208f"),
 ];
 
 #[test]

@@ -41,7 +41,7 @@ use crate::metrics::groups::GroupReport;
 use crate::metrics::Metrics;
 use crate::ml::MlState;
 use crate::scenario::{Scenario, TimedAction};
-use crate::sim::{Effect, EventQueue, Fnv64, Micros, Network, Node, SimRng, SortSmall, MS, SEC};
+use crate::sim::{Effect, EventQueue, Fnv64, Latency, Micros, Network, Node, SimRng, SortSmall, MS, SEC};
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -187,7 +187,14 @@ impl Simulation {
             scenario: scenario.clone(),
             now: 0,
             queue: EventQueue::default(),
-            net: Network::new(c.network_rtt_us, c.brokers, SimRng::stream(scenario.seed, "network")),
+            net: Network::new(
+                Latency {
+                    rtt_us: c.network_rtt_us,
+                    jitter_us: c.network_jitter_us,
+                },
+                c.brokers,
+                SimRng::stream(scenario.seed, "network"),
+            ),
             rng: SimRng::stream(scenario.seed, "cluster"),
             broker_rngs: (0..c.brokers).map(|b| SimRng::stream(scenario.seed, &format!("broker/{b}"))).collect(),
             controller_rngs: (0..c.controllers).map(|i| SimRng::stream(scenario.seed, &format!("controller/{i}"))).collect(),
@@ -473,7 +480,7 @@ impl Simulation {
             self.counters.messages_dropped += 1;
             return;
         }
-        let at = depart.max(self.now) + self.net.delay(from, to);
+        let at = self.net.arrival(depart.max(self.now), from, to, msg.lane());
         self.queue.push(at, Event::Deliver { from, to, msg });
     }
 

@@ -64,6 +64,8 @@ pub struct Producer {
     next_seq: Vec<u32>,
     in_flight: BTreeMap<u64, InFlight>,
     in_flight_per_broker: Vec<u32>,
+    /// Per broker, the number of the current connection (a new one after each disconnect).
+    conn_gen: Vec<u32>,
     /// Batches in flight per partition: a retried batch goes alone, so order holds.
     in_flight_per_part: Vec<u32>,
     leaders: Vec<Option<u32>>,
@@ -112,6 +114,7 @@ impl Producer {
             next_seq: vec![0; n as usize],
             in_flight: BTreeMap::new(),
             in_flight_per_broker: vec![0; brokers],
+            conn_gen: vec![0; brokers],
             in_flight_per_part: vec![0; n as usize],
             leaders: vec![None; n as usize],
             leader_epochs: vec![-1; n as usize],
@@ -289,10 +292,13 @@ impl Producer {
             }
         }
         ctx.observe(Obs::Produced(produced));
-        // 2. Client-side request timeouts and delivery timeouts.
-        let timed_out: Vec<u64> = self.in_flight.iter().filter(|(_, f)| f.deadline <= now).map(|(&id, _)| id).collect();
-        for id in timed_out {
-            self.fail_request(ctx, id);
+        // 2. Client-side request timeouts (Kafka then closes the connection, failing
+        // every request in flight on it) and delivery timeouts.
+        let mut timed_out: Vec<u32> = self.in_flight.values().filter(|f| f.deadline <= now).map(|f| f.broker).collect();
+        timed_out.sort_unstable();
+        timed_out.dedup();
+        for b in timed_out {
+            self.disconnect(ctx, b);
         }
         if self
             .metadata_in_flight
@@ -319,7 +325,24 @@ impl Producer {
         ctx.timer(linger, Timer::ProducerTick);
     }
 
-    /// A request that will never be answered (timeout, reset connection): retry its batches.
+    /// The connection to `b` is gone (reset by the broker, or closed after a request
+    /// timed out): every request in flight on it fails and is retried, the next
+    /// requests go on a new connection, and metadata is refreshed (Kafka's
+    /// `handleServerDisconnect`).
+    fn disconnect(&mut self, ctx: &mut Ctx, b: u32) {
+        self.conn_gen[b as usize] += 1;
+        self.want_metadata = true;
+        let ids: Vec<u64> = self.in_flight.iter().filter(|(_, f)| f.broker == b).map(|(&id, _)| id).collect();
+        for id in ids {
+            self.fail_request(ctx, id);
+        }
+        if self.metadata_in_flight.is_some() && self.metadata_target % self.cluster.brokers() == b {
+            self.metadata_in_flight = None;
+            self.metadata_target += 1;
+        }
+    }
+
+    /// A request that will never be answered: retry its batches.
     fn fail_request(&mut self, ctx: &mut Ctx, req_id: u64) {
         let Some(f) = self.take_in_flight(req_id) else { return };
         self.want_metadata = true;
@@ -395,6 +418,7 @@ impl Producer {
             let first = self.first;
             let request = ProduceRequest {
                 req_id,
+                conn: self.conn_gen[b as usize],
                 acks,
                 timeout_us: self.cfg.request_timeout_ms * MS,
                 batches: batches
@@ -488,14 +512,7 @@ impl Producer {
             }
             ProducerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
-                let ids: Vec<u64> = self.in_flight.iter().filter(|(_, f)| f.broker == b).map(|(&id, _)| id).collect();
-                for id in ids {
-                    self.fail_request(ctx, id);
-                }
-                if self.metadata_in_flight.is_some() && self.metadata_target % self.cluster.brokers() == b {
-                    self.metadata_in_flight = None;
-                    self.metadata_target += 1;
-                }
+                self.disconnect(ctx, b);
                 self.maybe_request_metadata(ctx);
             }
             ProducerMsg::MetadataResponse { req_id, leaders } => {

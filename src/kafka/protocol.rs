@@ -7,7 +7,7 @@ use crate::kafka::log::Batch;
 use crate::kafka::metadata::{Entry, Image};
 use crate::kafka::types::{ErrorCode, PartMeta};
 use crate::scenario::Acks;
-use crate::sim::Micros;
+use crate::sim::{Lane, Micros};
 use serde::Serialize;
 
 /// Every network message, by the kind of node that receives it.
@@ -17,6 +17,33 @@ pub enum Msg {
     Controller(ControllerMsg),
     Producer(ProducerMsg),
     Consumer(ConsumerMsg),
+}
+
+/// The one connection between two nodes (TCP: in order).
+pub const MAIN_LANE: Lane = 0;
+/// A consumer's connection to its group coordinator: the Java client gives the
+/// coordinator the node id `Integer.MAX_VALUE - brokerId`, so group requests never
+/// wait behind a fetch held on the broker's main connection.
+pub const COORDINATOR_LANE: Lane = 1;
+
+impl Msg {
+    /// Which connection between its two nodes the message travels on.
+    pub fn lane(&self) -> Lane {
+        match self {
+            Msg::Broker(BrokerMsg::Group { .. })
+            | Msg::Consumer(
+                ConsumerMsg::Coordinator { .. }
+                | ConsumerMsg::Joined(_)
+                | ConsumerMsg::Synced { .. }
+                | ConsumerMsg::HeartbeatDone { .. }
+                | ConsumerMsg::GroupError { .. }
+                | ConsumerMsg::CommitDone { .. }
+                | ConsumerMsg::Offsets { .. }
+                | ConsumerMsg::ConsumerHeartbeatDone(_),
+            ) => COORDINATOR_LANE,
+            _ => MAIN_LANE,
+        }
+    }
 }
 
 /// Timers a node sets for itself. A timer dies with the process that set it.
@@ -31,6 +58,8 @@ pub enum Timer {
     GroupTick,
     ConsumerPoll,
     ConsumerHeartbeat,
+    /// A broker reads the next request of a connection that became free.
+    ReadRequests,
 }
 
 // ---- to brokers ----------------------------------------------------------------
@@ -84,6 +113,9 @@ pub enum BrokerMsg {
 #[derive(Debug, Clone)]
 pub struct ProduceRequest {
     pub req_id: u64,
+    /// The producer's number for its connection to this broker (a new one after
+    /// each disconnect): the broker drops requests from a connection it closed.
+    pub conn: u32,
     pub acks: Acks,
     pub timeout_us: Micros,
     pub batches: Vec<(u32, Batch)>,

@@ -222,6 +222,15 @@ pub struct ClusterConfig {
     pub leader_imbalance_check_interval_seconds: u64,
     /// Simulator setting, not Kafka's: network round trip between any two nodes.
     pub network_rtt_us: u64,
+    /// Simulator setting: the scale of each message's random extra delay. Most
+    /// messages wait less than this, one in four at least this, one in 64 at least
+    /// 7 times this (and one in 2,000 waits 1-4 ms more, like a retransmit); order
+    /// on a connection is kept. 0 gives a clockwork network.
+    pub network_jitter_us: u64,
+    /// Simulator setting: per million log appends, how many find the page cache
+    /// busy and take 0.5-4 ms; one in 20 of those is a writeback stall of 5-25 ms.
+    /// 0 gives a clockwork disk.
+    pub disk_slow_write_ppm: u32,
     /// Simulator setting: the log keeps at most this many batches per replica
     /// (old ones roll off, like retention), so memory stays flat.
     pub retention_batches: u32,
@@ -245,6 +254,8 @@ impl Default for ClusterConfig {
             auto_leader_rebalance_enable: true,
             leader_imbalance_check_interval_seconds: 300,
             network_rtt_us: 500,
+            network_jitter_us: 40,
+            disk_slow_write_ppm: 2_000,
             retention_batches: 500,
             retention_ms: 300_000,
         }

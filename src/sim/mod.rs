@@ -9,7 +9,7 @@ mod queue;
 mod rng;
 mod sort;
 
-pub use network::{Network, Node};
+pub use network::{Lane, Latency, Network, Node};
 pub use outbox::{Ctx, Effect, Outbox};
 pub use queue::EventQueue;
 pub use rng::{Fnv64, SimRng};

@@ -23,7 +23,7 @@ impl Broker {
             Node::Consumer(_) => Msg::Consumer(ConsumerMsg::Metadata { req_id, leaders }),
             _ => Msg::Producer(ProducerMsg::MetadataResponse { req_id, leaders }),
         };
-        ctx.send_at(done, from, msg);
+        self.respond(ctx, done, from, msg);
     }
 
     /// ListOffsets: the log start (earliest) or the HW (latest, what a
@@ -40,7 +40,7 @@ impl Broker {
             })
             .collect();
         let done = self.service(ctx.now, 20);
-        ctx.send_at(done, from, Msg::Consumer(ConsumerMsg::ListedOffsets { req_id, parts: answers }));
+        self.respond(ctx, done, from, Msg::Consumer(ConsumerMsg::ListedOffsets { req_id, parts: answers }));
     }
 
     /// Answers a consumer fetch with committed data (below the HW), or parks it.
@@ -92,7 +92,7 @@ impl Broker {
             return;
         }
         let done = self.service(ctx.now, 20 + 3 * parts.len() as u64 + bytes / 2_000);
-        ctx.send_at(done, Node::Consumer(c), Msg::Consumer(ConsumerMsg::Fetched { req_id, parts: out }));
+        self.respond(ctx, done, Node::Consumer(c), Msg::Consumer(ConsumerMsg::Fetched { req_id, parts: out }));
     }
 
     /// The HW moved: consumers waiting on this partition get their data now.

@@ -6,8 +6,10 @@
 //! - `produce.rs`: produce requests, purgatory, retention
 //! - `replication.rs`: follower fetches on both sides, the HW, ISR changes, metadata and roles
 //! - `clients.rs`: consumer fetches (long poll) and client metadata
+//! - `connections.rs`: one request at a time per client connection, in order
 
 mod clients;
+mod connections;
 pub mod coordinator;
 mod produce;
 mod replication;
@@ -19,6 +21,7 @@ use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, M
 use crate::kafka::types::{Cluster, ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
+use connections::Connections;
 use coordinator::{CommitPayload, Coordinator};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
@@ -152,6 +155,8 @@ pub struct Broker {
     pub controller: Option<u32>,
     /// The next controller to try while looking (round robin over the voters).
     controller_guess: u32,
+    /// Client connections: requests are read one at a time per connection.
+    conns: Connections,
 }
 
 impl Broker {
@@ -203,6 +208,7 @@ impl Broker {
             fetch_scratch: Vec::new(),
             controller: Some(0),
             controller_guess: 0,
+            conns: Connections::default(),
         }
     }
 
@@ -248,6 +254,11 @@ impl Broker {
     // ---- handlers ------------------------------------------------------------------
 
     pub fn on_message(&mut self, ctx: &mut Ctx, from: Node, msg: BrokerMsg) {
+        self.receive(ctx, from, msg);
+    }
+
+    /// Handles a message once it is read (requests in their connection's order).
+    fn handle(&mut self, ctx: &mut Ctx, from: Node, msg: BrokerMsg) {
         match msg {
             BrokerMsg::Produce(req) => self.handle_produce(ctx, from, *req),
             BrokerMsg::Fetch { fetch_id, parts } => {
@@ -305,6 +316,7 @@ impl Broker {
     pub fn on_timer(&mut self, ctx: &mut Ctx, timer: Timer) {
         match timer {
             Timer::BrokerTick => self.tick(ctx),
+            Timer::ReadRequests => self.read_requests(ctx),
             Timer::ParkedFetchTimeout => {
                 // One timer per broker, at the earliest deadline: answer what expired, re-arm.
                 let now = ctx.now;
@@ -343,12 +355,19 @@ impl Broker {
         self.busy_until
     }
 
-    /// Page-cache append cost: Kafka does not fsync per write. A rare stall
-    /// (dirty-page writeback) gives the latency tail.
+    /// Page-cache append cost: Kafka does not fsync per write. Now and then a
+    /// write finds the page cache busy (0.5-4 ms), and one in 20 of those is a
+    /// dirty-page writeback stall (5-25 ms): the latency tail
+    /// (`disk_slow_write_ppm`, a simulator setting).
     fn disk_cost(&mut self, ctx: &mut Ctx, bytes: u64) -> Micros {
         let mut cost = 5 + bytes / 1_000 + self.disk_extra_us;
-        if ctx.rng.chance_ppm(250) {
-            cost += ctx.rng.range(2 * MS, 20 * MS);
+        let ppm = self.cluster.config.disk_slow_write_ppm;
+        if ppm > 0 && ctx.rng.chance_ppm(ppm) {
+            cost += if ctx.rng.chance_ppm(50_000) {
+                ctx.rng.range(5 * MS, 25 * MS)
+            } else {
+                ctx.rng.range(MS / 2, 4 * MS)
+            };
         }
         cost
     }
@@ -424,6 +443,7 @@ impl Broker {
         self.parked.clear();
         self.parked_consumers.clear();
         self.parked_timer_at = 0;
+        self.conns.clear();
         self.waits.clear();
         self.wait_gen.clear();
         self.free_waits.clear();

@@ -5,7 +5,7 @@
 use super::{Broker, ProduceWait};
 use crate::kafka::log::IdemCheck;
 use crate::kafka::obs::{Appended, Obs};
-use crate::kafka::protocol::{Msg, ProduceRequest, ProducerMsg};
+use crate::kafka::protocol::{Msg, ProduceRequest, ProducerMsg, MAIN_LANE};
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
 use crate::scenario::Acks;
@@ -69,6 +69,13 @@ impl Broker {
         let disk = self.disk_cost(ctx, bytes);
         let done = self.service(ctx.now, cost + disk);
         if req.acks == Acks::Zero {
+            // No answer: the connection is read again once the request is handled, or
+            // closed if any partition refused it (the client then asks for metadata).
+            if results.iter().any(|r| matches!(r.1, Some(Err(_)))) {
+                self.close_connection(ctx, done, client, req.conn);
+            } else {
+                self.request_done(ctx, client, MAIN_LANE, done);
+            }
             for (pidx, _) in &touched {
                 self.after_leader_append(ctx, *pidx);
             }
@@ -76,7 +83,7 @@ impl Broker {
         }
         let pending = results.iter().filter(|r| r.1.is_none()).count() as u32;
         if pending == 0 {
-            send_produce_response(ctx, done, client, req.req_id, results);
+            self.answer_produce(ctx, done, client, req.req_id, results);
         } else {
             let wait = ProduceWait {
                 client,
@@ -202,7 +209,7 @@ impl Broker {
                 let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
                 self.commit_written(ctx, at, c, w.req_id, commit, written);
             }
-            _ => send_produce_response(ctx, at, w.client, w.req_id, w.results),
+            _ => self.answer_produce(ctx, at, w.client, w.req_id, w.results),
         }
     }
 
@@ -232,14 +239,15 @@ impl Broker {
             self.finish_wait_part(ctx, wslot, gen, pidx, Err(ErrorCode::NotLeaderOrFollower));
         }
     }
-}
 
-fn send_produce_response(ctx: &mut Ctx, at: Micros, client: Node, req_id: u64, results: Vec<(u32, Option<Result<u64, ErrorCode>>)>) {
-    let results: Vec<(u32, Result<u64, ErrorCode>)> = results.into_iter().map(|(p, r)| (p, r.unwrap_or(Err(ErrorCode::RequestTimedOut)))).collect();
-    for (_, r) in &results {
-        if let Err(e) = r {
-            ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+    /// The produce response; a partition still waiting counts as timed out.
+    fn answer_produce(&mut self, ctx: &mut Ctx, at: Micros, client: Node, req_id: u64, results: Vec<(u32, Option<Result<u64, ErrorCode>>)>) {
+        let results: Vec<(u32, Result<u64, ErrorCode>)> = results.into_iter().map(|(p, r)| (p, r.unwrap_or(Err(ErrorCode::RequestTimedOut)))).collect();
+        for (_, r) in &results {
+            if let Err(e) = r {
+                ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+            }
         }
+        self.respond(ctx, at, client, Msg::Producer(ProducerMsg::ProduceResponse { req_id, results }));
     }
-    ctx.send_at(at, client, Msg::Producer(ProducerMsg::ProduceResponse { req_id, results }));
 }

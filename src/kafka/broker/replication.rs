@@ -106,7 +106,8 @@ impl Broker {
         }
         let cost = 20 + 3 * parts.len() as u64 + bytes / 2_000;
         let done = self.service(ctx.now, cost);
-        ctx.send_at(
+        self.respond(
+            ctx,
             done,
             Node::Broker(follower),
             Msg::Broker(BrokerMsg::FetchResponse(Box::new(FetchResponse { fetch_id, parts: out }))),
