@@ -6,15 +6,15 @@ use kafka_sim::report::summary;
 use kafka_sim::{presets, Scenario, Simulation};
 
 const GOLDEN: &[(&str, &str)] = &[
-    ("steady", "03bcef9a6583dbbc"),
-    ("busy", "c68929755111fd22"),
-    ("orders", "2723ee2a2687e3ee"),
+    ("steady", "7fb40ed65e8dc031"),
+    ("busy", "8b67d373b2c2feeb"),
+    ("orders", "ac25d698686185f0"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "6851fca9ca6e2f96"),
-    ("fraud-slow-model", "f6840657c0aadda7"),
-    ("fraud-rescore", "9ee8b7907c44adc4"),
-    ("fraud-rebalance", "30b201eb35cc561a"),
-    ("rec-freshness", "addec9f76afe208f"),
+    ("fraud-broker", "48913bb1da63a021"),
+    ("fraud-slow-model", "3aa11f18d9ac7281"),
+    ("fraud-rescore", "b147e054394788f0"),
+    ("fraud-rebalance", "b4d5cd1278addac8"),
+    ("rec-freshness", "2097932449b2fe75"),
 ];
 
 #[test]

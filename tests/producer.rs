@@ -88,3 +88,33 @@ fn without_jitter_the_network_and_disk_are_clockwork() {
     let (p50, p99) = (l["produce_p50"].as_f64().unwrap(), l["produce_p99"].as_f64().unwrap());
     assert!(p99 < 1.1 * p50, "p99 {p99} p50 {p50}");
 }
+
+/// Records in each partition's leader log at the end.
+fn records_per_partition(sim: &Simulation) -> Vec<u64> {
+    sim.snapshot()
+        .partitions
+        .iter()
+        .map(|p| p.replicas.iter().find(|r| Some(r.broker) == p.leader).map_or(0, |r| r.leo))
+        .collect()
+}
+
+#[test]
+fn null_keys_spread_over_every_partition_at_a_low_rate() {
+    // KIP-794: the sticky partition moves on after batch.size bytes at a batch
+    // boundary, whatever linger.ms sent. Before: each linger drain started the batch
+    // over, so below ~16 KiB per linger every record stayed on one partition.
+    let s = scenario(
+        r#"{"seed": 5, "duration_ms": 30000, "cluster": {"brokers": 3},
+            "topics": [{"name": "events", "partitions": 6, "replication_factor": 3, "min_insync_replicas": 2}],
+            "producers": [{"id": "p", "topic": "events", "records_per_sec": 2000, "record_bytes": 200, "keys": 0}]}"#,
+    );
+    let mut sim = Simulation::new(&s);
+    sim.run_until(sim.end_us());
+    let counts = records_per_partition(&sim);
+    let total: u64 = counts.iter().sum();
+    assert!(total >= 59_000, "{counts:?}");
+    let mean = total / counts.len() as u64;
+    for (p, &c) in counts.iter().enumerate() {
+        assert!(c > mean / 2 && c < mean * 2, "partition {p} got {c} of {total}: {counts:?}");
+    }
+}

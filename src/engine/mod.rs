@@ -229,10 +229,8 @@ impl Simulation {
         }
         sim.bootstrap();
         for (i, cfg) in scenario.producers.iter().enumerate() {
-            let mut rng = SimRng::stream(scenario.seed, &format!("producer/{}", cfg.id));
-            let producer = Producer::new(sim.cluster.clone(), i as u32, cfg.clone(), &mut rng);
-            sim.producers.push(producer);
-            sim.producer_rngs.push(rng);
+            sim.producers.push(Producer::new(sim.cluster.clone(), i as u32, cfg.clone()));
+            sim.producer_rngs.push(SimRng::stream(scenario.seed, &format!("producer/{}", cfg.id)));
             sim.with_producer(i as u32, |p, ctx| p.start(ctx));
         }
         for (producer, sink, delay) in crate::ml::label_sinks(scenario) {
@@ -265,6 +263,7 @@ impl Simulation {
         }
         let image: Vec<(Option<u32>, i32)> = self.metadata().meta.iter().map(|m| (m.leader, m.leader_epoch)).collect();
         for b in 0..self.brokers.len() as u32 {
+            self.with_broker(b, |br, ctx| br.send_refetches(ctx));
             self.brokers[b as usize].bootstrap(image.clone());
             let jitter = self.rng.range(0, 250 * MS);
             self.timer(Node::Broker(b), jitter, Timer::BrokerTick);

@@ -14,7 +14,7 @@ use crate::kafka::protocol::{BrokerMsg, Msg, ProduceRequest, ProducerMsg, Timer}
 use crate::kafka::types::{Cluster, ErrorCode};
 use crate::kafka::Ctx;
 use crate::scenario::{Acks, ProducerConfig};
-use crate::sim::{Micros, Node, SimRng, MS, SEC};
+use crate::sim::{Micros, Node, MS, SEC};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -58,7 +58,12 @@ pub struct Producer {
     weights: Vec<u64>,
     weight_total: u64,
     owed_micro: Vec<u64>,
-    sticky: u32,
+    /// Null keys (Kafka's BuiltInPartitioner): the partition records go to now
+    /// (None until the first), the bytes it got since, and which partitions have
+    /// had a batch (adaptive partitioning waits until all have).
+    sticky: Option<u32>,
+    sticky_bytes: u64,
+    had_batch: Vec<bool>,
     acc: Vec<VecDeque<PendingBatch>>,
     next_audit_seq: Vec<u64>,
     next_seq: Vec<u32>,
@@ -85,8 +90,7 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// `rng` is the producer's own stream (it picks the first sticky partition).
-    pub fn new(cluster: Rc<Cluster>, index: u32, cfg: ProducerConfig, rng: &mut SimRng) -> Producer {
+    pub fn new(cluster: Rc<Cluster>, index: u32, cfg: ProducerConfig) -> Producer {
         let topic = cluster.topic_index(&cfg.topic).unwrap_or(0);
         let t = &cluster.topics[topic as usize];
         let n = t.partitions;
@@ -98,7 +102,6 @@ impl Producer {
                 weights[partitioner::partition_for_key(format!("key-{k}").as_bytes(), n) as usize] += 1;
             }
         }
-        let sticky = rng.range(0, u64::from(n - 1)) as u32;
         let brokers = cluster.brokers() as usize;
         Producer {
             first: t.first,
@@ -108,7 +111,9 @@ impl Producer {
             weight_total: weights.iter().sum::<u64>().max(1),
             weights,
             owed_micro: vec![0; n as usize],
-            sticky,
+            sticky: None,
+            sticky_bytes: 0,
+            had_batch: vec![false; n as usize],
             acc: vec![VecDeque::new(); n as usize],
             next_audit_seq: vec![0; n as usize],
             next_seq: vec![0; n as usize],
@@ -183,6 +188,7 @@ impl Producer {
             let b = match open {
                 Some(b) => b,
                 None => {
+                    self.had_batch[part as usize] = true;
                     q.push_back(PendingBatch {
                         instance: self.instance,
                         acks,
@@ -211,6 +217,109 @@ impl Producer {
             }
         }
         filled
+    }
+
+    /// Kafka's BuiltInPartitioner (KIP-794) for records without a key: they stick
+    /// to one partition until it has had `batch.size` bytes, and it switches at a
+    /// batch boundary (its last batch is full, or nothing is queued for it because
+    /// the sender took it), or in any case at twice `batch.size`. Batches sent early
+    /// by `linger.ms` do not move it: a slow producer still spreads its records.
+    fn add_null_key_records(&mut self, ctx: &mut Ctx, mut n: u64, now: Micros, linger: Micros) {
+        const BATCH_HEADER: u64 = 61;
+        let batch_size = u64::from(self.cfg.batch_size.max(1));
+        let record = u64::from(self.cfg.record_bytes.max(1));
+        while n > 0 {
+            let part = match self.sticky {
+                Some(p) => p,
+                None => self.switch_sticky(ctx),
+            };
+            if self.sticky_bytes >= batch_size && self.all_batches_full(part) {
+                self.switch_sticky(ctx);
+                continue;
+            }
+            let room = self.open_batch_room(part);
+            let (room, header) = if room == 0 { (self.records_per_batch(), BATCH_HEADER) } else { (room, 0) };
+            // Stop at the record that reaches twice batch.size.
+            let to_cap = (2 * batch_size).saturating_sub(self.sticky_bytes + header).div_ceil(record).max(1);
+            let take = n.min(room).min(to_cap);
+            self.add_records(part, take, now, linger);
+            self.sticky_bytes += header + take * record;
+            n -= take;
+            if (self.sticky_bytes >= batch_size && self.all_batches_full(part)) || self.sticky_bytes >= 2 * batch_size {
+                self.switch_sticky(ctx);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn acc_template(&self) -> PendingBatch {
+        PendingBatch {
+            instance: self.instance,
+            acks: self.cfg.acks,
+            idempotent: false,
+            pepoch: 0,
+            audit_seq: 0,
+            seq: 0,
+            records: 1,
+            bytes: 1,
+            created: 0,
+            arrival: 0,
+            attempts: 0,
+            retry_at: 0,
+        }
+    }
+
+    fn records_per_batch(&self) -> u64 {
+        u64::from((self.cfg.batch_size / self.cfg.record_bytes.max(1)).max(1))
+    }
+
+    /// Records that still fit in the partition's open batch (0: none open).
+    fn open_batch_room(&self, part: u32) -> u64 {
+        let per_batch = self.records_per_batch();
+        self.acc[part as usize]
+            .back()
+            .filter(|b| b.attempts == 0 && b.instance == self.instance)
+            .map_or(0, |b| per_batch.saturating_sub(u64::from(b.records)))
+    }
+
+    /// Kafka's `allBatchesFull`: nothing queued for the partition, or its last batch is full.
+    fn all_batches_full(&self, part: u32) -> bool {
+        self.open_batch_room(part) == 0
+    }
+
+    /// Kafka's `nextPartition`: a random partition among those with a known leader;
+    /// with adaptive partitioning (once every partition has had a batch), weighted
+    /// against queued batches so a slow broker's partitions get fewer records. The
+    /// same partition may come again.
+    fn switch_sticky(&mut self, ctx: &mut Ctx) -> u32 {
+        let random = ctx.rng.next_u64() & 0x7fff_ffff;
+        let known: Vec<u32> = (0..self.n).filter(|&p| self.leaders[p as usize].is_some()).collect();
+        let mut pick = None;
+        if self.cfg.partitioner_adaptive_partitioning_enable && self.n >= 2 && self.had_batch.iter().all(|&b| b) && !known.is_empty() {
+            let sizes: Vec<u64> = known.iter().map(|&p| self.acc[p as usize].len() as u64).collect();
+            let max = sizes.iter().copied().max().unwrap_or(0);
+            if known.len() < self.n as usize || sizes.iter().any(|&s| s != max) {
+                // Cumulative frequency table over (max + 1 - queue size).
+                let total: u64 = sizes.iter().map(|s| max + 1 - s).sum();
+                let mut w = random % total;
+                for (i, s) in sizes.iter().enumerate() {
+                    let f = max + 1 - s;
+                    if w < f {
+                        pick = Some(known[i]);
+                        break;
+                    }
+                    w -= f;
+                }
+            }
+        }
+        let part = pick.unwrap_or(if known.is_empty() {
+            (random % u64::from(self.n)) as u32
+        } else {
+            known[(random % known.len() as u64) as usize]
+        });
+        self.sticky = Some(part);
+        self.sticky_bytes = 0;
+        part
     }
 
     fn take_in_flight(&mut self, req_id: u64) -> Option<InFlight> {
@@ -243,26 +352,11 @@ impl Producer {
         let mut produced = 0;
         let rate = self.cfg.records_per_sec;
         if self.cfg.keys == 0 {
-            // Sticky partitioner: one partition until its batch fills, then another.
             self.owed_micro[0] += rate * linger;
-            let mut n = self.owed_micro[0] / SEC;
+            let n = self.owed_micro[0] / SEC;
             self.owed_micro[0] %= SEC;
             produced += n;
-            let per_batch = u64::from((self.cfg.batch_size / self.cfg.record_bytes.max(1)).max(1));
-            while n > 0 {
-                let part = self.sticky;
-                let room = per_batch
-                    - self.acc[part as usize]
-                        .back()
-                        .filter(|b| b.attempts == 0)
-                        .map_or(0, |b| u64::from(b.records) % per_batch);
-                let take = n.min(room.max(1));
-                if self.add_records(part, take, now, linger) && self.n > 1 {
-                    let next = ctx.rng.range(0, u64::from(self.n - 2)) as u32;
-                    self.sticky = if next >= part { next + 1 } else { next };
-                }
-                n -= take;
-            }
+            self.add_null_key_records(ctx, n, now, linger);
         } else {
             for part in 0..self.n {
                 let owed = &mut self.owed_micro[part as usize];
@@ -580,5 +674,96 @@ impl Producer {
             idempotent: self.cfg.idempotent(),
         });
         ctx.timer(0, Timer::ProducerTick);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::types::{PartInfo, TopicInfo};
+    use crate::kafka::Outbox;
+    use crate::scenario::ClusterConfig;
+    use crate::sim::SimRng;
+
+    fn producer(partitions: u32, cfg: ProducerConfig) -> Producer {
+        let cluster = Cluster {
+            config: ClusterConfig::default(),
+            topics: vec![TopicInfo {
+                name: "t".to_string(),
+                first: 0,
+                partitions,
+                replication_factor: 1,
+                min_isr: 1,
+            }],
+            partitions: (0..partitions)
+                .map(|index| PartInfo {
+                    topic: 0,
+                    index,
+                    assignment: vec![0],
+                })
+                .collect(),
+            groups: Vec::new(),
+            seed: 1,
+        };
+        Producer::new(Rc::new(cluster), 0, ProducerConfig { topic: "t".to_string(), ..cfg })
+    }
+
+    /// Null-key records while nothing is sent (no leader known yet): each stint on
+    /// a partition ends when the second batch fills, the first point where it has
+    /// had batch.size bytes and its last batch is full.
+    #[test]
+    fn a_null_key_stint_ends_at_the_first_full_batch_past_batch_size() {
+        let cfg = ProducerConfig {
+            record_bytes: 200,
+            batch_size: 16_384,
+            ..ProducerConfig::default()
+        };
+        let mut p = producer(4, cfg);
+        let (mut rng, mut out) = (SimRng::stream(1, "test"), Outbox::default());
+        let mut ctx = Ctx::new(0, Node::Client(0), &mut rng, &mut out);
+        let mut stints = Vec::new();
+        for _ in 0..40 {
+            let before: Vec<u32> = p.acc.iter().map(|q| q.iter().map(|b| b.records).sum()).collect();
+            // 162 records: two batches of 81 (16,200 bytes + a 61-byte header each).
+            p.add_null_key_records(&mut ctx, 162, 0, 5 * MS);
+            let grew: Vec<u32> = p.acc.iter().zip(&before).map(|(q, b)| q.iter().map(|x| x.records).sum::<u32>() - b).collect();
+            stints.push(grew);
+        }
+        // Each call is exactly one stint on one partition, and the sticky partition moved on.
+        for grew in &stints {
+            assert_eq!(grew.iter().filter(|&&g| g > 0).count(), 1, "{grew:?}");
+            assert_eq!(grew.iter().sum::<u32>(), 162);
+        }
+        assert_eq!(p.sticky_bytes, 0);
+        // Over 40 stints, every partition was picked.
+        assert!(p.acc.iter().all(|q| !q.is_empty()));
+    }
+
+    /// Once every partition has had a batch, adaptive partitioning weighs the next
+    /// pick against queued batches: a partition with a long queue is picked rarely.
+    #[test]
+    fn adaptive_partitioning_avoids_long_queues() {
+        let mut p = producer(3, ProducerConfig::default());
+        p.leaders = vec![Some(0); 3];
+        p.had_batch = vec![true; 3];
+        for _ in 0..9 {
+            let b = p.acc_template();
+            p.acc[0].push_back(b);
+        }
+        let (mut rng, mut out) = (SimRng::stream(2, "test"), Outbox::default());
+        let mut ctx = Ctx::new(0, Node::Client(0), &mut rng, &mut out);
+        let mut picks = [0u32; 3];
+        for _ in 0..3_000 {
+            picks[p.switch_sticky(&mut ctx) as usize] += 1;
+        }
+        // Weights (max + 1 - queue): 1, 10, 10 of 21.
+        assert!(picks[0] < 250, "{picks:?}");
+        assert!(picks[1] > 1_200 && picks[2] > 1_200, "{picks:?}");
+        p.cfg.partitioner_adaptive_partitioning_enable = false;
+        let mut uniform = [0u32; 3];
+        for _ in 0..3_000 {
+            uniform[p.switch_sticky(&mut ctx) as usize] += 1;
+        }
+        assert!(uniform[0] > 800, "{uniform:?}");
     }
 }

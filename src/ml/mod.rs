@@ -15,7 +15,7 @@ pub mod workload;
 use crate::kafka::obs::Delivery;
 use crate::kafka::types::Cluster;
 use crate::scenario::workloads::{alerts_id, labels_id, transactions_topic, ALERTS_TOPIC, DEFAULT_LABEL_DELAY_MS, LABELS_TOPIC};
-use crate::scenario::{Acks, GroupConfig, ProcessorKind, ProducerConfig, Scenario, TopicConfig, Workload};
+use crate::scenario::{GroupConfig, ProcessorKind, ProducerConfig, Scenario, TopicConfig, Workload};
 use crate::sim::{Micros, SEC};
 use fraud::FraudModel;
 use recsys::RecModel;
@@ -39,17 +39,9 @@ fn internal_producer(id: String, topic: &str, like: Option<&ProducerConfig>, key
         records_per_sec: 0,
         record_bytes: 64,
         keys,
-        acks: Acks::All,
-        enable_idempotence: None,
         linger_ms: like.map_or(5, |p| p.linger_ms),
-        batch_size: 16_384,
-        max_in_flight_requests_per_connection: 5,
-        delivery_timeout_ms: 120_000,
-        request_timeout_ms: 30_000,
-        retry_backoff_ms: 100,
-        retry_backoff_max_ms: 1_000,
         workload: Some(workload),
-        label_delay_ms: None,
+        ..ProducerConfig::default()
     }
 }
 

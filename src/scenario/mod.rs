@@ -341,6 +341,10 @@ pub struct ProducerConfig {
     pub retry_backoff_ms: u64,
     #[serde(default = "producer_default::retry_backoff_max_ms")]
     pub retry_backoff_max_ms: u64,
+    /// Null keys: the next sticky partition is drawn with weights against each
+    /// partition's queued batches (KIP-794's adaptive partitioning), not uniformly.
+    #[serde(default = "producer_default::partitioner_adaptive_partitioning_enable")]
+    pub partitioner_adaptive_partitioning_enable: bool,
     /// Generated records with a meaning (issue 8): `transactions` or `user_behavior`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<Workload>,
@@ -367,6 +371,7 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             retry_backoff_max_ms: 1_000,
+            partitioner_adaptive_partitioning_enable: true,
             workload: None,
             label_delay_ms: None,
         }
@@ -384,6 +389,7 @@ field_defaults!(producer_default for ProducerConfig:
     request_timeout_ms: u64,
     retry_backoff_ms: u64,
     retry_backoff_max_ms: u64,
+    partitioner_adaptive_partitioning_enable: bool,
 );
 
 impl ProducerConfig {

@@ -84,6 +84,8 @@ pub struct Replica {
 #[derive(Debug, Clone, Default)]
 pub struct Fetcher {
     pub partitions: Vec<u32>,
+    /// Its partitions changed: fetch again once the metadata change is applied.
+    pub refetch: bool,
     pub in_flight: Option<(u64, Micros)>,
     pub backoff_until: Micros,
 }

@@ -108,6 +108,12 @@ impl Broker {
     /// New data on a leader: wake parked follower fetches, maybe advance the HW, apply retention.
     pub(crate) fn after_leader_append(&mut self, ctx: &mut Ctx, pidx: u32) {
         self.maybe_advance_hw(ctx, pidx);
+        self.wake_parked_fetches(ctx, pidx);
+        self.apply_retention(ctx, pidx);
+    }
+
+    /// Follower fetches held here that include the partition are answered now.
+    pub(super) fn wake_parked_fetches(&mut self, ctx: &mut Ctx, pidx: u32) {
         let waiting: Vec<usize> = self
             .parked
             .iter()
@@ -119,7 +125,6 @@ impl Broker {
             let parked = self.parked.swap_remove(i);
             self.answer_fetch(ctx, parked.follower, parked.fetch_id, parked.parts, false);
         }
-        self.apply_retention(ctx, pidx);
     }
 
     /// Retention runs on the leader; committed records it deletes are retired, not lost.

@@ -330,6 +330,7 @@ impl Broker {
             Ok(meta) => {
                 if meta.partition_epoch > r.known.partition_epoch {
                     self.apply_known(ctx, pidx, meta);
+                    self.send_refetches(ctx);
                 }
             }
             Err(e) => {
@@ -506,6 +507,7 @@ impl Broker {
                 self.apply_known(ctx, pidx, meta);
             }
         }
+        self.send_refetches(ctx);
         // Long poll: ask again at once.
         self.meta_in_flight = Some(ctx.now);
         let (ctl, broker, incarnation, offset) = (self.controller_target(), self.id, self.incarnation, self.meta_offset);
@@ -516,7 +518,29 @@ impl Broker {
     }
 
     /// The broker learns new metadata for one of its replicas and changes role.
+    /// Follower fetches held here that include the partition are answered when its
+    /// leadership or epoch changes (Kafka completes the delayed fetch), and the
+    /// fetchers it joined fetch again (see `send_refetches`).
     pub(crate) fn apply_known(&mut self, ctx: &mut Ctx, pidx: u32, meta: PartMeta) {
+        let before = self.replica(pidx).map(|r| (r.role, r.known.leader_epoch));
+        self.change_role(ctx, pidx, meta);
+        if self.replica(pidx).map(|r| (r.role, r.known.leader_epoch)) != before {
+            self.wake_parked_fetches(ctx, pidx);
+        }
+    }
+
+    /// Fetchers whose partitions changed send a new fetch now.
+    pub(crate) fn send_refetches(&mut self, ctx: &mut Ctx) {
+        let leaders: Vec<u32> = self.fetchers.iter().filter(|(_, f)| f.refetch).map(|(&l, _)| l).collect();
+        for l in leaders {
+            if let Some(f) = self.fetchers.get_mut(&l) {
+                f.refetch = false;
+            }
+            self.send_fetch(ctx, l, ctx.now);
+        }
+    }
+
+    fn change_role(&mut self, ctx: &mut Ctx, pidx: u32, meta: PartMeta) {
         let now = ctx.now;
         let b = self.id;
         let n = self.cluster.part(pidx).assignment.len();
@@ -573,8 +597,10 @@ impl Broker {
                     f.partitions.push(pidx);
                     f.partitions.sort_small();
                 }
-                // A fetch in flight carries the old epoch: the answer is ignored, so fetch again.
-                self.send_fetch(ctx, l, now);
+                // A fetch in flight carries the old epoch: its answer is ignored, so fetch
+                // again, once for the whole metadata change (Kafka adds a delta's
+                // partitions to a fetcher at once).
+                f.refetch = true;
             }
         }
     }
