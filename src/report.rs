@@ -33,6 +33,10 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
     for (r, n) in &audit.by_reason {
         reasons.insert(r.key().to_string(), (*n).into());
     }
+    let mut acks0_reasons = serde_json::Map::new();
+    for (r, n) in &audit.acks0_by_reason {
+        acks0_reasons.insert(r.key().to_string(), (*n).into());
+    }
     serde_json::json!({
         "seed": sim.scenario().seed,
         "simulated_ms": sim.now_us() / MS,
@@ -42,6 +46,10 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
         "errors": c.errors,
         "acked_lost": audit.lost,
         "loss_reasons": reasons,
+        "acks0_lost": audit.acks0_lost,
+        "acks0_loss_reasons": acks0_reasons,
+        "group_errors": c.group_errors,
+        "replication_errors": c.replication_errors,
         "duplicates": audit.duplicates,
         "leader_elections": c.leader_elections,
         "unclean_elections": c.unclean_elections,

@@ -8,7 +8,7 @@ use kafka_sim::{presets, Scenario, Simulation};
 const GOLDEN: &[(&str, &str)] = &[
     ("steady", "7fb40ed65e8dc031"),
     ("busy", "8b67d373b2c2feeb"),
-    ("orders", "ac25d698686185f0"),
+    ("orders", "4ae84c2955e0eecb"),
     // The streaming-ML presets (issue 8).
     ("fraud-broker", "48913bb1da63a021"),
     ("fraud-slow-model", "3aa11f18d9ac7281"),

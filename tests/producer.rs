@@ -5,6 +5,8 @@
 //! Each test failed on the engine before issue 14.
 
 use kafka_sim::report::summary;
+use kafka_sim::scenario::{Action, NodeName};
+use kafka_sim::sim::{MS, SEC};
 use kafka_sim::{presets, Scenario, Simulation};
 use serde_json::Value;
 
@@ -117,4 +119,132 @@ fn null_keys_spread_over_every_partition_at_a_low_rate() {
     for (p, &c) in counts.iter().enumerate() {
         assert!(c > mean / 2 && c < mean * 2, "partition {p} got {c} of {total}: {counts:?}");
     }
+}
+
+fn at(sim: &mut Simulation, t_ms: u64, action: Action) {
+    sim.run_until(t_ms * MS);
+    sim.inject(action).expect("valid action");
+}
+
+fn acked_by(sim: &mut Simulation, t_ms: u64) -> u64 {
+    sim.run_until(t_ms * MS);
+    sim.metrics().total_acked
+}
+
+#[test]
+fn an_idempotent_producer_writes_again_after_an_outage_longer_than_the_delivery_timeout() {
+    // Both brokers are down for 135 s: the batches in retry expire after
+    // delivery.timeout.ms (120 s) and leave their sequences unresolved. KIP-360: once
+    // nothing is in flight the producer bumps its epoch and restarts at sequence 0.
+    // Before: sequences were given when records were queued, the expired batches left
+    // a gap, and every later batch got OUT_OF_ORDER_SEQUENCE_NUMBER forever.
+    let s = scenario(
+        r#"{"seed": 9, "duration_ms": 220000, "cluster": {"brokers": 2},
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 2, "min_insync_replicas": 1}],
+            "producers": [{"id": "p", "topic": "t", "records_per_sec": 500, "keys": 10, "acks": "all",
+                           "enable_idempotence": true}]}"#,
+    );
+    let mut sim = Simulation::new(&s);
+    at(&mut sim, 5_000, Action::KillBroker { broker: 0 });
+    at(&mut sim, 5_000, Action::KillBroker { broker: 1 });
+    at(&mut sim, 140_000, Action::RestartBroker { broker: 0 });
+    at(&mut sim, 140_000, Action::RestartBroker { broker: 1 });
+    let back = acked_by(&mut sim, 170_000);
+    let end = acked_by(&mut sim, 220_000);
+    assert!(end - back >= 20_000, "acknowledged {} records in the last 50 s", end - back);
+    let v = summary(&sim);
+    assert_eq!(v["invariant_violations"], serde_json::json!([]), "{v}");
+}
+
+#[test]
+fn an_idempotent_producer_writes_again_after_an_unclean_election() {
+    // Replication factor 2: the follower dies, the leader goes on alone, then dies,
+    // and the stale follower is elected uncleanly. Its producer state ends where it
+    // stopped, so the producer's next sequence is a gap: the producer bumps its epoch
+    // and restarts at 0. Before: OUT_OF_ORDER_SEQUENCE_NUMBER for the rest of the run.
+    let s = scenario(
+        r#"{"seed": 5, "duration_ms": 90000, "cluster": {"brokers": 2, "unclean_leader_election_enable": true},
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 2}],
+            "producers": [{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "all",
+                           "enable_idempotence": true}]}"#,
+    );
+    let mut sim = Simulation::new(&s);
+    sim.run_until(SEC);
+    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    at(&mut sim, 5_000, Action::KillBroker { broker: 1 - leader });
+    at(&mut sim, 30_000, Action::KillBroker { broker: leader });
+    at(&mut sim, 40_000, Action::RestartBroker { broker: 1 - leader });
+    let after = acked_by(&mut sim, 60_000);
+    let end = acked_by(&mut sim, 90_000);
+    assert!(end - after >= 25_000, "acknowledged {} records in the last 30 s", end - after);
+    let v = summary(&sim);
+    assert_eq!(v["unclean_elections"], 1, "{v}");
+    assert_eq!(v["invariant_violations"], serde_json::json!([]), "{v}");
+}
+
+#[test]
+fn acks0_finds_the_new_leader_and_counts_what_went_to_the_dead_one() {
+    // The leader dies at 10 s. An acks=0 producer hears nothing back; its sends to the
+    // dead broker are refused (a disconnect), so it asks for metadata and follows the
+    // new leader once the controller fences the old one. Before: the partition
+    // stopped growing for the rest of the run and nothing reported the loss.
+    let s = scenario(
+        r#"{"seed": 4, "duration_ms": 60000, "cluster": {"brokers": 3},
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 3, "min_insync_replicas": 2}],
+            "producers": [{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "0"}]}"#,
+    );
+    let mut sim = Simulation::new(&s);
+    sim.run_until(SEC);
+    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    at(&mut sim, 10_000, Action::KillBroker { broker: leader });
+    sim.run_until(30 * SEC);
+    let mid = records_per_partition(&sim)[0];
+    sim.run_until(sim.end_us());
+    let end = records_per_partition(&sim)[0];
+    assert!(end - mid >= 25_000, "the partition grew by {} records in the last 30 s", end - mid);
+    let v = summary(&sim);
+    assert_eq!(v["acked"], 0, "acks=0 records are never acknowledged: {v}");
+    assert_eq!(v["acked_lost"], 0, "{v}");
+    let lost = u(&v, "acks0_lost");
+    // Sent to the dead leader until it was fenced (about 9 s at 1,000 records/s).
+    assert!((3_000..=12_000).contains(&lost), "acks0_lost {lost}: {v}");
+    assert_eq!(v["acks0_loss_reasons"]["dead_broker"], lost, "{v}");
+    // Every record is accounted for: in the log, or lost for a stated reason.
+    assert!(end + lost >= u(&v, "produced") - 100, "{end} in the log + {lost} lost vs {v}");
+}
+
+#[test]
+fn acks0_records_written_to_an_isolated_leader_are_lost_when_it_rejoins() {
+    // The leader is cut off from the other brokers and the controllers (clients still
+    // reach it). It keeps taking acks=0 writes that no follower copies; the controller
+    // elects a new leader, and when the cut heals the old leader truncates them.
+    let s = scenario(
+        r#"{"seed": 4, "duration_ms": 40000, "cluster": {"brokers": 3},
+            "topics": [{"name": "t", "partitions": 1, "replication_factor": 3, "min_insync_replicas": 2}],
+            "producers": [{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "0"}]}"#,
+    );
+    let mut sim = Simulation::new(&s);
+    sim.run_until(SEC);
+    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    let mut others: Vec<NodeName> = (0..3).filter(|&b| b != leader).map(NodeName::Broker).collect();
+    others.extend(["c0", "c1", "c2"].map(|c| NodeName::Controller(c.into())));
+    at(
+        &mut sim,
+        10_000,
+        Action::PartitionNetwork {
+            from: vec![NodeName::Broker(leader)],
+            to: others,
+            one_way: false,
+        },
+    );
+    at(&mut sim, 25_000, Action::HealNetwork {});
+    sim.run_until(sim.end_us());
+    let v = summary(&sim);
+    let lost = u(&v, "acks0_lost");
+    assert!(lost >= 1_000, "acks0_lost {lost}: {v}");
+    assert!(v["acks0_loss_reasons"]["truncated"].as_u64().unwrap_or(0) >= 1_000, "{v}");
+    assert_eq!(v["acked_lost"], 0, "{v}");
+    // The isolated leader's AlterPartition was refused: a replication error, not a produce one.
+    assert!(v["replication_errors"]["INELIGIBLE_REPLICA"].as_u64().unwrap_or(0) > 0, "{v}");
+    assert!(v["errors"].get("INELIGIBLE_REPLICA").is_none(), "{v}");
 }

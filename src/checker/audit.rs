@@ -6,6 +6,7 @@
 
 use super::shadow::Shadow;
 use crate::kafka::log::ProducerInstance;
+use crate::kafka::obs::Acks0Loss;
 use crate::scenario::Acks;
 use std::collections::BTreeMap;
 
@@ -132,6 +133,11 @@ pub struct Audit {
     /// Records retired while already retired under another offset: committed twice.
     retired_duplicates: u64,
     pub acked_records: u64,
+    /// acks=0: what was sent, what was written on some replica, and what a broker,
+    /// the network or a dead process told the checker will never be written.
+    acks0_sent: BTreeMap<(ProducerInstance, u32), RangeSet>,
+    acks0_written: BTreeMap<(ProducerInstance, u32), RangeSet>,
+    acks0_unwritten: BTreeMap<(ProducerInstance, u32, Acks0Loss), RangeSet>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -139,6 +145,10 @@ pub struct AuditReport {
     pub lost: u64,
     pub by_reason: BTreeMap<LossReason, u64>,
     pub duplicates: u64,
+    /// Records sent with acks=0 that are not in the committed log, by why; records
+    /// still on their way at the end are not counted.
+    pub acks0_lost: u64,
+    pub acks0_by_reason: BTreeMap<Acks0Loss, u64>,
 }
 
 impl Audit {
@@ -157,6 +167,29 @@ impl Audit {
     pub fn acked(&mut self, producer: ProducerInstance, partition: u32, seq: u64, records: u32) {
         self.acked.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
         self.acked_records += u64::from(records);
+    }
+
+    /// Did any producer send with acks=0 (the guarantees panel then shows `acks0_lost`)?
+    pub fn tracks_acks0(&self) -> bool {
+        !self.acks0_sent.is_empty()
+    }
+
+    pub fn acks0_sent(&mut self, producer: ProducerInstance, partition: u32, seq: u64, records: u32) {
+        self.acks0_sent.entry((producer, partition)).or_default().insert(seq, seq + u64::from(records));
+    }
+
+    pub fn acks0_unwritten(&mut self, producer: ProducerInstance, partition: u32, seq: u64, records: u32, why: Acks0Loss) {
+        self.acks0_unwritten
+            .entry((producer, partition, why))
+            .or_default()
+            .insert(seq, seq + u64::from(records));
+    }
+
+    /// A replica appended a batch: for acks=0 producers, it was written once.
+    pub fn appended(&mut self, producer: ProducerInstance, partition: u32, seq: u64, records: u64) {
+        if self.instance_acks.get(&producer) == Some(&Acks::Zero) {
+            self.acks0_written.entry((producer, partition)).or_default().insert(seq, seq + records);
+        }
     }
 
     /// A committed batch at `offset` aged out of the leader's log.
@@ -227,6 +260,30 @@ impl Audit {
                 report.lost += n;
                 *report.by_reason.entry(reason).or_default() += n;
             }
+        }
+        for (&(producer, p), sent) in self.acks0_sent.range((0, partition)..) {
+            if p != partition {
+                continue;
+            }
+            let mut missing = sent.minus(present.get(&producer).unwrap_or(&empty));
+            if let Some(r) = self.retired.get(&(producer, partition)) {
+                missing = missing.minus(r);
+            }
+            let explained = [Acks0Loss::DeadBroker, Acks0Loss::NetworkCut, Acks0Loss::NotLeader, Acks0Loss::ConnectionClosed]
+                .into_iter()
+                .map(|why| (why, self.acks0_unwritten.get(&(producer, partition, why))))
+                .chain(std::iter::once((Acks0Loss::Truncated, self.acks0_written.get(&(producer, partition)))));
+            for (why, set) in explained {
+                let Some(set) = set else { continue };
+                let rest = missing.minus(set);
+                let n = missing.len() - rest.len();
+                if n > 0 {
+                    report.acks0_lost += n;
+                    *report.acks0_by_reason.entry(why).or_default() += n;
+                }
+                missing = rest;
+            }
+            // What is left was still on its way (in the network or a broker's queue).
         }
     }
 

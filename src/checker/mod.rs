@@ -69,7 +69,18 @@ impl Checker {
             Obs::Acked {
                 instance, pidx, seq, records, ..
             } => self.audit.acked(*instance, *pidx, *seq, *records),
-            Obs::Appended { pidx, broker, batch } => self.appended(now, *pidx, *broker, batch),
+            Obs::Appended { pidx, broker, batch } => {
+                self.audit.appended(batch.producer, *pidx, batch.audit_seq, u64::from(batch.records));
+                self.appended(now, *pidx, *broker, batch);
+            }
+            Obs::Acks0Sent { instance, pidx, seq, records } => self.audit.acks0_sent(*instance, *pidx, *seq, *records),
+            Obs::Acks0Unwritten {
+                instance,
+                pidx,
+                seq,
+                records,
+                why,
+            } => self.audit.acks0_unwritten(*instance, *pidx, *seq, *records, *why),
             Obs::Truncated { pidx, broker, to, .. } => {
                 if let Some(s) = self.shadow_mut(*pidx, *broker) {
                     s.truncate(*to);

@@ -6,6 +6,7 @@
 use super::{Event, Simulation};
 use crate::kafka::consumer::Consumer;
 use crate::kafka::notable::Notable;
+use crate::kafka::obs::Acks0Loss;
 use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
 use crate::scenario::{Action, NodeName, ScenarioError, TimedAction};
 use crate::sim::{Micros, Node, SimRng, MS};
@@ -257,7 +258,11 @@ impl Simulation {
             return;
         }
         self.reset_connections(b);
-        self.brokers[b as usize].crash(stopped);
+        for req in self.brokers[b as usize].crash(stopped) {
+            if let Node::Client(_) = req.0 {
+                self.acks0_unwritten(req.0, &req.1, Acks0Loss::DeadBroker);
+            }
+        }
         self.refresh_availability();
     }
 

@@ -33,14 +33,15 @@ use crate::kafka::controller::Controller;
 use crate::kafka::group::{OFFSETS_PARTITIONS, OFFSETS_TOPIC};
 use crate::kafka::layout;
 use crate::kafka::metadata::Image;
+use crate::kafka::obs::{Acks0Loss, Obs};
 use crate::kafka::producer::Producer;
-use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProducerMsg, Timer};
+use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProduceRequest, ProducerMsg, Timer};
 use crate::kafka::types::{Cluster, GroupInfo, PartInfo, TopicInfo};
 use crate::kafka::{Ctx, Outbox};
 use crate::metrics::groups::GroupReport;
 use crate::metrics::Metrics;
 use crate::ml::MlState;
-use crate::scenario::{Scenario, TimedAction};
+use crate::scenario::{Acks, Scenario, TimedAction};
 use crate::sim::{Effect, EventQueue, Fnv64, Latency, Micros, Network, Node, SimRng, SortSmall, MS, SEC};
 
 use std::collections::BTreeMap;
@@ -60,7 +61,11 @@ pub struct Counters {
     pub unclean_elections: u64,
     pub offline_partition_us: u64,
     pub unavailable_partition_us: u64,
+    /// Produce-response errors (Kafka's names), as producers see them.
     pub errors: BTreeMap<&'static str, u64>,
+    /// Errors answered to group requests, and to the brokers' fetches and AlterPartition.
+    pub group_errors: BTreeMap<&'static str, u64>,
+    pub replication_errors: BTreeMap<&'static str, u64>,
     pub failed_records: u64,
     pub messages_dropped: u64,
     pub truncated_records: u64,
@@ -477,6 +482,9 @@ impl Simulation {
     fn send_at(&mut self, depart: Micros, from: Node, to: Node, msg: Msg) {
         if self.net.is_cut(from, to) {
             self.counters.messages_dropped += 1;
+            if let Msg::Broker(BrokerMsg::Produce(req)) = &msg {
+                self.acks0_unwritten(from, req, Acks0Loss::NetworkCut);
+            }
             return;
         }
         let at = self.net.arrival(depart.max(self.now), from, to, msg.lane());
@@ -599,10 +607,31 @@ impl Simulation {
         }
     }
 
+    /// An acks=0 produce request that will not be written: the checker counts it.
+    pub(super) fn acks0_unwritten(&mut self, from: Node, req: &ProduceRequest, why: Acks0Loss) {
+        if req.acks != Acks::Zero {
+            return;
+        }
+        for (pidx, b) in &req.batches {
+            let obs = Obs::Acks0Unwritten {
+                instance: b.producer,
+                pidx: *pidx,
+                seq: b.audit_seq,
+                records: b.records,
+                why,
+            };
+            self.observe(from, obs);
+        }
+    }
+
     /// A message reached a dead broker: clients and fetchers see a refused connection.
     fn refuse(&mut self, b: u32, from: Node, msg: &BrokerMsg) {
         match (from, msg) {
-            (Node::Client(_), BrokerMsg::Produce(_) | BrokerMsg::ClientMetadata { .. }) => {
+            (Node::Client(_), BrokerMsg::Produce(req)) => {
+                self.acks0_unwritten(from, req, Acks0Loss::DeadBroker);
+                self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+            }
+            (Node::Client(_), BrokerMsg::ClientMetadata { .. }) => {
                 self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
             }
             (Node::Broker(_), BrokerMsg::Fetch { .. }) => self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::Disconnected)),
@@ -691,6 +720,11 @@ impl Simulation {
 
     /// Compares every acknowledged record with the log of the partition's current
     /// leader (or of the last ISR member when offline), as the checker sees it.
+    /// Did any producer send with acks=0 so far?
+    pub fn tracks_acks0(&self) -> bool {
+        self.checker.audit.tracks_acks0()
+    }
+
     pub fn audit_report(&self) -> AuditReport {
         self.checker
             .audit_report((0..self.cluster.partitions.len() as u32).map(|p| (p, self.holder(p))))

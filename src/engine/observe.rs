@@ -6,7 +6,7 @@
 
 use super::Simulation;
 use crate::kafka::notable::Notable;
-use crate::kafka::obs::Obs;
+use crate::kafka::obs::{ErrorKind, Obs};
 use crate::sim::Node;
 
 impl Simulation {
@@ -34,7 +34,14 @@ impl Simulation {
                 self.counters.failed_records += n;
                 self.metrics.record_failed(n);
             }
-            Obs::Errors { name, count } => *self.counters.errors.entry(name).or_default() += count,
+            Obs::Errors { kind, name, count } => {
+                let errors = match kind {
+                    ErrorKind::Produce => &mut self.counters.errors,
+                    ErrorKind::Group => &mut self.counters.group_errors,
+                    ErrorKind::Replication => &mut self.counters.replication_errors,
+                };
+                *errors.entry(name).or_default() += count;
+            }
             Obs::LabelsDue { sink, at, part, records } => self.producers[sink as usize].inject(at, part, records),
             Obs::Truncated { from, to, .. } => self.counters.truncated_records += from - to,
             Obs::PartitionChange { prev, next, .. } if prev.leader != next.leader => self.counters.leader_elections += 1,

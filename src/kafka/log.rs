@@ -75,7 +75,12 @@ impl Batch {
         }
         self.producer == next.producer
             && self.epoch == next.epoch
-            && self.idem.is_some() == next.idem.is_some()
+            && match (self.idem, next.idem) {
+                // One producer epoch, sequences continuing: the merged batch's range stays true.
+                (Some((e1, s1)), Some((e2, s2))) => e1 == e2 && s2 == s1.wrapping_add(self.records),
+                (None, None) => true,
+                _ => false,
+            }
             && next.base_offset == self.end_offset()
             && next.audit_seq == self.audit_seq + u64::from(self.records)
             && next.created_end_us.saturating_sub(self.created_us) < MERGE_SPAN_US
@@ -102,6 +107,8 @@ pub enum IdemCheck {
     /// Already in the log at this base offset: answer success without appending.
     Duplicate(u64),
     OutOfOrder,
+    /// Older than the producer epoch this partition knows: INVALID_PRODUCER_EPOCH.
+    InvalidEpoch,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -201,20 +208,31 @@ impl Log {
         self.merge_from = w;
     }
 
-    /// The broker's duplicate / ordering check for an idempotent batch.
-    pub fn check_idempotent(&self, producer: ProducerInstance, pepoch: u16, seq: u32) -> IdemCheck {
+    /// The broker's duplicate / ordering check for an idempotent batch, in Kafka's
+    /// order (`ProducerStateManager`): an exact repeat of one of the last five
+    /// batches is a duplicate; an older epoch is refused; a newer epoch must start
+    /// at sequence 0; the same epoch must continue the last batch. A producer this
+    /// partition has no state for (never seen, or lost in an unclean election) may
+    /// start anywhere.
+    pub fn check_idempotent(&self, producer: ProducerInstance, pepoch: u16, first: u32, records: u32) -> IdemCheck {
         let Some(st) = self.idem.iter().find(|e| e.0 == producer).map(|e| &e.1) else {
-            return if seq == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
+            return IdemCheck::Append;
         };
-        if pepoch > st.epoch {
-            return if seq == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
+        let last = first.wrapping_add(records.max(1) - 1);
+        if pepoch == st.epoch {
+            if let Some(&(_, _, off)) = st.recent.iter().find(|r| r.0 == first && r.1 == last) {
+                return IdemCheck::Duplicate(off);
+            }
         }
-        if let Some(&(_, _, off)) = st.recent.iter().find(|r| r.0 == seq) {
-            return IdemCheck::Duplicate(off);
+        if pepoch < st.epoch {
+            return IdemCheck::InvalidEpoch;
+        }
+        if pepoch > st.epoch {
+            return if first == 0 { IdemCheck::Append } else { IdemCheck::OutOfOrder };
         }
         match st.recent.back() {
-            Some(&(_, last, _)) if seq == last.wrapping_add(1) => IdemCheck::Append,
-            None if seq == 0 => IdemCheck::Append,
+            Some(&(_, prev, _)) if first == prev.wrapping_add(1) => IdemCheck::Append,
+            None if first == 0 => IdemCheck::Append,
             _ => IdemCheck::OutOfOrder,
         }
     }
@@ -306,7 +324,7 @@ impl Log {
             st.epoch = pepoch;
             st.recent.clear();
         }
-        st.recent.push_back((seq, seq + batch.records - 1, batch.base_offset));
+        st.recent.push_back((seq, seq.wrapping_add(batch.records.max(1) - 1), batch.base_offset));
         if st.recent.len() > 5 {
             st.recent.pop_front();
         }
@@ -427,10 +445,20 @@ mod tests {
         let mut b = batch(0, 10);
         b.idem = Some((0, 0));
         log.append(b);
-        assert!(matches!(log.check_idempotent(0, 0, 0), IdemCheck::Duplicate(0)));
-        assert!(matches!(log.check_idempotent(0, 0, 10), IdemCheck::Append));
-        assert!(matches!(log.check_idempotent(0, 0, 11), IdemCheck::OutOfOrder));
-        assert!(matches!(log.check_idempotent(0, 1, 0), IdemCheck::Append));
+        assert!(matches!(log.check_idempotent(0, 0, 0, 10), IdemCheck::Duplicate(0)));
+        // Only an exact repeat is a duplicate.
+        assert!(matches!(log.check_idempotent(0, 0, 0, 5), IdemCheck::OutOfOrder));
+        assert!(matches!(log.check_idempotent(0, 0, 10, 5), IdemCheck::Append));
+        assert!(matches!(log.check_idempotent(0, 0, 11, 5), IdemCheck::OutOfOrder));
+        assert!(matches!(log.check_idempotent(0, 1, 0, 5), IdemCheck::Append));
+        assert!(matches!(log.check_idempotent(0, 1, 3, 5), IdemCheck::OutOfOrder));
+        // A producer the partition never saw may start anywhere (KIP-360).
+        assert!(matches!(log.check_idempotent(7, 0, 42, 5), IdemCheck::Append));
+        let mut b = batch(0, 5);
+        b.idem = Some((1, 0));
+        log.append(b);
+        assert!(matches!(log.check_idempotent(0, 0, 10, 5), IdemCheck::InvalidEpoch));
+        assert!(matches!(log.check_idempotent(0, 1, 5, 5), IdemCheck::Append));
     }
 
     #[test]

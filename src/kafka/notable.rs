@@ -57,6 +57,12 @@ pub enum Notable {
         error: &'static str,
         partitions: u32,
     },
+    ProducerEpochBumped {
+        producer: String,
+        epoch: u16,
+        topic: String,
+        partition: u32,
+    },
     Dropped {
         from: Node,
         to: Node,
@@ -115,6 +121,12 @@ impl Notable {
             Notable::QuorumLost => "controller quorum has no majority: metadata frozen".to_string(),
             Notable::ControlledShutdownDone { broker } => format!("broker {broker} finished controlled shutdown"),
             Notable::ProducerError { producer, error, partitions } => format!("producer {producer}: {error} on {partitions} partition(s)"),
+            Notable::ProducerEpochBumped {
+                producer,
+                epoch,
+                topic,
+                partition,
+            } => format!("producer {producer} bumped its epoch to {epoch}: sequence numbers on {topic}-{partition} restart at 0"),
             Notable::Dropped { from, to } => format!("message {from} -> {to} dropped by a network cut"),
             Notable::Text(t) => t.clone(),
         }

@@ -10,6 +10,53 @@ use crate::scenario::Acks;
 use crate::sim::Micros;
 use std::collections::BTreeMap;
 
+/// Which kind of answer an error was: produce responses (the summary's `errors`),
+/// group requests, or the brokers' own replication and AlterPartition requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Produce,
+    Group,
+    Replication,
+}
+
+/// Why records sent with acks=0 are not in the committed log (`acks0_lost`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Acks0Loss {
+    /// Sent to a broker whose process was down (the connection was refused), or
+    /// waiting on a connection of a broker that died.
+    DeadBroker,
+    /// Dropped by a network cut between the producer and the broker.
+    NetworkCut,
+    /// The broker did not lead the partition: it dropped the batch and closed the connection.
+    NotLeader,
+    /// Queued behind a refused request on a connection the broker then closed.
+    ConnectionClosed,
+    /// Written, then truncated away (a leader change before followers copied it).
+    Truncated,
+}
+
+impl Acks0Loss {
+    pub fn key(self) -> &'static str {
+        match self {
+            Acks0Loss::DeadBroker => "dead_broker",
+            Acks0Loss::NetworkCut => "network_cut",
+            Acks0Loss::NotLeader => "not_leader",
+            Acks0Loss::ConnectionClosed => "connection_closed",
+            Acks0Loss::Truncated => "truncated",
+        }
+    }
+
+    pub fn explain(self) -> &'static str {
+        match self {
+            Acks0Loss::DeadBroker => "sent to a broker that was down",
+            Acks0Loss::NetworkCut => "dropped by a network cut",
+            Acks0Loss::NotLeader => "refused by a broker that no longer led the partition",
+            Acks0Loss::ConnectionClosed => "queued behind a refused request when the broker closed the connection",
+            Acks0Loss::Truncated => "written, then truncated when the leader changed",
+        }
+    }
+}
+
 /// A set of brokers (there are at most 64), e.g. an ISR.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BrokerSet(pub u64);
@@ -57,10 +104,26 @@ pub enum Obs {
     },
     /// Records given up after `delivery.timeout.ms`.
     Failed(u64),
-    /// Error answers, counted by Kafka's name.
+    /// Error answers, counted by Kafka's name and by what answered them.
     Errors {
+        kind: ErrorKind,
         name: &'static str,
         count: u64,
+    },
+    /// An acks=0 producer sent a batch (nobody will say whether it was written).
+    Acks0Sent {
+        instance: u32,
+        pidx: u32,
+        seq: u64,
+        records: u32,
+    },
+    /// An acks=0 batch that will never be written, and why.
+    Acks0Unwritten {
+        instance: u32,
+        pidx: u32,
+        seq: u64,
+        records: u32,
+        why: Acks0Loss,
     },
     /// A transactions workload's labels, due on its labels producer (`crate::ml`).
     LabelsDue {

@@ -8,7 +8,7 @@
 
 use crate::kafka::log::Batch;
 use crate::kafka::notable::Notable;
-use crate::kafka::obs::Obs;
+use crate::kafka::obs::{ErrorKind, Obs};
 use crate::kafka::partitioner;
 use crate::kafka::protocol::{BrokerMsg, Msg, ProduceRequest, ProducerMsg, Timer};
 use crate::kafka::types::{Cluster, ErrorCode};
@@ -20,15 +20,23 @@ use std::rc::Rc;
 
 /// `max.request.size`
 const MAX_REQUEST_BYTES: u64 = 1_048_576;
+/// `metadata.max.age.ms`: metadata is refreshed at least this often, even when
+/// nothing failed (an acks=0 producer cut off from its leader learns no other way).
+const METADATA_MAX_AGE: Micros = 300 * SEC;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PendingBatch {
     pub instance: u32,
     pub acks: Acks,
     pub idempotent: bool,
+    /// Idempotence: the producer epoch and base sequence, given when the batch is
+    /// first sent (Kafka numbers batches at drain time) and kept on retries.
     pub pepoch: u16,
     pub audit_seq: u64,
     pub seq: u32,
+    pub sequenced: bool,
+    /// Renumbered by an epoch bump: an OUT_OF_ORDER answer to it is expected.
+    pub seq_reset: bool,
     pub records: u32,
     pub bytes: u32,
     pub created: Micros,
@@ -66,7 +74,14 @@ pub struct Producer {
     had_batch: Vec<bool>,
     acc: Vec<VecDeque<PendingBatch>>,
     next_audit_seq: Vec<u64>,
+    /// Idempotence (KIP-360): the producer epoch; per partition the epoch its
+    /// sequences count in, the next sequence, the last acknowledged one, and the
+    /// sequence after a batch that expired in retry (None: resolved).
+    pepoch: u16,
+    part_epoch: Vec<u16>,
     next_seq: Vec<u32>,
+    last_acked: Vec<Option<u32>>,
+    unresolved: Vec<Option<u32>>,
     in_flight: BTreeMap<u64, InFlight>,
     in_flight_per_broker: Vec<u32>,
     /// Per broker, the number of the current connection (a new one after each disconnect).
@@ -80,6 +95,8 @@ pub struct Producer {
     metadata_in_flight: Option<(u64, Micros)>,
     want_metadata: bool,
     next_metadata_at: Micros,
+    /// When the last metadata answer came (for `metadata.max.age.ms`).
+    metadata_at: Micros,
     metadata_target: u32,
     next_req_id: u64,
     /// Workloads (crate::ml): a transactions producer mirrors its per-partition
@@ -116,7 +133,11 @@ impl Producer {
             had_batch: vec![false; n as usize],
             acc: vec![VecDeque::new(); n as usize],
             next_audit_seq: vec![0; n as usize],
+            pepoch: 0,
+            part_epoch: vec![0; n as usize],
             next_seq: vec![0; n as usize],
+            last_acked: vec![None; n as usize],
+            unresolved: vec![None; n as usize],
             in_flight: BTreeMap::new(),
             in_flight_per_broker: vec![0; brokers],
             conn_gen: vec![0; brokers],
@@ -127,6 +148,7 @@ impl Producer {
             metadata_in_flight: None,
             want_metadata: true,
             next_metadata_at: 0,
+            metadata_at: 0,
             metadata_target: index % brokers.max(1) as u32,
             next_req_id: 1,
             index,
@@ -195,7 +217,9 @@ impl Producer {
                         idempotent: idem,
                         pepoch: 0,
                         audit_seq: self.next_audit_seq[part as usize],
-                        seq: self.next_seq[part as usize],
+                        seq: 0,
+                        sequenced: false,
+                        seq_reset: false,
                         records: 0,
                         bytes: 0,
                         created: now,
@@ -211,7 +235,6 @@ impl Producer {
             b.bytes += (take * u64::from(self.cfg.record_bytes)) as u32;
             n -= take;
             self.next_audit_seq[part as usize] += take;
-            self.next_seq[part as usize] = self.next_seq[part as usize].wrapping_add(take as u32);
             if u64::from(b.records) == per_batch {
                 filled = true;
             }
@@ -260,6 +283,8 @@ impl Producer {
             pepoch: 0,
             audit_seq: 0,
             seq: 0,
+            sequenced: false,
+            seq_reset: false,
             records: 1,
             bytes: 1,
             created: 0,
@@ -320,6 +345,110 @@ impl Producer {
         self.sticky = Some(part);
         self.sticky_bytes = 0;
         part
+    }
+
+    // ---- idempotence (KIP-360) ------------------------------------------------------
+
+    /// May the partition's next new batch get a sequence now? Not while a batch that
+    /// expired in retry leaves its sequence unresolved; after an epoch bump, sequences
+    /// restart at 0 once the batches numbered in the old epoch are all done.
+    fn may_number(&mut self, part: u32) -> bool {
+        let p = part as usize;
+        if self.unresolved[p].is_some() {
+            return false;
+        }
+        if self.part_epoch[p] != self.pepoch {
+            if self.in_flight_per_part[p] > 0 || self.acc[p].front().is_some_and(|b| b.sequenced) {
+                return false;
+            }
+            self.part_epoch[p] = self.pepoch;
+            self.next_seq[p] = 0;
+            self.last_acked[p] = None;
+        }
+        true
+    }
+
+    /// Kafka's `canRetry` for OUT_OF_ORDER_SEQUENCE_NUMBER: an answer to a batch that
+    /// does not follow the last acknowledged one (or was renumbered) is the cascade
+    /// of an earlier failure and is just retried; otherwise the broker lost sequences
+    /// (an unclean election, say) and the producer bumps its epoch.
+    fn is_real_gap(&self, part: u32, batch: &PendingBatch) -> bool {
+        let p = part as usize;
+        if !batch.sequenced {
+            return false;
+        }
+        let expected = self.last_acked[p].map_or(0, |s| s.wrapping_add(1));
+        match self.unresolved[p] {
+            None => !batch.seq_reset && batch.seq == expected,
+            Some(next) => batch.seq == next,
+        }
+    }
+
+    /// A batch that expired in retry left its sequence unresolved: once the partition
+    /// has nothing in flight, later acknowledgements tell whether it landed; if not,
+    /// the epoch is bumped and sequences restart at 0.
+    fn resolve_sequences(&mut self, ctx: &mut Ctx) {
+        for part in 0..self.n {
+            let p = part as usize;
+            let Some(next) = self.unresolved[p] else { continue };
+            if self.in_flight_per_part[p] > 0 || self.acc[p].front().is_some_and(|b| b.sequenced) {
+                continue;
+            }
+            if self.last_acked[p].map_or(0, |s| s.wrapping_add(1)) == next {
+                self.unresolved[p] = None;
+            } else {
+                self.bump_epoch(ctx, part);
+            }
+        }
+    }
+
+    /// Kafka's `bumpIdempotentProducerEpoch`, done by the client alone: epoch + 1 with
+    /// the same producer id; this partition's unfinished batches are renumbered from
+    /// 0 in order; other partitions restart at 0 with their next new batch.
+    fn bump_epoch(&mut self, ctx: &mut Ctx, part: u32) {
+        let p = part as usize;
+        self.pepoch = self.pepoch.wrapping_add(1);
+        let epoch = self.pepoch;
+        let mut order: Vec<(u64, u32)> = self.acc[p]
+            .iter()
+            .filter(|b| b.sequenced)
+            .chain(
+                self.in_flight
+                    .values()
+                    .flat_map(|f| f.batches.iter())
+                    .filter(|(q, _)| *q == part)
+                    .map(|(_, b)| b),
+            )
+            .map(|b| (b.audit_seq, b.records))
+            .collect();
+        order.sort_unstable();
+        let mut next = 0u32;
+        let mut numbered = Vec::with_capacity(order.len());
+        for (audit, records) in order {
+            numbered.push((audit, next));
+            next = next.wrapping_add(records);
+        }
+        let renumber = |b: &mut PendingBatch| {
+            if let Ok(i) = numbered.binary_search_by_key(&b.audit_seq, |e| e.0) {
+                b.pepoch = epoch;
+                b.seq = numbered[i].1;
+                b.seq_reset = true;
+            }
+        };
+        self.acc[p].iter_mut().filter(|b| b.sequenced).for_each(renumber);
+        for f in self.in_flight.values_mut() {
+            f.batches.iter_mut().filter(|(q, _)| *q == part).for_each(|(_, b)| renumber(b));
+        }
+        self.part_epoch[p] = epoch;
+        self.next_seq[p] = next;
+        self.last_acked[p] = None;
+        self.unresolved[p] = None;
+        ctx.observe(Obs::note(Notable::ProducerEpochBumped {
+            producer: self.cfg.id.clone(),
+            epoch,
+            topic: self.cluster.topics[self.topic as usize].name.clone(),
+            partition: part,
+        }));
     }
 
     fn take_in_flight(&mut self, req_id: u64) -> Option<InFlight> {
@@ -403,15 +532,24 @@ impl Producer {
         }
         let delivery = self.cfg.delivery_timeout_ms * MS;
         let mut failed = 0u64;
-        for q in &mut self.acc {
+        for (q, unresolved) in self.acc.iter_mut().zip(&mut self.unresolved) {
             while q.front().is_some_and(|b| now.saturating_sub(b.created) >= delivery) {
-                failed += u64::from(q.pop_front().expect("present").records);
+                let b = q.pop_front().expect("present");
+                failed += u64::from(b.records);
+                if b.sequenced {
+                    // Sent before and maybe written: its sequence is unresolved.
+                    *unresolved = Some(b.seq.wrapping_add(b.records));
+                }
             }
         }
         if failed > 0 {
             self.fail_records(ctx, failed);
         }
+        self.resolve_sequences(ctx);
         // 3. Metadata, then drain every broker.
+        if now.saturating_sub(self.metadata_at) >= METADATA_MAX_AGE {
+            self.want_metadata = true;
+        }
         self.maybe_request_metadata(ctx);
         for b in 0..self.cluster.brokers() {
             self.drain(ctx, b);
@@ -441,6 +579,7 @@ impl Producer {
         let Some(f) = self.take_in_flight(req_id) else { return };
         self.want_metadata = true;
         ctx.observe(Obs::Errors {
+            kind: ErrorKind::Produce,
             name: ErrorCode::NetworkException.name(),
             count: f.batches.len() as u64,
         });
@@ -488,8 +627,9 @@ impl Producer {
             let mut batches = Vec::new();
             let mut bytes = 0u64;
             let mut acks = None;
-            for &part in &self.led_by[b as usize] {
-                let Some(front) = self.acc[part as usize].front() else { continue };
+            for i in 0..self.led_by[b as usize].len() {
+                let part = self.led_by[b as usize][i];
+                let Some(&front) = self.acc[part as usize].front() else { continue };
                 if front.retry_at > now || acks.is_some_and(|a| a != front.acks) {
                     continue;
                 }
@@ -498,12 +638,22 @@ impl Producer {
                 if front.attempts > 0 && self.in_flight_per_part[part as usize] > 0 {
                     continue;
                 }
+                if front.idempotent && !front.sequenced && !self.may_number(part) {
+                    continue;
+                }
                 if !batches.is_empty() && bytes + u64::from(front.bytes) > MAX_REQUEST_BYTES {
                     break;
                 }
                 acks = Some(front.acks);
                 bytes += u64::from(front.bytes);
-                let batch = self.acc[part as usize].pop_front().expect("present");
+                let mut batch = self.acc[part as usize].pop_front().expect("present");
+                if batch.idempotent && !batch.sequenced {
+                    let p = part as usize;
+                    batch.sequenced = true;
+                    batch.pepoch = self.pepoch;
+                    batch.seq = self.next_seq[p];
+                    self.next_seq[p] = self.next_seq[p].wrapping_add(batch.records);
+                }
                 batches.push((part, batch));
             }
             let Some(acks) = acks else { return };
@@ -537,7 +687,16 @@ impl Producer {
                     .collect(),
             };
             if acks == Acks::Zero {
-                // Fire and forget: nothing to wait for, nothing acknowledged.
+                // Fire and forget: nothing to wait for, nothing acknowledged; the
+                // checker is told what was sent, to count what never got written.
+                for (part, pb) in &batches {
+                    ctx.observe(Obs::Acks0Sent {
+                        instance: pb.instance,
+                        pidx: first + part,
+                        seq: pb.audit_seq,
+                        records: pb.records,
+                    });
+                }
                 ctx.send(Node::Broker(b), Msg::Broker(BrokerMsg::Produce(Box::new(request))));
                 continue;
             }
@@ -555,6 +714,9 @@ impl Producer {
     fn retry_batch(&mut self, ctx: &mut Ctx, part: u32, mut batch: PendingBatch) {
         let now = ctx.now;
         if now.saturating_sub(batch.created) >= self.cfg.delivery_timeout_ms * MS {
+            if batch.sequenced {
+                self.unresolved[part as usize] = Some(batch.seq.wrapping_add(batch.records));
+            }
             self.fail_records(ctx, u64::from(batch.records));
             return;
         }
@@ -575,6 +737,11 @@ impl Producer {
                     let result = results.iter().find(|r| r.0 == pidx).map_or(Err(ErrorCode::NetworkException), |r| r.1);
                     match result {
                         Ok(_) => {
+                            let p = part as usize;
+                            if batch.sequenced && batch.pepoch == self.part_epoch[p] {
+                                let last = batch.seq.wrapping_add(batch.records.max(1) - 1);
+                                self.last_acked[p] = Some(self.last_acked[p].map_or(last, |l| l.max(last)));
+                            }
                             let latency = ctx.now.saturating_sub(batch.arrival);
                             ctx.observe(Obs::Acked {
                                 instance: batch.instance,
@@ -590,7 +757,11 @@ impl Producer {
                             if matches!(e, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownLeaderEpoch) {
                                 self.want_metadata = true;
                             }
+                            let bump = e == ErrorCode::OutOfOrderSequenceNumber && self.is_real_gap(part, &batch);
                             self.retry_batch(ctx, part, batch);
+                            if bump {
+                                self.bump_epoch(ctx, part);
+                            }
                         }
                     }
                 }
@@ -614,6 +785,7 @@ impl Producer {
                     return;
                 }
                 self.metadata_in_flight = None;
+                self.metadata_at = ctx.now;
                 let mut missing = false;
                 for &(pidx, leader, epoch) in &leaders {
                     let Some(i) = pidx.checked_sub(self.first).map(|i| i as usize).filter(|&i| i < self.n as usize) else {
@@ -656,7 +828,11 @@ impl Producer {
                     self.cfg.enable_idempotence = None;
                 }
                 self.instance += 1;
+                self.pepoch = 0;
+                self.part_epoch.iter_mut().for_each(|e| *e = 0);
                 self.next_seq.iter_mut().for_each(|s| *s = 0);
+                self.last_acked.iter_mut().for_each(|s| *s = None);
+                self.unresolved.iter_mut().for_each(|s| *s = None);
                 ctx.observe(Obs::ProducerInstance {
                     instance: self.instance,
                     acks: a,

@@ -39,6 +39,7 @@ pub const ERROR_NAMES: &[&str] = &[
     "OFFSET_OUT_OF_RANGE",
     "INVALID_UPDATE_VERSION",
     "INELIGIBLE_REPLICA",
+    "INVALID_PRODUCER_EPOCH",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +56,7 @@ pub enum ErrorCode {
     OffsetOutOfRange,
     InvalidUpdateVersion,
     IneligibleReplica,
+    InvalidProducerEpoch,
 }
 
 impl ErrorCode {

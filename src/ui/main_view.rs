@@ -76,6 +76,11 @@ impl App {
                                 { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
                                 { " · " }{ trf("duplicates stored: {0}", &[audit.duplicates.to_string()]) }
                                 { " · " }{ trf("invariant checks: {0}", &[inv.checks.to_string()]) }</p>
+                            if sim.tracks_acks0() {
+                                <p class="losses acks0">{ trf("Sent with acks=0 and not in the log: {0}", &[audit.acks0_lost.to_string()]) }
+                                    { for audit.acks0_by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
+                                    { " · " }{ tr("nobody is told: acks=0 waits for no answer") }</p>
+                            }
                             if let Some((b, (_, lb))) = &twin {
                                 <p class="losses twin">{ {
                                     let ab = b.audit_report();

@@ -8,8 +8,10 @@
 //! long-poll fetch.
 
 use super::Broker;
+use crate::kafka::obs::{Acks0Loss, Obs};
 use crate::kafka::protocol::{BrokerMsg, Msg, ProducerMsg, Timer, MAIN_LANE};
 use crate::kafka::Ctx;
+use crate::scenario::Acks;
 use crate::sim::{Lane, Micros, Node};
 use std::collections::VecDeque;
 
@@ -35,6 +37,8 @@ pub struct Connections {
     conns: Vec<Conn>,
     /// When the pending `ReadRequests` timer fires (0: none pending).
     wake_at: Micros,
+    /// Requests discarded unread (their connection was closed), for the broker to report.
+    discarded: Vec<BrokerMsg>,
 }
 
 /// What reading a request from a connection gave.
@@ -45,7 +49,7 @@ pub(super) enum Read {
     /// (None: when that request is answered).
     Later(Option<Micros>),
     /// It belongs to a connection the broker closed: gone unread.
-    Dropped,
+    Dropped(BrokerMsg),
 }
 
 /// Does the broker read this message as a request on a client connection (and
@@ -61,8 +65,15 @@ fn request_gen(msg: &BrokerMsg) -> Option<Option<u32>> {
 }
 
 impl Connections {
-    fn find(&mut self, peer: Node, lane: Lane) -> Option<&mut Conn> {
-        self.conns.iter_mut().find(|c| c.peer == peer && c.lane == lane)
+    /// The process died: every request read or not is gone, with its client.
+    pub(super) fn clear(&mut self) -> Vec<(Node, BrokerMsg)> {
+        let mut lost: Vec<(Node, BrokerMsg)> = Vec::new();
+        for c in self.conns.drain(..) {
+            lost.extend(c.backlog.into_iter().map(|m| (c.peer, m)));
+        }
+        self.wake_at = 0;
+        self.discarded.clear();
+        lost
     }
 
     /// A request arrived from `peer`.
@@ -84,14 +95,14 @@ impl Connections {
             }
         };
         match gen {
-            Some(g) if g < c.gen => return Read::Dropped,
+            Some(g) if g < c.gen => return Read::Dropped(msg),
             Some(g) if g > c.gen => {
                 // The client opened a new connection: the old one's unread requests are gone,
                 // and an old request still being handled no longer holds this one up.
                 c.gen = g;
                 c.busy = false;
                 c.free_at = 0;
-                c.backlog.clear();
+                self.discarded.extend(c.backlog.drain(..));
             }
             _ => {}
         }
@@ -107,7 +118,7 @@ impl Connections {
     /// The answer to the request being handled on (`peer`, `lane`) leaves at `at`.
     /// Returns when the next request there can be read, if one waits.
     pub(super) fn answered(&mut self, peer: Node, lane: Lane, at: Micros) -> Option<Micros> {
-        let c = self.find(peer, lane)?;
+        let c = self.conns.iter_mut().find(|c| c.peer == peer && c.lane == lane)?;
         c.busy = false;
         c.free_at = at;
         (!c.backlog.is_empty()).then_some(at)
@@ -117,11 +128,11 @@ impl Connections {
     /// the client pipelined behind it is discarded unread, and only requests on
     /// the client's next connection are read.
     pub(super) fn close(&mut self, peer: Node, lane: Lane, gen: u32) {
-        if let Some(c) = self.find(peer, lane) {
+        if let Some(c) = self.conns.iter_mut().find(|c| c.peer == peer && c.lane == lane) {
             c.gen = c.gen.max(gen + 1);
             c.busy = false;
             c.free_at = 0;
-            c.backlog.clear();
+            self.discarded.extend(c.backlog.drain(..));
         }
     }
 
@@ -136,11 +147,6 @@ impl Connections {
     fn next_wake(&self) -> Option<Micros> {
         self.conns.iter().filter(|c| !c.busy && !c.backlog.is_empty()).map(|c| c.free_at).min()
     }
-
-    pub(super) fn clear(&mut self) {
-        self.conns.clear();
-        self.wake_at = 0;
-    }
 }
 
 impl Broker {
@@ -149,7 +155,28 @@ impl Broker {
         match self.conns.read(ctx.now, from, msg) {
             Read::Now(msg) => self.handle(ctx, from, msg),
             Read::Later(Some(at)) => self.wake_at(ctx, at),
-            Read::Later(None) | Read::Dropped => {}
+            Read::Later(None) => {}
+            Read::Dropped(msg) => self.conns.discarded.push(msg),
+        }
+        self.report_discarded(ctx);
+    }
+
+    /// acks=0 batches in requests discarded unread will never be written: say so.
+    fn report_discarded(&mut self, ctx: &mut Ctx) {
+        for msg in self.conns.discarded.drain(..) {
+            let BrokerMsg::Produce(req) = msg else { continue };
+            if req.acks != Acks::Zero {
+                continue;
+            }
+            for (pidx, b) in &req.batches {
+                ctx.observe(Obs::Acks0Unwritten {
+                    instance: b.producer,
+                    pidx: *pidx,
+                    seq: b.audit_seq,
+                    records: b.records,
+                    why: Acks0Loss::ConnectionClosed,
+                });
+            }
         }
     }
 
@@ -171,6 +198,7 @@ impl Broker {
     /// learns it as a disconnect (then asks for metadata).
     pub(super) fn close_connection(&mut self, ctx: &mut Ctx, at: Micros, client: Node, gen: u32) {
         self.conns.close(client, MAIN_LANE, gen);
+        self.report_discarded(ctx);
         ctx.send_at(at, client, Msg::Producer(ProducerMsg::Disconnected));
     }
 

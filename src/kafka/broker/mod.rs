@@ -17,7 +17,7 @@ mod replication;
 use crate::kafka::log::Log;
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::Obs;
-use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, Msg, Timer};
+use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, Msg, ProduceRequest, Timer};
 use crate::kafka::types::{Cluster, ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
@@ -435,7 +435,8 @@ impl Broker {
 
     /// The process dies (or finishes a controlled shutdown): memory is lost, the
     /// log survives. The engine resets its connections.
-    pub fn crash(&mut self, stopped: bool) {
+    /// Returns the produce requests it had read from clients and not handled yet.
+    pub fn crash(&mut self, stopped: bool) -> Vec<(Node, ProduceRequest)> {
         self.state = if stopped { BrokerState::Stopped } else { BrokerState::Down };
         self.incarnation += 1;
         self.paused_until = 0;
@@ -445,7 +446,7 @@ impl Broker {
         self.parked.clear();
         self.parked_consumers.clear();
         self.parked_timer_at = 0;
-        self.conns.clear();
+        let lost = self.conns.clear();
         self.waits.clear();
         self.wait_gen.clear();
         self.free_waits.clear();
@@ -457,6 +458,12 @@ impl Broker {
             r.pending_isr = None;
             r.purgatory.clear();
         }
+        lost.into_iter()
+            .filter_map(|(peer, m)| match m {
+                BrokerMsg::Produce(req) => Some((peer, *req)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A new process on the same disk: it registers with the controller anew.

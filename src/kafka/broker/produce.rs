@@ -3,8 +3,9 @@
 //! high watermark passes them (or `request.timeout.ms`). Retention runs here too.
 
 use super::{Broker, ProduceWait};
+use crate::kafka::log::Batch;
 use crate::kafka::log::IdemCheck;
-use crate::kafka::obs::{Appended, Obs};
+use crate::kafka::obs::{Acks0Loss, Appended, ErrorKind, Obs};
 use crate::kafka::protocol::{Msg, ProduceRequest, ProducerMsg, MAIN_LANE};
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
@@ -18,28 +19,32 @@ impl Broker {
         let mut results = Vec::with_capacity(req.batches.len());
         let mut touched = Vec::with_capacity(req.batches.len());
         let mut bytes = 0u64;
+        let mut refused: Vec<(u32, u32, u64, u32)> = Vec::new();
+        let mut refuse = |results: &mut Vec<_>, pidx: u32, batch: &Batch, e: ErrorCode| {
+            results.push((pidx, Some(Err(e))));
+            if req.acks == Acks::Zero {
+                refused.push((pidx, batch.producer, batch.audit_seq, batch.records));
+            }
+        };
         for (pidx, batch) in req.batches {
             cost += 5;
             let Some(r) = self.replica_mut(pidx) else {
-                results.push((pidx, Some(Err(ErrorCode::NotLeaderOrFollower))));
+                refuse(&mut results, pidx, &batch, ErrorCode::NotLeaderOrFollower);
                 continue;
             };
             if r.role != Role::Leader {
-                results.push((pidx, Some(Err(ErrorCode::NotLeaderOrFollower))));
+                refuse(&mut results, pidx, &batch, ErrorCode::NotLeaderOrFollower);
                 continue;
             }
             if req.acks == Acks::All && r.known.isr.len() < r.min_isr as usize {
-                results.push((pidx, Some(Err(ErrorCode::NotEnoughReplicas))));
+                refuse(&mut results, pidx, &batch, ErrorCode::NotEnoughReplicas);
                 continue;
             }
             if let Some((pepoch, seq)) = batch.idem {
-                match r.log.check_idempotent(batch.producer, pepoch, seq) {
+                match r.log.check_idempotent(batch.producer, pepoch, seq, batch.records) {
                     IdemCheck::Append => {}
                     IdemCheck::Duplicate(offset) => {
-                        ctx.observe(Obs::Errors {
-                            name: ErrorCode::DuplicateSequenceNumber.name(),
-                            count: 1,
-                        });
+                        // A retry of a batch already written: success with its original offset.
                         let end = offset + u64::from(batch.records);
                         let done = req.acks != Acks::All || r.log.hw >= end;
                         results.push((pidx, if done { Some(Ok(offset)) } else { None }));
@@ -47,7 +52,11 @@ impl Broker {
                         continue;
                     }
                     IdemCheck::OutOfOrder => {
-                        results.push((pidx, Some(Err(ErrorCode::OutOfOrderSequenceNumber))));
+                        refuse(&mut results, pidx, &batch, ErrorCode::OutOfOrderSequenceNumber);
+                        continue;
+                    }
+                    IdemCheck::InvalidEpoch => {
+                        refuse(&mut results, pidx, &batch, ErrorCode::InvalidProducerEpoch);
                         continue;
                     }
                 }
@@ -71,7 +80,16 @@ impl Broker {
         if req.acks == Acks::Zero {
             // No answer: the connection is read again once the request is handled, or
             // closed if any partition refused it (the client then asks for metadata).
-            if results.iter().any(|r| matches!(r.1, Some(Err(_)))) {
+            if !refused.is_empty() {
+                for (pidx, instance, seq, records) in refused {
+                    ctx.observe(Obs::Acks0Unwritten {
+                        instance,
+                        pidx,
+                        seq,
+                        records,
+                        why: Acks0Loss::NotLeader,
+                    });
+                }
                 self.close_connection(ctx, done, client, req.conn);
             } else {
                 self.request_done(ctx, client, MAIN_LANE, done);
@@ -250,7 +268,11 @@ impl Broker {
         let results: Vec<(u32, Result<u64, ErrorCode>)> = results.into_iter().map(|(p, r)| (p, r.unwrap_or(Err(ErrorCode::RequestTimedOut)))).collect();
         for (_, r) in &results {
             if let Err(e) = r {
-                ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+                ctx.observe(Obs::Errors {
+                    kind: ErrorKind::Produce,
+                    name: e.name(),
+                    count: 1,
+                });
             }
         }
         self.respond(ctx, at, client, Msg::Producer(ProducerMsg::ProduceResponse { req_id, results }));

@@ -8,7 +8,7 @@
 use super::{Broker, FollowerState, Parked, ALTER_PARTITION_BACKOFF, ALTER_PARTITION_RETRY, FETCH_BACKOFF, FETCH_MAX_BYTES};
 use crate::kafka::log::RETENTION_CHUNK;
 use crate::kafka::notable::Notable;
-use crate::kafka::obs::{Appended, BrokerSet, Obs};
+use crate::kafka::obs::{Appended, BrokerSet, ErrorKind, Obs};
 use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResponse, FetchResult, Msg, Timer};
 use crate::kafka::types::{ErrorCode, PartMeta, Role};
 use crate::kafka::Ctx;
@@ -336,7 +336,11 @@ impl Broker {
             Err(e) => {
                 // Propose again later, from fresh metadata, rather than on every fetch.
                 r.alter_backoff_until = ctx.now + ALTER_PARTITION_BACKOFF;
-                ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+                ctx.observe(Obs::Errors {
+                    kind: ErrorKind::Replication,
+                    name: e.name(),
+                    count: 1,
+                });
             }
         }
     }
@@ -446,7 +450,11 @@ impl Broker {
                 }
                 FetchResult::Error(e) => {
                     errors += 1;
-                    ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+                    ctx.observe(Obs::Errors {
+                        kind: ErrorKind::Replication,
+                        name: e.name(),
+                        count: 1,
+                    });
                 }
             }
         }

@@ -14,7 +14,7 @@ mod kip848;
 mod member;
 
 use crate::kafka::group::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
-use crate::kafka::obs::{Delivery, Obs};
+use crate::kafka::obs::{Delivery, ErrorKind, Obs};
 use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, GroupError, GroupRequest, Msg, Timer};
 use crate::kafka::types::Cluster;
 use crate::kafka::Ctx;
@@ -255,7 +255,11 @@ impl Consumer {
     }
 
     fn count_group_error(ctx: &mut Ctx, e: GroupError) {
-        ctx.observe(Obs::Errors { name: e.name(), count: 1 });
+        ctx.observe(Obs::Errors {
+            kind: ErrorKind::Group,
+            name: e.name(),
+            count: 1,
+        });
     }
 
     // ---- handlers ------------------------------------------------------------------
