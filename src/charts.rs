@@ -578,7 +578,7 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
             let x = x_of(mk.t_sec);
             // A line that (nearly) coincides with the one before shares its label: "3,4".
             let close = groups.last().is_some_and(|g| (x - x_of(spec.markers[g.0 - 1].t_sec)).abs() < 0.6 * f);
-            if let Some((row, x)) = (!close).then(|| band.place(x, w, 1)).flatten() {
+            if let Some((row, x)) = (!close).then(|| band.place(x, w, 2)).flatten() {
                 placed.push(Placed {
                     text: n.to_string(),
                     color: colour,
@@ -595,7 +595,7 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
             let w2 = measure(&t, f) + 2.0 * pad;
             band.remove(p.row, p.x0);
             let anchor = x_of(spec.markers[g.0 - 1].t_sec);
-            match band.place(anchor, w2, 1) {
+            match band.place(anchor, w2, 2) {
                 Some((row, x)) => {
                     *p = Placed {
                         text: t,
@@ -651,32 +651,40 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
         band.rows.len() as f64 * row_h + (0.2 * f).round()
     };
 
-    // The key to numbered markers, under the time axis: one entry per label
-    // ("1,4,5 rebalance billing"), the latest that fit in its rows.
+    // The key to numbered markers, under the time axis: one entry per kind of
+    // marker ("1,6,7 rebalance billing"); when they do not fit its rows, the
+    // entries seen longest ago give way to "…".
     let mut key: Vec<(String, String, RGBColor, f64)> = Vec::new();
     let mut key_rows = Vec::new();
     if numbered {
-        let max_rows = if h_px > 30.0 * f { 3 } else { 2 };
+        let max_rows = if h_px > 30.0 * f { 4 } else { 3 };
         let entry = |n: &str, label: &str| measure(n, f) + 0.35 * f + measure(label, f) + 1.1 * f;
         let mut groups: Vec<(Vec<usize>, &str, RGBColor)> = Vec::new();
         for (k, mk) in spec.markers.iter().enumerate() {
             let colour = marker_color(mk.rebalance, mk.second, spec.dark);
-            match groups.iter_mut().find(|g| g.1 == mk.label && g.2 == colour) {
+            // "rebalance billing ×2" is a rebalance billing like the others.
+            let kind = match mk.label.rsplit_once(" ×") {
+                Some((kind, n)) if !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) => kind,
+                _ => mk.label,
+            };
+            match groups.iter_mut().find(|g| g.1 == kind && g.2 == colour) {
                 Some(g) => g.0.push(k + 1),
-                None => groups.push((vec![k + 1], mk.label, colour)),
+                None => groups.push((vec![k + 1], kind, colour)),
             }
         }
-        let all: Vec<(String, String, RGBColor, f64)> = groups
-            .iter()
-            .map(|(nums, label, colour)| {
-                let n = number_list(nums);
-                let w = entry(&n, label);
-                (n, label.to_string(), *colour, w)
-            })
-            .collect();
-        for skip in 0..all.len() {
-            let mut v: Vec<_> = all[skip..].to_vec();
-            if skip > 0 {
+        let mut latest: Vec<usize> = groups.iter().map(|g| g.0.last().copied().unwrap_or(0)).collect();
+        latest.sort_unstable();
+        for cut in std::iter::once(0).chain(latest.iter().copied()) {
+            let mut v: Vec<(String, String, RGBColor, f64)> = groups
+                .iter()
+                .filter(|g| g.0.last().is_some_and(|&n| n > cut))
+                .map(|(nums, label, colour)| {
+                    let n = number_list(nums);
+                    let w = entry(&n, label);
+                    (n, label.to_string(), *colour, w)
+                })
+                .collect();
+            if cut > 0 {
                 v.insert(0, (String::new(), "…".to_string(), fg, entry("", "…")));
             }
             let rows = wrap(&v.iter().map(|x| x.3).collect::<Vec<_>>(), w_px - 2.0 * m);

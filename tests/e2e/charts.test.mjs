@@ -107,6 +107,17 @@ for (const lang of ['en', 'zh']) {
         await charts_.screenshot({ path: join(SHOTS, `charts-${width}x${height}-${t}-${lang}.png`) });
       }
     }
+    // Large type alone (the back row): one chart per row, text grown with it.
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await theme(page, 'light');
+    await page.keyboard.press('l');
+    await page.waitForFunction(() => document.documentElement.hasAttribute('data-large'));
+    await settled(page);
+    const large = await layouts(page);
+    assertTidy(large, `large type ${lang}`);
+    for (const c of large) assert.ok(c.font_px >= 16, `${c.name}: ${c.font_px} px text in large type`);
+    await page.locator('section.charts').screenshot({ path: join(SHOTS, `charts-1280x720-large-light-${lang}.png`) });
+    await page.keyboard.press('l');
     // Presentation mode at 1920x1080 (always dark).
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.keyboard.press('p');
@@ -205,6 +216,9 @@ test('"Save chart as PNG" and "Download data as CSV" save the chart and its data
   await twin.waitForFunction(() => document.querySelector('#app').dataset.simUs === '40000000', null, { timeout: 60000 });
   const [both] = await Promise.all([twin.waitForEvent('download'), twin.getByRole('button', { name: 'Download data as CSV: Throughput' }).click()]);
   const head = (await readFile(await both.path(), 'utf8')).split('\n')[0];
+  await settled(twin);
+  assertTidy(await layouts(twin), 'side by side');
+  await twin.locator('section.charts').screenshot({ path: join(SHOTS, 'charts-side-by-side-1280x720-light-en.png') });
   assert.equal(head, 'simulated time (s),produced (records/s),acknowledged (records/s),consumed (records/s),B: produced (records/s),B: acknowledged (records/s),B: consumed (records/s)');
   assert.deepEqual(twin.problems, []);
   await twin.close();
