@@ -105,6 +105,7 @@ for (const lang of ['en', 'zh']) {
         const charts_ = page.locator('section.charts');
         await charts_.scrollIntoViewIfNeeded();
         await charts_.screenshot({ path: join(SHOTS, `charts-${width}x${height}-${t}-${lang}.png`) });
+        await page.screenshot({ path: join(SHOTS, `page-${width}x${height}-${t}-${lang}.png`), fullPage: true });
       }
     }
     // Large type alone (the back row): one chart per row, text grown with it.
@@ -247,7 +248,35 @@ for (const [width, height] of [[1024, 768], [1920, 1080]]) {
     assertTidy(charts, `presentation ${width}x${height}`);
     await page.locator('section.charts').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await page.screenshot({ path: join(SHOTS, `charts-${width}x${height}-present-en.png`) });
+    // The rebalance diagram's text grows with the page's: at least 16 px on the screen,
+    // and the diagram fits its card (no sideways scrolling on a projector).
+    const diagram = await page.$eval('.timeline-svg', (svg) => {
+      const r = svg.getBoundingClientRect();
+      const px = (r.width / svg.viewBox.baseVal.width) * parseFloat(getComputedStyle(svg.querySelector('text')).fontSize);
+      const card = svg.closest('section').getBoundingClientRect();
+      return { px, right: r.right, card: card.right };
+    });
+    assert.ok(diagram.px >= 16, `the rebalance diagram's text is ${diagram.px.toFixed(1)} px`);
+    assert.ok(diagram.right <= diagram.card, `the rebalance diagram (to ${diagram.right}) leaves its card (${diagram.card})`);
+    await page.locator('.timeline-svg').evaluate((el) => el.closest('section').scrollIntoView({ block: 'start' }));
+    await page.screenshot({ path: join(SHOTS, `rebalance-${width}x${height}-present-en.png`) });
+    await page.screenshot({ path: join(SHOTS, `page-${width}x${height}-present-en.png`), fullPage: true });
     assert.deepEqual(page.problems, []);
     await page.close();
   });
 }
+
+// The README's picture: 1280x720, broker 0 killed at 6 s and the run paused at
+// 20 s: its replicas out of sync, leaderships moved, the fault on every chart.
+test('the README screenshot', async () => {
+  const run = { preset: 'orders', actions: [{ at_us: 6000000, action: 'kill_broker', broker: 0 }], t_us: 20000000 };
+  const page = await openPage(browser, link('', run), { width: 1280, height: 720 });
+  await page.waitForFunction(() => document.querySelector('#app').dataset.simUs === '20000000', null, { timeout: 60000 });
+  await page.locator('select:has(option[value="dark"])').first().selectOption('light');
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+  await page.waitForFunction(() => [...document.querySelectorAll('canvas.chart')].every((c) => c.dataset.drawnUs === '20000000'));
+  await page.evaluate(() => window.scrollTo(0, document.querySelector('.toolbar').getBoundingClientRect().top + window.scrollY - 8));
+  await page.screenshot({ path: join(SHOTS, 'readme-1280x720.png') });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
