@@ -523,6 +523,8 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
     let data_max = spec.lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)).fold(0.0f64, f64::max);
     let clip = spike_clip(&spec.lines);
     let y_top = clip.unwrap_or(data_max).max(1.0) * 1.08;
+    // Counts (partitions, records) get whole-number ticks: no "0.5 partitions".
+    let whole = spec.lines.iter().all(|l| l.points.iter().all(|p| p.1.fract() == 0.0));
     let (x0, x1) = (spec.x_range.0, spec.x_range.1.max(spec.x_range.0 + 1.0));
 
     // Horizontal layout: the value labels on the left, room for the last time label on the right.
@@ -657,7 +659,13 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
     let mut key: Vec<(String, String, RGBColor, f64)> = Vec::new();
     let mut key_rows = Vec::new();
     if numbered {
-        let max_rows = if h_px > 30.0 * f { 4 } else { 3 };
+        let max_rows = if h_px > 30.0 * f {
+            4
+        } else if h_px > 18.0 * f {
+            3
+        } else {
+            2
+        };
         let entry = |n: &str, label: &str| measure(n, f) + 0.35 * f + measure(label, f) + 1.1 * f;
         let mut groups: Vec<(Vec<usize>, &str, RGBColor)> = Vec::new();
         for (k, mk) in spec.markers.iter().enumerate() {
@@ -720,7 +728,14 @@ pub fn draw_time_chart_measured<DB: DrawingBackend>(root: &DrawingArea<DB, Shift
         .axis_desc_style(font(f).into_font().color(&fg))
         .y_label_formatter(&|v| format_si(*v))
         .x_labels(((plot_w / (4.2 * f)) as usize).clamp(2, 10))
-        .y_labels(((plot_h / (2.2 * f)) as usize).clamp(2, 6))
+        .y_labels({
+            let n = ((plot_h / (2.2 * f)) as usize).clamp(2, 6);
+            if whole {
+                n.min(y_top as usize + 1)
+            } else {
+                n
+            }
+        })
         .x_label_formatter(&|v| if x1 - x0 >= 10.0 { format!("{v:.0} s") } else { format!("{v:.1} s") })
         .set_all_tick_mark_size(tick as u32)
         .axis_style(fg.mix(0.6))

@@ -329,3 +329,29 @@ fn csv_has_the_charts_series_and_one_row_per_interval() {
         "simulated time (s),consumer lag (records),B: consumer lag (records)"
     );
 }
+
+#[test]
+fn counts_get_whole_number_ticks() {
+    // One partition under-replicated for a while: the axis reads 0 and 1, never 0.5.
+    for top in [1.0, 2.0, 3.0, 6.0] {
+        let lines = || {
+            vec![Line {
+                label: "under-replicated".into(),
+                color: kafka_sim::charts::ORANGE,
+                points: (0..60).map(|t| (f64::from(t), if (20..40).contains(&t) { top } else { 0.0 })).collect(),
+                width: 3.0,
+                second: false,
+            }]
+        };
+        for &size in SIZES {
+            let (_, svg) = draw(&spec_of(lines()), size);
+            let ticks: Vec<&str> = svg
+                .split('>')
+                .filter_map(|s| s.split('<').next().map(str::trim))
+                .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.'))
+                .collect();
+            assert!(ticks.iter().any(|t| *t == "0"), "{top} at {size:?}: no 0 tick in {ticks:?}");
+            assert!(ticks.iter().all(|t| !t.contains('.')), "{top} at {size:?}: ticks {ticks:?}");
+        }
+    }
+}

@@ -280,3 +280,19 @@ test('the README screenshot', async () => {
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+// On a phone a chart a lesson step points at is square: tall enough to read its plot.
+test('on a phone, a chart a lesson step points at is tall enough to read', async () => {
+  const page = await openPage(browser, `${server.url}?lesson=first-join&step=5`, { width: 390, height: 844 });
+  const chart = page.locator('canvas.chart.highlight');
+  await chart.waitFor({ timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('canvas.chart.highlight')?.dataset.layout);
+  const { width, height } = await chart.boundingBox();
+  assert.ok(height >= 300 && height >= 0.95 * width, `the lesson's chart is ${width}x${height}`);
+  const [layout] = await page.$$eval('canvas.chart.highlight', (cs) => cs.map((c) => JSON.parse(c.dataset.layout)));
+  assert.ok(layout.plot[3] - layout.plot[1] >= 180, `its plot is ${layout.plot[3] - layout.plot[1]} px tall`);
+  await chart.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, 'lesson-chart-390x844-en.png') });
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
