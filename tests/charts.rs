@@ -350,7 +350,7 @@ fn counts_get_whole_number_ticks() {
                 .filter_map(|s| s.split('<').next().map(str::trim))
                 .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.'))
                 .collect();
-            assert!(ticks.iter().any(|t| *t == "0"), "{top} at {size:?}: no 0 tick in {ticks:?}");
+            assert!(ticks.contains(&"0"), "{top} at {size:?}: no 0 tick in {ticks:?}");
             assert!(ticks.iter().all(|t| !t.contains('.')), "{top} at {size:?}: ticks {ticks:?}");
         }
     }
