@@ -2,8 +2,7 @@
 //! controls on the left; the comparison table, charts, guarantees and event log
 //! on the right.
 
-use super::chart_view::chart_list;
-use super::{controls, views, App, Msg, ViewMsg};
+use super::{controls, views, App};
 use crate::i18n::{tr, trf};
 use crate::session::{comparison, markers, TwinOf};
 use crate::Simulation;
@@ -52,18 +51,7 @@ impl App {
                     </div>
                     <div class="col">
                         if let Some((b, labels)) = &twin { { self.compare_table(sim, b, labels) } }
-                        <section class="card charts" aria-label={tr("Charts")}>
-                            { for chart_list(sim).into_iter().zip(&self.canvases).enumerate().map(|(i, (def, node))| {
-                                let on_move = link.callback(move |e: MouseEvent| Msg::View(ViewMsg::Hover(Some((i, f64::from(e.offset_x()))))));
-                                let target = format!("chart:{}", def.target);
-                                html! {
-                                    <canvas ref={node.clone()} class={classes!("chart", spot(&target))} data-target={target.clone()} width="600" height="300" role="img"
-                                        aria-label={format!("{}; {}", tr(def.aria), trf("markers: {0}", &[&marker_list]))}
-                                        onmousemove={on_move} onmouseleave={link.callback(|_| Msg::View(ViewMsg::Hover(None)))}></canvas>
-                                }
-                            }) }
-                            <p class="hover" aria-live="polite">{ self.hover_text(sim).unwrap_or_else(|| tr("Point at a chart to read its values.")) }</p>
-                        </section>
+                        { self.charts_view(link, sim, hl, &marker_list) }
                         <section class={classes!("card", spot("guarantees"))} data-target="guarantees" aria-label={tr("Guarantees")}>
                             <h2>{ tr("Guarantees") }</h2>
                             <ul class="invariants">

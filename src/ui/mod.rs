@@ -54,6 +54,12 @@ pub enum ViewMsg {
     Filter(String),
     /// Pointer over a chart: (chart index, CSS x), or gone.
     Hover(Option<(usize, f64)>),
+    /// A chart got the keyboard focus (its values are read out), or lost it.
+    ChartFocus(Option<usize>),
+    /// A chart's canvas changed size.
+    ChartsResized,
+    /// Save chart i: as PNG (false) or its data as CSV (true).
+    SaveChart(usize, bool),
     /// The rebalance the timeline shows (group, generation); None follows the latest.
     PickRebalance(Option<(String, i32)>),
     CutForm(controls::CutField, String),
@@ -100,8 +106,13 @@ pub struct App {
     tick_open: bool,
     /// What the charts were last drawn from; unchanged means no redraw.
     chart_sig: Vec<Option<chart_view::ChartSig>>,
-    /// Each canvas's CSS width, by the layout key it was measured under.
-    canvas_w: Vec<Option<(i32, f64)>>,
+    /// Each canvas's CSS width and height, by the layout key they were measured under.
+    canvas_w: Vec<Option<(u64, f64, f64)>>,
+    /// The chart with the keyboard focus and the simulated time it was focused at.
+    chart_focus: Option<(usize, u64)>,
+    /// How many times the canvases were resized (part of the charts' layout key).
+    chart_resizes: u32,
+    chart_watch: Option<chart_view::ChartWatch>,
     /// One callback for child components, made once so their props compare equal.
     send: Callback<Msg>,
     lang: String,
@@ -138,6 +149,12 @@ impl App {
             ViewMsg::Select(s) => self.selected = s,
             ViewMsg::Filter(f) => self.filter = f,
             ViewMsg::Hover(h) => self.hover = h,
+            ViewMsg::ChartFocus(i) => self.chart_focus = i.map(|i| (i, self.session.now_us())),
+            ViewMsg::ChartsResized => self.chart_resizes = self.chart_resizes.wrapping_add(1),
+            ViewMsg::SaveChart(i, csv) => {
+                self.save_chart(i, csv);
+                return false;
+            }
             ViewMsg::PickRebalance(p) => self.rb_pick = p,
             ViewMsg::CutForm(field, v) => match field {
                 controls::CutField::From => self.cut.from = v,
@@ -177,6 +194,9 @@ impl Component for App {
             tick_open: false,
             chart_sig: vec![None; chart_view::MAX_CHARTS],
             canvas_w: vec![None; chart_view::MAX_CHARTS],
+            chart_focus: None,
+            chart_resizes: 0,
+            chart_watch: None,
             send: ctx.link().callback(|m: Msg| m),
             lang: "en".to_string(),
             lessons: Vec::new(),
@@ -214,8 +234,9 @@ impl Component for App {
         }
     }
 
-    fn rendered(&mut self, _ctx: &Context<Self>, _first: bool) {
+    fn rendered(&mut self, ctx: &Context<Self>, _first: bool) {
         self.write_root_attrs();
+        self.watch_chart_sizes(ctx);
         if std::mem::take(&mut self.scroll_pending) {
             browser::scroll_to_highlight();
         }

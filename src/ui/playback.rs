@@ -145,7 +145,9 @@ impl App {
         // Still playing, and no replay ended: nothing but time changed.
         let only_time_moved = self.playing && !tick.seek_done;
         self.chart_turn = !self.chart_turn;
-        let drawn = if self.chart_turn { self.draw_charts() } else { 0 };
+        // A tick that stops playing (the run's end, a shared run's replay done) is
+        // the last: it draws every chart at the moment it stopped at, whoever's turn it is.
+        let drawn = if self.chart_turn || !self.playing { self.draw_charts() } else { 0 };
         if let Some(p) = &perf {
             let _ = p.mark("charts-done");
         }

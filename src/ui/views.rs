@@ -392,12 +392,13 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
     }
     let lane_x = |name: &str| -> f64 {
         let i = lanes.iter().position(|l| l == name).unwrap_or(0);
-        60.0 + i as f64 * 100.0
+        // The first lane clears the times written at the left ("2994.9 ms").
+        76.0 + i as f64 * 100.0
     };
     let steps: Vec<_> = r.steps.iter().take(40).collect();
     let row = 26.0;
     let height = 50.0 + steps.len() as f64 * row;
-    let width = 40.0 + lanes.len() as f64 * 100.0;
+    let width = 56.0 + lanes.len() as f64 * 100.0;
     let label = |p: &[u32]| -> String {
         let names: Vec<String> = p
             .iter()
