@@ -374,7 +374,7 @@ impl Producer {
     /// (an unclean election, say) and the producer bumps its epoch.
     fn is_real_gap(&self, part: u32, batch: &PendingBatch) -> bool {
         let p = part as usize;
-        if !batch.sequenced {
+        if !batch.sequenced || batch.instance != self.instance {
             return false;
         }
         let expected = self.last_acked[p].map_or(0, |s| s.wrapping_add(1));
@@ -409,6 +409,7 @@ impl Producer {
         let p = part as usize;
         self.pepoch = self.pepoch.wrapping_add(1);
         let epoch = self.pepoch;
+        let instance = self.instance;
         let mut order: Vec<(u64, u32)> = self.acc[p]
             .iter()
             .filter(|b| b.sequenced)
@@ -419,6 +420,7 @@ impl Producer {
                     .filter(|(q, _)| *q == part)
                     .map(|(_, b)| b),
             )
+            .filter(|b| b.instance == instance)
             .map(|b| (b.audit_seq, b.records))
             .collect();
         order.sort_unstable();
@@ -429,6 +431,9 @@ impl Producer {
             next = next.wrapping_add(records);
         }
         let renumber = |b: &mut PendingBatch| {
+            if b.instance != instance {
+                return;
+            }
             if let Ok(i) = numbered.binary_search_by_key(&b.audit_seq, |e| e.0) {
                 b.pepoch = epoch;
                 b.seq = numbered[i].1;
@@ -738,7 +743,7 @@ impl Producer {
                     match result {
                         Ok(_) => {
                             let p = part as usize;
-                            if batch.sequenced && batch.pepoch == self.part_epoch[p] {
+                            if batch.sequenced && batch.instance == self.instance && batch.pepoch == self.part_epoch[p] {
                                 let last = batch.seq.wrapping_add(batch.records.max(1) - 1);
                                 self.last_acked[p] = Some(self.last_acked[p].map_or(last, |l| l.max(last)));
                             }
