@@ -5,16 +5,17 @@
 //! served next to the page and fetched when a language is chosen, so the
 //! WebAssembly stays the same size whatever the number of languages.
 //!
-//! Texts built elsewhere (the engine's event log, error messages) are translated
-//! by matching them against the templates: "broker 2 fenced after 9.0 s without
-//! heartbeat" matches "broker {0} fenced after {1} s without heartbeat". A value
-//! that is itself a known text (an election kind, a cause) is translated too.
-//! Kafka's own names, ids and units are never translated.
-//!
-//! Errors are typed enums that implement `Template`: an English template (the
-//! key in the language files) and its values. Their English text is that
-//! template filled in, and `tr(&error)` translates the template, so the page
-//! translates a variant rather than parsing its text.
+//! Errors and the event log's entries are typed values that implement
+//! `Template`: an English template (the key in the language files) and its
+//! values, with a value that is itself a typed message (a nested error) named by
+//! `nested`. Their English text is that template filled in, and `tr(&error)`
+//! translates the template (and the nested message by its own), so the page
+//! translates a variant rather than parsing its text. A value that is itself a
+//! known text (an election kind, a form field's label) is translated too.
+//! Free text built elsewhere (a few engine notes) is translated by matching it
+//! against the templates: "group billing: rebalance started (initial_join)"
+//! matches "group {0}: rebalance started ({1})". Kafka's own names, ids and
+//! units are never translated.
 
 use crate::sim::SortSmall;
 use serde::Deserialize;
@@ -57,6 +58,65 @@ pub fn fill<S: AsRef<str>>(template: &str, args: &[S]) -> String {
 /// filled in (see `template_error!`), so the two cannot drift apart.
 pub trait Template {
     fn template(&self) -> (&'static str, Vec<String>);
+
+    /// A value that is itself a typed message (a nested error): its slot in the
+    /// template and the message, translated by its own template rather than by
+    /// matching its English text. The slot's value in `template` is its English text.
+    fn nested(&self) -> Option<(usize, &dyn Template)> {
+        None
+    }
+}
+
+/// An error with where it came from (a file's name, a lesson file, a language
+/// table): "orders.json: topic t: ..."; without a source, the error alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sourced<E> {
+    pub source: Option<String>,
+    pub error: E,
+}
+
+impl<E> Sourced<E> {
+    pub fn new(source: impl Into<String>, error: E) -> Sourced<E> {
+        Sourced {
+            source: Some(source.into()),
+            error,
+        }
+    }
+
+    pub fn bare(error: E) -> Sourced<E> {
+        Sourced { source: None, error }
+    }
+}
+
+impl<E: Template + std::fmt::Display> Template for Sourced<E> {
+    fn template(&self) -> (&'static str, Vec<String>) {
+        match &self.source {
+            Some(s) => ("{0}: {1}", vec![s.clone(), self.error.to_string()]),
+            None => self.error.template(),
+        }
+    }
+    fn nested(&self) -> Option<(usize, &dyn Template)> {
+        match &self.source {
+            Some(_) => Some((1, &self.error)),
+            None => self.error.nested(),
+        }
+    }
+}
+
+impl<E: Template + std::fmt::Display> std::fmt::Display for Sourced<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (template, args) = self.template();
+        f.write_str(&fill(template, &args))
+    }
+}
+
+impl<E: Template + std::fmt::Display> Translate for Sourced<E> {
+    fn english(&self) -> String {
+        self.to_string()
+    }
+    fn translate(&self, catalog: &Catalog) -> String {
+        catalog.tr_template(self)
+    }
 }
 
 /// What `tr` translates: English text (by matching the templates), or a typed
@@ -86,12 +146,6 @@ macro_rules! template_error {
             }
         }
         impl ::std::error::Error for $t {}
-        /// For code that still carries errors as text (the page), so `?` works there.
-        impl From<$t> for String {
-            fn from(e: $t) -> String {
-                e.to_string()
-            }
-        }
         impl $crate::i18n::Translate for $t {
             fn english(&self) -> String {
                 self.to_string()
@@ -221,21 +275,25 @@ impl Catalog {
         fill(self.exact.get(template).map_or(template, |s| s.as_str()), args)
     }
 
-    /// Translates a typed message by its template. Values that are themselves
-    /// known texts are translated, as `tr` does; a template the file lacks falls
-    /// back to matching the English text.
+    /// Translates a typed message by its template, and a nested message by its
+    /// own. Values that are themselves known texts are translated, as `tr` does;
+    /// a template the file lacks falls back to matching the English text.
     pub fn tr_template(&self, m: &dyn Template) -> String {
         let (template, args) = m.template();
-        match self.exact.get(template) {
-            Some(out) => {
-                let values: Vec<String> = args
-                    .iter()
-                    .map(|v| if v.chars().any(|c| c.is_ascii_alphabetic()) { self.tr(v) } else { v.clone() })
-                    .collect();
-                fill(out, &values)
-            }
-            None => self.tr(&fill(template, &args)),
-        }
+        let Some(out) = self.exact.get(template) else {
+            return self.tr(&fill(template, &args));
+        };
+        let nested = m.nested();
+        let values: Vec<String> = args
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match nested {
+                Some((slot, inner)) if slot == i => self.tr_template(inner),
+                _ if v.chars().any(|c| c.is_ascii_alphabetic()) => self.tr(v),
+                _ => v.clone(),
+            })
+            .collect();
+        fill(out, &values)
     }
 }
 
@@ -281,14 +339,6 @@ pub fn add(catalog: Catalog) {
         l.retain(|x| x.code != c.code);
         l.push(c);
     });
-}
-
-/// Adds a language's table from the text of `i18n/<code>.json`. The error is
-/// text for the page, which chains it after a fetch's `Result<String, String>`;
-/// `add(Catalog::from_json(..)?)` gives the typed `CatalogError`.
-pub fn install(code: &str, json: &str) -> Result<(), String> {
-    add(Catalog::from_json(code, json)?);
-    Ok(())
 }
 
 /// Switches the language. False when its table is not installed yet (English
@@ -353,7 +403,7 @@ mod tests {
     #[test]
     fn the_global_language_switches_once_installed() {
         assert!(!set_language("zh"), "not installed yet");
-        install("zh", ZH).unwrap();
+        add(Catalog::from_json("zh", ZH).unwrap());
         assert!(set_language("zh"));
         assert_eq!(language(), "zh");
         assert_ne!(tr("Pause"), "Pause");
@@ -393,12 +443,32 @@ mod tests {
         let s = crate::ScenarioError::Brokers(0);
         assert_eq!(c.tr_template(&s), c.tr(&s.to_string()));
         // The page's `tr` takes text and typed errors alike.
-        install("zh", ZH).unwrap();
+        add(Catalog::from_json("zh", ZH).unwrap());
         assert!(set_language("zh"));
         assert_eq!(tr(&e), c.tr_template(&e));
         assert_eq!(tr("Pause"), c.tr("Pause"));
         assert!(set_language("en"));
         assert_eq!(tr(&e), e.to_string());
+    }
+
+    #[test]
+    fn nested_errors_and_sources_translate_by_their_own_templates() {
+        use crate::lesson::LessonError;
+        let c = Catalog::from_json(
+            "zh",
+            r#"{"messages": {"{0}: {1}": "{0}：{1}", "lesson {0}: {1}": "课程 {0}：{1}", "topic {0} is defined twice": "主题 {0} 被定义了两次"}}"#,
+        )
+        .unwrap();
+        let e = LessonError::Scenario {
+            lesson: "x".into(),
+            error: crate::ScenarioError::DuplicateTopic("t".into()),
+        };
+        assert_eq!(c.tr_template(&e), "课程 x：主题 \"t\" 被定义了两次");
+        let sourced = Sourced::new("mine.json", e.clone());
+        assert_eq!(sourced.to_string(), "mine.json: lesson x: topic \"t\" is defined twice");
+        assert_eq!(c.tr_template(&sourced), "mine.json：课程 x：主题 \"t\" 被定义了两次");
+        assert_eq!(Sourced::bare(e.clone()).to_string(), e.to_string());
+        assert_eq!(c.tr_template(&Sourced::bare(e.clone())), c.tr_template(&e));
     }
 
     #[test]
@@ -415,6 +485,5 @@ mod tests {
         };
         assert!(matches!(&e, CatalogError::Json { code, .. } if code == "zh"));
         assert!(e.to_string().starts_with("i18n/zh.json: invalid type"), "{e}");
-        assert_eq!(install("zh", "{").unwrap_err(), Catalog::from_json("zh", "{").err().unwrap().to_string());
     }
 }

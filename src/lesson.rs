@@ -206,6 +206,16 @@ impl Template for LessonError {
             File { file, error } => ("{0}: {1}", vec![file.clone(), error.to_string()]),
         }
     }
+
+    fn nested(&self) -> Option<(usize, &dyn Template)> {
+        use LessonError::*;
+        match self {
+            Scenario { error, .. } | CompareScenario { error, .. } => Some((1, error)),
+            ComparePath { error, .. } => Some((1, error)),
+            File { error, .. } => Some((1, error.as_ref())),
+            _ => None,
+        }
+    }
 }
 
 /// Why `set_path` cannot set a value.
@@ -375,12 +385,6 @@ impl Lesson {
             steps: f.steps,
         })
     }
-
-    /// `parse` with the error as text, for the page, which chains it after a
-    /// fetch's `Result<String, String>` (src/ui/mod.rs); native code uses `parse`.
-    pub fn from_json(text: &str) -> Result<Lesson, String> {
-        Ok(Self::parse(text)?)
-    }
 }
 
 const PLACES: &[&str] = &["timeline", "guarantees", "eventlog", "controllers", "network", "producers", "cluster", "groups"];
@@ -455,7 +459,7 @@ mod tests {
             ),
         ];
         for (json, want) in cases {
-            let e = Lesson::from_json(&json).unwrap_err();
+            let e = Lesson::parse(&json).unwrap_err().to_string();
             assert!(e.contains(want), "{e:?} should contain {want:?}");
             assert!(!e.contains('\n'));
         }

@@ -86,6 +86,17 @@ impl Template for ShareError {
             Json(m) => ("the link is damaged: {0}", vec![m.clone()]),
         }
     }
+
+    fn nested(&self) -> Option<(usize, &dyn Template)> {
+        use ShareError::*;
+        match self {
+            PresetInvalid(e) => e.nested(),
+            InvalidScenario(e) => Some((0, e)),
+            Comparison { error, .. } => Some((1, error)),
+            Action { error, .. } => Some((1, error)),
+            _ => None,
+        }
+    }
 }
 template_error!(ShareError);
 
@@ -289,9 +300,9 @@ mod tests {
         ];
         for (link, want) in cases {
             match SharedRun::decode(&link)
-                .map_err(String::from)
+                .map_err(|e| e.to_string())
                 .and_then(|r| r.ok_or_else(|| "none".to_string()))
-                .and_then(|r| r.build().map(|_| ()).map_err(String::from))
+                .and_then(|r| r.build().map(|_| ()).map_err(|e| e.to_string()))
             {
                 Ok(()) => panic!("{link} was accepted"),
                 Err(e) => {

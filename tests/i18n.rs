@@ -32,7 +32,18 @@ fn ui_texts() -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for entry in std::fs::read_dir("src/ui").unwrap() {
         let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for marker in ["tr(", "trf(", "title: ", "y_label: ", "aria: ", "label(", "tr(if ", "} else { "] {
+        for marker in [
+            "tr(",
+            "trf(",
+            "title: ",
+            "y_label: ",
+            "aria: ",
+            "label(",
+            "tr(if ",
+            "} else { ",
+            "note(",
+            "note::<&str>(",
+        ] {
             for k in literals_after(&src, marker) {
                 if k.chars().any(|c| c.is_ascii_alphabetic()) && !k.contains('{') || k.contains("{0}") {
                     keys.insert(k);
@@ -128,6 +139,43 @@ fn every_ui_text_has_a_chinese_translation() {
     ];
     let missing: Vec<&String> = keys.iter().chain(data.iter()).filter(|k| !zh.has(k) && !keep.contains(&k.as_str())).collect();
     assert!(missing.is_empty(), "missing in i18n/zh.json: {missing:#?}");
+}
+
+/// The English templates of the typed errors and messages (`impl Template`):
+/// the literals that the arms of each `fn template` return.
+fn error_templates() -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    let mut files = vec![std::path::PathBuf::from("src")];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        // The command line speaks English only.
+        if p.extension().is_none_or(|e| e != "rs") || p.ends_with("cli.rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&p).unwrap();
+        let mut rest = src.as_str();
+        while let Some(i) = rest.find("fn template(&self)") {
+            rest = &rest[i..];
+            let end = rest.find("\n    }\n").unwrap_or(rest.len());
+            for t in literals_after(&rest[..end], "=> (") {
+                out.insert((p.display().to_string(), t));
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_error_template_has_a_chinese_translation() {
+    let zh = Catalog::from_json("zh", include_str!("../i18n/zh.json")).unwrap();
+    let templates = error_templates();
+    assert!(templates.len() > 100, "the scan found only {} templates", templates.len());
+    let missing: Vec<_> = templates.iter().filter(|(_, t)| !zh.has(t)).collect();
+    assert!(missing.is_empty(), "error templates missing in i18n/zh.json: {missing:#?}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! never replace a running simulation with a broken scenario.
 
 use super::{Acks, GroupProtocol, Scenario, ScenarioError};
-use crate::i18n::{template_error, Template};
+use crate::i18n::{template_error, Sourced, Template};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Field {
@@ -94,6 +94,14 @@ impl Template for DraftError {
             DraftError::SameSetting => ("that is already this scenario's setting: both runs would be the same", vec![]),
         }
     }
+
+    fn nested(&self) -> Option<(usize, &dyn Template)> {
+        match self {
+            DraftError::FixJsonFirst(e) => Some((0, e)),
+            DraftError::Invalid(e) => e.nested(),
+            _ => None,
+        }
+    }
 }
 template_error!(DraftError);
 
@@ -102,7 +110,9 @@ template_error!(DraftError);
 pub struct Draft {
     pub open: bool,
     pub text: String,
-    pub error: Option<String>,
+    /// What is wrong with the draft: a form field's problem alone, the text's with
+    /// where it came from ("orders.json: topic t: ...").
+    pub error: Option<Sourced<DraftError>>,
     /// Where the draft came from ("orders.json", "the form", ...), for messages.
     pub source: String,
     /// A field value that was rejected, shown as typed until it is fixed.
@@ -127,7 +137,7 @@ impl Draft {
         self.text = text;
         self.rejected = None;
         self.source = source.to_string();
-        self.error = self.parse().err().map(|e| format!("{source}: {e}"));
+        self.error = self.parse().err().map(|e| Sourced::new(source, DraftError::Invalid(e)));
     }
 
     /// A form field changed: applied to the parsed draft and written back as text.
@@ -139,9 +149,9 @@ impl Draft {
                 self.rejected = None;
                 self.source = "the form".into();
             }
-            Err(e @ DraftError::FixJsonFirst(_)) => self.error = Some(e.to_string()),
+            Err(e @ DraftError::FixJsonFirst(_)) => self.error = Some(Sourced::bare(e)),
             Err(e) => {
-                self.error = Some(e.to_string());
+                self.error = Some(Sourced::bare(e));
                 self.rejected = Some((field, value.to_string()));
             }
         }
@@ -273,13 +283,13 @@ mod tests {
         let mut s = setup();
         let before = s.text.clone();
         s.set_field(Field::ReplicationFactor, "9");
-        assert!(s.error.as_deref().unwrap().contains("replication_factor 9"), "{:?}", s.error);
+        assert!(s.error.as_ref().unwrap().to_string().contains("replication_factor 9"), "{:?}", s.error);
         assert_eq!(s.text, before);
         assert_eq!(s.rejected, Some((Field::ReplicationFactor, "9".to_string())));
         s.set_field(Field::ReplicationFactor, "2");
         assert_eq!((s.error.clone(), s.rejected.clone()), (None, None));
         s.set_field(Field::Brokers, "three");
-        assert!(s.error.as_deref().unwrap().contains("not a whole number"));
+        assert!(s.error.as_ref().unwrap().to_string().contains("not a whole number"));
     }
 
     #[test]
@@ -287,6 +297,9 @@ mod tests {
         let mut s = setup();
         s.set_text("{\"seed\": 1, \"brokers\": 3}".into(), "bad.json");
         let e = s.error.clone().unwrap();
+        assert_eq!(e.source.as_deref(), Some("bad.json"));
+        assert!(matches!(e.error, DraftError::Invalid(ScenarioError::Json { .. })));
+        let e = e.to_string();
         assert!(e.starts_with("bad.json: invalid scenario: unknown field `brokers`"), "{e}");
         assert!(!e.contains('\n'));
         assert!(s.text.contains("brokers"));

@@ -3,6 +3,7 @@
 //! URLs for downloads. Every call
 //! tolerates failure (private mode, no clipboard): the app then just goes on.
 
+use super::status::FetchError;
 use wasm_bindgen::JsCast;
 
 fn window() -> Option<web_sys::Window> {
@@ -74,36 +75,42 @@ pub fn revoke_url(url: &str) {
 }
 
 /// Scenario and lesson files are small; a bigger one is refused before reading.
-const MAX_FILE_BYTES: f64 = 2_000_000.0;
+const MAX_FILE_MB: u64 = 2;
 
 /// Reads a file the user picked, as text.
-pub async fn read_file(file: web_sys::File) -> Result<String, String> {
-    if file.size() > MAX_FILE_BYTES {
-        return Err(format!("{} bytes is too large (2 MB at most)", file.size()));
+pub async fn read_file(file: web_sys::File) -> Result<String, FetchError> {
+    if file.size() > (MAX_FILE_MB * 1_000_000) as f64 {
+        return Err(FetchError::TooLarge {
+            bytes: file.size() as u64,
+            limit_mb: MAX_FILE_MB,
+        });
     }
     wasm_bindgen_futures::JsFuture::from(file.text())
         .await
         .ok()
         .and_then(|v| v.as_string())
-        .ok_or_else(|| "could not read the file".to_string())
+        .ok_or(FetchError::Unreadable)
 }
 
-/// Fetches a text file (a teacher's lesson) by URL.
-pub async fn fetch_text(url: &str) -> Result<String, String> {
-    let w = window().ok_or("no window")?;
-    let resp = wasm_bindgen_futures::JsFuture::from(w.fetch_with_str(url))
-        .await
-        .map_err(|_| format!("could not fetch {url}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| format!("could not fetch {url}"))?;
+/// Fetches a text file (a lesson, a language table) by URL.
+pub async fn fetch_text(url: &str) -> Result<String, FetchError> {
+    let network = || FetchError::Network { url: url.to_string() };
+    let w = window().ok_or_else(network)?;
+    let resp = wasm_bindgen_futures::JsFuture::from(w.fetch_with_str(url)).await.map_err(|_| network())?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| network())?;
     if !resp.ok() {
-        return Err(format!("could not fetch {url}: HTTP {}", resp.status()));
+        return Err(FetchError::Http {
+            url: url.to_string(),
+            status: resp.status(),
+        });
     }
-    let text = resp.text().map_err(|_| format!("could not read {url}"))?;
+    let body = || FetchError::Body { url: url.to_string() };
+    let text = resp.text().map_err(|_| body())?;
     wasm_bindgen_futures::JsFuture::from(text)
         .await
         .ok()
         .and_then(|v| v.as_string())
-        .ok_or_else(|| format!("could not read {url}"))
+        .ok_or_else(body)
 }
 
 /// Scrolls a lesson step's highlighted element to just below the lesson panel (not on a phone).

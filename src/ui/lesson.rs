@@ -2,6 +2,7 @@
 //! one at a step, moving between steps (the `Session` keeps each step's state, so
 //! going back is exact), leaving, and the lesson panel.
 
+use super::status::Problem;
 use super::{browser, App, Msg};
 use crate::i18n::{tr, trf};
 use crate::lesson::Lesson;
@@ -28,10 +29,18 @@ pub fn load_built_in(ctx: &Context<App>) {
     yew::platform::spawn_local(async move {
         let mut lessons = Vec::new();
         for name in crate::lesson::BUILT_IN_FILES {
-            match browser::fetch_text(&format!("lessons/{name}")).await.and_then(|t| Lesson::from_json(&t)) {
-                Ok(l) => lessons.push(l),
-                Err(e) => web_sys::console::warn_1(&format!("lessons/{name}: {e}").into()),
-            }
+            let problem = match browser::fetch_text(&format!("lessons/{name}")).await {
+                Ok(t) => match Lesson::parse(&t) {
+                    Ok(l) => {
+                        lessons.push(l);
+                        continue;
+                    }
+                    Err(e) => e.to_string(),
+                },
+                Err(e) => e.to_string(),
+            };
+            // A built-in lesson that does not load is the build's problem: the console says which.
+            web_sys::console::warn_1(&format!("lessons/{name}: {problem}").into());
         }
         link.send_message(Msg::Lesson(LessonMsg::Loaded(lessons)));
     });
@@ -68,7 +77,7 @@ impl App {
                 if let Some((id, step)) = self.pending_lesson.take() {
                     match self.lessons.iter().find(|l| l.id == id).cloned() {
                         Some(l) => self.open_lesson(ctx, l, step),
-                        None => self.message = Some(trf("There is no lesson {0}.", &[id])),
+                        None => self.message = Some(Problem::NoLesson(id).into()),
                     }
                 }
             }

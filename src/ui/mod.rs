@@ -14,6 +14,7 @@ mod playback;
 mod prefs;
 mod setup;
 mod sharing;
+mod status;
 mod toolbar;
 mod views;
 
@@ -24,6 +25,7 @@ use crate::scenario::draft::Draft;
 use crate::scenario::{Action, Scenario};
 use crate::session::Session;
 use gloo_timers::callback::Interval;
+use status::Status;
 use yew::prelude::*;
 
 pub use lesson::LessonMsg;
@@ -91,7 +93,10 @@ pub struct App {
     canvases: Vec<NodeRef>,
     selected: Option<views::Selection>,
     filter: String,
-    message: Option<String>,
+    /// The status line, translated when drawn.
+    message: Option<Status>,
+    /// A scenario file that could not be read, shown in the setup panel.
+    file_error: Option<crate::i18n::Sourced<status::FetchError>>,
     help: bool,
     setup: Draft,
     cut: controls::CutForm,
@@ -184,6 +189,7 @@ impl Component for App {
             selected: None,
             filter: String::new(),
             message: None,
+            file_error: None,
             help: false,
             setup,
             cut: controls::CutForm::default(),

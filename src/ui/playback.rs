@@ -3,8 +3,9 @@
 //! the work to the `Session` and writes what happened in the status line; a
 //! tick also measures the frame (Performance API) and takes its turn at the charts.
 
+use super::status::{Problem, Status};
 use super::{App, Msg};
-use crate::i18n::{tr, trf};
+
 use crate::scenario::Action;
 use crate::session::Session;
 use crate::sim::{fmt_time, MS};
@@ -72,29 +73,29 @@ impl App {
             }
             PlayMsg::SetSpeed(s) => self.speed = s.clamp(0.1, 1000.0),
             PlayMsg::Act(action) => {
-                let name = tr(&action.name().replace('_', " "));
+                let name = action.name().replace('_', " ");
                 let now = self.session.now_us();
                 self.message = Some(match self.session.act(action) {
-                    Ok(_) => trf("{0} at {1}", &[name, fmt_time(now)]),
-                    Err(e) => trf("cannot {0}: {1}", &[name, tr(&e.to_string())]),
+                    Ok(_) => Status::note("{0} at {1}", &[name, fmt_time(now)]),
+                    Err(error) => Problem::Action { name, error }.into(),
                 });
             }
             PlayMsg::Step => {
                 self.set_playing(ctx, false);
                 self.session.step();
-                self.message = Some(trf("one event: now {0}", &[fmt_time(self.session.now_us())]));
+                self.message = Some(Status::note("one event: now {0}", &[fmt_time(self.session.now_us())]));
             }
             PlayMsg::StepNotable => {
                 self.set_playing(ctx, false);
                 self.message = Some(match self.session.step_notable() {
-                    Some(e) => format!("{}: {}", fmt_time(e.at_us), tr(&e.what.describe())),
-                    None => tr("nothing notable happened"),
+                    Some(e) => Status::note("{0}: {1}", &[fmt_time(e.at_us), e.what.describe()]),
+                    None => Status::note::<&str>("nothing notable happened", &[]),
                 });
             }
             PlayMsg::Rewind(t) => {
                 self.set_playing(ctx, false);
                 if self.session.rewind(t) {
-                    self.message = Some(trf("rewound to {0}", &[fmt_time(t)]));
+                    self.message = Some(Status::note("rewound to {0}", &[fmt_time(t)]));
                 }
             }
         }
@@ -130,7 +131,7 @@ impl App {
         }
         if tick.seek_done {
             self.set_playing(ctx, false);
-            self.message = Some(trf(
+            self.message = Some(Status::note(
                 "The shared run is at {0}, paused: press Play to go on.",
                 &[fmt_time(self.session.now_us())],
             ));

@@ -2,7 +2,9 @@
 //! the language (its table fetched from `i18n/<code>.json` on first use), and
 //! the page-wide attributes that carry them.
 
+use super::status::{FetchError, Problem};
 use super::{browser, App, Msg};
+use crate::i18n::Sourced;
 use yew::prelude::*;
 
 pub enum PrefMsg {
@@ -12,7 +14,7 @@ pub enum PrefMsg {
     ToggleHelp,
     SetLang(String),
     /// A language's table arrived.
-    LangLoaded(String, Result<String, String>),
+    LangLoaded(String, Result<String, FetchError>),
 }
 
 /// The language: the URL's choice, else the last one used here, else English.
@@ -37,7 +39,7 @@ impl App {
             PrefMsg::ToggleHelp => self.help = !self.help,
             PrefMsg::SetLang(code) => {
                 let Some(code) = crate::i18n::known(&code) else {
-                    self.message = Some(format!("unknown language {code:?}"));
+                    self.message = Some(Problem::UnknownLanguage(code).into());
                     return true;
                 };
                 if !crate::i18n::set_language(code) {
@@ -55,10 +57,18 @@ impl App {
                     browser::replace_url(&url);
                 }
             }
-            PrefMsg::LangLoaded(code, text) => match text.and_then(|t| crate::i18n::install(&code, &t)) {
-                Ok(()) => return self.on_prefs(ctx, PrefMsg::SetLang(code)),
-                Err(e) => self.message = Some(format!("{code}: {e}")),
-            },
+            PrefMsg::LangLoaded(code, text) => {
+                let table = text
+                    .map_err(|e| Problem::Fetch(Sourced::new(code.clone(), e)))
+                    .and_then(|t| crate::i18n::Catalog::from_json(&code, &t).map_err(Problem::Catalog));
+                match table {
+                    Ok(c) => {
+                        crate::i18n::add(c);
+                        return self.on_prefs(ctx, PrefMsg::SetLang(code));
+                    }
+                    Err(p) => self.message = Some(p.into()),
+                }
+            }
         }
         true
     }

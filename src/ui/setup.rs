@@ -3,10 +3,11 @@
 //! loading scenario and lesson files (one path for both) and downloading the
 //! scenario as a file.
 
+use super::status::{FetchError, Problem};
 use super::{browser, App, Msg};
-use crate::i18n::{tr, trf};
+use crate::i18n::{tr, trf, Sourced};
 use crate::presets;
-use crate::scenario::draft::Field;
+use crate::scenario::draft::{DraftError, Field};
 use crate::scenario::GroupProtocol;
 use crate::session::Session;
 use crate::Scenario;
@@ -25,7 +26,7 @@ pub enum SetupMsg {
     /// A file the user picked, to read.
     LoadFile(FileKind, Option<web_sys::File>),
     /// A file's text (picked, or a lesson fetched by URL), by its name.
-    FileLoaded(FileKind, String, Result<String, String>),
+    FileLoaded(FileKind, String, Result<String, FetchError>),
 }
 
 /// What a loaded file is meant to be.
@@ -35,9 +36,9 @@ pub enum FileKind {
     Lesson,
 }
 
-pub fn preset_scenario(id: &str) -> Result<Scenario, String> {
-    let p = presets::find(id).ok_or_else(|| format!("unknown preset {id:?}"))?;
-    Scenario::from_json(p.json).map_err(|e| e.to_string())
+pub fn preset_scenario(id: &str) -> Result<Scenario, Problem> {
+    let p = presets::find(id).ok_or_else(|| Problem::UnknownPreset(id.to_string()))?;
+    Scenario::from_json(p.json).map_err(Problem::Preset)
 }
 
 /// A file input's change handler: the picked file, to load as `kind`. The input
@@ -59,21 +60,27 @@ impl App {
                     self.setup.reset_to(&s, p.id);
                     self.start_session(ctx, Session::new(s), Some(p.id));
                 }
-                (_, Err(e)) => self.message = Some(e),
+                (_, Err(e)) => self.message = Some(e.into()),
                 _ => {}
             },
-            SetupMsg::Text(t) => self.setup.set_text(t, "scenario JSON"),
-            SetupMsg::Field(f, v) => self.setup.set_field(f, &v),
+            SetupMsg::Text(t) => {
+                self.file_error = None;
+                self.setup.set_text(t, "scenario JSON");
+            }
+            SetupMsg::Field(f, v) => {
+                self.file_error = None;
+                self.setup.set_field(f, &v);
+            }
             SetupMsg::Toggle => self.setup.open = !self.setup.open,
             SetupMsg::Apply => match self.setup.parse() {
                 Ok(s) => self.start_session(ctx, Session::new(s), None),
-                Err(e) => self.setup.error = Some(format!("{}: {e}", self.setup.source)),
+                Err(e) => self.setup.error = Some(Sourced::new(self.setup.source.clone(), DraftError::Invalid(e))),
             },
             SetupMsg::Compare(id) if id.is_empty() => self.session.drop_twin(),
             SetupMsg::Compare(id) => match Session::side_by_side(self.session.scenario().clone(), &id) {
                 // Both runs start over together, so they stay in lockstep.
                 Ok(s) => self.start_session(ctx, s, self.preset),
-                Err(e) => self.message = Some(tr(&e)),
+                Err(e) => self.message = Some(Problem::Compare(e).into()),
             },
             SetupMsg::LoadFile(kind, file) => {
                 let Some(file) = file else { return false };
@@ -88,8 +95,9 @@ impl App {
             SetupMsg::FileLoaded(FileKind::Scenario, name, text) => {
                 self.setup.open = true;
                 match text {
-                    Err(e) => self.setup.error = Some(format!("{name}: {e}")),
+                    Err(e) => self.file_error = Some(Sourced::new(name, e)),
                     Ok(text) => {
+                        self.file_error = None;
                         self.setup.set_text(text, &name);
                         if self.setup.error.is_none() {
                             return self.on_setup(ctx, SetupMsg::Apply);
@@ -97,9 +105,12 @@ impl App {
                     }
                 }
             }
-            SetupMsg::FileLoaded(FileKind::Lesson, name, text) => match text.and_then(|t| crate::lesson::Lesson::from_json(&t)) {
-                Ok(l) => self.open_lesson(ctx, l, 0),
-                Err(e) => self.message = Some(format!("{name}: {}", tr(&e))),
+            SetupMsg::FileLoaded(FileKind::Lesson, name, text) => match text {
+                Err(e) => self.message = Some(Problem::Fetch(Sourced::new(name, e)).into()),
+                Ok(t) => match crate::lesson::Lesson::parse(&t) {
+                    Ok(l) => self.open_lesson(ctx, l, 0),
+                    Err(e) => self.message = Some(Problem::Lesson(Sourced::new(name, e)).into()),
+                },
             },
         }
         true
@@ -109,7 +120,9 @@ impl App {
     pub(super) fn setup_view(&self) -> Html {
         html! {
             <>
-                <SetupPanel text={AttrValue::from(self.setup.text.clone())} error={self.setup.error.clone().map(AttrValue::from)} send={self.send.clone()}
+                <SetupPanel text={AttrValue::from(self.setup.text.clone())} send={self.send.clone()}
+                    error={self.file_error.as_ref().map(tr).or_else(|| self.setup.error.as_ref().map(tr)).map(AttrValue::from)}
+                    invalid={self.setup.error.is_some()}
                     rejected={self.setup.rejected.clone().map(|(f, v)| (f, AttrValue::from(v)))} lang={AttrValue::from(self.lang.clone())} />
                 <div class="card lesson-file">
                     <label>{ tr("Load a lesson file…") }
@@ -164,7 +177,10 @@ fn select(link: &Callback<Msg>, field: Field, label: &str, value: &str, options:
 #[derive(Properties, PartialEq)]
 pub struct Props {
     pub text: AttrValue,
+    /// What is wrong with the draft or the file, translated (the language is a prop too).
     pub error: Option<AttrValue>,
+    /// The draft is not a valid scenario: it cannot run.
+    pub invalid: bool,
     /// Created once by the app, so these props only change when the draft does.
     pub send: Callback<Msg>,
     pub rejected: Option<(Field, AttrValue)>,
@@ -236,10 +252,10 @@ pub fn setup_panel(props: &Props) -> Html {
                 <textarea spellcheck="false" rows="10" aria-label={tr("Scenario JSON")} value={props.text.clone()} onchange={on_text}></textarea>
             </label>
             if let Some(e) = &setup.error {
-                <p class="error" role="alert">{ tr(e) }</p>
+                <p class="error" role="alert">{ e.clone() }</p>
             }
             <div class="setup-actions">
-                <button onclick={link.reform(|_| Msg::Setup(SetupMsg::Apply))} disabled={setup.error.is_some()}>{ tr("Run this scenario") }</button>
+                <button onclick={link.reform(|_| Msg::Setup(SetupMsg::Apply))} disabled={setup.invalid}>{ tr("Run this scenario") }</button>
                 <label class="file">{ tr("Load file…") }{ " " }
                     <input type="file" accept=".json,application/json" aria-label={tr("Load scenario file")} onchange={on_file(link, FileKind::Scenario)} />
                 </label>

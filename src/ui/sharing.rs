@@ -3,8 +3,8 @@
 //! lesson at its step).
 
 use super::setup::{FileKind, SetupMsg};
+use super::status::{Problem, Status};
 use super::{browser, App, Msg};
-use crate::i18n::{tr, trf};
 use crate::presets;
 use crate::session::Session;
 use crate::share::SharedRun;
@@ -29,7 +29,7 @@ impl App {
         if let Some(url) = url {
             browser::replace_url(&url);
             browser::copy_to_clipboard(&url);
-            self.message = Some(tr("Link copied: it reproduces this run exactly."));
+            self.message = Some(Status::note::<&str>("Link copied: it reproduces this run exactly.", &[]));
             self.link_text = Some(url);
         }
         true
@@ -40,7 +40,7 @@ impl App {
     pub(super) fn open_link(&mut self, ctx: &Context<Self>) {
         let shared = SharedRun::decode(&browser::fragment()).and_then(|run| run.map(|run| self.open_shared(ctx, &run)).transpose());
         if let Err(e) = shared {
-            self.message = Some(trf("This link cannot be opened ({0}); showing the default scenario.", &[tr(&e)]));
+            self.message = Some(Problem::Link(e).into());
         }
         if let Some(id) = browser::query_param("lesson") {
             let step = browser::query_param("step").and_then(|s| s.parse::<usize>().ok()).unwrap_or(1).max(1) - 1;
@@ -62,7 +62,7 @@ impl App {
         self.setup.reset_to(session.scenario(), "link");
         let preset = run.preset.as_deref().and_then(presets::find).map(|p| p.id);
         self.start_session(ctx, session, preset);
-        self.message = Some(tr("replaying the shared run…"));
+        self.message = Some(Status::note::<&str>("replaying the shared run…", &[]));
         Ok(())
     }
 }

@@ -74,7 +74,7 @@ impl App {
                 <button onclick={send(|| Msg::Prefs(PrefMsg::ToggleLarge))} aria-pressed={self.large.to_string()} title={tr("Large type for the back row (l)")}>{ tr("Large type") }</button>
                 <button onclick={send(|| Msg::Prefs(PrefMsg::TogglePresent))} aria-pressed={self.presenting.to_string()} title={tr("Presentation mode: large type, high contrast, keyboard only (p)")}>{ tr("Present") }</button>
                 <button onclick={send(|| Msg::Prefs(PrefMsg::ToggleHelp))} aria-label={tr("Keyboard shortcuts")} title={tr("Keyboard shortcuts (?)")}>{ "?" }</button>
-                if let Some(m) = &self.message { <span class="message" role="status">{ m }</span> }
+                if let Some(m) = &self.message { <span class="message" role="status">{ tr(m) }</span> }
             </div>
         }
     }
