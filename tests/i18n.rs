@@ -141,8 +141,8 @@ fn every_ui_text_has_a_chinese_translation() {
     assert!(missing.is_empty(), "missing in i18n/zh.json: {missing:#?}");
 }
 
-/// The English templates of the typed errors and messages (`impl Template`):
-/// the literals that the arms of each `fn template` return.
+/// The English templates of the typed errors and messages (`impl Template`) and
+/// of the event log's action words: the literals that their match arms return.
 fn error_templates() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     let mut files = vec![std::path::PathBuf::from("src")];
@@ -156,14 +156,18 @@ fn error_templates() -> BTreeSet<(String, String)> {
             continue;
         }
         let src = std::fs::read_to_string(&p).unwrap();
-        let mut rest = src.as_str();
-        while let Some(i) = rest.find("fn template(&self)") {
-            rest = &rest[i..];
-            let end = rest.find("\n    }\n").unwrap_or(rest.len());
-            for t in literals_after(&rest[..end], "=> (") {
-                out.insert((p.display().to_string(), t));
+        // `impl Template` bodies, and the event log's words for an action (src/engine/actions.rs).
+        for start in ["fn template(&self)", "fn words("] {
+            let mut rest = src.as_str();
+            while let Some(i) = rest.find(start) {
+                rest = &rest[i..];
+                let end = rest.find("\n}\n").or_else(|| rest.find("\n    }\n")).unwrap_or(rest.len());
+                // "{0}" passes a free text through: it is translated by matching.
+                for t in literals_after(&rest[..end], "=> (").into_iter().filter(|t| t != "{0}") {
+                    out.insert((p.display().to_string(), t));
+                }
+                rest = &rest[end..];
             }
-            rest = &rest[end..];
         }
     }
     out
@@ -217,7 +221,7 @@ fn event_log_texts_translate_without_english_left() {
     ];
     let mut untranslated = BTreeSet::new();
     for e in &sim.event_log().entries {
-        let text = zh.tr(&e.what.describe());
+        let text = zh.tr_template(&e.what);
         for word in text.split(|c: char| !c.is_ascii_alphabetic() && c != '.' && c != '_').filter(|w| w.len() > 1) {
             let ids = ["billing", "orders", "consumer", "checkout", "c0", "c1", "c2"];
             let kafka_error = word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
@@ -227,4 +231,112 @@ fn event_log_texts_translate_without_english_left() {
         }
     }
     assert!(untranslated.is_empty(), "English left in translated events: {untranslated:#?}");
+}
+
+/// Every (English, Chinese) pair the page can show: the zh table's messages and
+/// the lessons' texts (any object with "en" and "zh" strings), with where each comes from.
+fn zh_pairs() -> Vec<(String, String, String)> {
+    fn walk(v: &serde_json::Value, file: &str, out: &mut Vec<(String, String, String)>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let (Some(serde_json::Value::String(en)), Some(serde_json::Value::String(zh))) = (o.get("en"), o.get("zh")) {
+                    out.push((file.to_string(), en.clone(), zh.clone()));
+                }
+                o.values().for_each(|x| walk(x, file, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, file, out)),
+            _ => {}
+        }
+    }
+    let table: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("i18n/zh.json").unwrap()).unwrap();
+    let mut out: Vec<_> = table["messages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(en, zh)| ("i18n/zh.json".to_string(), en.clone(), zh.as_str().unwrap().to_string()))
+        .collect();
+    let mut lessons: Vec<_> = std::fs::read_dir("lessons").unwrap().map(|e| e.unwrap().path()).collect();
+    lessons.sort();
+    for p in lessons.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        walk(&v, &p.display().to_string(), &mut out);
+    }
+    out
+}
+
+/// Whether `text` has `word` as a word of its own (any case): not inside a longer
+/// word, a config name (`unclean.leader.election.enable`), an id or a placeholder.
+fn has_word(text: &str, word: &str) -> bool {
+    let t = text.to_lowercase();
+    let part = |c: char| c.is_alphanumeric() || "-_.{".contains(c);
+    t.match_indices(word)
+        .any(|(i, _)| !t[..i].chars().next_back().is_some_and(part) && !t[i + word.len()..].chars().next().is_some_and(part))
+}
+
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect()
+}
+
+/// The zh table and the lessons use the glossary's one Chinese term per English
+/// term (i18n/glossary_zh.json, the project's copy of the shared glossary): no
+/// ruled-out word (代数, 干净选举, 崩溃 beside 宕机, 增量式 beside 协作式, ...), 隔离
+/// only for fenced (apart from 隔离级别, isolation level), and where the English
+/// says a glossary term its Chinese says the glossary's word.
+#[test]
+fn chinese_texts_follow_the_glossary() {
+    let pairs = zh_pairs();
+    assert!(pairs.len() > 600, "only {} texts found", pairs.len());
+    let wrong = off_glossary(&pairs);
+    assert!(
+        wrong.is_empty(),
+        "Chinese texts off the glossary (i18n/glossary_zh.json):\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// What in `pairs` (file, English, Chinese) breaks the glossary's rules.
+fn off_glossary(pairs: &[(String, String, String)]) -> Vec<String> {
+    let glossary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string("i18n/glossary_zh.json").unwrap()).unwrap();
+    let rules = &glossary["rules"];
+    assert!(glossary["terms"].as_array().unwrap().len() >= 40, "the glossary's table is missing");
+    let mut wrong = Vec::new();
+    for (file, en, zh) in pairs {
+        for r in rules["ruled_out"].as_array().unwrap() {
+            let term = r["zh"].as_str().unwrap();
+            if zh.contains(term) {
+                wrong.push(format!("{file}: {term:?} ({}) in {zh:?}", r["why"].as_str().unwrap()));
+            }
+        }
+        for r in rules["only_for"].as_array().unwrap() {
+            let term = r["zh"].as_str().unwrap();
+            let rest = strings(&r["except"]).iter().fold(zh.clone(), |z, x| z.replace(x, ""));
+            if rest.contains(term) && !strings(&r["en"]).iter().any(|w| has_word(en, w)) {
+                wrong.push(format!("{file}: {term:?} ({}) for {en:?}: {zh:?}", r["why"].as_str().unwrap()));
+            }
+        }
+        for r in rules["required"].as_array().unwrap() {
+            let (words, zh_terms) = (strings(&r["en"]), strings(&r["zh"]));
+            if let Some(w) = words.iter().find(|w| has_word(en, w)) {
+                if !zh_terms.iter().any(|t| zh.contains(t)) {
+                    wrong.push(format!("{file}: {w:?} is {zh_terms:?}, not in {zh:?} (for {en:?})"));
+                }
+            }
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_glossary_check_catches_ruled_out_terms_and_reads_words_not_config_names() {
+    let pair = |en: &str, zh: &str| vec![("test".to_string(), en.to_string(), zh.to_string())];
+    assert_eq!(off_glossary(&pair("generation {0}", "代数 {0}")).len(), 1, "代数 passed");
+    assert_eq!(off_glossary(&pair("network cut", "网络隔离")).len(), 2, "隔离 for a cut passed");
+    assert!(off_glossary(&pair("read_committed (isolation level)", "读已提交（隔离级别）")).is_empty());
+    assert_eq!(off_glossary(&pair("broker 0 fenced", "Broker 0 断开")).len(), 1, "fenced without 隔离 passed");
+    assert!(off_glossary(&pair("broker 0 fenced", "Broker 0 被隔离")).is_empty());
+    assert!(has_word("Broker 0 was fenced", "fenced"));
+    assert!(!has_word("unclean.leader.election.enable", "leader"));
+    assert!(!has_word("cooperative-sticky", "cooperative"));
+    assert!(!has_word("replica.lag.time.max.ms", "lag"));
+    assert!(has_word("Lag per partition", "lag"));
 }

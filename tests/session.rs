@@ -204,6 +204,36 @@ fn acting_after_a_rewind_forks_a_new_future() {
 }
 
 #[test]
+fn rewinding_keeps_the_future_on_the_slider_until_the_user_acts() {
+    let mut s = Session::new(scenario());
+    act_at(&mut s, 6 * S, kill(1));
+    let t_old = act_at(&mut s, 15 * S, add_consumer());
+    s.play_to(22 * S);
+    assert_eq!(s.horizon(), 22 * S);
+    // Scrubbing back and forth: the future stays on the slider and plays the same.
+    s.rewind(10 * S);
+    assert_eq!((s.now_us(), s.horizon()), (10 * S, 22 * S), "rewinding shortened the slider");
+    s.rewind(4 * S);
+    assert_eq!(s.horizon(), 22 * S, "a second rewind shortened the slider");
+    s.play_to(18 * S);
+    assert_eq!(s.horizon(), 22 * S);
+    assert!(s.actions().iter().any(|a| a.at_us == t_old), "the run's future lost its action");
+    s.rewind(12 * S);
+    s.play_to(22 * S);
+    let mut straight = Session::new(scenario());
+    act_at(&mut straight, 6 * S, kill(1));
+    act_at(&mut straight, 15 * S, add_consumer());
+    straight.play_to(22 * S);
+    assert_eq!(s.sim().fingerprint(), straight.sim().fingerprint(), "the kept future is not the run's");
+    // Acting behind the end forks: the old future leaves the slider.
+    s.rewind(10 * S);
+    s.act(restart(1)).unwrap();
+    assert_eq!(s.horizon(), s.now_us(), "the old future stayed on the slider after a fork");
+    s.play_to(14 * S);
+    assert_eq!(s.horizon(), 14 * S);
+}
+
+#[test]
 fn acting_after_rewinding_a_shared_run_forks_too() {
     // A link's actions are all queued from the start: no checkpoint is free of them.
     let mut orig = Session::new(scenario());

@@ -22,52 +22,97 @@ fn node_of(n: &NodeName) -> Node {
     }
 }
 
-/// The action in words, for the event log.
-fn detail(action: &Action) -> String {
+/// Nodes in words: "broker 2", "brokers 0, 1", "controllers c0, c1", or both kinds.
+fn nodes_in_words(ns: &[NodeName]) -> String {
+    let brokers: Vec<String> = ns
+        .iter()
+        .filter_map(|n| match n {
+            NodeName::Broker(b) => Some(b.to_string()),
+            NodeName::Controller(_) => None,
+        })
+        .collect();
+    let controllers: Vec<String> = ns
+        .iter()
+        .filter_map(|n| match n {
+            NodeName::Controller(c) => Some(c.clone()),
+            NodeName::Broker(_) => None,
+        })
+        .collect();
+    let group = |one: &str, many: &str, v: &[String]| match v.len() {
+        0 => None,
+        1 => Some(format!("{one} {}", v[0])),
+        _ => Some(format!("{many} {}", v.join(", "))),
+    };
+    match (group("broker", "brokers", &brokers), group("controller", "controllers", &controllers)) {
+        (Some(b), Some(c)) => format!("{b} and {c}"),
+        (Some(x), None) | (None, Some(x)) => x,
+        (None, None) => String::new(),
+    }
+}
+
+/// Milliseconds as seconds in words: 10000 is "10", 2500 is "2.5".
+fn secs(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}", ms as f64 / 1000.0)
+    }
+}
+
+/// The action in plain words for the event log, as a template and its values
+/// (the page translates the template): "cut the network between broker 2 and brokers 0, 1".
+fn words(action: &Action) -> (&'static str, Vec<String>) {
+    let s = |v: &dyn ToString| v.to_string();
     match action {
-        Action::KillBroker { broker } | Action::RestartBroker { broker } | Action::StopBroker { broker } => format!("broker {broker}"),
-        Action::PauseBroker { broker, for_ms } => format!("broker {broker} for {for_ms} ms"),
-        Action::SlowBroker { broker, extra_latency_ms } => format!("broker {broker} +{extra_latency_ms} ms network"),
-        Action::SlowDisk { broker, extra_ms } => format!("broker {broker} +{extra_ms} ms disk"),
-        Action::KillController { controller } | Action::RestartController { controller } => controller.clone(),
-        Action::PartitionNetwork { from, to, one_way } => {
-            let names = |ns: &[NodeName]| {
-                ns.iter()
-                    .map(|n| match n {
-                        NodeName::Broker(b) => b.to_string(),
-                        NodeName::Controller(c) => c.clone(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            format!("{} {} {}", names(from), if *one_way { "->" } else { "<->" }, names(to))
-        }
+        Action::KillBroker { broker } => ("kill broker {0}", vec![s(broker)]),
+        Action::RestartBroker { broker } => ("restart broker {0}", vec![s(broker)]),
+        Action::StopBroker { broker } => ("stop broker {0} (controlled shutdown)", vec![s(broker)]),
+        Action::PauseBroker { broker, for_ms } => ("pause broker {0} for {1} s", vec![s(broker), secs(*for_ms)]),
+        Action::SlowBroker { broker, extra_latency_ms: 0 } => ("restore the network speed of broker {0}", vec![s(broker)]),
+        Action::SlowBroker { broker, extra_latency_ms } => ("slow the network of broker {0} by {1} ms", vec![s(broker), s(extra_latency_ms)]),
+        Action::SlowDisk { broker, extra_ms: 0 } => ("restore the disk speed of broker {0}", vec![s(broker)]),
+        Action::SlowDisk { broker, extra_ms } => ("slow the disk of broker {0} by {1} ms", vec![s(broker), s(extra_ms)]),
+        Action::KillController { controller } => ("kill controller {0}", vec![controller.clone()]),
+        Action::RestartController { controller } => ("restart controller {0}", vec![controller.clone()]),
+        Action::PartitionNetwork { from, to, one_way: false } => ("cut the network between {0} and {1}", vec![nodes_in_words(from), nodes_in_words(to)]),
+        Action::PartitionNetwork { from, to, one_way: true } => (
+            "cut the network from {0} to {1} (one way: replies still flow back)",
+            vec![nodes_in_words(from), nodes_in_words(to)],
+        ),
+        Action::HealNetwork {} => ("heal every network cut", vec![]),
+        Action::ElectPreferredLeaders {} => ("elect the preferred leaders", vec![]),
         Action::SetProducer {
             producer,
-            records_per_sec,
-            acks,
-        } => format!(
-            "{producer}{}{}",
-            records_per_sec.map_or(String::new(), |r| format!(" records_per_sec={r}")),
-            acks.map_or(String::new(), |a| format!(" acks={}", a.as_str()))
+            records_per_sec: Some(r),
+            acks: Some(a),
+        } => (
+            "set producer {0} to {1} records/s and acks={2}",
+            vec![producer.clone(), s(r), a.as_str().to_string()],
         ),
-        Action::SetTopicConfig { topic, min_insync_replicas } => format!("{topic} min.insync.replicas={min_insync_replicas}"),
+        Action::SetProducer {
+            producer,
+            records_per_sec: Some(r),
+            acks: None,
+        } => ("set producer {0} to {1} records/s", vec![producer.clone(), s(r)]),
+        Action::SetProducer { producer, acks: Some(a), .. } => ("set acks={1} on producer {0}", vec![producer.clone(), a.as_str().to_string()]),
+        Action::SetProducer { producer, .. } => ("change nothing on producer {0}", vec![producer.clone()]),
+        Action::SetTopicConfig { topic, min_insync_replicas } => ("set min.insync.replicas={1} on topic {0}", vec![topic.clone(), s(min_insync_replicas)]),
         Action::SetClusterConfig {
             unclean_leader_election_enable,
-        } => {
-            format!("unclean.leader.election.enable={unclean_leader_election_enable}")
-        }
-        Action::HealNetwork {} | Action::ElectPreferredLeaders {} => String::new(),
-        Action::AddConsumer { group } => format!("group {group}"),
-        Action::StopConsumer { group, member } | Action::KillConsumer { group, member } | Action::RestartConsumer { group, member } => {
-            format!("group {group} member {member}")
-        }
-        Action::PauseConsumer { group, member, for_ms } => format!("group {group} member {member} for {for_ms} ms"),
+        } => ("set unclean.leader.election.enable={0}", vec![s(unclean_leader_election_enable)]),
+        Action::AddConsumer { group } => ("add a consumer to group {0}", vec![group.clone()]),
+        Action::StopConsumer { group, member } => ("stop consumer {1} of group {0}", vec![group.clone(), s(member)]),
+        Action::KillConsumer { group, member } => ("kill consumer {1} of group {0}", vec![group.clone(), s(member)]),
+        Action::RestartConsumer { group, member } => ("restart consumer {1} of group {0}", vec![group.clone(), s(member)]),
+        Action::PauseConsumer { group, member, for_ms } => ("pause consumer {1} of group {0} for {2} s", vec![group.clone(), s(member), secs(*for_ms)]),
         Action::SetConsumerRate {
             group,
             member,
             records_per_sec,
-        } => format!("group {group} member {member} {records_per_sec} records/s"),
+        } => (
+            "set consumer {1} of group {0} to {2} records/s",
+            vec![group.clone(), s(member), s(records_per_sec)],
+        ),
     }
 }
 
@@ -96,13 +141,10 @@ impl Simulation {
     }
 
     pub(super) fn apply(&mut self, action: Action) {
-        self.log.push(
-            self.now,
-            Notable::Action {
-                name: action.name(),
-                detail: detail(&action),
-            },
-        );
+        self.log.push(self.now, {
+            let (template, args) = words(&action);
+            Notable::Action { template, args }
+        });
         match action {
             Action::KillBroker { broker } => self.kill_broker(broker, false),
             Action::RestartBroker { broker } => self.restart_broker(broker),
@@ -300,5 +342,46 @@ impl Simulation {
         }
         self.consumers[c as usize] = self.consumers[c as usize].restarted();
         self.with_consumer(c, |con, ctx| con.start(ctx, 0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(action: Action) -> String {
+        let (template, args) = words(&action);
+        Notable::Action { template, args }.describe()
+    }
+
+    #[test]
+    fn the_event_log_says_actions_in_plain_words() {
+        let b = NodeName::Broker;
+        assert_eq!(
+            said(Action::PartitionNetwork {
+                from: vec![b(2)],
+                to: vec![b(0), b(1)],
+                one_way: false
+            }),
+            "cut the network between broker 2 and brokers 0, 1"
+        );
+        assert_eq!(
+            said(Action::PartitionNetwork {
+                from: vec![b(0)],
+                to: vec![NodeName::Controller("c0".into())],
+                one_way: true
+            }),
+            "cut the network from broker 0 to controller c0 (one way: replies still flow back)"
+        );
+        assert_eq!(said(Action::KillBroker { broker: 1 }), "kill broker 1");
+        assert_eq!(said(Action::PauseBroker { broker: 0, for_ms: 10_000 }), "pause broker 0 for 10 s");
+        assert_eq!(said(Action::HealNetwork {}), "heal every network cut");
+        assert_eq!(
+            said(Action::KillConsumer {
+                group: "billing".into(),
+                member: 2
+            }),
+            "kill consumer 2 of group billing"
+        );
     }
 }

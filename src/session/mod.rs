@@ -14,7 +14,7 @@ pub use lesson::LessonSteps;
 pub use markers::{markers, merge_markers, MarkerText};
 pub use playback::{Tick, EVENTS_PER_SLICE, NOTABLE_SCAN};
 pub use timeline::{Run, CHECKPOINT_EVERY, MAX_CHECKPOINTS};
-pub use twin::{comparison, numbers, CompareRow, TwinOf, COMPARE_HEADINGS};
+pub use twin::{comparison, differences, numbers, CompareRow, Difference, TwinOf, COMPARE_HEADINGS};
 
 use crate::lesson::Lesson;
 use crate::metrics::groups::Rebalance;
@@ -40,6 +40,9 @@ pub struct Session {
     lesson: Option<LessonSteps>,
     /// Re-simulating up to this time (a shared link), a slice per tick, then pause.
     seek: Option<u64>,
+    /// The furthest simulated time this timeline has reached: after a rewind its
+    /// future stays reachable (`horizon`) until the user acts, which forks a new one.
+    furthest: u64,
 }
 
 impl Session {
@@ -50,6 +53,7 @@ impl Session {
             twin: None,
             lesson: None,
             seek: None,
+            furthest: 0,
         }
     }
 
@@ -84,6 +88,7 @@ impl Session {
             twin,
             lesson: None,
             seek: Some(link.t_us),
+            furthest: 0,
         })
     }
 
@@ -96,6 +101,7 @@ impl Session {
             twin,
             lesson: Some(steps),
             seek: None,
+            furthest: 0,
         }
     }
 
@@ -112,6 +118,11 @@ impl Session {
     /// What run B is, side by side.
     pub fn twin_of(&self) -> Option<&TwinOf> {
         self.twin.as_ref().map(|t| &t.of)
+    }
+
+    /// Run B's scenario, side by side.
+    pub fn twin_scenario(&self) -> Option<&Scenario> {
+        self.twin.as_ref().map(|t| t.run.scenario())
     }
 
     /// The variant id of run B, or "" (alone, or a lesson's own comparison).
@@ -145,6 +156,13 @@ impl Session {
         self.a.sim().end_us()
     }
 
+    /// The end of the time slider: the furthest time this timeline has reached.
+    /// After a rewind the run's future stays up to here (playing or seeking forward
+    /// replays it exactly) until the user acts, which forks a new future from now.
+    pub fn horizon(&self) -> u64 {
+        self.furthest.max(self.now_us())
+    }
+
     /// Ends the side-by-side comparison; run A goes on as it is.
     pub fn drop_twin(&mut self) {
         self.twin = None;
@@ -161,6 +179,7 @@ impl Session {
         let Some(steps) = &mut self.lesson else { return };
         (self.a, self.twin) = steps.runs_at(k);
         self.seek = None;
+        self.furthest = 0;
     }
 
     /// Leaves the lesson: `play_on` keeps both runs as they are, else run B goes.

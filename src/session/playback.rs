@@ -80,8 +80,10 @@ impl Session {
 
     /// Back to the simulated time `t` in both runs (the recorded actions are
     /// replayed at their times; the first action from there forks a new future).
+    /// The run's future stays on the slider (`horizon`) until then.
     /// False when no checkpoint is that old.
     pub fn rewind(&mut self, t: u64) -> bool {
+        let horizon = self.horizon();
         if !self.a.rewind(t) {
             return false;
         }
@@ -89,6 +91,7 @@ impl Session {
             tw.run.rewind(t);
         }
         self.seek = None;
+        self.furthest = horizon;
         true
     }
 
@@ -98,6 +101,8 @@ impl Session {
     pub fn act(&mut self, action: Action) -> Result<u64, ScenarioError> {
         let at = self.now_us() + 1;
         self.a.act(at, action.clone())?;
+        // A new future from here: the old one leaves the slider.
+        self.furthest = 0;
         if let Some(tw) = &mut self.twin {
             // Run B has its own scenario; an action it cannot take is left out of it alone.
             let _ = tw.run.act(at, action);

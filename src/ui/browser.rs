@@ -113,19 +113,25 @@ pub async fn fetch_text(url: &str) -> Result<String, FetchError> {
         .ok_or_else(body)
 }
 
-/// Scrolls a lesson step's highlighted element to just below the lesson panel (not on a phone).
+/// Scrolls a lesson step's highlighted element into view beside the step text:
+/// to the top where the lesson is a side rail (it covers nothing), else to just
+/// below the lesson panel pinned above the page (a phone too), title first.
 pub fn scroll_to_highlight() {
-    // On a phone the lesson text is not sticky: stay on it, the user scrolls on.
-    if window().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).is_some_and(|w| w <= 600.0) {
-        return;
-    }
-    let Some(doc) = window().and_then(|w| w.document()) else { return };
+    let Some(w) = window() else { return };
+    let Some(doc) = w.document() else { return };
     let Some(el) = doc.query_selector(".highlight").ok().flatten() else { return };
-    // The highlighted thing goes just below the sticky lesson panel (its height is
-    // the CSS variable that .highlight's scroll-margin-top reads), title first.
-    let panel = doc.query_selector("section.lesson").ok().flatten().map_or(0, |p| p.client_height());
+    let width = w.inner_width().ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+    let above = doc.query_selector("section.lesson").ok().flatten().map_or(0.0, |p| {
+        let r = p.get_bounding_client_rect();
+        if r.left() > width / 2.0 {
+            0.0
+        } else {
+            r.height()
+        }
+    });
+    // .highlight's scroll-margin-top reads this variable.
     if let Some(root) = doc.document_element() {
-        let _ = root.set_attribute("style", &format!("--lesson-h: {panel}px"));
+        let _ = root.set_attribute("style", &format!("--lesson-h: {above:.0}px"));
     }
     let opts = web_sys::ScrollIntoViewOptions::new();
     opts.set_block(web_sys::ScrollLogicalPosition::Start);

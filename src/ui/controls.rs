@@ -163,7 +163,7 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     <label><input type="checkbox" checked={cut.one_way} onchange={on_oneway} aria-label={tr("One way only")} />{ " " }{ tr("one way only (replies still flow back)") }</label>
                     <div class="row">
                         <button class="mini" disabled={same} aria-label={tr("Cut the network")} onclick={link.callback(move |_| Msg::act(cut_action.clone()))}>{ tr("cut") }</button>
-                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label={tr("Heal network")} onclick={link.callback(|_| Msg::act(Action::HealNetwork {}))}>{ tr("heal all") }</button>
+                        <button class="mini" disabled={snap.cuts.is_empty()} aria-label={tr("Heal network")} onclick={link.callback(|_| Msg::act(Action::HealNetwork {}))}>{ tr("heal network") }</button>
                     </div>
                     <p class="muted">{ tr("Dashed arrow a → b: messages from a to b are dropped. Solid: both ways.") }</p>
                 </div>

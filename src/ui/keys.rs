@@ -31,9 +31,9 @@ pub fn listen(ctx: &Context<App>) -> Option<gloo_events::EventListener> {
         let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::KeyboardEvent>(e) else {
             return;
         };
-        let typing = e
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+        let target = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok());
+        let typing = target
+            .as_ref()
             .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
         if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
             return;
@@ -43,6 +43,12 @@ pub fn listen(ctx: &Context<App>) -> Option<gloo_events::EventListener> {
         } else {
             e.key()
         };
+        // Inside a dialog only Escape (and ? for the help) is the app's: Space
+        // and the arrows press and move between its buttons.
+        let in_dialog = target.and_then(|el| el.closest("dialog").ok().flatten()).is_some();
+        if in_dialog && key != "Escape" && key != "?" {
+            return;
+        }
         if KEYS.contains(&key.as_str()) {
             e.prevent_default();
             link.send_message(Msg::Key(key));
@@ -51,14 +57,20 @@ pub fn listen(ctx: &Context<App>) -> Option<gloo_events::EventListener> {
 }
 
 impl App {
-    /// What a shortcut does now. In a lesson, the arrows (and n / b) move between its steps.
+    /// What a shortcut does now. A dialog open takes Escape (and ? the help) and
+    /// nothing else; in a lesson, the arrows (and n / b) move between its steps.
     pub(super) fn key_msg(&self, key: &str) -> Option<Msg> {
+        if self.help {
+            return matches!(key, "Escape" | "?").then_some(Msg::Prefs(PrefMsg::ToggleHelp));
+        }
+        if self.welcome {
+            return (key == "Escape").then_some(Msg::Welcome(super::welcome::Welcome::Close));
+        }
         let in_lesson = self.session.lesson_steps().is_some();
         Some(match key {
             "ArrowRight" | "n" if in_lesson => Msg::Lesson(LessonMsg::Next),
             "ArrowLeft" | "b" if in_lesson => Msg::Lesson(LessonMsg::Back),
             "Escape" if in_lesson => Msg::Lesson(LessonMsg::Leave(false)),
-            "Escape" if self.help => Msg::Prefs(PrefMsg::ToggleHelp),
             "p" => Msg::Prefs(PrefMsg::TogglePresent),
             " " => Msg::Play(PlayMsg::TogglePlay),
             "ArrowRight" => Msg::Play(PlayMsg::Step),

@@ -21,6 +21,8 @@ pub enum LessonMsg {
     Leave(bool),
     /// The built-in lessons arrived.
     Loaded(Vec<Lesson>),
+    /// Fold the step text away (or back), where the panel is pinned above the page.
+    Fold,
 }
 
 /// The built-in lessons are data files next to the page (not in the WebAssembly).
@@ -67,13 +69,21 @@ impl App {
             }
             LessonMsg::Leave(play) => {
                 self.session.leave_lesson(play);
+                self.relayout();
                 if let Some(url) = browser::url_with(&[("lesson", None), ("step", None)], None) {
                     browser::replace_url(&url);
                 }
                 self.set_playing(ctx, play);
             }
+            LessonMsg::Fold => {
+                self.lesson_folded = !self.lesson_folded;
+                self.scroll_pending = true;
+            }
             LessonMsg::Loaded(lessons) => {
                 self.lessons = lessons;
+                if std::mem::take(&mut self.pending_first_lesson) {
+                    return self.on_lesson(ctx, LessonMsg::Open(0));
+                }
                 if let Some((id, step)) = self.pending_lesson.take() {
                     match self.lessons.iter().find(|l| l.id == id).cloned() {
                         Some(l) => self.open_lesson(ctx, l, step),
@@ -92,6 +102,7 @@ impl App {
             .map(|p| p.id);
         self.setup.reset_to(&l.scenario, &l.id);
         self.selected = None;
+        self.relayout();
         self.session = Session::lesson(l, step);
         self.step_shown(ctx);
     }
@@ -109,31 +120,41 @@ impl App {
     }
 }
 
-pub fn view(steps: &LessonSteps, lang: &str, link: &yew::html::Scope<App>) -> Html {
+/// The lesson panel: a side rail on wide screens, a panel pinned at the top
+/// otherwise whose text folds away (the highlighted element is scrolled to just
+/// below it, so both are on screen). In presentation mode only back and next.
+pub fn view(steps: &LessonSteps, lang: &str, presenting: bool, folded: bool, link: &yew::html::Scope<App>) -> Html {
     let l = &steps.lesson;
     let n = l.steps.len();
     let k = steps.step();
     let step = &l.steps[k];
     let go = |m: fn() -> LessonMsg| link.callback(move |_| Msg::Lesson(m()));
     html! {
-        <section class="card lesson" role="region" aria-label={tr("Lesson")} data-step={k.to_string()} data-highlight={step.highlight.clone()} data-lesson={l.id.clone()}>
+        <section class={classes!("card", "lesson", folded.then_some("folded"))} role="region" aria-label={tr("Lesson")} data-step={k.to_string()}
+            data-highlight={step.highlight.clone()} data-lesson={l.id.clone()}>
             <div class="lesson-head">
                 <h2>{ l.title.get(lang) }</h2>
-                <span class="muted">{ trf("Step {0} of {1}", &[(k + 1).to_string(), n.to_string()]) }</span>
+                <span class="muted step-count">{ trf("Step {0} of {1}", &[(k + 1).to_string(), n.to_string()]) }</span>
+                if !presenting {
+                    <button class="fold" onclick={go(|| LessonMsg::Fold)} aria-expanded={(!folded).to_string()} aria-controls="lesson-text">
+                        { if folded { tr("Show text") } else { tr("Hide text") } }</button>
+                    <button class="close" onclick={go(|| LessonMsg::Leave(false))} aria-label={tr("Close the lesson")} title={tr("Close the lesson")}>{ "✕" }</button>
+                }
             </div>
             <h3 class="step-title">{ step.title.get(lang) }</h3>
-            <p class="step-text">{ step.text.get(lang) }</p>
+            <p class="step-text" id="lesson-text">{ step.text.get(lang) }</p>
             <div class="lesson-nav">
-                <button onclick={go(|| LessonMsg::Back)} disabled={k == 0} aria-label={tr("Previous step")}>{ format!("← {}", tr("Back")) }</button>
+                <button onclick={go(|| LessonMsg::Back)} disabled={k == 0} aria-label={tr("Back to the previous step")}>{ format!("← {}", tr("Back")) }</button>
                 <button class="primary" onclick={go(|| LessonMsg::Next)} disabled={k + 1 == n} aria-label={tr("Next step")}>{ format!("{} →", tr("Next")) }</button>
-                <span class="dots">
-                    { for (0..n).map(|i| html! {
-                        <button class={classes!("dot", (i == k).then_some("on"))} aria-label={trf("Go to step {0}", &[(i + 1).to_string()])}
-                            aria-current={(i == k).then_some("step")} onclick={link.callback(move |_| Msg::Lesson(LessonMsg::Go(i)))}>{ i + 1 }</button>
-                    }) }
-                </span>
-                <button onclick={go(|| LessonMsg::Leave(true))}>{ tr("Play freely from here") }</button>
-                <button onclick={go(|| LessonMsg::Leave(false))} aria-label={tr("Close the lesson")}>{ "✕" }</button>
+                if !presenting {
+                    <span class="dots">
+                        { for (0..n).map(|i| html! {
+                            <button class={classes!("dot", (i == k).then_some("on"))} aria-label={trf("Go to step {0}", &[(i + 1).to_string()])}
+                                aria-current={(i == k).then_some("step")} onclick={link.callback(move |_| Msg::Lesson(LessonMsg::Go(i)))}>{ i + 1 }</button>
+                        }) }
+                    </span>
+                    <button onclick={go(|| LessonMsg::Leave(true))}>{ tr("Play freely from here") }</button>
+                }
             </div>
         </section>
     }

@@ -4,7 +4,7 @@
 
 use super::{controls, views, App};
 use crate::i18n::{tr, trf};
-use crate::session::{comparison, markers, TwinOf};
+use crate::session::{comparison, differences, markers, TwinOf};
 use crate::Simulation;
 use yew::prelude::*;
 
@@ -28,6 +28,13 @@ impl App {
         let inv = sim.invariants();
         let audit = sim.audit_report();
         let hl = self.session.lesson_steps().map_or("", |s| s.highlight());
+        // Side by side, the groups, the timeline and the event log show the run picked.
+        let shown = match &twin {
+            Some((b, _)) if self.show_b => *b,
+            _ => sim,
+        };
+        let shown_snap = if std::ptr::eq(shown, sim) { None } else { Some(shown.snapshot()) };
+        let group_snap = shown_snap.as_ref().unwrap_or(&snap);
         let marker_list = {
             let m = markers(sim, self.session.twin());
             if m.is_empty() {
@@ -42,11 +49,12 @@ impl App {
         let spot = |target: &str| views::spot(hl, target);
         html! {
             <>
+                if let Some((_, labels)) = &twin { { self.twin_banner(labels, link) } }
                 <div class="grid">
                     <div class="col">
                         { views::cluster(&snap, link, &self.selected, hl) }
-                        { views::groups(&snap, link, &self.selected, hl) }
-                        { views::rebalance_timeline(&snap, &self.rb_pick, link, hl) }
+                        { views::groups(group_snap, link, &self.selected, hl, self.run_tag(&twin)) }
+                        { views::rebalance_timeline(group_snap, &self.rb_pick, link, hl, self.run_tag(&twin)) }
                         { controls::view(&snap, sim.unclean_leader_election_enabled(), &self.cut, link, hl) }
                     </div>
                     <div class="col">
@@ -80,10 +88,42 @@ impl App {
                                 } }</p>
                             }
                         </section>
-                        { views::event_log(&sim.event_log().entries, &self.filter, link, hl) }
+                        { views::event_log(&shown.event_log().entries, &self.filter, link, hl, self.run_tag(&twin)) }
                     </div>
                 </div>
             </>
+        }
+    }
+
+    /// Side by side: which run a view shows ("run A" / "run B"), or None alone.
+    fn run_tag(&self, twin: &Option<(&Simulation, (String, String))>) -> Option<String> {
+        twin.as_ref().map(|_| if self.show_b { tr("run B") } else { tr("run A") })
+    }
+
+    /// Side by side: that run B exists, what it changes, and which run the
+    /// groups, the rebalance timeline and the event log show.
+    fn twin_banner(&self, (la, lb): &(String, String), link: &yew::html::Scope<App>) -> Html {
+        let diffs = match (self.session.scenario(), self.session.twin_scenario()) {
+            (a, Some(b)) => differences(a, b),
+            _ => Vec::new(),
+        };
+        let pick = |b: bool| link.callback(move |_| Msg::View(ViewMsg::ShowRunB(b)));
+        html! {
+            <section class="card twin-banner" aria-label={tr("Run B")}>
+                <p>
+                    <strong>{ tr("Two runs side by side, in lockstep:") }</strong>{ " " }
+                    <span class="run-a">{ trf("A: {0}", &[la]) }</span>{ " · " }
+                    <span class="run-b">{ trf("B: {0}", &[lb]) }</span>
+                    if !diffs.is_empty() {
+                        { " · " }{ trf("B differs in {0}", &[diffs.iter().map(|d| format!("{} {} → {}", d.path, d.a, d.b)).collect::<Vec<_>>().join(", ")]) }
+                    }
+                </p>
+                <div class="run-pick" role="group" aria-label={tr("Run shown in the groups, the rebalance timeline and the event log")}>
+                    <span>{ tr("Groups, timeline and event log show:") }</span>
+                    <button aria-pressed={(!self.show_b).to_string()} onclick={pick(false)}>{ tr("run A") }</button>
+                    <button aria-pressed={self.show_b.to_string()} onclick={pick(true)}>{ tr("run B") }</button>
+                </div>
+            </section>
         }
     }
 

@@ -10,6 +10,7 @@ mod controls;
 mod keys;
 mod lesson;
 mod main_view;
+mod modal;
 mod playback;
 mod prefs;
 mod setup;
@@ -17,6 +18,7 @@ mod sharing;
 mod status;
 mod toolbar;
 mod views;
+mod welcome;
 
 use crate::charts::PlotArea;
 use crate::i18n::{tr, trf};
@@ -48,6 +50,8 @@ pub enum Msg {
     CopyLink,
     /// A keyboard shortcut (`keys.rs` maps it to one of the above).
     Key(String),
+    /// The first visit's card: a lesson, free play, or closed.
+    Welcome(welcome::Welcome),
 }
 
 /// What is shown and how, without touching the run.
@@ -65,6 +69,10 @@ pub enum ViewMsg {
     /// The rebalance the timeline shows (group, generation); None follows the latest.
     PickRebalance(Option<(String, i32)>),
     CutForm(controls::CutField, String),
+    /// On a phone: the controls behind the menu button.
+    ToggleMenu,
+    /// Side by side: the groups, the rebalance timeline and the event log show run B (true) or A.
+    ShowRunB(bool),
 }
 
 impl Msg {
@@ -128,6 +136,16 @@ pub struct App {
     /// The last link made by "Copy link", shown for copying by hand.
     link_text: Option<String>,
     presenting: bool,
+    /// On a phone: the controls behind the menu button are shown.
+    menu_open: bool,
+    /// The lesson panel's step text is folded away (where the panel is pinned above the page).
+    lesson_folded: bool,
+    /// Side by side: the groups, timeline and event log show run B.
+    show_b: bool,
+    /// The first visit's card is open.
+    welcome: bool,
+    /// "Start lesson 1" was chosen before the lessons arrived.
+    pending_first_lesson: bool,
     scroll_pending: bool,
     /// The root element's attributes as last written (theme, language, large, presenting).
     root_attrs: Option<(String, String, bool, bool)>,
@@ -144,6 +162,7 @@ impl App {
     fn start_session(&mut self, ctx: &Context<Self>, session: Session, preset: Option<&'static str>) {
         self.preset = preset;
         self.session = session;
+        self.show_b = false;
         self.selected = None;
         self.message = None;
         self.set_playing(ctx, true);
@@ -166,8 +185,17 @@ impl App {
                 controls::CutField::To => self.cut.to = v,
                 controls::CutField::OneWay => self.cut.one_way = v == "true",
             },
+            ViewMsg::ToggleMenu => self.menu_open = !self.menu_open,
+            ViewMsg::ShowRunB(b) => self.show_b = b,
         }
         true
+    }
+
+    /// The page's layout changed without the window changing (the lesson rail
+    /// came or went): every chart is measured and drawn again.
+    fn relayout(&mut self) {
+        self.canvas_w.iter_mut().for_each(|c| *c = None);
+        self.chart_sig.iter_mut().for_each(|c| *c = None);
     }
 }
 
@@ -209,6 +237,11 @@ impl Component for App {
             pending_lesson: None,
             link_text: None,
             presenting: false,
+            menu_open: false,
+            lesson_folded: false,
+            show_b: false,
+            welcome: false,
+            pending_first_lesson: false,
             scroll_pending: false,
             root_attrs: None,
             charts_drawn: false,
@@ -217,7 +250,9 @@ impl Component for App {
             _keys: None,
         };
         app._keys = keys::listen(ctx);
-        app.set_playing(ctx, true);
+        // A first visit starts paused, with a card saying what this is.
+        app.welcome = welcome::first_visit();
+        app.set_playing(ctx, !app.welcome);
         prefs::restore_language(ctx);
         // A shared run in the fragment, or a lesson (built-in id or a file's URL) in the query.
         app.open_link(ctx);
@@ -233,6 +268,7 @@ impl Component for App {
             Msg::Prefs(m) => self.on_prefs(ctx, m),
             Msg::View(m) => self.on_view(m),
             Msg::CopyLink => self.copy_link(),
+            Msg::Welcome(w) => self.on_welcome(ctx, w),
             Msg::Key(k) => match self.key_msg(&k) {
                 Some(m) => <Self as Component>::update(self, ctx, m),
                 None => false,
@@ -262,20 +298,19 @@ impl Component for App {
         let fingerprint = sim.fingerprint();
         let twin_fingerprint = self.session.twin().map(|t| t.fingerprint());
         html! {
-            <div class="app" id="app" data-ready="true" data-sim-us={now.to_string()} data-fingerprint={fingerprint.clone()} data-twin-fingerprint={twin_fingerprint} data-lang={self.lang.clone()}>
+            <div class={classes!("app", self.session.lesson_steps().is_some().then_some("with-lesson"))} id="app" data-ready="true" data-sim-us={now.to_string()} data-fingerprint={fingerprint.clone()} data-twin-fingerprint={twin_fingerprint} data-lang={self.lang.clone()}>
                 <header>
                     <h1>{ "kafka-sim" }</h1>
                     <p>{ tr("A Kafka cluster simulated in your browser: brokers, replication, producers and consumer groups, deterministic from a seed. Break it and watch what happens.") }</p>
                 </header>
-                { self.toolbar(link) }
-                if let Some(url) = &self.link_text {
-                    <div class="linkbox"><label>{ tr("Link to this run") }<input type="text" readonly=true value={url.clone()} aria-label={tr("Link to this run")} /></label></div>
-                }
-                { toolbar::timeline(now, link) }
+                { self.controls_bar(link) }
                 if self.help { { toolbar::help(link) } }
-                if let Some(steps) = self.session.lesson_steps() { { lesson::view(steps, &self.lang, link) } }
-                if self.setup.open { { self.setup_view() } }
-                { self.view_main(ctx) }
+                if self.welcome { { self.welcome_view(link) } }
+                <main>
+                    if let Some(steps) = self.session.lesson_steps() { { lesson::view(steps, &self.lang, self.presenting, self.lesson_folded, link) } }
+                    if self.setup.open { { self.setup_view() } }
+                    { self.view_main(ctx) }
+                </main>
                 <footer>{ tr("Same seed, same actions, same run. Engine: Rust compiled to WebAssembly; charts: plotters on a canvas.") }
                     { " " }<span class="fingerprint">{ trf("Run fingerprint {0}", &[fingerprint]) }</span></footer>
             </div>

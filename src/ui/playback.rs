@@ -88,14 +88,19 @@ impl App {
             PlayMsg::StepNotable => {
                 self.set_playing(ctx, false);
                 self.message = Some(match self.session.step_notable() {
-                    Some(e) => Status::note("{0}: {1}", &[fmt_time(e.at_us), e.what.describe()]),
+                    Some(e) => Status::Event(fmt_time(e.at_us), e.what),
                     None => Status::note::<&str>("nothing notable happened", &[]),
                 });
             }
             PlayMsg::Rewind(t) => {
                 self.set_playing(ctx, false);
+                let forward = t > self.session.now_us();
                 if self.session.rewind(t) {
-                    self.message = Some(Status::note("rewound to {0}", &[fmt_time(t)]));
+                    self.message = Some(if forward {
+                        Status::note("forward to {0}: the same run, replayed", &[fmt_time(t)])
+                    } else {
+                        Status::note("rewound to {0}", &[fmt_time(t)])
+                    });
                 }
             }
         }

@@ -31,10 +31,13 @@ impl App {
     pub(super) fn on_prefs(&mut self, ctx: &Context<Self>, msg: PrefMsg) -> bool {
         match msg {
             PrefMsg::SetTheme(t) => self.theme = t,
+            // Presentation mode keeps large type on: the charts and the back row need it.
+            PrefMsg::ToggleLarge if self.presenting => return false,
             PrefMsg::ToggleLarge => self.large = !self.large,
             PrefMsg::TogglePresent => {
                 self.presenting = !self.presenting;
                 self.large = self.presenting;
+                self.menu_open = false;
             }
             PrefMsg::ToggleHelp => self.help = !self.help,
             PrefMsg::SetLang(code) => {

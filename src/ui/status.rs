@@ -96,6 +96,8 @@ impl Template for Problem {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Status {
     Note(&'static str, Vec<String>),
+    /// An event of the log, at its time ("step to the next notable event").
+    Event(String, crate::eventlog::Notable),
     Failed(Problem),
 }
 
@@ -109,6 +111,7 @@ impl Template for Status {
     fn template(&self) -> (&'static str, Vec<String>) {
         match self {
             Status::Note(t, args) => (*t, args.clone()),
+            Status::Event(at, what) => ("{0}: {1}", vec![at.clone(), what.describe()]),
             Status::Failed(p) => p.template(),
         }
     }
@@ -116,6 +119,7 @@ impl Template for Status {
     fn nested(&self) -> Option<(usize, &dyn Template)> {
         match self {
             Status::Note(..) => None,
+            Status::Event(_, what) => Some((1, what)),
             Status::Failed(p) => p.nested(),
         }
     }

@@ -15,8 +15,14 @@ pub fn spot(highlight: &str, target: &str) -> Option<&'static str> {
     (!highlight.is_empty() && highlight == target).then_some("highlight")
 }
 
-/// Member colours for assignments (readable on light and dark, distinct for the colour-blind).
-pub const MEMBER_COLOURS: &[&str] = &["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"];
+/// Member colours for assignments: CSS classes `m0`..`m7`, each a colour per
+/// theme that text on the card reads at 4.5:1 (www/style.css), distinct for the colour-blind.
+pub const MEMBER_COLOURS: usize = 8;
+
+/// The colour class of consumer number `n`.
+pub fn member_class(n: u32) -> String {
+    format!("m{}", n as usize % MEMBER_COLOURS)
+}
 
 /// What the user clicked for details.
 #[derive(Clone, PartialEq, Debug)]
@@ -37,13 +43,17 @@ fn button(link: &yew::html::Scope<super::App>, label: String, text: &str, action
 }
 
 /// A replica as a small log bar: the committed part (below the HW) filled, the
-/// uncommitted part (HW..LEO) hatched; leader bold, out-of-sync dashed.
-fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Callback<MouseEvent>, hl: &str) -> Html {
+/// uncommitted part (HW..LEO) hatched; leader solid, out-of-sync dashed; a
+/// leader on a broker that is down stays leader until the controller fences it.
+fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, broker_down: bool, on_click: Callback<MouseEvent>, hl: &str) -> Html {
     let leader = p.leader == Some(r.broker);
+    let stale = leader && broker_down;
     let width = |v: u64| if max_leo == 0 { 0.0 } else { 100.0 * v as f64 / max_leo as f64 };
     let committed = width(r.hw);
     let uncommitted = width(r.leo.saturating_sub(r.hw));
-    let state = if leader {
+    let state = if stale {
+        "leader (broker down, not yet fenced)"
+    } else if leader {
         "leader"
     } else if r.in_isr {
         "follower in ISR"
@@ -57,7 +67,7 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, on_click: Call
     );
     let target = format!("partition:{name}");
     html! {
-        <button class={classes!("replica", leader.then_some("leader"), (!r.in_isr).then_some("out-of-sync"), spot(hl, &target))} data-target={target.clone()}
+        <button class={classes!("replica", leader.then_some("leader"), stale.then_some("stale"), (!r.in_isr).then_some("out-of-sync"), spot(hl, &target))} data-target={target.clone()}
             title={title.clone()} aria-label={title} onclick={on_click}>
             <span class="rname">{ format!("{}-{}", p.topic, p.partition) }</span>
             <span class="logbar" aria-hidden="true">
@@ -119,16 +129,16 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                                 if running {
                                     { button(link, trf("Kill broker {0}", &[&ids]), "kill", Action::KillBroker { broker: id }) }
                                     { button(link, trf("Stop broker {0}", &[&ids]), "stop", Action::StopBroker { broker: id }) }
-                                    { button(link, trf("Pause broker {0}", &[&ids]), "pause 10s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
+                                    { button(link, trf("Pause 10 s: broker {0}", &[&ids]), "pause 10 s", Action::PauseBroker { broker: id, for_ms: 10_000 }) }
                                     if b.slow_network_ms > 0 {
-                                        { button(link, trf("Restore network speed of broker {0}", &[&ids]), "net ok", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
+                                        { button(link, trf("Restore network: broker {0}", &[&ids]), "restore network", Action::SlowBroker { broker: id, extra_latency_ms: 0 }) }
                                     } else {
-                                        { button(link, trf("Slow the network of broker {0}", &[&ids]), "slow net", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
+                                        { button(link, trf("Slow network: broker {0}", &[&ids]), "slow network", Action::SlowBroker { broker: id, extra_latency_ms: 50 }) }
                                     }
                                     if b.slow_disk_ms > 0 {
-                                        { button(link, trf("Restore disk speed of broker {0}", &[&ids]), "disk ok", Action::SlowDisk { broker: id, extra_ms: 0 }) }
+                                        { button(link, trf("Restore disk: broker {0}", &[&ids]), "restore disk", Action::SlowDisk { broker: id, extra_ms: 0 }) }
                                     } else {
-                                        { button(link, trf("Slow the disk of broker {0}", &[&ids]), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
+                                        { button(link, trf("Slow disk: broker {0}", &[&ids]), "slow disk", Action::SlowDisk { broker: id, extra_ms: 20 }) }
                                     }
                                     { button(link, trf("Isolate broker {0}", &[&ids]), "isolate", Action::PartitionNetwork {
                                         from: vec![crate::scenario::NodeName::Broker(id)],
@@ -143,18 +153,42 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                                 { for parts.iter().filter_map(|p| p.replicas.iter().find(|r| r.broker == id).map(|r| (p, r))).map(|(p, r)| {
                                     let max_leo = p.replicas.iter().map(|x| x.leo).max().unwrap_or(0);
                                     let key = Selection::Partition(p.topic.clone(), p.partition);
-                                    replica_chip(p, r, max_leo, link.callback(move |_| Msg::select(Some(key.clone()))), hl)
+                                    replica_chip(p, r, max_leo, !running, link.callback(move |_| Msg::select(Some(key.clone()))), hl)
                                 }) }
                             </div>
                         </div>
                     }
                 }) }
             </div>
-            <div class="legend"><span class="replica leader">{ tr("leader") }</span><span class="replica">{ tr("follower in ISR") }</span><span class="replica out-of-sync">{ tr("out of sync") }</span>
-                <span>{ tr("bar: committed (below HW) | uncommitted") }</span></div>
+            { legend(parts.first().map_or_else(|| "t-0".to_string(), |p| format!("{}-{}", p.topic, p.partition))) }
             { partition_details(&parts, selected, link) }
             { broker_details(snap, &parts, selected, link) }
         </section>
+    }
+}
+
+/// What the chips' looks mean, each with a sample drawn as the chips are.
+fn legend(sample: String) -> Html {
+    let bar = |committed: u32, uncommitted: u32| {
+        html! {
+            <span class="logbar" aria-hidden="true">
+                <span class="committed" style={format!("width:{committed}%")}></span>
+                <span class="uncommitted" style={format!("width:{uncommitted}%")}></span>
+            </span>
+        }
+    };
+    let chip = |class: &'static str, text: &str| {
+        html! { <li><span class={classes!("replica", "sample", class)}><span class="rname">{ sample.clone() }</span>{ bar(70, 20) }</span>{ " " }{ tr(text) }</li> }
+    };
+    html! {
+        <ul class="legend" aria-label={tr("What the replica chips show")}>
+            <li><span class="logbar sample" aria-hidden="true"><span class="committed" style="width:100%"></span></span>{ " " }{ tr("committed (below the HW)") }</li>
+            <li><span class="logbar sample" aria-hidden="true"><span class="uncommitted" style="width:100%"></span></span>{ " " }{ tr("uncommitted (HW to LEO)") }</li>
+            { chip("leader", "leader") }
+            { chip("", "follower in ISR") }
+            { chip("out-of-sync", "out of sync") }
+            { chip("leader stale", "leader (broker down, not yet fenced)") }
+        </ul>
     }
 }
 
@@ -168,6 +202,10 @@ fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<S
         .filter(|p| p.leader == Some(b.id))
         .map(|p| format!("{}-{}", p.topic, p.partition))
         .collect();
+    // The counts include the internal `__consumer_offsets` partitions, which the cluster view does not draw.
+    let internal = snap.partitions.iter().filter(|p| is_internal(&p.topic));
+    let internal_replicas = internal.clone().filter(|p| p.replicas.iter().any(|r| r.broker == b.id)).count();
+    let internal_leads = internal.filter(|p| p.leader == Some(b.id)).count();
     let behind: Vec<String> = parts
         .iter()
         .filter(|p| p.replicas.iter().any(|r| r.broker == b.id) && !p.isr.contains(&b.id))
@@ -177,8 +215,8 @@ fn broker_details(snap: &Snapshot, parts: &[&PartitionView], selected: &Option<S
         <div class="details" role="region" aria-label={trf("Broker {0} details", &[b.id.to_string()])}>
             <strong>{ trf("Broker {0}", &[b.id.to_string()]) }</strong>
             { " · " }{ tr(b.state) }{ if b.fenced { format!(" ({})", tr("fenced by the controller")) } else { String::new() } }
-            { " · " }{ trf("{0} replicas · leads {1} · extra network latency {2} ms · extra disk time {3} ms",
-                &[b.replicas.to_string(), b.leaders.to_string(), b.slow_network_ms.to_string(), b.slow_disk_ms.to_string()]) }
+            { " · " }{ trf("{0} replicas ({1} of them __consumer_offsets) · leads {2} ({3} of them __consumer_offsets) · extra network latency {4} ms · extra disk time {5} ms",
+                &[b.replicas.to_string(), internal_replicas.to_string(), b.leaders.to_string(), internal_leads.to_string(), b.slow_network_ms.to_string(), b.slow_disk_ms.to_string()]) }
             <div>{ trf("leader of: {0}", &[if led.is_empty() { tr("nothing") } else { led.join(" ") }]) }</div>
             <div>{ trf("out of the ISR for: {0}", &[if behind.is_empty() { tr("nothing") } else { behind.join(" ") }]) }</div>
             <button class="mini" onclick={link.callback(|_| Msg::select(None))}>{ tr("close") }</button>
@@ -210,13 +248,21 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, lin
     }
 }
 
-pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>, hl: &str) -> Html {
+/// Side by side, which run a view shows, after its heading.
+fn run_tag(run: &Option<String>) -> Html {
+    match run {
+        Some(r) => html! { <span class="run-tag">{ r.clone() }</span> },
+        None => html! {},
+    }
+}
+
+pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &Option<Selection>, hl: &str, run: Option<String>) -> Html {
     if snap.groups.is_empty() {
         return html! {};
     }
     html! {
         <section class={classes!("card", spot(hl, "groups"))} data-target="groups" aria-label={tr("Consumer groups")}>
-            <h2>{ tr("Consumer groups") }</h2>
+            <h2>{ tr("Consumer groups") }{ run_tag(&run) }</h2>
             { for snap.groups.iter().map(|g| {
                 let id = g.id.clone();
                 let target = format!("group:{id}");
@@ -226,20 +272,20 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                             { button(link, trf("Add consumer to group {0}", &[&id]), "+ consumer", Action::AddConsumer { group: id.clone() }) }</h3>
                         <div class="members">
                             { for g.members.iter().map(|m| {
-                                let colour = MEMBER_COLOURS[m.number as usize % MEMBER_COLOURS.len()];
+                                let colour = member_class(m.number);
                                 let n = m.number;
                                 let running = m.state == "running" || m.state == "paused";
                                 let label = |verb: &str| trf(verb, &[n.to_string(), id.clone()]);
                                 html! { <>
-                                    <div class={classes!("member", (!m.in_group).then_some("outside"))} style={format!("border-color:{colour}")}>
-                                        <button class="mname linkish" style={format!("color:{colour}")} aria-label={trf("Details of consumer {0} of group {1}", &[n.to_string(), id.clone()])}
+                                    <div class={classes!("member", colour.clone(), (!m.in_group).then_some("outside"))}>
+                                        <button class="mname linkish" aria-label={trf("Details of consumer {0} of group {1}", &[n.to_string(), id.clone()])}
                                             onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::select(Some(sel.clone()))) }}>{ trf("consumer {0}", &[n.to_string()]) }</button>
                                         <span class="state">{ tr(m.state) }{ if m.in_group { String::new() } else { format!(" · {}", tr("not in group")) } }</span>
                                         <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
                                         if running {
                                             { button(link, label("Kill consumer {0} of group {1}"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
                                             { button(link, label("Stop consumer {0} of group {1}"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
-                                            { button(link, label("Pause consumer {0} of group {1}"), "pause 20s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
+                                            { button(link, label("Pause 20 s: consumer {0} of group {1}"), "pause 20 s", Action::PauseConsumer { group: id.clone(), member: n, for_ms: 20_000 }) }
                                             { rate_select(link, &id, n, m.records_per_sec) }
                                         } else {
                                             { button(link, label("Restart consumer {0} of group {1}"), "restart", Action::RestartConsumer { group: id.clone(), member: n }) }
@@ -259,6 +305,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                         </div>
                         if let Some(m) = &g.model { { model_line(m) } }
                         <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[&id])}>
+                            <span class="lag-label">{ tr("Lag per partition (records not yet committed):") }</span>
                             { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={trf("{0} lag {1}", &[format!("{t}-{p}"), lag.to_string()])}>{ format!("{t}-{p}: {lag}") }</span> }) }
                         </div>
                     </div>
@@ -329,21 +376,20 @@ fn rate_select(link: &yew::html::Scope<super::App>, group: &str, member: u32, ra
     }
 }
 
-pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
+pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link: &yew::html::Scope<super::App>, hl: &str, run: Option<String>) -> Html {
     let on_filter = link.callback(|e: InputEvent| Msg::View(super::ViewMsg::Filter(e.target_unchecked_into::<web_sys::HtmlInputElement>().value())));
     let needle = filter.to_ascii_lowercase();
     let shown: Vec<(u64, String)> = entries
         .iter()
         .rev()
-        .map(|e| (e.at_us, e.what.describe()))
-        .filter(|(_, text)| !text.contains("__consumer_offsets") || needle.contains("__"))
-        .map(|(t, text)| (t, tr(&text)))
+        .filter(|e| !e.what.describe().contains("__consumer_offsets") || needle.contains("__"))
+        .map(|e| (e.at_us, tr(&e.what)))
         .filter(|(_, text)| needle.is_empty() || text.to_ascii_lowercase().contains(&needle))
         .take(60)
         .collect();
     html! {
         <section class={classes!("card", spot(hl, "eventlog"))} data-target="eventlog" aria-label={tr("Event log")}>
-            <h2>{ tr("Event log") }<input class="filter" type="search" placeholder={tr("filter (broker 1, ISR, group…)")} aria-label={tr("Filter events")} value={filter.to_string()} oninput={on_filter} /></h2>
+            <h2>{ tr("Event log") }{ run_tag(&run) }<input class="filter" type="search" placeholder={tr("filter (broker 1, ISR, group…)")} aria-label={tr("Filter events")} value={filter.to_string()} oninput={on_filter} /></h2>
             <ol class="events">
                 { for shown.into_iter().map(|(t, text)| html! { <li>
                     <button class="jump" title={tr("Go back to this moment")} aria-label={trf("Go back to {0}", &[crate::sim::fmt_time(t)])}
@@ -358,7 +404,7 @@ pub fn event_log(entries: &std::collections::VecDeque<Entry>, filter: &str, link
 /// member for assign and the join result; a self-arrow for a revoke), with its time.
 /// `pick`: the group and generation the user chose; by default the most recent
 /// rebalance of any group. Buttons step between a group's last three.
-pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &yew::html::Scope<super::App>, hl: &str) -> Html {
+pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &yew::html::Scope<super::App>, hl: &str, run: Option<String>) -> Html {
     let with_history: Vec<_> = snap.groups.iter().filter(|g| !g.recent_rebalances.is_empty()).collect();
     let latest = || with_history.iter().max_by_key(|g| g.recent_rebalances.last().map(|r| r.started_us)).copied();
     let picked = pick.as_ref().and_then(|(id, generation)| {
@@ -427,7 +473,7 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
     );
     html! {
         <section class={classes!("card", spot(hl, "timeline"))} data-target="timeline" aria-label={tr("Rebalance timeline")}>
-            <h2>{ tr("Rebalance timeline") }</h2>
+            <h2>{ tr("Rebalance timeline") }{ run_tag(&run) }</h2>
             <div class="rb-pick">
                 if with_history.len() > 1 {
                     <select aria-label={tr("Group shown in the timeline")} onchange={on_group}>
@@ -455,9 +501,8 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                     let number = g.members.iter().find(|m| &m.member_id == l).map(|m| m.number)
                         .or_else(|| g.member_numbers.iter().find(|(id, _)| id == l).map(|(_, n)| *n));
                     let name = if l == "coordinator" { tr("coordinator") } else { number.map_or_else(|| short(l), |n| trf("consumer {0}", &[n.to_string()])) };
-                    let fill = number.map_or("currentColor", |n| MEMBER_COLOURS[n as usize % MEMBER_COLOURS.len()]);
                     html! { <g>
-                        <text x={x.to_string()} y="16" text-anchor="middle" class="lane-name" style={format!("fill:{fill}")}>{ name }</text>
+                        <text x={x.to_string()} y="16" text-anchor="middle" class={classes!("lane-name", number.map(member_class))}>{ name }</text>
                         <line x1={x.to_string()} y1="24" x2={x.to_string()} y2={height.to_string()} class="lane" />
                     </g> }
                 }) }

@@ -40,12 +40,18 @@ export async function launch() {
   });
 }
 
-/** Opens a page that records console errors and page errors in `page.problems`. */
-export async function openPage(browser, url, viewport = { width: 1280, height: 720 }) {
-  const page = await browser.newPage({ viewport });
+/**
+ * Opens a page that records console errors and page errors in `page.problems`.
+ * The first visit's card is marked as seen (its local-storage key), so the page
+ * runs as a returning visitor's does; `{ firstVisit: true }` leaves storage empty.
+ * `options` go to the browser context too (`hasTouch`, `colorScheme`, ...).
+ */
+export async function openPage(browser, url, viewport = { width: 1280, height: 720 }, { firstVisit = false, ...options } = {}) {
+  const page = await browser.newPage({ viewport, ...options });
   page.problems = [];
   page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => page.problems.push(`pageerror: ${e.message}`));
+  if (!firstVisit) await page.addInitScript(() => localStorage.setItem('kafka-sim-seen', '1'));
   await page.goto(url);
   await page.waitForSelector('#app[data-ready="true"]', { timeout: 20000 });
   return page;
