@@ -2,7 +2,7 @@
 //! controls on the left; the comparison table, charts, guarantees and event log
 //! on the right.
 
-use super::{controls, views, App};
+use super::{controls, views, App, Msg, ViewMsg};
 use crate::i18n::{tr, trf};
 use crate::session::{comparison, differences, markers, TwinOf};
 use crate::Simulation;
