@@ -68,9 +68,14 @@ function assertTidy(charts, where) {
   }
 }
 
-/** Sets the theme with the Theme menu (by its option, so it works in every language). */
+/** Sets the theme with the Theme menu (by its option, so it works in every language);
+ * on a phone the menu is behind the Menu button, opened first and closed after. */
 async function theme(page, value) {
+  const menu = page.locator('button.menu');
+  const folded = await menu.isVisible() && await menu.getAttribute('aria-expanded') === 'false';
+  if (folded) await menu.click();
   await page.locator('select:has(option[value="dark"])').first().selectOption(value);
+  if (folded) await menu.click();
   await page.waitForFunction((v) => document.documentElement.dataset.theme === v, value);
   await settled(page);
 }
