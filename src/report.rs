@@ -24,6 +24,7 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
     let c = sim.counters();
     let audit = sim.audit_report();
     let (offline_us, unavailable_us) = sim.partition_time_us();
+    let (internal_offline_us, internal_unavailable_us) = sim.internal_partition_time_us();
     let ms = |us: u64| us as f64 / 1000.0;
     let mut final_lag = serde_json::Map::new();
     for (i, g) in sim.groups().iter().enumerate() {
@@ -55,6 +56,8 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
         "unclean_elections": c.unclean_elections,
         "offline_partition_ms": offline_us / MS,
         "unavailable_partition_ms": unavailable_us / MS,
+        "internal_offline_partition_ms": internal_offline_us / MS,
+        "internal_unavailable_partition_ms": internal_unavailable_us / MS,
         "latency_ms": {
             "produce_p50": ms(m.produce_quantile_us(0.5)),
             "produce_p99": ms(m.produce_quantile_us(0.99)),

@@ -252,3 +252,22 @@ fn losing_the_controller_quorum_majority_freezes_elections() {
     assert_ne!(leader_of(&sim, 0), Some(leader));
     finish(sim);
 }
+
+#[test]
+fn availability_reports_count_internal_topics_apart() {
+    // payments (RF 1) lives on one broker; __consumer_offsets (RF 3) on all four.
+    // Killing a broker without payments makes only internal partitions unavailable.
+    let base = serde_json::json!({"seed": 3, "duration_ms": 60000, "cluster": {"brokers": 4},
+        "topics": [{"name": "payments", "partitions": 1, "replication_factor": 1}],
+        "producers": [{"id": "p1", "topic": "payments", "records_per_sec": 500, "keys": 10, "acks": "all"}],
+        "groups": [{"id": "g", "topics": ["payments"], "members": 1}]});
+    let probe = Simulation::new(&scenario(&base.to_string()));
+    let home = probe.snapshot().partitions.iter().find(|p| p.topic == "payments").unwrap().replicas[0].broker;
+    let victim = (home + 1) % 4;
+    let mut v = base;
+    v["actions"] = serde_json::json!([{"at_ms": 10000, "action": "kill_broker", "broker": victim}]);
+    let (s, _) = finish(Simulation::new(&scenario(&v.to_string())));
+    assert_eq!(s["unavailable_partition_ms"], 0, "{s}");
+    assert_eq!(s["offline_partition_ms"], 0, "{s}");
+    assert!(s["internal_unavailable_partition_ms"].as_u64().unwrap() > 0, "{s}");
+}

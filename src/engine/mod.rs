@@ -59,8 +59,12 @@ pub enum Event {
 pub struct Counters {
     pub leader_elections: u64,
     pub unclean_elections: u64,
+    /// Offline and unavailable partition time of the user's topics.
     pub offline_partition_us: u64,
     pub unavailable_partition_us: u64,
+    /// The same for internal topics (`__consumer_offsets`), counted apart.
+    pub internal_offline_partition_us: u64,
+    pub internal_unavailable_partition_us: u64,
     /// Produce-response errors (Kafka's names), as producers see them.
     pub errors: BTreeMap<&'static str, u64>,
     /// Errors answered to group requests, and to the brokers' fetches and AlterPartition.
@@ -653,11 +657,17 @@ impl Simulation {
                     !b.is_running() || b.paused_until > now || self.metadata().brokers[l as usize].fenced
                 }
             };
+            let c = &mut self.counters;
+            let (offline_us, unavailable_us) = if self.cluster.is_internal(p as u32) {
+                (&mut c.internal_offline_partition_us, &mut c.internal_unavailable_partition_us)
+            } else {
+                (&mut c.offline_partition_us, &mut c.unavailable_partition_us)
+            };
             let a = &mut self.avail[p];
             match (offline, a.offline_since) {
                 (true, None) => a.offline_since = Some(now),
                 (false, Some(since)) => {
-                    self.counters.offline_partition_us += now - since;
+                    *offline_us += now - since;
                     a.offline_since = None;
                 }
                 _ => {}
@@ -707,13 +717,25 @@ impl Simulation {
         }
     }
 
-    /// Time-integrated offline and unavailable partition time up to now.
+    /// Time-integrated offline and unavailable partition time of the user's
+    /// topics up to now (what the charts show: internal topics are not the user's).
     pub fn partition_time_us(&self) -> (u64, u64) {
-        let mut offline = self.counters.offline_partition_us;
-        let mut unavailable = self.counters.unavailable_partition_us;
-        for a in &self.avail {
-            offline += a.offline_since.map_or(0, |s| self.now - s);
-            unavailable += a.unavailable_since.map_or(0, |s| self.now - s);
+        let c = &self.counters;
+        self.open_partition_time(false, c.offline_partition_us, c.unavailable_partition_us)
+    }
+
+    /// The same for internal topics (`__consumer_offsets`), reported apart.
+    pub fn internal_partition_time_us(&self) -> (u64, u64) {
+        let c = &self.counters;
+        self.open_partition_time(true, c.internal_offline_partition_us, c.internal_unavailable_partition_us)
+    }
+
+    fn open_partition_time(&self, internal: bool, mut offline: u64, mut unavailable: u64) -> (u64, u64) {
+        for (p, a) in self.avail.iter().enumerate() {
+            if self.cluster.is_internal(p as u32) == internal {
+                offline += a.offline_since.map_or(0, |s| self.now - s);
+                unavailable += a.unavailable_since.map_or(0, |s| self.now - s);
+            }
         }
         (offline, unavailable)
     }
