@@ -103,6 +103,7 @@ pub const BUILT_IN_FILES: &[&str] = &[
     "10-kip848.json",
     "11-fraud-broker-failure.json",
     "12-slow-model-lag.json",
+    "13-eligible-leader-replicas.json",
 ];
 
 /// What is wrong with a lesson file. Every variant after `BadId` names the lesson.

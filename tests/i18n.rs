@@ -185,7 +185,6 @@ fn every_error_template_has_a_chinese_translation() {
 #[test]
 fn event_log_texts_translate_without_english_left() {
     // Every engine event of a run with faults and rebalances, translated.
-    let zh = Catalog::from_json("zh", include_str!("../i18n/zh.json")).unwrap();
     let mut s = kafka_sim::Scenario::from_json(kafka_sim::presets::find("orders").unwrap().json).unwrap();
     s.duration_ms = 90_000;
     let mut sim = kafka_sim::Simulation::new(&s);
@@ -206,6 +205,13 @@ fn event_log_texts_translate_without_english_left() {
         sim.schedule(at, a).unwrap();
     }
     sim.run_until(90_000_000);
+    assert_events_translate(&sim);
+}
+
+/// Every event of `sim`'s log, translated into Chinese, has no English word left
+/// but Kafka's names, ids and units.
+fn assert_events_translate(sim: &kafka_sim::Simulation) {
+    let zh = Catalog::from_json("zh", include_str!("../i18n/zh.json")).unwrap();
     let allowed = [
         "ISR",
         "HW",
@@ -215,6 +221,8 @@ fn event_log_texts_translate_without_english_left() {
         "max.poll.interval.ms",
         "auto.offset.reset",
         "UNCLEAN",
+        "ELR",
+        "Unclean",
         "fenced",
         "ms",
         "s",
@@ -223,7 +231,7 @@ fn event_log_texts_translate_without_english_left() {
     for e in &sim.event_log().entries {
         let text = zh.tr_template(&e.what);
         for word in text.split(|c: char| !c.is_ascii_alphabetic() && c != '.' && c != '_').filter(|w| w.len() > 1) {
-            let ids = ["billing", "orders", "consumer", "checkout", "c0", "c1", "c2"];
+            let ids = ["billing", "orders", "payments", "consumer", "checkout", "c0", "c1", "c2"];
             let kafka_error = word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
             if !allowed.contains(&word) && !kafka_error && !ids.iter().any(|id| word.starts_with(id)) && !word.starts_with("__") {
                 untranslated.insert(format!("{word:?} in {text:?}"));
@@ -339,4 +347,32 @@ fn the_glossary_check_catches_ruled_out_terms_and_reads_words_not_config_names()
     assert!(!has_word("cooperative-sticky", "cooperative"));
     assert!(!has_word("replica.lag.time.max.ms", "lag"));
     assert!(has_word("Lag per partition", "lag"));
+}
+
+#[test]
+fn eligible_leader_replica_events_translate() {
+    // The ELR lesson's run (ELR lists, an election from the ELR) and a last known
+    // leader elected after both eligible replicas crashed.
+    let lesson = kafka_sim::lesson::built_in()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == "eligible-leader-replicas")
+        .unwrap();
+    let mut sim = kafka_sim::Simulation::new(&lesson.scenario);
+    sim.run_until(sim.end_us());
+    assert_events_translate(&sim);
+    let mut s = lesson.scenario.clone();
+    s.actions = serde_json::from_value(serde_json::json!([
+        {"at_ms": 10000, "action": "stop_broker", "broker": 2},
+        {"at_ms": 20000, "action": "kill_broker", "broker": 1},
+        {"at_ms": 35000, "action": "kill_broker", "broker": 0},
+        {"at_ms": 50000, "action": "restart_broker", "broker": 1},
+        {"at_ms": 60000, "action": "restart_broker", "broker": 0}
+    ]))
+    .unwrap();
+    let mut sim = kafka_sim::Simulation::new(&s);
+    sim.run_until(sim.end_us());
+    let text: String = sim.event_log().entries.iter().map(|e| e.what.describe()).collect();
+    assert!(text.contains("last known leader") && text.contains("eligible leader replicas"), "{text}");
+    assert_events_translate(&sim);
 }

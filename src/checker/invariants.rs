@@ -24,6 +24,10 @@ pub const NAMES: &[(&str, &str)] = &[
         "idempotent_no_duplicates",
         "With idempotence, no duplicate (producer id, sequence) and per-key order kept",
     ),
+    (
+        "elr_holds_committed",
+        "An eligible leader replica holds every committed record and is never in the ISR; the ISR is empty only with ELR, and then there is no leader",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -92,7 +96,8 @@ impl Invariants {
         }
     }
 
-    pub fn on_controller_commit(&mut self, now: Micros, pidx: u32, prev: &PartMeta, next: &PartMeta) {
+    /// `elr_enabled`: eligible leader replicas are on (the ISR may then be empty).
+    pub fn on_controller_commit(&mut self, now: Micros, pidx: u32, prev: &PartMeta, next: &PartMeta, elr_enabled: bool) {
         self.checks += 1;
         if next.leader_epoch < prev.leader_epoch || (next.leader != prev.leader && next.leader_epoch <= prev.leader_epoch) {
             self.violation(
@@ -104,12 +109,50 @@ impl Invariants {
                 ),
             );
         }
-        if next.isr.is_empty() || next.leader.is_some_and(|l| !next.isr.contains(&l)) {
+        if next.leader.is_some_and(|l| !next.isr.contains(&l)) {
             self.violation(
                 now,
                 "hw_within_isr",
                 format!("partition {pidx}: committed ISR {:?} with leader {:?}", next.isr, next.leader),
             );
+        }
+        let elr_wrong = if next.isr.is_empty() && !elr_enabled {
+            Some("an empty ISR without ELR")
+        } else if !elr_enabled && (!next.elr.is_empty() || !next.last_known_elr.is_empty()) {
+            Some("eligible leader replicas without ELR")
+        } else if next.elr.iter().any(|r| next.isr.contains(r)) {
+            Some("a replica in both the ISR and the ELR")
+        } else if next.last_known_elr.len() > 1 {
+            Some("more than one last known leader")
+        } else {
+            None
+        };
+        if let Some(what) = elr_wrong {
+            self.violation(
+                now,
+                "elr_holds_committed",
+                format!(
+                    "partition {pidx}: {what}: leader {:?} ISR {:?} ELR {:?} last known {:?}",
+                    next.leader, next.isr, next.elr, next.last_known_elr
+                ),
+            );
+        }
+    }
+
+    /// `elr_leos`: each eligible leader replica and its LEO as the checker knows
+    /// it; `committed`: the highest HW any leader reached (since the last unclean
+    /// election). The HW never moves while the ISR is below min ISR, so every
+    /// replica that left the ISR then still has it.
+    pub fn on_elr(&mut self, now: Micros, pidx: u32, committed: u64, elr_leos: impl Iterator<Item = (u32, u64)>) {
+        self.checks += 1;
+        for (m, leo) in elr_leos {
+            if leo < committed {
+                self.violation(
+                    now,
+                    "elr_holds_committed",
+                    format!("partition {pidx}: eligible leader replica {m} ends at {leo}, below the committed offset {committed}"),
+                );
+            }
         }
     }
 

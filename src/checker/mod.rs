@@ -1,7 +1,7 @@
 //! The checker: it watches the run from outside, through the observations the
 //! nodes report, never their state. It keeps its own picture of every
 //! replica's log (`shadow`), the audit of acknowledged records (`audit`) and
-//! the six invariants (`invariants`), all checked as the observations arrive.
+//! the seven invariants (`invariants`), all checked as the observations arrive.
 
 pub mod audit;
 pub mod invariants;
@@ -31,6 +31,8 @@ pub struct Checker {
     /// moved the position (the lowest, if more than once) since the last commit that went back.
     committed: BTreeMap<(u32, u32), u64>,
     resets: BTreeMap<(u32, u32), u64>,
+    /// Per partition: the highest HW a leader reached since the last unclean election.
+    committed_hw: Vec<u64>,
 }
 
 impl Checker {
@@ -44,6 +46,7 @@ impl Checker {
             group_names,
             committed: BTreeMap::new(),
             resets: BTreeMap::new(),
+            committed_hw: vec![0; n],
             cluster,
         }
     }
@@ -106,17 +109,28 @@ impl Checker {
             } => self.audit.retired(*producer, *pidx, *offset, *seq, *records),
             Obs::BecameLeader { pidx, broker, epoch } => self.invariants.on_become_leader(now, *pidx, *broker, *epoch),
             Obs::LeaderHw { pidx, broker, old, new, isr } => {
+                let hw = &mut self.committed_hw[*pidx as usize];
+                *hw = (*hw).max(*new);
                 let part = self.cluster.part(*pidx);
                 let shadows = &self.shadows[*pidx as usize];
                 let leos = isr.iter().filter_map(|m| part.slot_of(m).map(|s| (m, shadows[s].leo)));
                 self.invariants.on_leader_hw(now, *pidx, *broker, *old, *new, leos);
             }
             Obs::UncleanElection { pidx, leader } => {
+                // Offsets are reused from here: what was committed before may be gone.
+                self.committed_hw[*pidx as usize] = 0;
                 let log_start = self.shadow(*pidx, *leader).map_or(0, |s| s.log_start);
                 self.audit.mark_unclean(*pidx, log_start);
             }
             Obs::PartitionChange { pidx, prev, next, kind } => {
-                self.invariants.on_controller_commit(now, *pidx, prev, next);
+                let elr_enabled = self.cluster.config.eligible_leader_replicas_enable;
+                self.invariants.on_controller_commit(now, *pidx, prev, next, elr_enabled);
+                if !next.elr.is_empty() {
+                    let part = self.cluster.part(*pidx);
+                    let shadows = &self.shadows[*pidx as usize];
+                    let leos = next.elr.iter().filter_map(|&m| part.slot_of(m).map(|s| (m, shadows[s].leo)));
+                    self.invariants.on_elr(now, *pidx, self.committed_hw[*pidx as usize], leos);
+                }
                 // Invariant 3 at a clean leader change: the new leader's log must hold every
                 // acknowledged record that no rule allowed to be lost.
                 if prev.leader != next.leader && *kind != ElectionKind::Unclean {

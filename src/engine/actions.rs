@@ -206,16 +206,15 @@ impl Simulation {
                 }
             }
             Action::SetTopicConfig { topic, min_insync_replicas } => {
+                // A config change goes to the active controller (IncrementalAlterConfigs);
+                // brokers apply it once its record is committed (`set_min_isr`).
+                let Some(c) = self.active_controller() else {
+                    self.log
+                        .push(self.now, Notable::Text("no active controller: the configuration change is lost".to_string()));
+                    return;
+                };
                 if let Some(t) = self.cluster.topic_index(&topic) {
-                    let t = &self.cluster.topics[t as usize];
-                    for pidx in t.first..t.first + t.partitions {
-                        self.min_isr[pidx as usize] = min_insync_replicas;
-                        for b in &mut self.brokers {
-                            if let Some(r) = b.replica_mut(pidx) {
-                                r.min_isr = min_insync_replicas;
-                            }
-                        }
-                    }
+                    self.with_controller(c, |ctl, ctx| ctl.set_min_isr(ctx, t, min_insync_replicas));
                 }
             }
             Action::SetClusterConfig {

@@ -367,11 +367,18 @@ impl Simulation {
         leader.and_then(loaded).or_else(|| (0..self.brokers.len() as u32).find_map(loaded))
     }
 
-    /// The replica that holds a partition's data now: its leader, or the last ISR
-    /// member when it is offline.
+    /// The replica that holds a partition's committed data now: its leader; when
+    /// it is offline, the last ISR member, or with an empty ISR (ELR on) the
+    /// eligible leader replica the controller would elect first (every one holds
+    /// what was committed: the HW cannot move while the ISR is below min ISR),
+    /// or else the last known leader.
     fn holder(&self, pidx: u32) -> Option<u32> {
         let m = &self.metadata().meta[pidx as usize];
-        m.leader.or_else(|| m.isr.first().copied())
+        let first_elr = || self.cluster.part(pidx).assignment.iter().copied().find(|r| m.elr.contains(r));
+        m.leader
+            .or_else(|| m.isr.first().copied())
+            .or_else(first_elr)
+            .or_else(|| m.last_known_elr.first().copied())
     }
 
     /// The high watermark of the partition's holder.
@@ -675,7 +682,7 @@ impl Simulation {
             match (unavailable, a.unavailable_since) {
                 (true, None) => a.unavailable_since = Some(now),
                 (false, Some(since)) => {
-                    self.counters.unavailable_partition_us += now - since;
+                    *unavailable_us += now - since;
                     a.unavailable_since = None;
                 }
                 _ => {}

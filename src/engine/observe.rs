@@ -44,9 +44,28 @@ impl Simulation {
             }
             Obs::LabelsDue { sink, at, part, records } => self.producers[sink as usize].inject(at, part, records),
             Obs::Truncated { from, to, .. } => self.counters.truncated_records += from - to,
-            Obs::PartitionChange { prev, next, .. } if prev.leader != next.leader => self.counters.leader_elections += 1,
+            Obs::PartitionChange { prev, next, kind, .. } if prev.leader != next.leader => {
+                self.counters.leader_elections += 1;
+                // Kafka marks a last-known-leader election unclean (RECOVERING); the
+                // checker still holds it to every acknowledged record, since a
+                // process that dies here keeps its log.
+                if kind == crate::kafka::notable::ElectionKind::LastKnownLeader {
+                    self.counters.unclean_elections += 1;
+                }
+            }
             Obs::UncleanElection { .. } => self.counters.unclean_elections += 1,
             Obs::AvailabilityChanged => return true,
+            Obs::MinIsrChanged { topic, min_isr } => {
+                let t = &self.cluster.topics[topic as usize];
+                for pidx in t.first..t.first + t.partitions {
+                    self.min_isr[pidx as usize] = min_isr;
+                    for b in &mut self.brokers {
+                        if let Some(r) = b.replica_mut(pidx) {
+                            r.min_isr = min_isr;
+                        }
+                    }
+                }
+            }
             // A committed metadata record's meaning, once: a new leader may commit
             // (and report) records its predecessor had already reported.
             Obs::Committed { offset, reports } => {

@@ -43,6 +43,9 @@ impl Simulation {
                 leader: meta.leader,
                 leader_epoch: meta.leader_epoch,
                 isr: meta.isr.clone(),
+                elr: meta.elr.clone(),
+                last_known_leader: meta.last_known_elr.first().copied(),
+                elr_enabled: self.cluster.config.eligible_leader_replicas_enable,
                 min_isr: self.min_isr[pidx],
                 replicas: p
                     .assignment
@@ -56,6 +59,7 @@ impl Simulation {
                             log_start: r.log.log_start,
                             role: r.role,
                             in_isr: meta.isr.contains(&b),
+                            in_elr: meta.elr.contains(&b),
                         })
                     })
                     .collect(),
@@ -234,6 +238,11 @@ pub struct PartitionView {
     pub leader: Option<u32>,
     pub leader_epoch: i32,
     pub isr: Vec<u32>,
+    /// Eligible leader replicas (KIP-966), and Kafka's LastKnownElr (the last leader).
+    pub elr: Vec<u32>,
+    pub last_known_leader: Option<u32>,
+    /// ELR on (Kafka 4.1+) or off (Kafka 4.0).
+    pub elr_enabled: bool,
     pub min_isr: u32,
     pub replicas: Vec<ReplicaView>,
 }
@@ -246,6 +255,7 @@ pub struct ReplicaView {
     pub log_start: u64,
     pub role: crate::kafka::types::Role,
     pub in_isr: bool,
+    pub in_elr: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -34,6 +34,11 @@ pub enum MetaRecord {
     },
     /// `unclean.leader.election.enable`, set by an operator.
     Unclean(bool),
+    /// A topic's `min.insync.replicas`, set by an operator.
+    TopicMinIsr {
+        topic: u32,
+        min_isr: u32,
+    },
     /// The first record of a new leader's epoch.
     LeaderChange {
         leader: u32,
@@ -58,6 +63,8 @@ pub struct Image {
     pub meta_offset: Vec<u64>,
     pub brokers: Vec<BrokerRegistration>,
     pub unclean: bool,
+    /// `min.insync.replicas` per topic.
+    pub min_isr: Vec<u32>,
 }
 
 impl Image {
@@ -69,6 +76,7 @@ impl Image {
             }
             MetaRecord::Broker { broker, reg } => self.brokers[*broker as usize] = *reg,
             MetaRecord::Unclean(on) => self.unclean = *on,
+            MetaRecord::TopicMinIsr { topic, min_isr } => self.min_isr[*topic as usize] = *min_isr,
             MetaRecord::LeaderChange { .. } => {}
         }
     }

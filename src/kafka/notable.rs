@@ -37,6 +37,13 @@ pub enum Notable {
         from: Vec<u32>,
         to: Vec<u32>,
     },
+    /// The eligible leader replicas (KIP-966) changed.
+    ElrChange {
+        topic: String,
+        partition: u32,
+        from: Vec<u32>,
+        to: Vec<u32>,
+    },
     Truncated {
         topic: String,
         partition: u32,
@@ -80,6 +87,10 @@ pub enum ElectionKind {
     Preferred,
     ControlledShutdown,
     Offline,
+    /// From the eligible leader replicas, the ISR being empty (KIP-966): clean.
+    Elr,
+    /// The last known leader, ISR and ELR being empty: counted as unclean.
+    LastKnownLeader,
 }
 
 impl Notable {
@@ -116,6 +127,8 @@ impl Template for Notable {
                     ElectionKind::Preferred => "preferred leader election",
                     ElectionKind::ControlledShutdown => "controlled shutdown",
                     ElectionKind::Offline => "no ISR replica alive: offline",
+                    ElectionKind::Elr => "from the eligible leader replicas, ISR empty",
+                    ElectionKind::LastKnownLeader => "last known leader, ISR and ELR empty: counted as unclean",
                 };
                 (
                     "partition {0} leader {1} -> {2}, epoch {3} ({4})",
@@ -124,6 +137,10 @@ impl Template for Notable {
             }
             Notable::IsrChange { topic, partition, from, to } => (
                 "partition {0} ISR {1} -> {2}",
+                vec![format!("{topic}-{partition}"), format!("{from:?}"), format!("{to:?}")],
+            ),
+            Notable::ElrChange { topic, partition, from, to } => (
+                "partition {0} eligible leader replicas (ELR) {1} -> {2}",
                 vec![format!("{topic}-{partition}"), format!("{from:?}"), format!("{to:?}")],
             ),
             Notable::Truncated {

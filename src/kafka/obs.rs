@@ -194,6 +194,12 @@ pub enum Obs {
         pidx: u32,
         leader: u32,
     },
+    /// A topic's `min.insync.replicas` was committed: brokers apply it (they would
+    /// learn it from the metadata log; the engine hands it to them at the commit).
+    MinIsrChanged {
+        topic: u32,
+        min_isr: u32,
+    },
     /// Leaders, fencing or the quorum changed: partition availability may have too.
     AvailabilityChanged,
     /// What a metadata record means, reported when it is committed by the

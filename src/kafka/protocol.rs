@@ -216,14 +216,18 @@ pub enum ControllerMsg {
     },
     FetchResponse(Box<RaftFetchResponse>),
     // From brokers, to the active controller.
+    /// Also the registration of a new process (a new `incarnation`).
     Heartbeat {
         broker: u32,
         incarnation: u32,
+        /// The previous process, if it shut down cleanly (Kafka's previousBrokerEpoch).
+        clean_shutdown_of: Option<u32>,
         meta_offset: u64,
     },
     MetadataFetch {
         broker: u32,
         incarnation: u32,
+        clean_shutdown_of: Option<u32>,
         offset: u64,
     },
     AlterPartition {

@@ -13,8 +13,16 @@ use std::rc::Rc;
 pub struct PartMeta {
     pub leader: Option<u32>,
     pub leader_epoch: i32,
+    /// May be empty only with eligible leader replicas on (then the partition has no leader).
     pub isr: Vec<u32>,
     pub partition_epoch: i32,
+    /// Eligible leader replicas (KIP-966): replicas that left the ISR while it was
+    /// below the effective min.insync.replicas, so the high watermark could not
+    /// move without them: they hold every committed record. Never overlaps the ISR.
+    pub elr: Vec<u32>,
+    /// Kafka's LastKnownElr, which in 4.x holds only the last leader: set when the
+    /// ISR becomes empty, cleared when a leader is elected.
+    pub last_known_elr: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

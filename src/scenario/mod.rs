@@ -212,6 +212,10 @@ pub struct ClusterConfig {
     pub brokers: u32,
     pub controllers: u32,
     pub unclean_leader_election_enable: bool,
+    /// Simulator switch for Kafka's feature level `eligible.leader.replicas.version`
+    /// (KIP-966): true (the default) is a cluster formatted with Kafka 4.1 or later
+    /// (level 1), false is Kafka 4.0 (level 0).
+    pub eligible_leader_replicas_enable: bool,
     /// Broker-wide default for topics that do not set their own.
     pub min_insync_replicas: u32,
     pub replica_lag_time_max_ms: u64,
@@ -246,6 +250,7 @@ impl Default for ClusterConfig {
             brokers: 3,
             controllers: 3,
             unclean_leader_election_enable: false,
+            eligible_leader_replicas_enable: true,
             min_insync_replicas: 1,
             replica_lag_time_max_ms: 30_000,
             replica_fetch_wait_max_ms: 500,

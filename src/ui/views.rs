@@ -57,6 +57,8 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, broker_down: b
         "leader"
     } else if r.in_isr {
         "follower in ISR"
+    } else if r.in_elr {
+        "eligible leader replica (ELR)"
     } else {
         "follower out of sync"
     };
@@ -67,7 +69,7 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, broker_down: b
     );
     let target = format!("partition:{name}");
     html! {
-        <button class={classes!("replica", leader.then_some("leader"), stale.then_some("stale"), (!r.in_isr).then_some("out-of-sync"), spot(hl, &target))} data-target={target.clone()}
+        <button class={classes!("replica", leader.then_some("leader"), stale.then_some("stale"), (!r.in_isr).then_some("out-of-sync"), r.in_elr.then_some("eligible"), spot(hl, &target))} data-target={target.clone()}
             title={title.clone()} aria-label={title} onclick={on_click}>
             <span class="rname">{ format!("{}-{}", p.topic, p.partition) }</span>
             <span class="logbar" aria-hidden="true">
@@ -187,6 +189,7 @@ fn legend(sample: String) -> Html {
             { chip("leader", "leader") }
             { chip("", "follower in ISR") }
             { chip("out-of-sync", "out of sync") }
+            { chip("out-of-sync eligible", "eligible leader replica (ELR)") }
             { chip("leader stale", "leader (broker down, not yet fenced)") }
         </ul>
     }
@@ -236,10 +239,15 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, lin
             <strong>{ format!("{}-{}", p.topic, p.partition) }</strong>
             { " " }{ trf("leader {0} · epoch {1} · ISR {2} · min.insync.replicas {3}",
                 &[p.leader.map_or(tr("none"), |l| l.to_string()), p.leader_epoch.to_string(), format!("{:?}", p.isr), p.min_isr.to_string()]) }
+            <div class="elr">{ if p.elr_enabled {
+                trf("eligible leader replicas (ELR) {0} · last known leader {1}", &[format!("{:?}", p.elr), p.last_known_leader.map_or(tr("none"), |l| l.to_string())])
+            } else {
+                tr("eligible leader replicas off (Kafka 4.0): the last ISR member stays in the ISR")
+            } }</div>
             <table>
                 <tr><th>{ tr("broker") }</th><th>{ tr("role") }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ tr("log start") }</th></tr>
                 { for p.replicas.iter().map(|r| html! {
-                    <tr><td>{ r.broker }</td><td>{ tr(if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else { "out of sync" }) }</td>
+                    <tr><td>{ r.broker }</td><td>{ tr(if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else if r.in_elr { "eligible (ELR)" } else { "out of sync" }) }</td>
                         <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.log_start }</td></tr>
                 }) }
             </table>

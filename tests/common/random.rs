@@ -96,6 +96,15 @@ pub fn random_scenario(seed: u64, safe: bool) -> Value {
         a["at_ms"] = json!(at_ms);
         actions.push(a);
     }
+    // Eligible leader replicas on (Kafka 4.1+) or off (4.0), and now and then an
+    // operator changing min.insync.replicas (which clears the ELR), drawn from a
+    // stream of their own so the rest of each seed's scenario stays as it was.
+    let mut e = SimRng::stream(seed, "randomized-elr");
+    let elr = e.chance_ppm(500_000);
+    if e.chance_ppm(250_000) {
+        let topic = format!("t{}", e.range(0, topics.len() as u64 - 1));
+        actions.push(json!({"at_ms": e.range(1_000, 50_000), "action": "set_topic_config", "topic": topic, "min_insync_replicas": e.range(1, 3)}));
+    }
     // Heal and restart everything late, so the end state is comparable.
     actions.push(json!({"at_ms": 52_000, "action": "heal_network"}));
     for b in 0..brokers {
@@ -105,6 +114,7 @@ pub fn random_scenario(seed: u64, safe: bool) -> Value {
         actions.push(json!({"at_ms": 52_000, "action": "restart_controller", "controller": format!("c{c}")}));
     }
     json!({"seed": seed, "duration_ms": duration_ms,
-           "cluster": {"brokers": brokers, "controllers": controllers, "unclean_leader_election_enable": unclean},
+           "cluster": {"brokers": brokers, "controllers": controllers, "unclean_leader_election_enable": unclean,
+                       "eligible_leader_replicas_enable": elr},
            "topics": topics, "producers": producers, "groups": groups, "actions": actions})
 }

@@ -125,6 +125,12 @@ pub struct Broker {
     pub state: BrokerState,
     /// Which process this is: a restart is a new incarnation (Kafka's incarnation id).
     pub incarnation: u32,
+    /// On disk: the process that last stopped cleanly (Kafka's clean-shutdown file
+    /// with its broker epoch); read and removed when the next process starts.
+    clean_shutdown_file: Option<u32>,
+    /// What this process tells the controller when it registers: the previous
+    /// process, if it stopped cleanly (Kafka's previousBrokerEpoch).
+    clean_shutdown_of: Option<u32>,
     pub paused_until: Micros,
     pub disk_extra_us: Micros,
     pub busy_until: Micros,
@@ -187,6 +193,8 @@ impl Broker {
             cluster,
             state: BrokerState::Up,
             incarnation: 1,
+            clean_shutdown_file: None,
+            clean_shutdown_of: None,
             paused_until: 0,
             disk_extra_us: 0,
             busy_until: 0,
@@ -387,22 +395,28 @@ impl Broker {
             let (broker, incarnation) = (self.id, self.incarnation);
             if now >= self.next_heartbeat {
                 self.next_heartbeat = now + hb_interval;
-                let meta_offset = self.meta_offset;
+                let (meta_offset, clean_shutdown_of) = (self.meta_offset, self.clean_shutdown_of);
                 ctx.send(
                     Node::Controller(ctl),
                     Msg::Controller(ControllerMsg::Heartbeat {
                         broker,
                         incarnation,
+                        clean_shutdown_of,
                         meta_offset,
                     }),
                 );
             }
             if self.meta_in_flight.is_none_or(|t| now.saturating_sub(t) > METADATA_TIMEOUT) {
                 self.meta_in_flight = Some(now);
-                let offset = self.meta_offset;
+                let (offset, clean_shutdown_of) = (self.meta_offset, self.clean_shutdown_of);
                 ctx.send(
                     Node::Controller(ctl),
-                    Msg::Controller(ControllerMsg::MetadataFetch { broker, incarnation, offset }),
+                    Msg::Controller(ControllerMsg::MetadataFetch {
+                        broker,
+                        incarnation,
+                        clean_shutdown_of,
+                        offset,
+                    }),
                 );
             }
         }
@@ -438,6 +452,8 @@ impl Broker {
     /// Returns the produce requests it had read from clients and not handled yet.
     pub fn crash(&mut self, stopped: bool) -> Vec<(Node, ProduceRequest)> {
         self.state = if stopped { BrokerState::Stopped } else { BrokerState::Down };
+        // A clean stop leaves its mark on disk; a crash leaves none.
+        self.clean_shutdown_file = stopped.then_some(self.incarnation);
         self.incarnation += 1;
         self.paused_until = 0;
         self.busy_until = 0;
@@ -470,6 +486,7 @@ impl Broker {
     pub fn restart(&mut self, ctx: &mut Ctx) {
         self.state = BrokerState::Up;
         self.incarnation += 1;
+        self.clean_shutdown_of = self.clean_shutdown_file.take();
         self.meta_offset = 0;
         self.image.clear();
         self.next_heartbeat = 0;

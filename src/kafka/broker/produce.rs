@@ -36,7 +36,8 @@ impl Broker {
                 refuse(&mut results, pidx, &batch, ErrorCode::NotLeaderOrFollower);
                 continue;
             }
-            if req.acks == Acks::All && r.known.isr.len() < r.min_isr as usize {
+            // Kafka 3.7+: the effective min ISR, min(min.insync.replicas, replica count).
+            if req.acks == Acks::All && r.known.isr.len() < (r.min_isr as usize).min(r.followers.len()) {
                 refuse(&mut results, pidx, &batch, ErrorCode::NotEnoughReplicas);
                 continue;
             }

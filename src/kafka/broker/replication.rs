@@ -18,7 +18,8 @@ impl Broker {
     // ---- the high watermark -------------------------------------------------------
 
     /// Leader: HW = smallest LEO over the ISR (plus pending additions, Kafka's
-    /// "maximal ISR"), not advanced while the ISR is below min(min.insync.replicas, RF).
+    /// "maximal ISR"), not advanced while the committed ISR is below
+    /// min(min.insync.replicas, RF).
     pub(crate) fn maybe_advance_hw(&mut self, ctx: &mut Ctx, pidx: u32) {
         let b = self.id;
         let part = self.cluster.part(pidx);
@@ -27,7 +28,10 @@ impl Broker {
             return;
         }
         let floor = (r.min_isr as usize).min(part.assignment.len());
-        let mut isr_len = r.known.isr.len();
+        // The committed ISR, not the maximal one: a pending addition counts once the
+        // controller has it (Kafka's isUnderMinIsr). Eligible leader replicas rely
+        // on this: below min ISR the HW stays where they have it.
+        let isr_len = r.known.isr.len();
         let mut hw = r.log.leo;
         let mut consider = |broker: u32| -> bool {
             if broker == b {
@@ -48,7 +52,6 @@ impl Broker {
         }
         if let Some(pending) = &r.pending_isr {
             for &m in pending.iter().filter(|m| !r.known.isr.contains(m)) {
-                isr_len += 1;
                 if !consider(m) {
                     return;
                 }
@@ -519,9 +522,15 @@ impl Broker {
         // Long poll: ask again at once.
         self.meta_in_flight = Some(ctx.now);
         let (ctl, broker, incarnation, offset) = (self.controller_target(), self.id, self.incarnation, self.meta_offset);
+        let clean_shutdown_of = self.clean_shutdown_of;
         ctx.send(
             Node::Controller(ctl),
-            Msg::Controller(ControllerMsg::MetadataFetch { broker, incarnation, offset }),
+            Msg::Controller(ControllerMsg::MetadataFetch {
+                broker,
+                incarnation,
+                clean_shutdown_of,
+                offset,
+            }),
         );
     }
 

@@ -4,6 +4,7 @@
 //! A controller that is not active answers brokers NOT_CONTROLLER with the
 //! leader it knows.
 
+use super::change::{self, Chosen, Election, Request};
 use super::{Controller, Role, FETCH_MAX_WAIT};
 use crate::kafka::metadata::{BrokerRegistration, MetaRecord};
 use crate::kafka::notable::{ElectionKind, Notable};
@@ -36,7 +37,9 @@ impl Controller {
         self.log.working.brokers[b as usize]
     }
 
-    pub(super) fn on_heartbeat(&mut self, ctx: &mut Ctx, b: u32, incarnation: u32, meta_offset: u64) {
+    /// `clean_shutdown_of`: the process before this one, if it stopped cleanly
+    /// (Kafka's previousBrokerEpoch, read from the clean-shutdown file).
+    pub(super) fn on_heartbeat(&mut self, ctx: &mut Ctx, b: u32, incarnation: u32, clean_shutdown_of: Option<u32>, meta_offset: u64) {
         if self.not_controller(ctx, b) {
             return;
         }
@@ -46,6 +49,11 @@ impl Controller {
             // A restarted broker registers anew: its old process's leaderships are void.
             if !reg.fenced {
                 self.fence_broker(ctx, b);
+            }
+            // Clean only if the previous process said so and it is the one registered
+            // (Kafka's ClusterControlManager.registerBroker).
+            if clean_shutdown_of != Some(reg.incarnation) {
+                self.remove_after_unclean_shutdown(ctx, b);
             }
             let catch_up_offset = self.log.end() + 1;
             let reg = BrokerRegistration {
@@ -64,12 +72,12 @@ impl Controller {
         }
     }
 
-    pub(super) fn on_metadata_fetch(&mut self, ctx: &mut Ctx, b: u32, incarnation: u32, offset: u64) {
+    pub(super) fn on_metadata_fetch(&mut self, ctx: &mut Ctx, b: u32, incarnation: u32, clean_shutdown_of: Option<u32>, offset: u64) {
         if self.not_controller(ctx, b) {
             return;
         }
         if self.reg(b).incarnation != incarnation {
-            self.on_heartbeat(ctx, b, incarnation, offset);
+            self.on_heartbeat(ctx, b, incarnation, clean_shutdown_of, offset);
         }
         self.leader.parked_brokers.retain(|p| p.0 != b);
         if offset < self.log.hw && self.can_serve(b) {
@@ -203,7 +211,7 @@ impl Controller {
     }
 
     /// Fencing (session timeout, or a new process registering): the broker leaves
-    /// every ISR where it is not the last member, and its leaderships move.
+    /// every ISR (see `remove_broker`), and its leaderships move.
     fn fence_broker_noted(&mut self, ctx: &mut Ctx, b: u32, silent_ms: Option<u64>) {
         let catch_up_offset = self.log.end() + 1;
         let reg = BrokerRegistration {
@@ -220,18 +228,33 @@ impl Controller {
         self.remove_broker(ctx, b, ElectionKind::Clean);
     }
 
-    /// A fenced or shutting-down broker leaves every ISR where it is not the last
-    /// member, and its leaderships move.
+    /// A fenced or shutting-down broker leaves every ISR (with ELR on, into the
+    /// ELR while the ISR is below min ISR; with ELR off, not the last member),
+    /// and its leaderships move (Kafka's handleBrokerFenced and
+    /// handleBrokerInControlledShutdown).
     fn remove_broker(&mut self, ctx: &mut Ctx, b: u32, kind: ElectionKind) {
         for pidx in 0..self.log.working.meta.len() as u32 {
             let m = &self.log.working.meta[pidx as usize];
-            if m.leader == Some(b) {
-                self.elect_leader(ctx, pidx, Some(b), kind);
-            } else if m.isr.contains(&b) && m.isr.len() > 1 {
-                let mut m = m.clone();
-                m.isr.retain(|&x| x != b);
-                m.partition_epoch += 1;
-                self.write_partition(pidx, m, kind, Vec::new());
+            if m.leader == Some(b) || m.isr.contains(&b) {
+                let target = m.isr.iter().copied().filter(|&r| r != b).collect();
+                self.change_partition(ctx, pidx, target, Election::Online, Some(b), None, kind);
+            }
+        }
+    }
+
+    /// A broker registered after an unclean shutdown (its previous process did not
+    /// stop cleanly): with ELR on it leaves every ISR and ELR, and may not lead in
+    /// this pass (Kafka's handleBrokerUncleanShutdown). Its log may lack what it
+    /// had acknowledged as a follower.
+    fn remove_after_unclean_shutdown(&mut self, ctx: &mut Ctx, b: u32) {
+        if !self.cluster.config.eligible_leader_replicas_enable {
+            return;
+        }
+        for pidx in 0..self.log.working.meta.len() as u32 {
+            let m = &self.log.working.meta[pidx as usize];
+            if m.isr.contains(&b) || m.elr.contains(&b) {
+                let target = m.isr.iter().copied().filter(|&r| r != b).collect();
+                self.change_partition(ctx, pidx, target, Election::Online, Some(b), Some(b), ElectionKind::Clean);
             }
         }
     }
@@ -241,74 +264,82 @@ impl Controller {
         !r.fenced && !r.shutting_down
     }
 
-    /// Moves leadership away from `excluded` (or fills an empty leader): the first
-    /// replica in assignment order that is in the ISR and eligible; otherwise unclean
-    /// if enabled, otherwise offline with the last ISR member kept.
-    fn elect_leader(&mut self, _ctx: &mut Ctx, pidx: u32, excluded: Option<u32>, kind: ElectionKind) {
-        let mut m = self.log.working.meta[pidx as usize].clone();
-        let cluster = self.cluster.clone();
-        let assignment = &cluster.part(pidx).assignment;
-        let clean = assignment
-            .iter()
-            .copied()
-            .find(|&r| Some(r) != excluded && m.isr.contains(&r) && self.eligible(r));
-        if let Some(new) = clean {
-            if let Some(x) = excluded {
-                m.isr.retain(|&r| r != x);
-            }
-            m.leader = Some(new);
-            m.leader_epoch += 1;
-            m.partition_epoch += 1;
-            return self.write_partition(pidx, m, kind, Vec::new());
-        }
-        if self.log.working.unclean {
-            if let Some(new) = assignment.iter().copied().find(|&r| Some(r) != excluded && self.eligible(r)) {
-                m.leader = Some(new);
-                m.isr = vec![new];
-                m.leader_epoch += 1;
-                m.partition_epoch += 1;
-                return self.write_partition(pidx, m, ElectionKind::Unclean, vec![Obs::UncleanElection { pidx, leader: new }]);
-            }
-        }
-        if m.leader.is_some() {
-            if let Some(x) = excluded {
-                if m.isr.len() > 1 {
-                    m.isr.retain(|&r| r != x);
-                }
-            }
-            m.leader = None;
-            m.leader_epoch += 1;
-            m.partition_epoch += 1;
-            self.write_partition(pidx, m, ElectionKind::Offline, Vec::new());
-        }
+    /// min(min.insync.replicas of the partition's topic, replication factor), as
+    /// the controller has it (Kafka's getTopicEffectiveMinIsr).
+    fn effective_min_isr(&self, pidx: u32) -> usize {
+        let topic = self.cluster.part(pidx).topic as usize;
+        let rf = self.cluster.part(pidx).assignment.len();
+        (self.log.working.min_isr[topic] as usize).min(rf)
     }
 
+    /// Builds and writes one partition change (Kafka's PartitionChangeBuilder, in
+    /// `change.rs`): the ISR becomes `target_isr`, `removed` may not lead,
+    /// `unclean_shutdown` also leaves the ELR. Returns the new state, if anything changed.
+    #[allow(clippy::too_many_arguments)]
+    fn change_partition(
+        &mut self,
+        _ctx: &mut Ctx,
+        pidx: u32,
+        target_isr: Vec<u32>,
+        election: Election,
+        removed: Option<u32>,
+        unclean_shutdown: Option<u32>,
+        kind: ElectionKind,
+    ) -> Option<PartMeta> {
+        let cluster = self.cluster.clone();
+        let election = match election {
+            Election::Online if self.log.working.unclean => Election::Unclean,
+            e => e,
+        };
+        let prev = &self.log.working.meta[pidx as usize];
+        let req = Request {
+            prev,
+            assignment: &cluster.part(pidx).assignment,
+            target_isr,
+            min_isr: self.effective_min_isr(pidx),
+            elr_enabled: cluster.config.eligible_leader_replicas_enable,
+            election,
+            unclean_shutdown,
+        };
+        let (next, chosen) = change::build(req, |r| Some(r) != removed && Some(r) != unclean_shutdown && self.eligible(r))?;
+        let (kind, first) = match (chosen, next.leader) {
+            (Chosen::Unclean, Some(leader)) => (ElectionKind::Unclean, vec![Obs::UncleanElection { pidx, leader }]),
+            (Chosen::LastKnownLeader, _) => (ElectionKind::LastKnownLeader, Vec::new()),
+            (Chosen::Elr, _) => (ElectionKind::Elr, Vec::new()),
+            (Chosen::Offline, _) => (ElectionKind::Offline, Vec::new()),
+            _ => (kind, Vec::new()),
+        };
+        self.write_partition(pidx, next.clone(), kind, first);
+        Some(next)
+    }
+
+    /// Leaderless partitions get a leader if one may lead now (Kafka's
+    /// handleBrokerUnfenced, and an unclean election once it is enabled).
     pub fn elect_offline_partitions(&mut self, ctx: &mut Ctx) {
         if self.role != Role::Leader {
             return;
         }
         for pidx in 0..self.log.working.meta.len() as u32 {
-            if self.log.working.meta[pidx as usize].leader.is_none() {
-                self.elect_leader(ctx, pidx, None, ElectionKind::Clean);
+            let m = &self.log.working.meta[pidx as usize];
+            if m.leader.is_none() {
+                let target = m.isr.clone();
+                self.change_partition(ctx, pidx, target, Election::Online, None, None, ElectionKind::Clean);
             }
         }
     }
 
     /// Every partition whose leader is not its preferred replica moves back,
     /// when the preferred replica is alive and in the ISR.
-    pub fn elect_preferred_leaders(&mut self, _ctx: &mut Ctx) {
+    pub fn elect_preferred_leaders(&mut self, ctx: &mut Ctx) {
         if self.role != Role::Leader {
             return;
         }
         for pidx in 0..self.log.working.meta.len() as u32 {
             let preferred = self.cluster.part(pidx).assignment[0];
             let m = &self.log.working.meta[pidx as usize];
-            if m.leader != Some(preferred) && m.leader.is_some() && m.isr.contains(&preferred) && self.eligible(preferred) {
-                let mut m = m.clone();
-                m.leader = Some(preferred);
-                m.leader_epoch += 1;
-                m.partition_epoch += 1;
-                self.write_partition(pidx, m, ElectionKind::Preferred, Vec::new());
+            if m.leader != Some(preferred) && m.leader.is_some() {
+                let target = m.isr.clone();
+                self.change_partition(ctx, pidx, target, Election::Preferred, None, None, ElectionKind::Preferred);
             }
         }
     }
@@ -324,9 +355,33 @@ impl Controller {
         }
     }
 
+    /// `min.insync.replicas` of a topic set by an operator (a config record). With
+    /// ELR on, Kafka then clears the ELR and the last known leader of the topic's
+    /// partitions (ClearElrRecord): who is eligible was judged by the old value.
+    pub fn set_min_isr(&mut self, _ctx: &mut Ctx, topic: u32, min_isr: u32) {
+        if self.role != Role::Leader {
+            return;
+        }
+        self.write(MetaRecord::TopicMinIsr { topic, min_isr }, vec![Obs::MinIsrChanged { topic, min_isr }]);
+        if !self.cluster.config.eligible_leader_replicas_enable {
+            return;
+        }
+        let t = &self.cluster.topics[topic as usize];
+        for pidx in t.first..t.first + t.partitions {
+            let m = &self.log.working.meta[pidx as usize];
+            if !m.elr.is_empty() || !m.last_known_elr.is_empty() {
+                let mut next = m.clone();
+                next.elr.clear();
+                next.last_known_elr.clear();
+                next.partition_epoch += 1;
+                self.write_partition(pidx, next, ElectionKind::Clean, Vec::new());
+            }
+        }
+    }
+
     fn alter_partition(
         &mut self,
-        _ctx: &mut Ctx,
+        ctx: &mut Ctx,
         broker: u32,
         pidx: u32,
         leader_epoch: i32,
@@ -347,11 +402,10 @@ impl Controller {
         if isr.iter().any(|r| !m.isr.contains(r) && !self.eligible(*r)) {
             return Err(ErrorCode::IneligibleReplica);
         }
-        let mut next = m.clone();
-        next.isr = isr;
-        next.partition_epoch += 1;
-        self.write_partition(pidx, next.clone(), ElectionKind::Clean, Vec::new());
-        Ok(next)
+        let unchanged = m.clone();
+        Ok(self
+            .change_partition(ctx, pidx, isr, Election::Online, None, None, ElectionKind::Clean)
+            .unwrap_or(unchanged))
     }
 
     /// Writes a partition change, with the event log lines and the checker's
@@ -373,10 +427,18 @@ impl Controller {
         }
         if prev.isr != next.isr {
             report.push(Obs::note(Notable::IsrChange {
-                topic,
+                topic: topic.clone(),
                 partition,
                 from: prev.isr.clone(),
                 to: next.isr.clone(),
+            }));
+        }
+        if prev.elr != next.elr {
+            report.push(Obs::note(Notable::ElrChange {
+                topic,
+                partition,
+                from: prev.elr.clone(),
+                to: next.elr.clone(),
             }));
         }
         report.push(Obs::PartitionChange {

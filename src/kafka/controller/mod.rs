@@ -5,9 +5,11 @@
 //! unclean and preferred elections, controlled shutdown, and the metadata it
 //! serves to brokers by long poll, all written as records and acted on once
 //! committed by a majority. Without a majority nothing commits: metadata is
-//! frozen, as in Kafka.
+//! frozen, as in Kafka. Every partition change follows Kafka's
+//! PartitionChangeBuilder (`change.rs`), eligible leader replicas included.
 
 mod active;
+mod change;
 mod raft;
 
 use crate::kafka::metadata::{BrokerRegistration, Image, MetadataLog};
@@ -100,6 +102,8 @@ impl Controller {
                 leader_epoch: 0,
                 isr: p.assignment.clone(),
                 partition_epoch: 0,
+                elr: Vec::new(),
+                last_known_elr: Vec::new(),
             })
             .collect();
         let image = Image {
@@ -115,6 +119,7 @@ impl Controller {
                 c.brokers as usize
             ],
             unclean: c.unclean_leader_election_enable,
+            min_isr: cluster.topics.iter().map(|t| t.min_isr).collect(),
         };
         let n = c.controllers as usize;
         let mut ctl = Controller {
@@ -195,9 +200,15 @@ impl Controller {
             ControllerMsg::Heartbeat {
                 broker,
                 incarnation,
+                clean_shutdown_of,
                 meta_offset,
-            } => self.on_heartbeat(ctx, broker, incarnation, meta_offset),
-            ControllerMsg::MetadataFetch { broker, incarnation, offset } => self.on_metadata_fetch(ctx, broker, incarnation, offset),
+            } => self.on_heartbeat(ctx, broker, incarnation, clean_shutdown_of, meta_offset),
+            ControllerMsg::MetadataFetch {
+                broker,
+                incarnation,
+                clean_shutdown_of,
+                offset,
+            } => self.on_metadata_fetch(ctx, broker, incarnation, clean_shutdown_of, offset),
             ControllerMsg::AlterPartition {
                 broker,
                 pidx,
