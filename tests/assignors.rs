@@ -1597,3 +1597,61 @@ fn property_sticky_keeps_a_valid_balanced_assignment_unchanged() {
         Ok(())
     });
 }
+
+/// Issue 14: cooperative-sticky with unequal subscriptions. The first round holds back
+/// what moves (by design); the round after the revocation, in which every member owns
+/// what the first round gave it, must assign every subscribed partition and be balanced
+/// as far as the subscriptions allow. Groups start from a settled assignment, then
+/// members join, leave or change subscriptions; some start from random stale claims.
+#[test]
+fn property_cooperative_second_round_is_complete_and_balanced_with_unequal_subscriptions() {
+    for_seeds("cooperative second round", |rng| {
+        let mut g = random_group(rng);
+        if g.homogeneous {
+            // Unequal subscriptions are the point: give each member its own.
+            let names: Vec<String> = g.topics.keys().cloned().collect();
+            for m in &mut g.members {
+                m.topics = names.iter().filter(|_| rng.random_bool(0.5)).cloned().collect();
+            }
+        }
+        if rng.random_bool(0.3) {
+            random_claims(rng, &mut g);
+        } else {
+            // A settled group (sticky's answer, owned in generation 3), then a change.
+            let settled = assign(Strategy::Sticky, &g.topics, &g.members).map_err(|e| e.to_string())?;
+            g.members = next_round(&g.members, &settled, 3);
+            let names: Vec<String> = g.topics.keys().cloned().collect();
+            for _ in 0..rng.random_range(1..=3) {
+                match rng.random_range(0..3) {
+                    0 if g.members.len() > 1 => {
+                        let i = rng.random_range(0..g.members.len());
+                        g.members.remove(i);
+                    }
+                    1 => {
+                        let i = rng.random_range(0..g.members.len());
+                        g.members[i].topics = names.iter().filter(|_| rng.random_bool(0.5)).cloned().collect();
+                    }
+                    _ => {
+                        let topics = names.iter().filter(|_| rng.random_bool(0.5)).cloned().collect();
+                        let id = format!("new-{}", rng.random_range(0..1000));
+                        if g.members.iter().all(|m| m.member_id != id) {
+                            g.members.push(Member {
+                                topics,
+                                ..Member::new(id, &[])
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let first = assign(Strategy::CooperativeSticky, &g.topics, &g.members).map_err(|e| e.to_string())?;
+        check_partial(&g.topics, &g.members, &first).map_err(|e| format!("first round: {e}"))?;
+        check_cooperative(&g.members, &first).map_err(|e| format!("first round: {e}"))?;
+        let members = next_round(&g.members, &first, 4);
+        let second = assign(Strategy::CooperativeSticky, &g.topics, &members).map_err(|e| e.to_string())?;
+        check_cooperative(&members, &second).map_err(|e| format!("second round: {e}"))?;
+        check_valid(&g.topics, &members, &second)
+            .and_then(|_| check_balance(&members, &second))
+            .map_err(|e| format!("second round: {e}\nmembers: {members:?}\nfirst: {first:?}\nsecond: {second:?}"))
+    });
+}

@@ -21,9 +21,36 @@ use super::group::{Flat, Group};
 use super::sticky;
 use super::AssignError;
 
-pub(crate) fn assign(g: &Group) -> Result<Vec<Vec<Flat>>, AssignError> {
-    let sticky::StickyResult { mut assignment, resolved } = sticky::assign(g)?;
+/// Rounds of look-ahead for groups with unequal subscriptions.
+const LOOK_AHEAD: usize = 4;
 
+pub(crate) fn assign(g: &Group) -> Result<Vec<Vec<Flat>>, AssignError> {
+    let sticky::StickyResult { assignment, resolved } = sticky::assign(g)?;
+    let first = withhold(g, assignment, &resolved);
+    if g.all_subscriptions_equal() {
+        return Ok(first);
+    }
+    // Beyond Kafka: with unequal subscriptions the round after the revocation, run on
+    // what this round hands out, may move owned partitions again and hold them back
+    // too (Kafka's own test allows four follow-up rounds). Look ahead: if it would,
+    // aim at what it would compute instead, until the round after keeps everything
+    // (then it assigns every partition, balanced).
+    let generation = g.max_generation().saturating_add(1);
+    let mut out = first.clone();
+    for _ in 0..LOOK_AHEAD {
+        let next = sticky::assign(&g.with_claims(&out, generation))?.assignment;
+        let keeps_all = out.iter().zip(&next).all(|(now, then)| now.iter().all(|p| then.contains(p)));
+        if keeps_all {
+            return Ok(out);
+        }
+        out = withhold(g, next, &resolved);
+    }
+    Ok(first)
+}
+
+/// Every partition that would reach a member while another member still holds it
+/// (by its raw claim) is held back, unless the generation rules made it that member's.
+fn withhold(g: &Group, mut assignment: Vec<Vec<Flat>>, resolved: &[Vec<Flat>]) -> Vec<Vec<Flat>> {
     let mut resolved_owner: BTreeMap<Flat, usize> = BTreeMap::new();
     for (m, parts) in resolved.iter().enumerate() {
         for &p in parts {
@@ -36,9 +63,8 @@ pub(crate) fn assign(g: &Group) -> Result<Vec<Vec<Flat>>, AssignError> {
             claimants.entry(p).or_default().push(m);
         }
     }
-
     for (m, parts) in assignment.iter_mut().enumerate() {
         parts.retain(|p| resolved_owner.get(p) == Some(&m) || !claimants.get(p).is_some_and(|cs| cs.iter().any(|&c| c != m)));
     }
-    Ok(assignment)
+    assignment
 }

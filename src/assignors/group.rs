@@ -33,12 +33,14 @@ pub(crate) fn java_cmp(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+#[derive(Clone)]
 pub(crate) struct TopicInfo {
     pub name: String,
     pub partitions: u32,
     pub offset: Flat,
 }
 
+#[derive(Clone)]
 pub(crate) struct MemberInfo {
     pub id: String,
     pub instance: Option<String>,
@@ -51,6 +53,7 @@ pub(crate) struct MemberInfo {
     pub generation: i32,
 }
 
+#[derive(Clone)]
 pub(crate) struct Group {
     /// Only topics that at least one member subscribes to: Kafka's client-side assignors
     /// never see the others (`partitionsPerTopic` is built from the subscriptions).
@@ -150,6 +153,18 @@ impl Group {
             total,
             topic_of,
         })
+    }
+
+    /// The same group with every member claiming `claims[m]` in one generation: the
+    /// input of the next rebalance if each member keeps what it was just given.
+    pub fn with_claims(&self, claims: &[Vec<Flat>], generation: i32) -> Group {
+        let mut next = self.clone();
+        for (m, member) in next.members.iter_mut().enumerate() {
+            member.claims = claims.get(m).cloned().unwrap_or_default();
+            member.claims.sort_small();
+            member.generation = generation;
+        }
+        next
     }
 
     pub fn topic_of(&self, p: Flat) -> usize {

@@ -291,13 +291,194 @@ impl<'a> General<'a> {
         // Without forced revocations, first try to balance by moving only new partitions.
         if !revocation_required {
             self.perform_reassignments(&unassigned);
+            // Beyond Kafka: a chain of moves of new partitions can often balance what no
+            // single move can, so no owned partition has to move. Cooperative-sticky
+            // withholds every partition that leaves its owner; without this, the round
+            // after a revocation could move owned partitions again and leave some
+            // subscribed partition unassigned (unequal subscriptions, issue 14).
+            self.balance_new_partitions(&unassigned);
         }
         let performed = self.perform_reassignments(&sorted_all);
 
-        if !initializing && performed && self.balance_score(&self.assignment) >= pre_score {
+        // Beyond Kafka: a balanced result is kept even when its score (the sum of count
+        // differences over all pairs, blind to subscriptions) is no better.
+        if !initializing && performed && !self.is_balanced() && self.balance_score(&self.assignment) >= pre_score {
             self.assignment = pre_assignment;
             self.owner = pre_owner;
         }
+    }
+
+    /// Balances by moving only `movable` partitions (the ones nobody owned), along
+    /// chains: a member hands one to a subscriber, which hands another on, and so on.
+    /// A chain is taken when it lowers (excess, sum of squared counts): the excess is
+    /// what breaks the balance (see `excess`), the sum of squares what evens counts
+    /// out. Chains from a most loaded member to one with two or more fewer come first;
+    /// then chains out of a member that holds too many or into one that has too few,
+    /// whatever the other end holds. Every chain taken lowers that pair, so this ends.
+    fn balance_new_partitions(&mut self, movable: &[Flat]) {
+        let mut is_movable = vec![false; self.g.total as usize];
+        for &p in movable {
+            is_movable[p as usize] = true;
+        }
+        while self.moves_left > 0 && !self.is_balanced() {
+            let chain = self.descent_chain(&is_movable).or_else(|| self.repair_chain(&is_movable));
+            let Some(moves) = chain else { return };
+            for (p, to) in moves {
+                self.process_movement(p, to);
+            }
+        }
+    }
+
+    /// What the balancing lowers, most important first: the excess (what breaks the
+    /// balance) and the sum of squared counts (what evens them out).
+    fn potential(&self) -> (u64, u64) {
+        (self.excess(), self.sum_of_squares())
+    }
+
+    /// The potential after `moves`, which are undone again.
+    fn potential_after(&mut self, moves: &[(Flat, usize)]) -> (u64, u64) {
+        let undo: Vec<(Flat, usize)> = moves.iter().rev().map(|&(p, _)| (p, self.owner[p as usize] as usize)).collect();
+        for &(p, to) in moves {
+            self.shift(p, to);
+        }
+        let after = self.potential();
+        for &(p, to) in &undo {
+            self.shift(p, to);
+        }
+        after
+    }
+
+    /// Breadth-first from `s` over "u holds a movable partition whose topic v subscribes
+    /// to": for each member reached, the (previous member, partition) it was reached by.
+    fn chains_from(&self, s: usize, is_movable: &[bool]) -> Vec<Option<(usize, Flat)>> {
+        let n = self.g.members.len();
+        let mut parent: Vec<Option<(usize, Flat)>> = vec![None; n];
+        let mut seen = vec![false; n];
+        seen[s] = true;
+        let mut queue = VecDeque::from([s]);
+        while let Some(u) = queue.pop_front() {
+            for &p in &self.assignment[u] {
+                if !is_movable[p as usize] {
+                    continue;
+                }
+                for &v in &self.topic_consumers[self.g.topic_of(p)] {
+                    if !seen[v] && self.participating[v] && self.assignment[v].len() < self.max_size[v] {
+                        seen[v] = true;
+                        parent[v] = Some((u, p));
+                        queue.push_back(v);
+                    }
+                }
+            }
+        }
+        parent
+    }
+
+    /// The moves of the chain that ends at `v`, last hand-over first (so every member
+    /// gives before it receives).
+    fn chain_to(parent: &[Option<(usize, Flat)>], mut v: usize) -> Vec<(Flat, usize)> {
+        let mut moves = Vec::new();
+        while let Some((u, p)) = parent[v] {
+            moves.push((p, v));
+            v = u;
+        }
+        moves
+    }
+
+    /// A chain from a most loaded member to one with two or more fewer that does not
+    /// add to the excess.
+    fn descent_chain(&mut self, is_movable: &[bool]) -> Option<Vec<(Flat, usize)>> {
+        let before = self.potential();
+        let sources: Vec<(usize, usize)> = self.sorted.iter().rev().copied().collect();
+        for (top, s) in sources {
+            let parent = self.chains_from(s, is_movable);
+            for v in 0..self.g.members.len() {
+                if parent[v].is_some() && self.assignment[v].len() + 2 <= top {
+                    let moves = Self::chain_to(&parent, v);
+                    if self.potential_after(&moves) < before {
+                        return Some(moves);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Total excess over the pairs that break the balance: for each topic, each
+    /// member holding it and each subscriber that could take more, the count
+    /// difference beyond one.
+    fn excess(&self) -> u64 {
+        let g = self.g;
+        let mut holders: Vec<Vec<usize>> = vec![Vec::new(); g.topics.len()];
+        for (m, parts) in self.assignment.iter().enumerate() {
+            if !self.participating[m] {
+                continue;
+            }
+            for &p in parts {
+                let h = &mut holders[g.topic_of(p)];
+                if h.last() != Some(&m) {
+                    h.push(m);
+                }
+            }
+        }
+        let mut total = 0u64;
+        for (t, hs) in holders.iter().enumerate() {
+            for &x in hs {
+                let cx = self.assignment[x].len();
+                for &y in &self.topic_consumers[t] {
+                    let cy = self.assignment[y].len();
+                    if self.participating[y] && cy < self.max_size[y] && cx > cy + 1 {
+                        total += (cx - cy - 1) as u64;
+                    }
+                }
+            }
+        }
+        total
+    }
+
+    fn sum_of_squares(&self) -> u64 {
+        self.assignment.iter().map(|a| (a.len() * a.len()) as u64).sum()
+    }
+
+    /// Among the chains out of a member that breaks the balance by holding too many,
+    /// and into a member that has too few, the one that lowers (excess, sum of
+    /// squares) the most, if any does.
+    fn repair_chain(&mut self, is_movable: &[bool]) -> Option<Vec<(Flat, usize)>> {
+        let g = self.g;
+        let n = g.members.len();
+        // The members on either side of a pair that breaks the balance.
+        let (mut high, mut low) = (vec![false; n], vec![false; n]);
+        for x in 0..n {
+            let cx = self.assignment[x].len();
+            for &p in &self.assignment[x] {
+                for &y in &self.topic_consumers[g.topic_of(p)] {
+                    let cy = self.assignment[y].len();
+                    if self.participating[x] && self.participating[y] && cy < self.max_size[y] && cx > cy + 1 {
+                        high[x] = true;
+                        low[y] = true;
+                    }
+                }
+            }
+        }
+        let mut candidates: Vec<Vec<(Flat, usize)>> = Vec::new();
+        for s in 0..n {
+            let parent = self.chains_from(s, is_movable);
+            for v in 0..n {
+                // Out of a member with too many, or into one with too few, whatever the
+                // other end holds: a low member may have to take from an equal one.
+                if parent[v].is_some() && (high[s] || low[v]) {
+                    candidates.push(Self::chain_to(&parent, v));
+                }
+            }
+        }
+        let before = self.potential();
+        let mut best: Option<((u64, u64), usize)> = None;
+        for (i, moves) in candidates.iter().enumerate() {
+            let after = self.potential_after(moves);
+            if after < before && best.is_none_or(|(b, _)| after < b) {
+                best = Some((after, i));
+            }
+        }
+        best.map(|(_, i)| candidates.swap_remove(i))
     }
 
     fn can_participate(&self, m: usize) -> bool {
@@ -416,6 +597,10 @@ impl<'a> General<'a> {
         let topic = self.g.topic_of(p);
         let old = self.owner[p as usize] as usize;
         let actual = self.movements.actual_partition(p, topic, old, new);
+        // Beyond Kafka: the partition to move back must sit with `old`. After a chain of
+        // moves it may sit elsewhere, and moving it would leave `old` as full as before
+        // and could go back and forth until the move budget is spent.
+        let actual = if self.owner[actual as usize] as usize == old { actual } else { p };
         self.process_movement(actual, new);
     }
 
@@ -427,7 +612,13 @@ impl<'a> General<'a> {
         let old = current as usize;
         let topic = self.g.topic_of(p);
         self.movements.record(p, topic, old, new);
+        self.shift(p, new);
+        self.moves_left = self.moves_left.saturating_sub(1);
+    }
 
+    /// Moves `p` to `new` in the assignment, the owner table and the sorted set.
+    fn shift(&mut self, p: Flat, new: usize) {
+        let old = self.owner[p as usize] as usize;
         let (old_count, new_count) = (self.assignment[old].len(), self.assignment[new].len());
         let old_listed = self.sorted.remove(&(old_count, old));
         let new_listed = self.sorted.remove(&(new_count, new));
@@ -443,7 +634,6 @@ impl<'a> General<'a> {
             self.sorted.insert((self.assignment[new].len(), new));
         }
         self.balanced = None;
-        self.moves_left = self.moves_left.saturating_sub(1);
     }
 }
 
