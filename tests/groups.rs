@@ -279,3 +279,112 @@ fn clean_member_changes_with_auto_commit_redeliver_nothing_in_any_protocol() {
         }
     }
 }
+
+/// Issue 14: a static member that restarts while its group rebalances takes its old
+/// member id's place (Kafka's replaceStaticMember), so the join does not wait for the
+/// old id's session to expire (45 s) with a second entry for the same instance id.
+#[test]
+fn a_static_member_restarting_mid_rebalance_takes_its_old_place_and_the_rebalance_finishes_in_seconds() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"static_membership": true})), 90_000));
+    act(&mut sim, 20_000, Action::KillConsumer { group: "g1".into(), member: 1 });
+    // A new member starts a rebalance the dead member cannot join...
+    act(&mut sim, 25_000, Action::AddConsumer { group: "g1".into() });
+    // ...and the dead member's process comes back while it is under way.
+    act(&mut sim, 26_000, Action::RestartConsumer { group: "g1".into(), member: 1 });
+    sim.run_until(sim.end_us());
+    let history = &sim.groups()[0].history;
+    let rs: Vec<_> = history.iter().filter(|r| r.started_us >= 25_000 * MS).collect();
+    assert!(!rs.is_empty(), "{history:?}");
+    let took = rs[0].completed_us.unwrap_or(u64::MAX) - rs[0].started_us;
+    assert!(took < 5 * SEC, "the rebalance took {} ms: {rs:?}", took / MS);
+    // Four members, one entry each, every partition owned.
+    let after = &rs.last().unwrap().after;
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after.values().map(Vec::len).sum::<usize>(), 12, "{after:?}");
+    let s = finish(sim);
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+}
+
+/// Issue 14: `group.initial.rebalance.delay.ms` as Kafka's InitialDelayedJoin: the
+/// coordinator waits another delay while new members keep coming (within the
+/// rebalance timeout), and each dynamic member's first JoinGroup is answered
+/// MEMBER_ID_REQUIRED; both are steps of the timeline.
+#[test]
+fn the_initial_delay_is_extended_while_members_come_and_first_joins_get_member_id_required() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"members": 1})), 30_000));
+    act(&mut sim, 2_000, Action::AddConsumer { group: "g1".into() });
+    act(&mut sim, 4_500, Action::AddConsumer { group: "g1".into() });
+    sim.run_until(sim.end_us());
+    let first = &sim.groups()[0].history[0];
+    assert_eq!(first.cause, "initial_join", "{first:?}");
+    let steps = |kind: &str| first.steps.iter().filter(|s| s.kind == kind).collect::<Vec<_>>();
+    // 3 s delay, extended at its end (a member came at 2 s), extended again (4.5 s),
+    // then one with nobody new: the join completes 9 s after it started.
+    assert_eq!(steps("initial_delay").len(), 2, "{first:?}");
+    let took = first.completed_us.expect("completed") - first.started_us;
+    // The rebalance starts with the first member's second JoinGroup; its first one,
+    // answered MEMBER_ID_REQUIRED, opens the timeline.
+    assert_eq!(first.steps[0].kind, "member_id_required", "{first:?}");
+    assert!((9 * SEC..9_600 * MS).contains(&took), "completed {} ms after the start: {first:?}", took / MS);
+    assert_eq!(first.after.len(), 3, "{first:?}");
+    // Every member's first JoinGroup got its id back, and it joined with that id.
+    let required = steps("member_id_required");
+    assert_eq!(required.len(), 3, "{first:?}");
+    for r in &required {
+        assert!(
+            steps("join").iter().any(|j| j.member == r.member && j.at_us > r.at_us),
+            "{r:?} never joined: {first:?}"
+        );
+    }
+    let s = finish(sim);
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+}
+
+/// Issue 14: the heartbeat thread checks `max.poll.interval.ms` every
+/// `retry.backoff.ms` (100 ms), not only when it heartbeats (every 3 s).
+#[test]
+fn max_poll_interval_expiry_is_noticed_within_retry_backoff() {
+    for pause_at in [20_000, 20_700, 21_400, 22_100] {
+        let mut sim = Simulation::new(&group_scenario(group(json!({"max_poll_interval_ms": 10000})), 45_000));
+        sim.run_until(pause_at * MS);
+        let last_poll = sim.consumer_last_poll(0, 1);
+        act(
+            &mut sim,
+            pause_at,
+            Action::PauseConsumer {
+                group: "g1".into(),
+                member: 1,
+                for_ms: 20_000,
+            },
+        );
+        let s = finish(sim);
+        let rs = rebalances_after(&s, pause_at as f64);
+        assert_eq!(rs[0]["cause"], "poll_timeout", "{rs:?}");
+        let late = rs[0]["started_ms"].as_f64().unwrap() - (last_poll as f64 / 1000.0 + 10_000.0);
+        assert!((0.0..=150.0).contains(&late), "pause at {pause_at} ms: noticed {late:.1} ms after the deadline");
+    }
+}
+
+/// Issue 14: an offset commit whose write cannot be replicated is answered after
+/// `offsets.commit.timeout.ms` (5 s), not after 30 s; the client then retries.
+#[test]
+fn a_commit_that_cannot_be_replicated_fails_after_the_offsets_commit_timeout() {
+    let mut sim = Simulation::new(&group_scenario(group(json!({"auto_commit_interval_ms": 1000})), 60_000));
+    sim.run_until(15 * SEC);
+    let coordinator = sim.snapshot().groups[0].coordinator.expect("a coordinator");
+    let follower = (coordinator + 1) % 3;
+    act(
+        &mut sim,
+        20_000,
+        Action::PauseBroker {
+            broker: follower,
+            for_ms: 30_000,
+        },
+    );
+    let errors = |sim: &Simulation| sim.counters().errors.get("NOT_COORDINATOR").copied().unwrap_or(0);
+    let before = errors(&sim);
+    sim.run_until(24_500 * MS);
+    assert_eq!(errors(&sim), before, "nothing fails before the timeout");
+    sim.run_until(26_500 * MS);
+    assert!(errors(&sim) > before, "no commit failed 6.5 s into the stall");
+}

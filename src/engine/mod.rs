@@ -18,6 +18,8 @@
 
 mod actions;
 mod observe;
+#[cfg(test)]
+mod tests;
 mod views;
 
 pub use views::{BrokerView, ControllerView, GroupView, MemberView, PartitionView, ProducerView, ReplicaView, Snapshot};
@@ -384,6 +386,11 @@ impl Simulation {
     /// The high watermark of the partition's holder.
     fn holder_hw(&self, pidx: u32) -> u64 {
         self.holder(pidx).and_then(|b| self.brokers[b as usize].replica(pidx)).map_or(0, |r| r.log.hw)
+    }
+
+    /// When member `number` of group `g` last polled (0 if there is no such member).
+    pub fn consumer_last_poll(&self, g: u32, number: u32) -> Micros {
+        self.consumers.iter().find(|c| c.group == g && c.number == number).map_or(0, |c| c.last_poll)
     }
 
     /// Lag per group: the leader's HW minus the committed offset (or where the

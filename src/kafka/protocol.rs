@@ -34,6 +34,7 @@ impl Msg {
             | Msg::Consumer(
                 ConsumerMsg::Coordinator { .. }
                 | ConsumerMsg::Joined(_)
+                | ConsumerMsg::MemberIdRequired { .. }
                 | ConsumerMsg::Synced { .. }
                 | ConsumerMsg::HeartbeatDone { .. }
                 | ConsumerMsg::GroupError { .. }
@@ -58,6 +59,8 @@ pub enum Timer {
     GroupTick,
     ConsumerPoll,
     ConsumerHeartbeat,
+    /// The consumer's heartbeat thread wakes to check `max.poll.interval.ms`.
+    ConsumerPollCheck,
     /// A broker reads the next request of a connection that became free.
     ReadRequests,
 }
@@ -153,6 +156,9 @@ pub enum GroupRequest {
         member_id: String,
         instance_id: Option<String>,
         owned: Vec<u32>,
+        /// The generation in which the member owned `owned` (-1 when it owns
+        /// nothing it knows of): the sticky assignors' generation rules read it.
+        generation: i32,
     },
     Sync {
         member_id: String,
@@ -293,6 +299,11 @@ pub enum ConsumerMsg {
         broker: Option<u32>,
     },
     Joined(Box<Joined>),
+    /// A dynamic member's first JoinGroup (empty member id) is answered with the id
+    /// it must rejoin with (KIP-394, Kafka 2.2+).
+    MemberIdRequired {
+        member_id: String,
+    },
     Synced {
         generation: i32,
         assignment: Result<Vec<u32>, GroupError>,

@@ -17,7 +17,8 @@ const MAX_STEPS: usize = 2_000;
 #[derive(Debug, Clone, Serialize)]
 pub struct RebalanceStep {
     pub at_us: Micros,
-    /// join, join_complete, sync, assign, revoke, leave, prepare, target
+    /// join, join_complete, sync, assign, revoke, leave, prepare, target,
+    /// member_id_required, initial_delay (extended), replace (static member back)
     pub kind: &'static str,
     pub member: String,
     pub partitions: Vec<u32>,
@@ -46,6 +47,8 @@ pub struct GroupReport {
     pub history: Vec<Rebalance>,
     /// Rebalances dropped from the front of `history`.
     pub history_base: usize,
+    /// Steps that belong to the next rebalance (MEMBER_ID_REQUIRED before it starts).
+    early_steps: Vec<RebalanceStep>,
     /// Partition -> (paused since, rebalance number) until its new owner's first fetch.
     paused_since: BTreeMap<u32, (Micros, usize)>,
     /// Per partition, the end of what was ever delivered: below it is a redelivery.
@@ -104,7 +107,7 @@ impl GroupReport {
                     paused_partition_us: 0,
                     before,
                     after,
-                    steps: Vec::new(),
+                    steps: std::mem::take(&mut self.early_steps),
                 });
                 if self.history.len() > HISTORY {
                     self.history.remove(0);
@@ -114,7 +117,19 @@ impl GroupReport {
                 self.pause(now, &pause, n);
             }
             RebalanceObs::Step { kind, member, partitions } => {
-                if let Some(r) = self.history.last_mut() {
+                // A first JoinGroup answered MEMBER_ID_REQUIRED does not start a
+                // rebalance; its rejoin does. It opens the next one in the timeline.
+                let idle = self.history.last().is_none_or(|r| r.completed_us.is_some());
+                if kind == "member_id_required" && idle {
+                    if self.early_steps.len() < MAX_STEPS {
+                        self.early_steps.push(RebalanceStep {
+                            at_us: now,
+                            kind,
+                            member,
+                            partitions,
+                        });
+                    }
+                } else if let Some(r) = self.history.last_mut() {
                     if r.steps.len() < MAX_STEPS {
                         r.steps.push(RebalanceStep {
                             at_us: now,

@@ -520,7 +520,7 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                     let member = lane_x(&s.member);
                     let (x1, x2) = match s.kind {
                         "join" | "sync" | "leave" => (member, coord),
-                        "assign" | "join_complete" => (coord, member),
+                        "assign" | "join_complete" | "member_id_required" => (coord, member),
                         _ => (member, member),
                     };
                     let what = match s.kind {
@@ -532,6 +532,9 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                         "leave" => tr("leaves"),
                         "prepare" => tr("rebalance starts"),
                         "target" => tr("new target assignment"),
+                        "member_id_required" => tr("MEMBER_ID_REQUIRED: join again with this id"),
+                        "initial_delay" => tr("new members came: initial delay extended"),
+                        "replace" => tr("static member back: takes its old id's place"),
                         other => other.to_string(),
                     };
                     let time = format!("{:.1} ms", s.at_us.saturating_sub(r.started_us) as f64 / 1000.0);

@@ -3,7 +3,7 @@
 //! background heartbeat thread with the `max.poll.interval.ms` check, eager and
 //! cooperative (KIP-429) revocation, and offset commits.
 
-use super::{Consumer, Phase, COORDINATOR_RETRY, REQUEST_TIMEOUT};
+use super::{Consumer, Phase, COORDINATOR_RETRY, REQUEST_TIMEOUT, RETRY_BACKOFF};
 use crate::assignors::{self, Strategy};
 use crate::kafka::group::{assignor_input, global_assignment, LEAVE_EPOCH};
 use crate::kafka::notable::Notable;
@@ -49,7 +49,26 @@ impl Consumer {
         self.phase = Phase::Joining;
         let owned = self.assigned.clone();
         let (member_id, instance_id) = (self.member_id.clone(), self.instance_id.clone());
-        self.send_group_request(ctx, GroupRequest::Join { member_id, instance_id, owned });
+        // The generation it owns them in (ConsumerProtocolSubscription's generationId).
+        let generation = if owned.is_empty() { -1 } else { self.generation };
+        self.send_group_request(
+            ctx,
+            GroupRequest::Join {
+                member_id,
+                instance_id,
+                owned,
+                generation,
+            },
+        );
+    }
+
+    /// MEMBER_ID_REQUIRED: join again at once, with the id the coordinator picked.
+    pub(super) fn on_member_id_required(&mut self, ctx: &mut Ctx, member_id: String) {
+        if self.phase != Phase::Joining || !self.member_id.is_empty() {
+            return;
+        }
+        self.member_id = member_id;
+        self.start_join(ctx);
     }
 
     pub(super) fn commit_offsets(&mut self, ctx: &mut Ctx) {
@@ -89,7 +108,6 @@ impl Consumer {
         } else {
             cfg.heartbeat_interval_ms
         } * MS;
-        let max_poll = cfg.max_poll_interval_ms * MS;
         ctx.timer(interval, Timer::ConsumerHeartbeat);
         if self.member_id.is_empty() || self.phase == Phase::Unjoined || self.heartbeats_stopped {
             return;
@@ -105,6 +123,42 @@ impl Consumer {
         if self.fetches.values().any(|(_, t)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
             self.fetches.retain(|_, (_, t)| now.saturating_sub(*t) <= REQUEST_TIMEOUT);
             self.want_metadata = true;
+        }
+        if self.poll_interval_expired(ctx) {
+            return;
+        }
+        if kip848 {
+            if self.coordinator.is_none() {
+                self.find_coordinator(ctx);
+            } else {
+                self.send_consumer_heartbeat(ctx);
+            }
+            return;
+        }
+        let (member_id, generation) = (self.member_id.clone(), self.generation);
+        if self.coordinator.is_none() {
+            self.find_coordinator(ctx);
+            return;
+        }
+        // The heartbeat thread is disabled while a JoinGroup waits for its answer
+        // (AbstractCoordinator enables it again on the JoinGroup response).
+        if self.phase == Phase::Joining {
+            return;
+        }
+        self.send_group_request(ctx, GroupRequest::Heartbeat { member_id, generation });
+    }
+
+    /// The heartbeat thread's `max.poll.interval.ms` check: it wakes at least every
+    /// `retry.backoff.ms` (AbstractCoordinator's HeartbeatThread), so a stalled poll
+    /// loop is noticed within 100 ms of the deadline, not at the next heartbeat.
+    /// True if the member gave up its membership (or its heartbeats) now.
+    pub(super) fn poll_interval_expired(&mut self, ctx: &mut Ctx) -> bool {
+        let now = ctx.now;
+        let cfg = self.setup.cfg.clone();
+        let kip848 = cfg.protocol == GroupProtocol::Consumer;
+        let max_poll = cfg.max_poll_interval_ms * MS;
+        if self.member_id.is_empty() || self.phase == Phase::Unjoined || self.heartbeats_stopped {
+            return false;
         }
         if now.saturating_sub(self.last_poll) > max_poll {
             let label = self.label();
@@ -137,22 +191,24 @@ impl Consumer {
                 };
                 self.send_group_request(ctx, req);
             }
-            return;
+            return true;
         }
-        if kip848 {
-            if self.coordinator.is_none() {
-                self.find_coordinator(ctx);
-            } else {
-                self.send_consumer_heartbeat(ctx);
-            }
-            return;
+        false
+    }
+
+    /// The next wake-up of the heartbeat thread after the poll deadline, on its
+    /// `retry.backoff.ms` grid from when the process started.
+    pub(super) fn schedule_poll_check(&mut self, ctx: &mut Ctx) {
+        let max_poll = self.cfg().max_poll_interval_ms * MS;
+        let mut deadline = self.last_poll.max(self.started_at) + max_poll;
+        if deadline <= ctx.now {
+            // Past it without expiring (not a member, or heartbeats already stopped):
+            // only a poll makes a new deadline, at least `max_poll` from now.
+            deadline = ctx.now + max_poll;
         }
-        let (member_id, generation) = (self.member_id.clone(), self.generation);
-        if self.coordinator.is_none() {
-            self.find_coordinator(ctx);
-            return;
-        }
-        self.send_group_request(ctx, GroupRequest::Heartbeat { member_id, generation });
+        let from = self.started_at;
+        let at = from + (deadline.saturating_sub(from) / RETRY_BACKOFF + 1) * RETRY_BACKOFF;
+        ctx.timer(at - ctx.now, Timer::ConsumerPollCheck);
     }
 
     /// Loses the membership without a chance to commit (Kafka's onPartitionsLost).
@@ -213,6 +269,9 @@ impl Consumer {
             Some(GroupError::RebalanceInProgress) if self.phase == Phase::Stable && self.generation == generation => self.rejoin = true,
             Some(GroupError::RebalanceInProgress) => {}
             Some(GroupError::NotCoordinator) => self.coordinator = None,
+            // About a generation the member has already left behind (it rejoined
+            // meanwhile): Kafka's HeartbeatResponseHandler ignores it.
+            Some(GroupError::IllegalGeneration) if generation != self.generation => {}
             Some(e) => {
                 Self::count_group_error(ctx, e);
                 self.lose_membership(e == GroupError::UnknownMemberId);

@@ -108,6 +108,8 @@ pub struct Consumer {
     meta_in_flight: Option<(u64, Micros, u32)>,
     want_metadata: bool,
     pub last_poll: Micros,
+    /// When the process started (the heartbeat thread's clock).
+    started_at: Micros,
     pub paused_until: Micros,
     poll_at: Micros,
     waiting_data: bool,
@@ -159,6 +161,7 @@ impl Consumer {
             meta_in_flight: None,
             want_metadata: true,
             last_poll: 0,
+            started_at: 0,
             paused_until: 0,
             poll_at: 0,
             waiting_data: false,
@@ -286,6 +289,7 @@ impl Consumer {
                 }
             }
             ConsumerMsg::Joined(j) => self.on_joined(ctx, j.member_id, j.generation, j.leader, j.members),
+            ConsumerMsg::MemberIdRequired { member_id } => self.on_member_id_required(ctx, member_id),
             ConsumerMsg::Synced { generation, assignment } => self.on_synced(ctx, generation, assignment),
             ConsumerMsg::HeartbeatDone { generation, error } => self.on_heartbeat_done(ctx, generation, error),
             ConsumerMsg::CommitDone { req_id, error } => self.on_commit_done(ctx, req_id, error),
@@ -336,6 +340,10 @@ impl Consumer {
         match timer {
             Timer::ConsumerPoll if self.poll_at == ctx.now => self.poll(ctx),
             Timer::ConsumerHeartbeat => self.heartbeat(ctx),
+            Timer::ConsumerPollCheck => {
+                self.poll_interval_expired(ctx);
+                self.schedule_poll_check(ctx);
+            }
             _ => {}
         }
     }
@@ -535,6 +543,8 @@ impl Consumer {
     /// A process starting: its heartbeat thread and its poll loop, `after` from now.
     pub fn start(&mut self, ctx: &mut Ctx, after: Micros) {
         ctx.timer(after, Timer::ConsumerHeartbeat);
+        self.started_at = ctx.now + after;
+        self.schedule_poll_check(ctx);
         self.schedule_poll(ctx, after);
     }
 }

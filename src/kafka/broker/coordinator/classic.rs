@@ -68,7 +68,12 @@ impl Broker {
         }
         match req {
             GroupRequest::FindCoordinator { .. } => {}
-            GroupRequest::Join { member_id, instance_id, owned } => self.handle_join(ctx, consumer, g, member_id, instance_id, owned),
+            GroupRequest::Join {
+                member_id,
+                instance_id,
+                owned,
+                generation,
+            } => self.handle_join(ctx, consumer, g, member_id, instance_id, owned, generation),
             GroupRequest::Sync {
                 member_id,
                 generation,
@@ -112,12 +117,25 @@ impl Broker {
         }
     }
 
-    fn handle_join(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, member_id: String, instance_id: Option<String>, owned: Vec<u32>) {
+    #[allow(clippy::too_many_arguments)]
+    fn handle_join(
+        &mut self,
+        ctx: &mut Ctx,
+        consumer: u32,
+        g: u32,
+        mut member_id: String,
+        instance_id: Option<String>,
+        owned: Vec<u32>,
+        owned_generation: i32,
+    ) {
         let now = ctx.now;
-        // Static member coming back: same instance id, new member id, old assignment,
-        // and no rebalance while the group is stable (KIP-345).
+        // Static member coming back: same instance id, new member id. It takes the old
+        // member id's place in every state (Kafka's replaceStaticMember): while the
+        // group is stable it gets its old assignment without a rebalance (KIP-345);
+        // during a rebalance it counts as that member rejoining, so the join does not
+        // wait for the old id's session to expire.
         if let Some(inst) = &instance_id {
-            let rejoined = {
+            let replaced = {
                 let grp = self.coordinator.group_mut(g);
                 let old = grp
                     .members
@@ -125,43 +143,74 @@ impl Broker {
                     .find(|(_, m)| m.instance_id.as_deref() == Some(inst))
                     .map(|(id, _)| id.clone());
                 match old {
-                    Some(old_id) if old_id != member_id && grp.state == GroupState::Stable => {
+                    Some(old_id) if old_id != member_id => {
                         let mut m = grp.members.remove(&old_id).expect("present");
                         let new_id = format!("{}-{}", inst, grp.next_member);
                         grp.next_member += 1;
                         m.consumer = consumer;
                         m.last_heartbeat = now;
                         m.owned = owned.clone();
+                        m.owned_generation = owned_generation;
                         if grp.leader.as_deref() == Some(old_id.as_str()) {
                             grp.leader = Some(new_id.clone());
                         }
                         grp.members.insert(new_id.clone(), m);
-                        Some((grp.generation, grp.leader.clone().unwrap_or_default(), grp.info.cfg.id.clone(), new_id))
+                        Some((
+                            grp.state,
+                            grp.generation,
+                            grp.leader.clone().unwrap_or_default(),
+                            grp.info.cfg.id.clone(),
+                            old_id,
+                            new_id,
+                        ))
                     }
                     _ => None,
                 }
             };
-            if let Some((generation, leader, id, new_id)) = rejoined {
-                self.persist_group(ctx, g);
+            if let Some((state, generation, leader, id, old_id, new_id)) = replaced {
+                if state == GroupState::Stable {
+                    self.persist_group(ctx, g);
+                    ctx.observe(Obs::note(Notable::Text(format!(
+                        "group {id}: static member {inst} rejoined as {new_id}, no rebalance"
+                    ))));
+                    self.reply(
+                        ctx,
+                        consumer,
+                        ConsumerMsg::Joined(Box::new(Joined {
+                            member_id: new_id,
+                            generation,
+                            leader,
+                            members: None,
+                        })),
+                    );
+                    return;
+                }
                 ctx.observe(Obs::note(Notable::Text(format!(
-                    "group {id}: static member {inst} rejoined as {new_id}, no rebalance"
+                    "group {id}: static member {inst} rejoined as {new_id} during a rebalance, replacing {old_id}"
                 ))));
-                self.reply(
-                    ctx,
-                    consumer,
-                    ConsumerMsg::Joined(Box::new(Joined {
-                        member_id: new_id,
-                        generation,
-                        leader,
-                        members: None,
-                    })),
-                );
-                return;
+                step(ctx, g, "replace", &new_id, Vec::new());
+                member_id = new_id;
             }
+        }
+        // A dynamic member's first JoinGroup: the coordinator picks its id and asks it
+        // to join again with it (MEMBER_ID_REQUIRED, Kafka 2.2+); until then it is a
+        // pending member the join phase waits for.
+        if member_id.is_empty() && instance_id.is_none() {
+            let id = {
+                let grp = self.coordinator.group_mut(g);
+                let id = format!("{}-consumer-{}", grp.info.cfg.id, grp.next_member);
+                grp.next_member += 1;
+                grp.pending.insert(id.clone(), now);
+                id
+            };
+            step(ctx, g, "member_id_required", &id, Vec::new());
+            self.reply(ctx, consumer, ConsumerMsg::MemberIdRequired { member_id: id });
+            return;
         }
         let (member_id, is_new, state) = {
             let grp = self.coordinator.group_mut(g);
-            let member_id = if member_id.is_empty() || !grp.members.contains_key(&member_id) {
+            let was_pending = grp.pending.remove(&member_id).is_some();
+            let member_id = if member_id.is_empty() || (!was_pending && !grp.members.contains_key(&member_id)) {
                 let prefix = instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id));
                 let id = format!("{prefix}-{}", grp.next_member);
                 grp.next_member += 1;
@@ -180,7 +229,12 @@ impl Broker {
             m.joined = true;
             m.join_order = order;
             m.owned = owned.clone();
+            m.owned_generation = owned_generation;
             m.last_heartbeat = now;
+            // A new member during the initial delay earns the group another one.
+            if is_new && grp.state == GroupState::PreparingRebalance && now < grp.initial_delay_until {
+                grp.new_member_added = true;
+            }
             (member_id, is_new, grp.state)
         };
         match state {
@@ -215,9 +269,21 @@ impl Broker {
         grp.state = GroupState::PreparingRebalance;
         grp.join_deadline = now + grp.info.cfg.max_poll_interval_ms * MS;
         if was_empty {
-            grp.initial_delay_until = now + grp.info.cfg.group_initial_rebalance_delay_ms * MS;
+            // Kafka's InitialDelayedJoin: a delay, extended while new members come,
+            // within the rebalance timeout.
+            let delay = grp.info.cfg.group_initial_rebalance_delay_ms * MS;
+            let timeout = grp.info.cfg.max_poll_interval_ms * MS;
+            grp.initial_delay_until = now + delay.min(timeout);
+            grp.initial_remaining = timeout.saturating_sub(delay);
+            grp.new_member_added = false;
         }
+        // Members waiting for their SyncGroup answer learn that the round is over
+        // (Kafka's resetAndPropagateAssignmentWithError) and join again.
+        let mut sync_errors: Vec<(u32, i32)> = Vec::new();
         for m in grp.members.values_mut() {
+            if m.sync_waiting {
+                sync_errors.push((m.consumer, grp.generation));
+            }
             m.joined = false;
             m.sync_waiting = false;
         }
@@ -242,6 +308,16 @@ impl Broker {
         ));
         ctx.observe(Obs::note(Notable::Text(format!("group {id}: rebalance started ({cause})"))));
         step(ctx, g, "prepare", "coordinator", Vec::new());
+        for (consumer, generation) in sync_errors {
+            self.reply(
+                ctx,
+                consumer,
+                ConsumerMsg::Synced {
+                    generation,
+                    assignment: Err(GroupError::RebalanceInProgress),
+                },
+            );
+        }
     }
 
     /// Completes the join phase when every member rejoined (or the rebalance
@@ -253,7 +329,17 @@ impl Broker {
             if grp.state != GroupState::PreparingRebalance || now < grp.initial_delay_until {
                 return;
             }
-            let all = grp.members.values().all(|m| m.joined);
+            if grp.new_member_added && grp.initial_remaining > 0 {
+                // New members came during the delay: wait another one (at most what
+                // is left of the rebalance timeout).
+                let delay = (grp.info.cfg.group_initial_rebalance_delay_ms * MS).min(grp.initial_remaining);
+                grp.initial_remaining -= delay;
+                grp.initial_delay_until = now + delay;
+                grp.new_member_added = false;
+                step(ctx, g, "initial_delay", "coordinator", Vec::new());
+                return;
+            }
+            let all = grp.members.values().all(|m| m.joined) && grp.pending.is_empty();
             if !all && now < grp.join_deadline {
                 return;
             }
@@ -292,7 +378,7 @@ impl Broker {
                     member_id: id.clone(),
                     instance_id: m.instance_id.clone(),
                     owned: m.owned.clone(),
-                    generation: generation - 1,
+                    generation: m.owned_generation,
                 })
                 .collect();
             ctx.observe(Obs::rebalance(g, RebalanceObs::Generation { generation }));
@@ -446,12 +532,20 @@ impl Broker {
         let expired: Vec<String> = {
             let grp = self.coordinator.group(g);
             let session = grp.info.cfg.session_timeout_ms * MS;
+            // A member whose JoinGroup or SyncGroup waits for its answer is kept alive.
+            let preparing = grp.state == GroupState::PreparingRebalance;
             grp.members
                 .iter()
-                .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
+                .filter(|(_, m)| !(m.joined && preparing) && !m.sync_waiting && now.saturating_sub(m.last_heartbeat) > session)
                 .map(|(id, _)| id.clone())
                 .collect()
         };
+        // A pending member that did not come back with its id within the session timeout.
+        {
+            let grp = self.coordinator.group_mut(g);
+            let session = grp.info.cfg.session_timeout_ms * MS;
+            grp.pending.retain(|_, since| now.saturating_sub(*since) <= session);
+        }
         // One at a time: each departure may start the rebalance the next one joins.
         for id in expired {
             let gone = self.coordinator.group_mut(g).members.remove(&id);

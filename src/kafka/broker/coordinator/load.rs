@@ -116,6 +116,7 @@ impl Broker {
                     let mut member = GroupMember::new(m.consumer, m.instance_id.clone(), m.join_order, ctx.now);
                     member.assignment = m.assignment.clone();
                     member.owned = m.assignment.clone();
+                    member.owned_generation = s.generation;
                     member.member_epoch = m.member_epoch;
                     member.revoking = m.revoking.clone();
                     member.joined = true;

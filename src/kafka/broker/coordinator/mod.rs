@@ -37,6 +37,8 @@ pub struct GroupMember {
     pub sync_waiting: bool,
     /// Partitions the member said it owns when it joined: the coordinator's view.
     pub owned: Vec<u32>,
+    /// The generation the member said it owned them in (its JoinGroup).
+    pub owned_generation: i32,
     pub assignment: Vec<u32>,
     pub last_heartbeat: Micros,
     /// KIP-848: the member's epoch (equal to the group epoch once reconciled) and
@@ -54,6 +56,7 @@ impl GroupMember {
             join_order,
             sync_waiting: false,
             owned: Vec::new(),
+            owned_generation: -1,
             assignment: Vec::new(),
             last_heartbeat: now,
             member_epoch: 0,
@@ -74,7 +77,15 @@ pub struct Group {
     pub next_member: u64,
     pub next_join_order: u64,
     pub join_deadline: Micros,
+    /// `group.initial.rebalance.delay.ms` (Kafka's InitialDelayedJoin): the end of
+    /// the current delay, whether a new member joined during it, and what is left
+    /// of the rebalance timeout for further delays.
     pub initial_delay_until: Micros,
+    pub new_member_added: bool,
+    pub initial_remaining: Micros,
+    /// Member ids handed out with MEMBER_ID_REQUIRED whose JoinGroup has not come
+    /// back yet (Kafka's pending members), with when they were handed out.
+    pub pending: BTreeMap<String, Micros>,
     pub offsets: BTreeMap<u32, u64>,
     /// The cause of the latest rebalance (a follow-up round keeps it).
     pub last_cause: Option<&'static str>,
@@ -98,6 +109,9 @@ impl Group {
             next_join_order: 0,
             join_deadline: 0,
             initial_delay_until: 0,
+            new_member_added: false,
+            initial_remaining: 0,
+            pending: BTreeMap::new(),
             offsets: BTreeMap::new(),
             last_cause: None,
             target: BTreeMap::new(),

@@ -14,6 +14,10 @@ use crate::kafka::Ctx;
 use crate::scenario::GroupProtocol;
 use crate::sim::{Micros, Node, MS};
 
+/// `offsets.commit.timeout.ms`: how long a commit waits for its write to be
+/// replicated before the coordinator answers with an error (the client retries).
+pub const OFFSETS_COMMIT_TIMEOUT: Micros = 5_000 * MS;
+
 impl Broker {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_commit(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, req_id: u64, member_id: String, generation: i32, offsets: Vec<(u32, u64)>) {
@@ -48,14 +52,14 @@ impl Broker {
         };
         match self.append_internal(ctx, pidx, record, n, 60 * n) {
             Ok(end) => {
-                let until = now + self.cluster.config.replica_lag_time_max_ms * MS;
+                let until = now + OFFSETS_COMMIT_TIMEOUT;
                 let pending = &mut self.coordinator.group_mut(g).pending_commits;
                 for &(p, _) in &offsets {
                     let e = pending.entry(p).or_insert((0, 0));
                     *e = (e.0 + 1, until);
                 }
                 // Waits (acks=all) for the commit batch to reach the HW, then applies it.
-                let timeout = self.cluster.config.replica_lag_time_max_ms * MS;
+                let timeout = OFFSETS_COMMIT_TIMEOUT;
                 let wait = ProduceWait {
                     client: Node::Consumer(consumer),
                     req_id,
