@@ -42,8 +42,7 @@ impl Consumer {
                 self.commit_offsets(ctx);
                 return;
             }
-            let all = self.assigned.clone();
-            self.drop_partitions(&all);
+            self.revoke_all_eager(ctx);
         }
         self.rejoin = false;
         self.phase = Phase::Joining;
@@ -62,6 +61,24 @@ impl Consumer {
         );
     }
 
+    /// Eager (onJoinPrepare): every owned partition is revoked before the JoinGroup;
+    /// the timeline shows it (the rebalance's start already counted them).
+    fn revoke_all_eager(&mut self, ctx: &mut Ctx) {
+        if self.assigned.is_empty() {
+            return;
+        }
+        let all = self.assigned.clone();
+        self.drop_partitions(&all);
+        ctx.observe(Obs::rebalance(
+            self.group,
+            RebalanceObs::Step {
+                kind: "revoke",
+                member: self.label(),
+                partitions: all,
+            },
+        ));
+    }
+
     /// MEMBER_ID_REQUIRED: join again at once, with the id the coordinator picked.
     pub(super) fn on_member_id_required(&mut self, ctx: &mut Ctx, member_id: String) {
         if self.phase != Phase::Joining || !self.member_id.is_empty() {
@@ -78,8 +95,7 @@ impl Consumer {
         if offsets.is_empty() || self.commit_in_flight.is_some() || self.member_id.is_empty() {
             if self.join_after_commit && self.commit_in_flight.is_none() {
                 self.join_after_commit = false;
-                let all = self.assigned.clone();
-                self.drop_partitions(&all);
+                self.revoke_all_eager(ctx);
                 self.start_join(ctx);
             }
             return;
@@ -310,8 +326,7 @@ impl Consumer {
                 self.commit_offsets(ctx);
             } else {
                 self.join_after_commit = false;
-                let all = self.assigned.clone();
-                self.drop_partitions(&all);
+                self.revoke_all_eager(ctx);
                 self.start_join(ctx);
             }
         }

@@ -1,0 +1,89 @@
+//! Lessons say what the engine does: for the group lessons (6, 7, 9), every
+//! moment a step's text names happens in the run, between that step's time and
+//! the previous one's.
+
+use kafka_sim::lesson::{built_in, Lesson};
+use kafka_sim::metrics::groups::Rebalance;
+use kafka_sim::sim::{Micros, MS};
+use kafka_sim::Simulation;
+
+fn lesson(id: &str) -> Lesson {
+    built_in().unwrap().into_iter().find(|l| l.id == id).unwrap_or_else(|| panic!("no lesson {id}"))
+}
+
+fn at(l: &Lesson, step: usize) -> Micros {
+    l.steps[step].at_ms * MS
+}
+
+fn run(l: &Lesson, until: Micros) -> Simulation {
+    let mut sim = Simulation::new(&l.scenario);
+    sim.run_until(until);
+    sim
+}
+
+fn steps<'a>(r: &'a Rebalance, kind: &str) -> Vec<&'a kafka_sim::metrics::groups::RebalanceStep> {
+    r.steps.iter().filter(|s| s.kind == kind).collect()
+}
+
+#[test]
+fn lesson_6_first_join_member_id_required_then_an_extended_initial_delay() {
+    let l = lesson("first-join");
+    let sim = run(&l, at(&l, 4));
+    let first = &sim.groups()[0].history[0];
+    // Step 2: every member's first JoinGroup was answered MEMBER_ID_REQUIRED.
+    let required = steps(first, "member_id_required");
+    assert_eq!(required.len(), 3, "{first:?}");
+    assert!(required.iter().all(|s| s.at_us < at(&l, 1)), "{first:?}");
+    // Step 3: the delay was extended once, before that step.
+    let extended = steps(first, "initial_delay");
+    assert_eq!(extended.len(), 1, "{first:?}");
+    assert!((at(&l, 1)..at(&l, 2)).contains(&extended[0].at_us), "{first:?}");
+    // Step 4: the join completed between steps 3 and 4; step 5: the group is stable.
+    let complete = steps(first, "join_complete");
+    assert!((at(&l, 2)..at(&l, 3)).contains(&complete[0].at_us), "{first:?}");
+    assert!(first.completed_us.is_some_and(|c| c < at(&l, 4)), "{first:?}");
+}
+
+#[test]
+fn lesson_7_timeline_shows_the_six_eager_revocations() {
+    let l = lesson("eager-vs-cooperative");
+    let sim = run(&l, at(&l, 1));
+    let r = sim.groups()[0]
+        .history
+        .iter()
+        .find(|r| r.cause == "member_joined")
+        .expect("the fourth member's rebalance");
+    let revoked: Vec<usize> = steps(r, "revoke").iter().map(|s| s.partitions.len()).collect();
+    assert_eq!(revoked, vec![2, 2, 2], "{r:?}");
+    assert!(r.completed_us.is_some(), "{r:?}");
+}
+
+#[test]
+fn lesson_9_slow_consumer_times_match_the_text() {
+    let l = lesson("slow-consumer");
+    let sim = run(&l, l.scenario.duration_ms * MS);
+    let h = &sim.groups()[0].history;
+    let started = |cause: &str, n: usize| {
+        h.iter()
+            .filter(|r| r.cause == cause)
+            .nth(n)
+            .map(|r| r.started_us)
+            .unwrap_or_else(|| panic!("no {cause} #{n}: {h:?}"))
+    };
+    let near = |t: Micros, ms: u64| t.abs_diff(ms * MS) <= 150 * MS;
+    // "at 35.3 s the consumer leaves" (step 3), "polls again (39.6 s) and rejoins" and
+    // "at 65.1 s it is removed once more" (step 4).
+    assert!(near(started("poll_timeout", 0), 35_300), "{h:?}");
+    assert!(started("poll_timeout", 0) < at(&l, 2));
+    assert!(near(started("member_joined", 0), 39_600), "{h:?}");
+    assert!(started("member_joined", 0) < at(&l, 3));
+    assert!(near(started("poll_timeout", 1), 65_100), "{h:?}");
+    // "gets partitions back at 45 s": the cooperative follow-up round completes then.
+    let back = h
+        .iter()
+        .filter(|r| r.cause == "member_joined")
+        .nth(1)
+        .and_then(|r| r.completed_us)
+        .expect("second round");
+    assert!(near(back, 45_000), "{h:?}");
+}
