@@ -387,6 +387,10 @@ pub enum GroupError {
     /// OffsetFetch with require_stable (every Java consumer since KIP-447) while
     /// a commit for the partition is still being written: retry shortly.
     UnstableOffsetCommit,
+    /// KIP-848: a heartbeat's member epoch the coordinator does not accept.
+    FencedMemberEpoch,
+    /// KIP-848: an offset commit whose member epoch is not the member's current one.
+    StaleMemberEpoch,
 }
 
 impl GroupError {
@@ -398,6 +402,8 @@ impl GroupError {
             GroupError::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
             GroupError::FencedInstanceId => "FENCED_INSTANCE_ID",
             GroupError::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
+            GroupError::FencedMemberEpoch => "FENCED_MEMBER_EPOCH",
+            GroupError::StaleMemberEpoch => "STALE_MEMBER_EPOCH",
         }
     }
 }

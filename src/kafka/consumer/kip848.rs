@@ -85,6 +85,7 @@ impl Consumer {
         let req_id = self.req();
         self.commit_in_flight = Some((req_id, ctx.now, commit.clone()));
         self.revoke_after_commit = revoked.to_vec();
+        self.revoke_commit_epoch = self.generation;
         let (member_id, generation) = (self.member_id.clone(), self.generation);
         self.send_group_request(
             ctx,

@@ -313,7 +313,10 @@ impl Consumer {
         }
         if !self.revoke_after_commit.is_empty() {
             let revoked = std::mem::take(&mut self.revoke_after_commit);
-            if error.is_none() && self.commit_before_revoke(ctx, &revoked) {
+            // STALE_MEMBER_EPOCH: the commit before revocation retries with the
+            // epoch the member knows now (CommitRequestManager).
+            let retry = error.is_none() || (error == Some(GroupError::StaleMemberEpoch) && self.generation != self.revoke_commit_epoch);
+            if retry && self.commit_before_revoke(ctx, &revoked) {
                 return;
             }
             self.drop_partitions(&revoked);

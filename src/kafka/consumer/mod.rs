@@ -119,6 +119,9 @@ pub struct Consumer {
     join_after_commit: bool,
     /// KIP-848: partitions to give back once the commit in flight finishes.
     revoke_after_commit: Vec<u32>,
+    /// The member epoch that commit was sent with (a STALE_MEMBER_EPOCH answer is
+    /// retried only once the member knows a newer one).
+    revoke_commit_epoch: i32,
     /// A static member past max.poll.interval.ms stops heartbeating until it polls.
     heartbeats_stopped: bool,
     /// Partitions assigned but not fetched yet (to close their pause in the history).
@@ -169,6 +172,7 @@ impl Consumer {
             commit_in_flight: None,
             join_after_commit: false,
             revoke_after_commit: Vec::new(),
+            revoke_commit_epoch: -1,
             heartbeats_stopped: false,
             first_fetch: BTreeSet::new(),
             next_req: 1,

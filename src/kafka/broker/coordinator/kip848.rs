@@ -96,6 +96,36 @@ impl Broker {
             step(ctx, g, "join", &member_id, Vec::new());
             self.bump_group_epoch(ctx, g, cause);
         }
+        // The member epoch check (throwIfConsumerGroupMemberEpochIsInvalid): ahead of
+        // the coordinator's, or behind it unless it is the previous epoch and the member
+        // owns nothing it was not assigned (the answer with the bump was lost).
+        let fenced = {
+            let grp = self.coordinator.group(g);
+            grp.members.get(&member_id).is_some_and(|m| {
+                member_epoch > m.member_epoch
+                    || (member_epoch < m.member_epoch && !(member_epoch == m.previous_member_epoch && owned.iter().all(|p| m.assignment.contains(p))))
+            }) && joined_cause.is_none()
+                && !rejoined
+        };
+        if fenced {
+            // The member loses everything and rejoins at epoch 0; its old entry goes.
+            let gone = self.coordinator.group_mut(g).members.remove(&member_id);
+            if let Some(m) = gone {
+                step(ctx, g, "leave", &member_id, m.assignment.clone());
+                ctx.observe(Obs::rebalance(
+                    g,
+                    RebalanceObs::MemberGone {
+                        member: member_id.clone(),
+                        partitions: m.assignment,
+                        next: true,
+                        record_before: false,
+                    },
+                ));
+                self.bump_group_epoch(ctx, g, "member_fenced");
+            }
+            self.reply(ctx, consumer, heartbeat_done(member_id, -1, None, Some(GroupError::FencedMemberEpoch)));
+            return;
+        }
         let known = {
             let grp = self.coordinator.group_mut(g);
             match grp.members.get_mut(&member_id) {
@@ -197,14 +227,20 @@ impl Broker {
             .copied()
             .filter(|p| !target.contains(p) && !m.revoking.contains(p))
             .collect();
-        let grant: Vec<u32> = target
-            .iter()
-            .copied()
-            .filter(|p| !m.assignment.contains(p) && !owned_elsewhere.contains(p))
-            .collect();
         if !revoke.is_empty() {
             m.revoking.extend(&revoke);
         }
+        // A member with partitions to revoke stays at its epoch and gets nothing new
+        // until it has acknowledged the revocation (UNREVOKED_PARTITIONS).
+        let grant: Vec<u32> = if m.revoking.is_empty() {
+            target
+                .iter()
+                .copied()
+                .filter(|p| !m.assignment.contains(p) && !owned_elsewhere.contains(p))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !grant.is_empty() {
             m.assignment.extend(&grant);
             m.assignment.sort_small();
@@ -212,7 +248,8 @@ impl Broker {
         let epoch_before = m.member_epoch;
         // KIP-848: the member epoch moves to the group epoch once nothing is left to
         // revoke; partitions still held by others arrive later (unreleased).
-        if m.revoking.is_empty() {
+        if m.revoking.is_empty() && m.member_epoch != generation {
+            m.previous_member_epoch = m.member_epoch;
             m.member_epoch = generation;
         }
         let mut changed = !revoke.is_empty() || !grant.is_empty() || m.member_epoch != epoch_before;

@@ -45,6 +45,9 @@ pub struct GroupMember {
     /// the partitions it was asked to revoke and has not yet given back.
     pub member_epoch: i32,
     pub revoking: Vec<u32>,
+    /// KIP-848: the epoch before the last bump (a member whose answer was lost
+    /// may still send it).
+    pub previous_member_epoch: i32,
 }
 
 impl GroupMember {
@@ -61,6 +64,7 @@ impl GroupMember {
             last_heartbeat: now,
             member_epoch: 0,
             revoking: Vec::new(),
+            previous_member_epoch: 0,
         }
     }
 }

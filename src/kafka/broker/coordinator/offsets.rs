@@ -32,8 +32,10 @@ impl Broker {
             };
             let error = match grp.members.get(&member_id) {
                 None => Some(GroupError::UnknownMemberId),
-                // KIP-848 members commit with their member epoch, which may trail the group epoch.
                 Some(_) if classic && generation != grp.generation => Some(GroupError::IllegalGeneration),
+                // KIP-848 members commit with exactly their current member epoch (which
+                // may trail the group epoch).
+                Some(m) if !classic && generation != m.member_epoch => Some(GroupError::StaleMemberEpoch),
                 Some(_) if classic && grp.state == super::GroupState::CompletingRebalance => Some(GroupError::RebalanceInProgress),
                 Some(_) => None,
             };
