@@ -173,3 +173,57 @@ fn kip848_fenced_and_stale_member_epochs() {
     assert_eq!(h.error, Some(GroupError::FencedMemberEpoch));
     assert!(!b.coordinator.group(0).members.contains_key(&a));
 }
+
+/// Issue 14: each member's JoinGroup carries the generation it owns its partitions
+/// in, and the leader's member list passes it on to the assignor (the sticky
+/// assignors' generation rules decide between conflicting claims with it).
+#[test]
+fn the_assignor_sees_each_members_own_generation() {
+    let (sim, _) = stable_group_member();
+    let mut b = sim
+        .brokers
+        .iter()
+        .find(|b| b.coordinator.groups.contains_key(&0))
+        .expect("a coordinator")
+        .clone();
+    let (ids, generation) = {
+        let grp = b.coordinator.group(0);
+        (
+            grp.members
+                .iter()
+                .map(|(id, m)| (id.clone(), m.consumer, m.assignment.clone()))
+                .collect::<Vec<_>>(),
+            grp.generation,
+        )
+    };
+    let mut rng = SimRng::stream(1, "test");
+    let mut out = Outbox::default();
+    let mut ctx = Ctx::new(sim.now, Node::Broker(b.id), &mut rng, &mut out);
+    // The first member rejoins with claims from an older generation, the others
+    // with the current one.
+    for (k, (id, consumer, owned)) in ids.iter().enumerate() {
+        let req = crate::kafka::protocol::GroupRequest::Join {
+            member_id: id.clone(),
+            instance_id: None,
+            owned: owned.clone(),
+            generation: if k == 0 { generation - 1 } else { generation },
+        };
+        b.handle_group_request(&mut ctx, *consumer, 0, req);
+    }
+    // The initial delay is over long ago: the last join completes the round.
+    let infos = out
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send {
+                msg: Msg::Consumer(ConsumerMsg::Joined(j)),
+                ..
+            } => j.members.clone(),
+            _ => None,
+        })
+        .expect("the leader's JoinGroup answer");
+    for (k, (id, _, _)) in ids.iter().enumerate() {
+        let info = infos.iter().find(|i| &i.member_id == id).expect("listed");
+        assert_eq!(info.generation, if k == 0 { generation - 1 } else { generation }, "{id}: {infos:?}");
+    }
+}
