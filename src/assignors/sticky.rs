@@ -447,9 +447,9 @@ impl<'a> General<'a> {
         let n = g.members.len();
         // The members on either side of a pair that breaks the balance.
         let (mut high, mut low) = (vec![false; n], vec![false; n]);
-        for x in 0..n {
-            let cx = self.assignment[x].len();
-            for &p in &self.assignment[x] {
+        for (x, parts) in self.assignment.iter().enumerate() {
+            let cx = parts.len();
+            for &p in parts {
                 for &y in &self.topic_consumers[g.topic_of(p)] {
                     let cy = self.assignment[y].len();
                     if self.participating[x] && self.participating[y] && cy < self.max_size[y] && cx > cy + 1 {
@@ -460,12 +460,12 @@ impl<'a> General<'a> {
             }
         }
         let mut candidates: Vec<Vec<(Flat, usize)>> = Vec::new();
-        for s in 0..n {
+        for (s, &from_high) in high.iter().enumerate() {
             let parent = self.chains_from(s, is_movable);
             for v in 0..n {
                 // Out of a member with too many, or into one with too few, whatever the
                 // other end holds: a low member may have to take from an equal one.
-                if parent[v].is_some() && (high[s] || low[v]) {
+                if parent[v].is_some() && (from_high || low[v]) {
                     candidates.push(Self::chain_to(&parent, v));
                 }
             }

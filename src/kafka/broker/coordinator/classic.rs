@@ -536,7 +536,7 @@ impl Broker {
             let preparing = grp.state == GroupState::PreparingRebalance;
             grp.members
                 .iter()
-                .filter(|(_, m)| !(m.joined && preparing) && !m.sync_waiting && now.saturating_sub(m.last_heartbeat) > session)
+                .filter(|(_, m)| !(m.sync_waiting || m.joined && preparing) && now.saturating_sub(m.last_heartbeat) > session)
                 .map(|(id, _)| id.clone())
                 .collect()
         };
