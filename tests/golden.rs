@@ -8,13 +8,13 @@ use kafka_sim::{presets, Scenario, Simulation};
 const GOLDEN: &[(&str, &str)] = &[
     ("steady", "7fb40ed65e8dc031"),
     ("busy", "8b67d373b2c2feeb"),
-    ("orders", "4ae84c2955e0eecb"),
+    ("orders", "b256a105ede6ea26"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "48913bb1da63a021"),
-    ("fraud-slow-model", "3aa11f18d9ac7281"),
-    ("fraud-rescore", "b147e054394788f0"),
-    ("fraud-rebalance", "b4d5cd1278addac8"),
-    ("rec-freshness", "2097932449b2fe75"),
+    ("fraud-broker", "b7810f189b6f9893"),
+    ("fraud-slow-model", "cc0904349299e3ba"),
+    ("fraud-rescore", "c9f06ed10c9a7e3f"),
+    ("fraud-rebalance", "0c4859f7d5d23a35"),
+    ("rec-freshness", "783e098393ad7cae"),
 ];
 
 #[test]
