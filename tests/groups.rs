@@ -381,7 +381,7 @@ fn a_commit_that_cannot_be_replicated_fails_after_the_offsets_commit_timeout() {
             for_ms: 30_000,
         },
     );
-    let errors = |sim: &Simulation| sim.counters().errors.get("NOT_COORDINATOR").copied().unwrap_or(0);
+    let errors = |sim: &Simulation| sim.counters().group_errors.get("NOT_COORDINATOR").copied().unwrap_or(0);
     let before = errors(&sim);
     sim.run_until(24_500 * MS);
     assert_eq!(errors(&sim), before, "nothing fails before the timeout");
