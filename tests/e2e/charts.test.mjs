@@ -288,7 +288,7 @@ test('the README screenshot', async () => {
 
 // On a phone a chart a lesson step points at is square: tall enough to read its plot.
 test('on a phone, a chart a lesson step points at is tall enough to read', async () => {
-  const page = await openPage(browser, `${server.url}?lesson=first-join&step=5`, { width: 390, height: 844 });
+  const page = await openPage(browser, `${server.url}?lesson=first-join&step=6`, { width: 390, height: 844 });
   const chart = page.locator('canvas.chart.highlight');
   await chart.waitFor({ timeout: 30000 });
   await page.waitForFunction(() => document.querySelector('canvas.chart.highlight')?.dataset.layout);
