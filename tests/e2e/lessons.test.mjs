@@ -207,3 +207,44 @@ test("a teacher's own lesson file loads in the running page; a broken one says w
   assert.deepEqual(page.problems, []);
   await page.close();
 });
+
+// Issue 15: the step text and the element it talks about are on screen together,
+// at the laptop, projector and phone sizes, whatever the step points at.
+test('a lesson step and its highlighted element are on screen together at 1280x720, 1024x768 and 390x844', async () => {
+  const steps = [
+    ['replication-isr-hw', 1], ['replication-isr-hw', 3], ['acks', 4], ['first-join', 2],
+    ['first-join', 6], ['leader-election', 3], ['eligible-leader-replicas', 7],
+  ];
+  const sizes = [{ width: 1280, height: 720 }, { width: 1024, height: 768 }, { width: 390, height: 844 }];
+  for (const size of sizes) {
+    const page = await openPage(browser, server.url, size);
+    for (const [lesson, step] of steps) {
+      await page.goto(`${server.url}?lesson=${lesson}&step=${step}`);
+      await page.locator('section.lesson .step-text').waitFor();
+      await page.waitForFunction(() => {
+        const l = document.querySelector('section.lesson');
+        return l && document.querySelector(`.highlight[data-target="${l.dataset.highlight}"]`);
+      });
+      // Let the page bring the element into view (smooth scrolling ends within a second).
+      await page.waitForTimeout(1200);
+      const seen = await page.evaluate(() => {
+        const vh = window.innerHeight, vw = window.innerWidth;
+        const visible = (el) => {
+          const r = el.getBoundingClientRect();
+          const h = Math.min(r.bottom, vh) - Math.max(r.top, 0);
+          const w = Math.min(r.right, vw) - Math.max(r.left, 0);
+          return { h: Math.max(0, h), w: Math.max(0, w), height: r.height, width: r.width };
+        };
+        const l = document.querySelector('section.lesson');
+        const text = visible(l.querySelector('.step-text'));
+        const lit = visible(document.querySelector(`.highlight[data-target="${l.dataset.highlight}"]`));
+        return { target: l.dataset.highlight, text, lit };
+      });
+      const where = `${lesson} step ${step} (${seen.target}) at ${size.width}x${size.height}`;
+      assert.ok(seen.text.h >= Math.min(40, seen.text.height) && seen.text.w >= Math.min(100, seen.text.width * 0.9), `${where}: step text off screen ${JSON.stringify(seen.text)}`);
+      assert.ok(seen.lit.h >= Math.min(120, seen.lit.height * 0.9) && seen.lit.w >= Math.min(100, seen.lit.width * 0.9), `${where}: highlighted element off screen ${JSON.stringify(seen.lit)}`);
+    }
+    assert.deepEqual(page.problems, []);
+    await page.close();
+  }
+});
