@@ -182,20 +182,27 @@ fn an_idempotent_producer_writes_again_after_an_unclean_election() {
     assert_eq!(v["invariant_violations"], serde_json::json!([]), "{v}");
 }
 
+/// One partition (RF 3, min ISR 2), an acks=0 producer at 1,000 records/s; run
+/// for a second, and the partition's leader then.
+fn acks0_run(duration_ms: u64) -> (Simulation, u32) {
+    let s = scenario(&format!(
+        r#"{{"seed": 4, "duration_ms": {duration_ms}, "cluster": {{"brokers": 3}},
+            "topics": [{{"name": "t", "partitions": 1, "replication_factor": 3, "min_insync_replicas": 2}}],
+            "producers": [{{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "0"}}]}}"#
+    ));
+    let mut sim = Simulation::new(&s);
+    sim.run_until(SEC);
+    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    (sim, leader)
+}
+
 #[test]
 fn acks0_finds_the_new_leader_and_counts_what_went_to_the_dead_one() {
     // The leader dies at 10 s. An acks=0 producer hears nothing back; its sends to the
     // dead broker are refused (a disconnect), so it asks for metadata and follows the
     // new leader once the controller fences the old one. Before: the partition
     // stopped growing for the rest of the run and nothing reported the loss.
-    let s = scenario(
-        r#"{"seed": 4, "duration_ms": 60000, "cluster": {"brokers": 3},
-            "topics": [{"name": "t", "partitions": 1, "replication_factor": 3, "min_insync_replicas": 2}],
-            "producers": [{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "0"}]}"#,
-    );
-    let mut sim = Simulation::new(&s);
-    sim.run_until(SEC);
-    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    let (mut sim, leader) = acks0_run(60_000);
     at(&mut sim, 10_000, Action::KillBroker { broker: leader });
     sim.run_until(30 * SEC);
     let mid = records_per_partition(&sim)[0];
@@ -218,14 +225,7 @@ fn acks0_records_written_to_an_isolated_leader_are_lost_when_it_rejoins() {
     // The leader is cut off from the other brokers and the controllers (clients still
     // reach it). It keeps taking acks=0 writes that no follower copies; the controller
     // elects a new leader, and when the cut heals the old leader truncates them.
-    let s = scenario(
-        r#"{"seed": 4, "duration_ms": 40000, "cluster": {"brokers": 3},
-            "topics": [{"name": "t", "partitions": 1, "replication_factor": 3, "min_insync_replicas": 2}],
-            "producers": [{"id": "p", "topic": "t", "records_per_sec": 1000, "keys": 10, "acks": "0"}]}"#,
-    );
-    let mut sim = Simulation::new(&s);
-    sim.run_until(SEC);
-    let leader = sim.snapshot().partitions[0].leader.expect("a leader");
+    let (mut sim, leader) = acks0_run(40_000);
     let mut others: Vec<NodeName> = (0..3).filter(|&b| b != leader).map(NodeName::Broker).collect();
     others.extend(["c0", "c1", "c2"].map(|c| NodeName::Controller(c.into())));
     at(
