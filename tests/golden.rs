@@ -10,7 +10,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("busy", "8b67d373b2c2feeb"),
     ("orders", "b256a105ede6ea26"),
     // The streaming-ML presets (issue 8).
-    ("fraud-broker", "b7810f189b6f9893"),
+    ("fraud-broker", "81e59a93263e8cef"),
     ("fraud-slow-model", "cc0904349299e3ba"),
     ("fraud-rescore", "c9f06ed10c9a7e3f"),
     ("fraud-rebalance", "0c4859f7d5d23a35"),

@@ -198,10 +198,10 @@ fn acks0_run(duration_ms: u64) -> (Simulation, u32) {
 
 #[test]
 fn acks0_finds_the_new_leader_and_counts_what_went_to_the_dead_one() {
-    // The leader dies at 10 s. An acks=0 producer hears nothing back; its sends to the
-    // dead broker are refused (a disconnect), so it asks for metadata and follows the
-    // new leader once the controller fences the old one. Before: the partition
-    // stopped growing for the rest of the run and nothing reported the loss.
+    // The leader dies at 10 s. An acks=0 producer hears nothing back; its next send to
+    // the dead broker is refused (no connection), so it backs off, asks for metadata
+    // and follows the new leader once the controller fences the old one. Before: the
+    // partition stopped growing for the rest of the run and nothing reported the loss.
     let (mut sim, leader) = acks0_run(60_000);
     at(&mut sim, 10_000, Action::KillBroker { broker: leader });
     sim.run_until(30 * SEC);
@@ -213,9 +213,13 @@ fn acks0_finds_the_new_leader_and_counts_what_went_to_the_dead_one() {
     assert_eq!(v["acked"], 0, "acks=0 records are never acknowledged: {v}");
     assert_eq!(v["acked_lost"], 0, "{v}");
     let lost = u(&v, "acks0_lost");
-    // Sent to the dead leader until it was fenced (about 9 s at 1,000 records/s).
-    assert!((3_000..=12_000).contains(&lost), "acks0_lost {lost}: {v}");
-    assert_eq!(v["acks0_loss_reasons"]["dead_broker"], lost, "{v}");
+    // Only what was already written to the dead broker's connection is lost (a
+    // batch or so); later sends find the connection refused, so the batches wait
+    // in the queue until metadata names the new leader, as Kafka's client.ready().
+    assert!(lost <= 100, "acks0_lost {lost}: {v}");
+    if lost > 0 {
+        assert_eq!(v["acks0_loss_reasons"]["dead_broker"], lost, "{v}");
+    }
     // Every record is accounted for: in the log, or lost for a stated reason.
     assert!(end + lost >= u(&v, "produced") - 100, "{end} in the log + {lost} lost vs {v}");
 }

@@ -299,6 +299,7 @@ impl Simulation {
             return;
         }
         self.reset_connections(b);
+        self.broker_down_at[b as usize] = self.now;
         for req in self.brokers[b as usize].crash(stopped) {
             if let Node::Client(_) = req.0 {
                 self.acks0_unwritten(req.0, &req.1, Acks0Loss::DeadBroker);

@@ -109,6 +109,8 @@ pub struct Simulation {
     actions: Vec<TimedAction>,
     metrics: Metrics,
     counters: Counters,
+    /// When each broker's process last died (a request written before then is lost with it).
+    broker_down_at: Vec<Micros>,
     checker: Checker,
     log: EventLog,
     reports: Vec<GroupReport>,
@@ -219,6 +221,7 @@ impl Simulation {
             actions: scenario.actions.clone(),
             metrics: Metrics::new(SEC, 3_600),
             counters: Counters::default(),
+            broker_down_at: vec![0; c.brokers as usize],
             checker: Checker::new(cluster.clone(), scenario.groups.iter().map(|g| g.id.clone()).collect()),
             log: EventLog::new(2_000),
             reports: scenario.groups.iter().map(|g| GroupReport::new(g.id.clone())).collect(),
@@ -646,8 +649,14 @@ impl Simulation {
     fn refuse(&mut self, b: u32, from: Node, msg: &BrokerMsg) {
         match (from, msg) {
             (Node::Client(_), BrokerMsg::Produce(req)) => {
-                self.acks0_unwritten(from, req, Acks0Loss::DeadBroker);
-                self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+                if req.sent_us < self.broker_down_at[b as usize] {
+                    // Written to the connection before the process died: gone with it.
+                    self.acks0_unwritten(from, req, Acks0Loss::DeadBroker);
+                    self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+                } else {
+                    let req = req.clone();
+                    self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Refused(req)));
+                }
             }
             (Node::Client(_), BrokerMsg::ClientMetadata { .. }) => {
                 self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));

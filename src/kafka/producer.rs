@@ -86,6 +86,10 @@ pub struct Producer {
     in_flight_per_broker: Vec<u32>,
     /// Per broker, the number of the current connection (a new one after each disconnect).
     conn_gen: Vec<u32>,
+    /// Per broker, no new connection before this time (`reconnect.backoff.ms`, 50 ms
+    /// doubling to 1 s over consecutive failures), and how many failures in a row.
+    not_ready_until: Vec<Micros>,
+    conn_failures: Vec<u32>,
     /// Batches in flight per partition: a retried batch goes alone, so order holds.
     in_flight_per_part: Vec<u32>,
     leaders: Vec<Option<u32>>,
@@ -141,6 +145,8 @@ impl Producer {
             in_flight: BTreeMap::new(),
             in_flight_per_broker: vec![0; brokers],
             conn_gen: vec![0; brokers],
+            not_ready_until: vec![0; brokers],
+            conn_failures: vec![0; brokers],
             in_flight_per_part: vec![0; n as usize],
             leaders: vec![None; n as usize],
             leader_epochs: vec![-1; n as usize],
@@ -388,26 +394,42 @@ impl Producer {
     /// has nothing in flight, later acknowledgements tell whether it landed; if not,
     /// the epoch is bumped and sequences restart at 0.
     fn resolve_sequences(&mut self, ctx: &mut Ctx) {
+        let mut bump = Vec::new();
         for part in 0..self.n {
             let p = part as usize;
-            let Some(next) = self.unresolved[p] else { continue };
+            if self.unresolved[p].is_none() {
+                continue;
+            }
             if self.in_flight_per_part[p] > 0 || self.acc[p].front().is_some_and(|b| b.sequenced) {
                 continue;
             }
-            if self.last_acked[p].map_or(0, |s| s.wrapping_add(1)) == next {
+            // Kafka's `isNextSequence`: later batches of the same epoch were acknowledged
+            // up to the next sequence, so the expired one landed too.
+            if self.last_acked[p].map_or(0, |s| s.wrapping_add(1)) == self.next_seq[p] {
                 self.unresolved[p] = None;
             } else {
-                self.bump_epoch(ctx, part);
+                bump.push(part);
             }
         }
+        self.bump_epoch(ctx, &bump);
     }
 
     /// Kafka's `bumpIdempotentProducerEpoch`, done by the client alone: epoch + 1 with
-    /// the same producer id; this partition's unfinished batches are renumbered from
-    /// 0 in order; other partitions restart at 0 with their next new batch.
-    fn bump_epoch(&mut self, ctx: &mut Ctx, part: u32) {
-        let p = part as usize;
+    /// the same producer id, once for every partition that asked; their unfinished
+    /// batches are renumbered from 0 in order; other partitions restart at 0 with
+    /// their next new batch.
+    fn bump_epoch(&mut self, ctx: &mut Ctx, parts: &[u32]) {
+        if parts.is_empty() {
+            return;
+        }
         self.pepoch = self.pepoch.wrapping_add(1);
+        for &part in parts {
+            self.renumber_from_zero(ctx, part);
+        }
+    }
+
+    fn renumber_from_zero(&mut self, ctx: &mut Ctx, part: u32) {
+        let p = part as usize;
         let epoch = self.pepoch;
         let instance = self.instance;
         let mut order: Vec<(u64, u32)> = self.acc[p]
@@ -537,13 +559,15 @@ impl Producer {
         }
         let delivery = self.cfg.delivery_timeout_ms * MS;
         let mut failed = 0u64;
+        let instance = self.instance;
         for (q, unresolved) in self.acc.iter_mut().zip(&mut self.unresolved) {
             while q.front().is_some_and(|b| now.saturating_sub(b.created) >= delivery) {
                 let b = q.pop_front().expect("present");
                 failed += u64::from(b.records);
-                if b.sequenced {
+                if b.sequenced && b.instance == instance {
                     // Sent before and maybe written: its sequence is unresolved.
-                    *unresolved = Some(b.seq.wrapping_add(b.records));
+                    let next = b.seq.wrapping_add(b.records);
+                    *unresolved = Some(unresolved.map_or(next, |u| u.max(next)));
                 }
             }
         }
@@ -569,6 +593,14 @@ impl Producer {
     fn disconnect(&mut self, ctx: &mut Ctx, b: u32) {
         self.conn_gen[b as usize] += 1;
         self.want_metadata = true;
+        if ctx.now >= self.not_ready_until[b as usize] {
+            // Kafka's reconnect backoff: 50 ms, doubling per failure in a row up to 1 s, +-20%.
+            let failures = &mut self.conn_failures[b as usize];
+            *failures += 1;
+            let base = ((50 * MS) << (*failures - 1).min(5)).min(SEC);
+            let j = base / 5;
+            self.not_ready_until[b as usize] = ctx.now + base - j + ctx.rng.range(0, 2 * j);
+        }
         let ids: Vec<u64> = self.in_flight.iter().filter(|(_, f)| f.broker == b).map(|(&id, _)| id).collect();
         for id in ids {
             self.fail_request(ctx, id);
@@ -625,6 +657,10 @@ impl Producer {
     /// into one request, while the connection has room for more in flight.
     fn drain(&mut self, ctx: &mut Ctx, b: u32) {
         let now = ctx.now;
+        if now < self.not_ready_until[b as usize] {
+            // Not connected: the batches wait in the queue (Kafka's `client.ready`).
+            return;
+        }
         loop {
             if self.in_flight_per_broker[b as usize] >= self.cfg.max_in_flight_requests_per_connection {
                 return;
@@ -670,6 +706,7 @@ impl Producer {
                 conn: self.conn_gen[b as usize],
                 acks,
                 timeout_us: self.cfg.request_timeout_ms * MS,
+                sent_us: now,
                 batches: batches
                     .iter()
                     .map(|(part, pb)| {
@@ -719,8 +756,10 @@ impl Producer {
     fn retry_batch(&mut self, ctx: &mut Ctx, part: u32, mut batch: PendingBatch) {
         let now = ctx.now;
         if now.saturating_sub(batch.created) >= self.cfg.delivery_timeout_ms * MS {
-            if batch.sequenced {
-                self.unresolved[part as usize] = Some(batch.seq.wrapping_add(batch.records));
+            if batch.sequenced && batch.instance == self.instance {
+                let next = batch.seq.wrapping_add(batch.records);
+                let u = &mut self.unresolved[part as usize];
+                *u = Some(u.map_or(next, |u| u.max(next)));
             }
             self.fail_records(ctx, u64::from(batch.records));
             return;
@@ -734,9 +773,11 @@ impl Producer {
         match msg {
             ProducerMsg::ProduceResponse { req_id, results } => {
                 let Node::Broker(b) = from else { return };
+                self.conn_failures[b as usize] = 0;
                 let Some(f) = self.take_in_flight(req_id) else { return };
                 let first = self.first;
                 let mut errors: BTreeMap<&'static str, u32> = BTreeMap::new();
+                let mut bump = Vec::new();
                 for (part, batch) in f.batches {
                     let pidx = first + part;
                     let result = results.iter().find(|r| r.0 == pidx).map_or(Err(ErrorCode::NetworkException), |r| r.1);
@@ -762,14 +803,14 @@ impl Producer {
                             if matches!(e, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownLeaderEpoch) {
                                 self.want_metadata = true;
                             }
-                            let bump = e == ErrorCode::OutOfOrderSequenceNumber && self.is_real_gap(part, &batch);
-                            self.retry_batch(ctx, part, batch);
-                            if bump {
-                                self.bump_epoch(ctx, part);
+                            if e == ErrorCode::OutOfOrderSequenceNumber && self.is_real_gap(part, &batch) {
+                                bump.push(part);
                             }
+                            self.retry_batch(ctx, part, batch);
                         }
                     }
                 }
+                self.bump_epoch(ctx, &bump);
                 for (error, partitions) in errors {
                     ctx.observe(Obs::note_once(Notable::ProducerError {
                         producer: self.cfg.id.clone(),
@@ -782,6 +823,36 @@ impl Producer {
             }
             ProducerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
+                self.disconnect(ctx, b);
+                self.maybe_request_metadata(ctx);
+            }
+            ProducerMsg::Refused(req) => {
+                let Node::Broker(b) = from else { return };
+                if req.acks == Acks::Zero {
+                    // Never written: the batches go back to the queue, for the next leader.
+                    for (pidx, batch) in req.batches {
+                        let Some(part) = pidx.checked_sub(self.first) else { continue };
+                        self.requeue(
+                            part,
+                            PendingBatch {
+                                instance: batch.producer,
+                                acks: Acks::Zero,
+                                idempotent: false,
+                                pepoch: 0,
+                                audit_seq: batch.audit_seq,
+                                seq: 0,
+                                sequenced: false,
+                                seq_reset: false,
+                                records: batch.records,
+                                bytes: batch.bytes,
+                                created: batch.created_us,
+                                arrival: batch.created_us,
+                                attempts: 0,
+                                retry_at: 0,
+                            },
+                        );
+                    }
+                }
                 self.disconnect(ctx, b);
                 self.maybe_request_metadata(ctx);
             }

@@ -121,6 +121,9 @@ pub struct ProduceRequest {
     pub conn: u32,
     pub acks: Acks,
     pub timeout_us: Micros,
+    /// When the client wrote it to the connection (a request written before the
+    /// broker's process died is lost with it; one written after is refused).
+    pub sent_us: Micros,
     pub batches: Vec<(u32, Batch)>,
 }
 
@@ -284,6 +287,9 @@ pub enum ProducerMsg {
     },
     /// The connection to the sending broker was reset.
     Disconnected,
+    /// The broker's process is down: the connection was refused and this request
+    /// never left the client (an acks=0 request's batches go back in the queue).
+    Refused(Box<ProduceRequest>),
     MetadataResponse {
         req_id: u64,
         leaders: Vec<(u32, Option<u32>, i32)>,
