@@ -539,7 +539,17 @@ pub fn rebalance_timeline(snap: &Snapshot, pick: &Option<(String, i32)>, link: &
                     };
                     let time = format!("{:.1} ms", s.at_us.saturating_sub(r.started_us) as f64 / 1000.0);
                     // On the leftmost lane a centred label would run off the picture.
-                    let (label_x, anchor) = if x1 == x2 && x1 == coord { (x1 - 6.0, "start") } else { ((x1 + x2) / 2.0, "middle") };
+                    // A label longer than its arrow starts at the arrow's left end instead, so it
+                    // never runs into the times column (CJK characters are about twice as wide).
+                    let est: f64 = what.chars().map(|c| if c.is_ascii() { 6.2 } else { 11.0 }).sum();
+                    let (lo, hi) = (x1.min(x2), x1.max(x2));
+                    let (label_x, anchor) = if x1 == x2 && x1 == coord {
+                        (x1 - 6.0, "start")
+                    } else if est > hi - lo {
+                        (lo + 2.0, "start")
+                    } else {
+                        ((x1 + x2) / 2.0, "middle")
+                    };
                     html! { <g class={classes!("step", s.kind)}>
                         <text x="4" y={(y + 4.0).to_string()} class="step-time">{ time }</text>
                         if x1 == x2 {
