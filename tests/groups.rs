@@ -388,3 +388,19 @@ fn a_commit_that_cannot_be_replicated_fails_after_the_offsets_commit_timeout() {
     sim.run_until(26_500 * MS);
     assert!(errors(&sim) > before, "no commit failed 6.5 s into the stall");
 }
+
+#[test]
+fn a_member_the_group_removed_unheard_rejoins_without_its_stale_partitions() {
+    // Randomized seed 1964: static members behind a controller cut time out on the
+    // coordinator without hearing it, then send JoinGroup with their old member id.
+    // Kafka answers UNKNOWN_MEMBER_ID; the client drops its partitions
+    // (onPartitionsLost) and joins anew. Before, the coordinator gave it a fresh id
+    // and kept its stale claim of ownership, and the cooperative assignor handed the
+    // partition to another member while it still claimed it (no_double_assignment).
+    let s = kafka_sim::Scenario::from_json(r#"{"actions":[{"action":"restart_broker","at_ms":39967,"broker":2},{"action":"partition_network","at_ms":19583,"from":["c0"],"one_way":false,"to":[3,2]},{"action":"restart_consumer","at_ms":24576,"group":"g0","member":0},{"action":"set_topic_config","at_ms":35264,"min_insync_replicas":3,"topic":"t0"},{"action":"heal_network","at_ms":52000},{"action":"restart_broker","at_ms":52000,"broker":0},{"action":"restart_broker","at_ms":52000,"broker":1},{"action":"restart_broker","at_ms":52000,"broker":2},{"action":"restart_broker","at_ms":52000,"broker":3},{"action":"restart_controller","at_ms":52000,"controller":"c0"},{"action":"restart_controller","at_ms":52000,"controller":"c1"},{"action":"restart_controller","at_ms":52000,"controller":"c2"}],"cluster":{"brokers":4,"controllers":3,"eligible_leader_replicas_enable":false,"unclean_leader_election_enable":false},"duration_ms":60000,"groups":[{"assignor":"roundrobin","auto_offset_reset":"latest","enable_auto_commit":true,"id":"g0","max_poll_interval_ms":15000,"members":1,"protocol":"classic","records_per_sec_per_member":3000,"session_timeout_ms":45000,"static_membership":false,"topics":["t1"]},{"assignor":"cooperative-sticky","auto_offset_reset":"latest","enable_auto_commit":true,"id":"g1","max_poll_interval_ms":15000,"members":4,"protocol":"classic","records_per_sec_per_member":50000,"session_timeout_ms":10000,"static_membership":true,"topics":["t1"]}],"producers":[{"acks":"0","id":"p0","keys":10,"linger_ms":20,"records_per_sec":1773,"topic":"t1"},{"acks":"0","id":"p1","keys":1000,"linger_ms":5,"records_per_sec":3065,"topic":"t1"}],"seed":1964,"topics":[{"min_insync_replicas":2,"name":"t0","partitions":3,"replication_factor":3},{"min_insync_replicas":1,"name":"t1","partitions":3,"replication_factor":3}]}"#).expect("valid scenario");
+    let mut sim = Simulation::new(&s);
+    sim.run_until(sim.end_us());
+    let v = kafka_sim::report::summary(&sim);
+    assert_eq!(v["invariant_violations"], serde_json::json!([]), "{v}");
+    assert!(v["group_errors"]["UNKNOWN_MEMBER_ID"].as_u64().unwrap_or(0) > 0, "{v}");
+}

@@ -228,7 +228,7 @@ impl Consumer {
     }
 
     /// Loses the membership without a chance to commit (Kafka's onPartitionsLost).
-    fn lose_membership(&mut self, forget_id: bool) {
+    pub(super) fn lose_membership(&mut self, forget_id: bool) {
         let all = self.assigned.clone();
         self.drop_partitions(&all);
         self.phase = Phase::Unjoined;

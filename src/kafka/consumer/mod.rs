@@ -284,6 +284,11 @@ impl Consumer {
             }
             ConsumerMsg::GroupError { error } => {
                 Self::count_group_error(ctx, error);
+                if error == GroupError::UnknownMemberId && self.phase == Phase::Joining {
+                    // The group forgot this member: its partitions are lost; join anew.
+                    self.lose_membership(true);
+                    self.rejoin = true;
+                }
                 if error == GroupError::NotCoordinator {
                     self.coordinator = None;
                     if matches!(self.phase, Phase::Joining | Phase::Syncing) {

@@ -207,6 +207,23 @@ impl Broker {
             self.reply(ctx, consumer, ConsumerMsg::MemberIdRequired { member_id: id });
             return;
         }
+        // A member id the group does not know (its member was removed, say after its
+        // session timed out, while it did not hear): UNKNOWN_MEMBER_ID. The client then
+        // gives up its partitions (onPartitionsLost) and joins again without an id, so
+        // no stale claim of ownership reaches the assignor (Kafka's JoinGroup does this).
+        if !member_id.is_empty() {
+            let grp = self.coordinator.group(g);
+            if !grp.pending.contains_key(&member_id) && !grp.members.contains_key(&member_id) {
+                self.reply(
+                    ctx,
+                    consumer,
+                    ConsumerMsg::GroupError {
+                        error: GroupError::UnknownMemberId,
+                    },
+                );
+                return;
+            }
+        }
         let (member_id, is_new, state) = {
             let grp = self.coordinator.group_mut(g);
             let was_pending = grp.pending.remove(&member_id).is_some();
