@@ -250,11 +250,7 @@ impl Audit {
             if p != partition {
                 continue;
             }
-            let mut missing = acked.minus(present.get(&producer).unwrap_or(&empty));
-            if let Some(r) = self.retired.get(&(producer, partition)) {
-                missing = missing.minus(r);
-            }
-            let n = missing.len();
+            let n = self.missing(producer, partition, acked, present.get(&producer).unwrap_or(&empty)).len();
             if n > 0 {
                 let reason = self.reason(producer, partition);
                 report.lost += n;
@@ -265,10 +261,7 @@ impl Audit {
             if p != partition {
                 continue;
             }
-            let mut missing = sent.minus(present.get(&producer).unwrap_or(&empty));
-            if let Some(r) = self.retired.get(&(producer, partition)) {
-                missing = missing.minus(r);
-            }
+            let mut missing = self.missing(producer, partition, sent, present.get(&producer).unwrap_or(&empty));
             let explained = [Acks0Loss::DeadBroker, Acks0Loss::NetworkCut, Acks0Loss::NotLeader, Acks0Loss::ConnectionClosed]
                 .into_iter()
                 .map(|why| (why, self.acks0_unwritten.get(&(producer, partition, why))))
@@ -284,6 +277,15 @@ impl Audit {
                 missing = rest;
             }
             // What is left was still on its way (in the network or a broker's queue).
+        }
+    }
+
+    /// Records of `wanted` that a replica's log (`present`) lacks and retention did not delete.
+    fn missing(&self, producer: ProducerInstance, partition: u32, wanted: &RangeSet, present: &RangeSet) -> RangeSet {
+        let missing = wanted.minus(present);
+        match self.retired.get(&(producer, partition)) {
+            Some(r) => missing.minus(r),
+            None => missing,
         }
     }
 
