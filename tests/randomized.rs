@@ -22,7 +22,9 @@ fn replay_file(seed: u64, text: &str) -> String {
     path
 }
 
-fn run(seed: u64, safe: bool) -> Value {
+/// Runs one seed; a violated invariant (or, when `safe`, an acks=all loss) is
+/// an `Err` with the replay file, so a long run reports every failing seed.
+fn run(seed: u64, safe: bool) -> Result<Value, String> {
     let text = random_scenario(seed, safe).to_string();
     let scenario = Scenario::from_json(&text).unwrap_or_else(|e| panic!("seed {seed}: generated an invalid scenario: {e}\n{text}"));
     let mut sim = Simulation::new(&scenario);
@@ -30,23 +32,38 @@ fn run(seed: u64, safe: bool) -> Value {
     let s = summary(&sim);
     if s["invariant_violations"] != json!([]) || (safe && s["acked_lost"] != 0) {
         let path = replay_file(seed, &text);
-        panic!("seed {seed} (safe={safe}): invariant violated or acks=all loss; replay with `kafka-sim run {path} --events`\nsummary: {s}");
+        let message = format!("seed {seed} (safe={safe}): invariant violated or acks=all loss; replay with `kafka-sim run {path} --events`\nsummary: {s}");
+        eprintln!("{message}");
+        return Err(message);
     }
-    s
+    Ok(s)
+}
+
+fn fail_on(failures: &[String]) {
+    assert!(failures.is_empty(), "{} seeds failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn invariants_hold_under_random_faults() {
-    let (mut elections, mut effects) = (0, 0);
+    let (mut elections, mut effects, mut failures) = (0, 0, Vec::new());
     for seed in 0..seeds() {
-        let s = run(seed, false);
-        assert!(s["loss_reasons"].get("unexplained").is_none(), "seed {seed}: unexplained loss: {s}");
+        let s = match run(seed, false) {
+            Ok(s) => s,
+            Err(message) => {
+                failures.push(message);
+                continue;
+            }
+        };
+        if s["loss_reasons"].get("unexplained").is_some() {
+            failures.push(format!("seed {seed}: unexplained loss: {s}"));
+        }
         elections += s["leader_elections"].as_u64().unwrap();
         effects += ["acked_lost", "duplicates", "redelivered", "failed"]
             .iter()
             .map(|k| s[*k].as_u64().unwrap())
             .sum::<u64>();
     }
+    fail_on(&failures);
     // Not a stored value: across the seeds the faults must move leaders and cost
     // something (a loss, a duplicate, a redelivery), or they are too gentle to test anything.
     assert!(elections > 0 && effects > 0, "the faults never bite: {elections} elections, {effects} effects");
@@ -54,9 +71,15 @@ fn invariants_hold_under_random_faults() {
 
 #[test]
 fn acks_all_with_clean_elections_never_loses_acknowledged_records() {
-    let mut acked = 0;
+    let (mut acked, mut failures) = (0, Vec::new());
     for seed in 1_000..1_000 + seeds() {
-        let s = run(seed, true);
+        let s = match run(seed, true) {
+            Ok(s) => s,
+            Err(message) => {
+                failures.push(message);
+                continue;
+            }
+        };
         assert_eq!(
             s["acked_lost"],
             0,
@@ -70,5 +93,6 @@ fn acks_all_with_clean_elections_never_loses_acknowledged_records() {
         }
         acked += s["acked"].as_u64().unwrap();
     }
+    fail_on(&failures);
     assert!(acked > 0);
 }
