@@ -15,6 +15,32 @@ pub type ProducerInstance = u32;
 /// The writer of internal records (a group coordinator's), not a producer.
 pub const INTERNAL_WRITER: ProducerInstance = u32::MAX;
 
+/// What a batch is to transactions: plain data, data of an open transaction,
+/// or a control batch (one marker record) ending the producer's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnMark {
+    None,
+    Data,
+    Commit,
+    Abort,
+}
+
+impl TxnMark {
+    pub fn is_control(self) -> bool {
+        matches!(self, TxnMark::Commit | TxnMark::Abort)
+    }
+}
+
+/// One transaction of one producer id on a partition: where its first record
+/// is, and once its marker is in the log, the marker's offset and whether it
+/// committed. The oldest open one holds the last stable offset back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnSpan {
+    pub pid: u32,
+    pub first: u64,
+    pub end: Option<(u64, bool)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub base_offset: u64,
@@ -23,6 +49,11 @@ pub struct Batch {
     /// Leader epoch of the leader that appended it.
     pub epoch: i32,
     pub producer: ProducerInstance,
+    /// Kafka's producer id: the producer instance, except that every instance of
+    /// one transactional id shares the id its coordinator gave it (epochs tell
+    /// them apart, and fence the older).
+    pub pid: u32,
+    pub txn: TxnMark,
     /// Simulator's own per-(producer, partition) record sequence, for the audit.
     pub audit_seq: u64,
     /// Idempotence: producer epoch and base sequence (None when not idempotent).
@@ -66,7 +97,7 @@ impl Batch {
 
     /// Can `next` be folded into this batch once both are committed and cold?
     fn can_absorb(&self, next: &Batch) -> bool {
-        if self.payload.is_some() || next.payload.is_some() {
+        if self.payload.is_some() || next.payload.is_some() || self.txn.is_control() || next.txn.is_control() {
             return false;
         }
         // Compacted internal records: nothing left to tell apart.
@@ -74,6 +105,8 @@ impl Batch {
             return u64::from(self.records) + u64::from(next.records) < 1 << 30;
         }
         self.producer == next.producer
+            && self.pid == next.pid
+            && self.txn == next.txn
             && self.epoch == next.epoch
             && match (self.idem, next.idem) {
                 // One producer epoch, sequences continuing: the merged batch's range stays true.
@@ -119,8 +152,12 @@ pub struct Log {
     pub hw: u64,
     /// (epoch, start offset), ascending.
     pub epochs: Vec<(i32, u64)>,
-    /// Per idempotent producer instance (few per partition, so a list).
-    pub idem: Vec<(ProducerInstance, IdemState)>,
+    /// Per idempotent producer id (few per partition, so a list).
+    pub idem: Vec<(u32, IdemState)>,
+    /// Transactions on this partition, by first offset: the open ones, and the
+    /// aborted ones until retention passes them (read_committed consumers skip
+    /// their records). Committed ones are forgotten once below the HW.
+    pub txns: Vec<TxnSpan>,
     /// Bytes currently held, for the UI.
     pub bytes: u64,
     /// Batches before this index were already merged.
@@ -150,12 +187,60 @@ impl Log {
         self.leo = batch.end_offset();
         self.bytes += u64::from(batch.bytes);
         self.note_idempotent(&batch);
+        if batch.txn != TxnMark::None {
+            self.note_txn(&batch);
+        }
         self.compacted |= batch.payload.is_some();
         self.batches.push_back(batch);
         if self.batches.len() >= self.merge_from + 2 * HOT_BATCHES {
             self.merge_cold();
         }
         base
+    }
+
+    /// Opens a transaction at its first data batch; a marker closes it.
+    fn note_txn(&mut self, batch: &Batch) {
+        let open = self.txns.iter().rposition(|t| t.pid == batch.pid && t.end.is_none());
+        match (batch.txn, open) {
+            (TxnMark::Data, None) => self.txns.push(TxnSpan {
+                pid: batch.pid,
+                first: batch.base_offset,
+                end: None,
+            }),
+            (TxnMark::Commit | TxnMark::Abort, Some(i)) => self.txns[i].end = Some((batch.base_offset, batch.txn == TxnMark::Commit)),
+            _ => {}
+        }
+    }
+
+    /// Kafka's last stable offset: below the first record of the oldest open
+    /// transaction, and never above the HW. read_committed consumers read up to it.
+    pub fn lso(&self) -> u64 {
+        self.txns
+            .iter()
+            .filter(|t| t.end.is_none())
+            .map(|t| t.first)
+            .min()
+            .map_or(self.hw, |f| f.min(self.hw))
+    }
+
+    /// Aborted transactions overlapping [from, to): what a read_committed fetch
+    /// answer carries so the consumer drops their records.
+    pub fn aborted_between(&self, from: u64, to: u64) -> Vec<TxnSpan> {
+        self.txns
+            .iter()
+            .filter(|t| matches!(t.end, Some((end, false)) if end >= from && t.first < to))
+            .copied()
+            .collect()
+    }
+
+    /// Forgets committed transactions below the HW and aborted ones below the log start.
+    fn prune_txns(&mut self) {
+        let (hw, start) = (self.hw, self.log_start);
+        self.txns.retain(|t| match t.end {
+            None => true,
+            Some((end, true)) => end >= hw,
+            Some((end, false)) => end >= start,
+        });
     }
 
     /// Log compaction for internal topics: a record whose every key has a later
@@ -181,6 +266,9 @@ impl Log {
     fn merge_cold(&mut self) {
         if self.compacted {
             self.compact();
+        }
+        if !self.txns.is_empty() {
+            self.prune_txns();
         }
         let limit = self.batches.len().saturating_sub(HOT_BATCHES);
         let mut w = self.merge_from;
@@ -214,7 +302,7 @@ impl Log {
     /// at sequence 0; the same epoch must continue the last batch. A producer this
     /// partition has no state for (never seen, or lost in an unclean election) may
     /// start anywhere.
-    pub fn check_idempotent(&self, producer: ProducerInstance, pepoch: u16, first: u32, records: u32) -> IdemCheck {
+    pub fn check_idempotent(&self, producer: u32, pepoch: u16, first: u32, records: u32) -> IdemCheck {
         let Some(st) = self.idem.iter().find(|e| e.0 == producer).map(|e| &e.1) else {
             return IdemCheck::Append;
         };
@@ -280,6 +368,13 @@ impl Log {
             self.epochs.pop();
         }
         self.rebuild_idem();
+        let leo = self.leo;
+        self.txns.retain(|t| t.first < leo);
+        for t in &mut self.txns {
+            if t.end.is_some_and(|e| e.0 >= leo) {
+                t.end = None;
+            }
+        }
         removed
     }
 
@@ -299,6 +394,7 @@ impl Log {
         self.hw = offset;
         self.epochs.clear();
         self.idem.clear();
+        self.txns.clear();
     }
 
     fn rebuild_idem(&mut self) {
@@ -312,10 +408,10 @@ impl Log {
     /// Remembers the last 5 sequences of an idempotent producer, as the broker does.
     fn note_idempotent(&mut self, batch: &Batch) {
         let Some((pepoch, seq)) = batch.idem else { return };
-        let i = match self.idem.iter().position(|e| e.0 == batch.producer) {
+        let i = match self.idem.iter().position(|e| e.0 == batch.pid) {
             Some(i) => i,
             None => {
-                self.idem.push((batch.producer, IdemState::default()));
+                self.idem.push((batch.pid, IdemState::default()));
                 self.idem.len() - 1
             }
         };
@@ -323,6 +419,11 @@ impl Log {
         if pepoch > st.epoch {
             st.epoch = pepoch;
             st.recent.clear();
+        }
+        if batch.txn.is_control() {
+            // A marker carries the producer's (bumped) epoch: older writes are fenced
+            // from here on, and the next transaction starts its sequences at 0.
+            return;
         }
         st.recent.push_back((seq, seq.wrapping_add(batch.records.max(1) - 1), batch.base_offset));
         if st.recent.len() > 5 {
@@ -409,6 +510,8 @@ mod tests {
             bytes: records * 10,
             epoch,
             producer: 0,
+            pid: 0,
+            txn: TxnMark::None,
             audit_seq: 0,
             idem: None,
             created_us: 0,
@@ -461,6 +564,52 @@ mod tests {
         assert!(matches!(log.check_idempotent(0, 1, 5, 5), IdemCheck::Append));
     }
 
+    fn txn_batch(pid: u32, txn: TxnMark, pepoch: u16, seq: u32) -> Batch {
+        let mut b = batch(0, if txn.is_control() { 1 } else { 5 });
+        b.pid = pid;
+        b.producer = pid;
+        b.txn = txn;
+        b.idem = Some((pepoch, seq));
+        b
+    }
+
+    #[test]
+    fn an_open_transaction_holds_the_lso_and_an_abort_marker_fences_its_epoch() {
+        let mut log = Log::default();
+        log.append(batch(0, 5)); // 0..5 plain
+        log.append(txn_batch(7, TxnMark::Data, 3, 0)); // 5..10, pid 7 opens at 5
+        log.append(txn_batch(8, TxnMark::Data, 0, 0)); // 10..15, pid 8 opens at 10
+        log.hw = 15;
+        assert_eq!(log.lso(), 5, "the oldest open transaction starts at 5");
+        log.append(txn_batch(7, TxnMark::Abort, 4, 0)); // marker at 15, epoch bumped to 4
+        log.hw = 16;
+        assert_eq!(log.lso(), 10, "pid 8's transaction is still open");
+        assert_eq!(
+            log.aborted_between(0, 16),
+            vec![TxnSpan {
+                pid: 7,
+                first: 5,
+                end: Some((15, false))
+            }]
+        );
+        assert!(log.aborted_between(16, 20).is_empty(), "ends before the range");
+        // The zombie's epoch 3 is older than the marker's.
+        assert!(matches!(log.check_idempotent(7, 3, 5, 5), IdemCheck::InvalidEpoch));
+        // The next transaction, at the marker's epoch, starts at sequence 0.
+        assert!(matches!(log.check_idempotent(7, 4, 0, 5), IdemCheck::Append));
+        log.append(txn_batch(8, TxnMark::Commit, 1, 0)); // 16
+        log.hw = 17;
+        assert_eq!(log.lso(), 17, "nothing open: the LSO is the HW");
+        // Truncating the commit marker reopens pid 8's transaction.
+        log.truncate_to(16);
+        log.hw = 16;
+        assert_eq!(log.lso(), 10);
+        // Truncating below a transaction's first record forgets it.
+        log.truncate_to(8);
+        assert!(log.txns.iter().all(|t| t.first < 8));
+        assert_eq!(log.lso(), 5, "pid 7's abort marker is gone: its transaction is open again");
+    }
+
     #[test]
     fn retention_deletes_only_committed_batches() {
         let mut log = Log::default();
@@ -495,6 +644,8 @@ mod merge_tests {
             base_offset: 0,
             records,
             bytes: records * 100,
+            pid: 0,
+            txn: TxnMark::None,
             epoch: 0,
             producer: 7,
             audit_seq: seq,
@@ -560,6 +711,8 @@ mod retention_age_tests {
                 bytes: 10,
                 epoch: 0,
                 producer: (i % 2) as u32,
+                pid: (i % 2) as u32,
+                txn: TxnMark::None,
                 audit_seq: i / 2,
                 idem: None,
                 created_us: i * 1_000,

@@ -6,7 +6,7 @@
 //! exponential backoff until `delivery.timeout.ms`; idempotence uses a producer
 //! id and per-partition sequence numbers; metadata is refreshed when leaders move.
 
-use crate::kafka::log::Batch;
+use crate::kafka::log::{Batch, TxnMark};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{ErrorKind, Obs};
 use crate::kafka::partitioner;
@@ -718,6 +718,8 @@ impl Producer {
                                 bytes: pb.bytes,
                                 epoch: 0,
                                 producer: pb.instance,
+                                pid: pb.instance,
+                                txn: TxnMark::None,
                                 audit_seq: pb.audit_seq,
                                 idem: pb.idempotent.then_some((pb.pepoch, pb.seq)),
                                 created_us: pb.arrival,

@@ -42,7 +42,7 @@ impl Broker {
                 continue;
             }
             if let Some((pepoch, seq)) = batch.idem {
-                match r.log.check_idempotent(batch.producer, pepoch, seq, batch.records) {
+                match r.log.check_idempotent(batch.pid, pepoch, seq, batch.records) {
                     IdemCheck::Append => {}
                     IdemCheck::Duplicate(offset) => {
                         // A retry of a batch already written: success with its original offset.

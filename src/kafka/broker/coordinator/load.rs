@@ -8,7 +8,7 @@
 
 use super::{Group, GroupMember, COMMIT_WRITER};
 use crate::kafka::broker::Broker;
-use crate::kafka::log::Batch;
+use crate::kafka::log::{Batch, TxnMark};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Appended, Obs};
 use crate::kafka::records::{GroupSnapshot, MemberSnapshot, Record};
@@ -31,6 +31,8 @@ impl Broker {
             bytes,
             epoch: r.known.leader_epoch,
             producer: COMMIT_WRITER,
+            pid: COMMIT_WRITER,
+            txn: TxnMark::None,
             audit_seq: 0,
             idem: None,
             created_us: ctx.now,
