@@ -34,6 +34,13 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
     for (r, n) in &audit.by_reason {
         reasons.insert(r.key().to_string(), (*n).into());
     }
+    let txns = sim.transactions_audit();
+    let (committed, aborted, timed_out) = txns.counts();
+    let aborted_read = txns.aborted_read();
+    let mut aborted_records_read = serde_json::Map::new();
+    for (i, g) in sim.groups().iter().enumerate() {
+        aborted_records_read.insert(g.id.clone(), aborted_read.get(&(i as u32)).copied().unwrap_or(0).into());
+    }
     let mut acks0_reasons = serde_json::Map::new();
     for (r, n) in &audit.acks0_by_reason {
         acks0_reasons.insert(r.key().to_string(), (*n).into());
@@ -78,6 +85,13 @@ fn base_summary(sim: &Simulation) -> serde_json::Value {
             "revoked_partitions": r.revoked_partitions,
             "paused_partition_ms": ms(r.paused_partition_us),
         })).collect::<Vec<_>>(),
+        "transactions": {
+            "committed": committed,
+            "aborted": aborted,
+            "fenced": txns.fenced.len(),
+            "timed_out": timed_out,
+        },
+        "aborted_records_read": aborted_records_read,
         "invariant_violations": sim.invariants().violations,
         "fingerprint": sim.fingerprint(),
     })

@@ -28,6 +28,11 @@ pub const NAMES: &[(&str, &str)] = &[
         "elr_holds_committed",
         "An eligible leader replica holds every committed record and is never in the ISR; the ISR is empty only with ELR, and then there is no leader",
     ),
+    ("transactions_end_once", "A transaction ends once: committed or aborted, never both"),
+    (
+        "read_committed_sees_committed",
+        "A read_committed consumer gets only records of committed transactions, never of open or aborted ones",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -6,6 +6,9 @@
 pub mod audit;
 pub mod invariants;
 pub mod shadow;
+pub mod transactions;
+
+use transactions::TxnAudit;
 
 use crate::kafka::notable::ElectionKind;
 use crate::kafka::obs::{Appended, Obs};
@@ -33,6 +36,7 @@ pub struct Checker {
     resets: BTreeMap<(u32, u32), u64>,
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
+    pub txns: TxnAudit,
 }
 
 impl Checker {
@@ -47,6 +51,7 @@ impl Checker {
             committed: BTreeMap::new(),
             resets: BTreeMap::new(),
             committed_hw: vec![0; n],
+            txns: TxnAudit::default(),
             cluster,
         }
     }
@@ -74,6 +79,9 @@ impl Checker {
             } => self.audit.acked(*instance, *pidx, *seq, *records),
             Obs::Appended { pidx, broker, batch } => {
                 self.audit.appended(batch.producer, *pidx, batch.audit_seq, u64::from(batch.records));
+                if let Some((pid, epoch)) = batch.txn {
+                    self.txns.appended(batch.producer, *pidx, batch.audit_seq, u64::from(batch.records), pid, epoch);
+                }
                 self.appended(now, *pidx, *broker, batch);
             }
             Obs::Acks0Sent { instance, pidx, seq, records } => self.audit.acks0_sent(*instance, *pidx, *seq, *records),
@@ -163,6 +171,39 @@ impl Checker {
                 self.invariants.checks += 1;
             }
             Obs::Reconciled { .. } => self.invariants.checks += 1,
+            Obs::TxnEnded(end) => {
+                self.invariants.checks += 1;
+                if let Err(earlier) = self.txns.decided(end) {
+                    let id = self.cluster.txn_ids.get(end.txn as usize).map_or("?", |t| t.id.as_str());
+                    let (was, now_) = if earlier { ("committed", "aborted") } else { ("aborted", "committed") };
+                    let detail = format!("{id}: transaction of epoch {} {was}, then {now_}", end.data_epoch);
+                    self.invariants.violation(now, "transactions_end_once", detail);
+                }
+            }
+            Obs::ProducerFenced { producer } => {
+                self.txns.fenced.insert(*producer);
+            }
+            Obs::TxnRecordsDropped(n) => self.txns.dropped += n,
+            Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => {
+                let uncommitted = self.txns.delivered(d.group, d.producer_instance, d.pidx, d.audit_seq, d.records);
+                let read_committed = self
+                    .cluster
+                    .groups
+                    .get(d.group as usize)
+                    .is_some_and(|g| g.cfg.isolation_level == crate::scenario::IsolationLevel::ReadCommitted);
+                if read_committed {
+                    self.invariants.checks += 1;
+                    if uncommitted > 0 {
+                        let detail = format!(
+                            "group {}: partition {} offset {}: {uncommitted} records of a transaction not committed",
+                            self.group_name(d.group),
+                            d.pidx,
+                            d.offset
+                        );
+                        self.invariants.violation(now, "read_committed_sees_committed", detail);
+                    }
+                }
+            }
             Obs::OffsetReset { group, pidx, to } => {
                 let floor = self.resets.entry((*group, *pidx)).or_insert(*to);
                 *floor = (*floor).min(*to);
@@ -233,6 +274,7 @@ mod tests {
 
     fn checker() -> Checker {
         let cluster = Cluster {
+            txn_ids: Vec::new(),
             config: ClusterConfig::default(),
             topics: Vec::new(),
             partitions: Vec::new(),

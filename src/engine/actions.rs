@@ -113,10 +113,44 @@ fn words(action: &Action) -> (&'static str, Vec<String>) {
             "set consumer {1} of group {0} to {2} records/s",
             vec![group.clone(), s(member), s(records_per_sec)],
         ),
+        Action::AbortTransaction { producer } => ("producer {0} aborts its transaction", vec![producer.clone()]),
+        Action::KillProducer { producer } => ("kill producer {0}", vec![producer.clone()]),
+        Action::RestartProducer { producer } => ("start a new instance of producer {0}", vec![producer.clone()]),
+        Action::PauseProducer { producer, for_ms } => ("pause producer {0} for {1} s", vec![producer.clone(), secs(*for_ms)]),
     }
 }
 
 impl Simulation {
+    /// The node running the configured producer now.
+    fn producer_node(&self, id: &str) -> Option<u32> {
+        let i = self.scenario.producers.iter().position(|p| p.id == id)?;
+        self.producer_slot.get(i).copied()
+    }
+
+    /// A new process of the producer. A dead one is replaced on its node; a live
+    /// one (paused, say) keeps running on its node as a zombie, and the new
+    /// instance runs on a node of its own.
+    fn restart_producer(&mut self, id: &str) {
+        let Some(i) = self.scenario.producers.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let p = self.producer_slot[i];
+        let old = &self.producers[p as usize];
+        let fresh = old.restarted();
+        let slot = if old.alive {
+            let n = self.producers.len() as u32;
+            let name = format!("producer/{id}/{n}");
+            self.producers.push(fresh);
+            self.producer_rngs.push(SimRng::stream(self.scenario.seed, &name));
+            self.producer_slot[i] = n;
+            n
+        } else {
+            self.producers[p as usize] = fresh;
+            p
+        };
+        self.with_producer(slot, |p, ctx| p.start(ctx));
+    }
+
     /// Validates and queues an action for the next microsecond (everything at the
     /// current one has run), before any other event of that time, exactly as a
     /// scenario line at that time would be: replays then reproduce the run.
@@ -201,10 +235,28 @@ impl Simulation {
                 records_per_sec,
                 acks,
             } => {
-                if let Some(i) = self.scenario.producers.iter().position(|p| p.id == producer) {
-                    self.with_producer(i as u32, |p, ctx| p.set(ctx, records_per_sec, acks));
+                if let Some(p) = self.producer_node(&producer) {
+                    self.with_producer(p, |p, ctx| p.set(ctx, records_per_sec, acks));
                 }
             }
+            Action::AbortTransaction { producer } => {
+                if let Some(p) = self.producer_node(&producer) {
+                    self.with_producer(p, |p, ctx| p.abort_transaction(ctx));
+                }
+            }
+            Action::KillProducer { producer } => {
+                if let Some(p) = self.producer_node(&producer) {
+                    self.producers[p as usize].alive = false;
+                }
+            }
+            Action::PauseProducer { producer, for_ms } => {
+                if let Some(p) = self.producer_node(&producer) {
+                    let until = self.now + for_ms * crate::sim::MS;
+                    let pr = &mut self.producers[p as usize];
+                    pr.paused_until = pr.paused_until.max(until);
+                }
+            }
+            Action::RestartProducer { producer } => self.restart_producer(&producer),
             Action::SetTopicConfig { topic, min_insync_replicas } => {
                 // A config change goes to the active controller (IncrementalAlterConfigs);
                 // brokers apply it once its record is committed (`set_min_isr`).

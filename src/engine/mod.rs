@@ -38,6 +38,8 @@ use crate::kafka::metadata::Image;
 use crate::kafka::obs::{Acks0Loss, Obs};
 use crate::kafka::producer::Producer;
 use crate::kafka::protocol::{BrokerMsg, ConsumerMsg, Msg, ProduceRequest, ProducerMsg, Timer};
+use crate::kafka::txn::{TXN_STATE_MIN_ISR, TXN_STATE_PARTITIONS, TXN_STATE_TOPIC};
+use crate::kafka::types::TxnIdInfo;
 use crate::kafka::types::{Cluster, GroupInfo, PartInfo, TopicInfo};
 use crate::kafka::{Ctx, Outbox};
 use crate::metrics::groups::GroupReport;
@@ -99,6 +101,9 @@ pub struct Simulation {
     broker_rngs: Vec<SimRng>,
     controller_rngs: Vec<SimRng>,
     producer_rngs: Vec<SimRng>,
+    /// Per configured producer, the node running it now (a restart of a paused
+    /// producer runs the new instance on a new node; the old one lives on as a zombie).
+    producer_slot: Vec<u32>,
     consumer_rngs: Vec<SimRng>,
     brokers: Vec<Broker>,
     controllers: Vec<Controller>,
@@ -141,6 +146,15 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
             min_insync_replicas: Some(1),
         });
     }
+    let transactional = scenario.producers.iter().any(|p| p.transactional());
+    if transactional {
+        topic_specs.push(crate::scenario::TopicConfig {
+            name: TXN_STATE_TOPIC.to_string(),
+            partitions: TXN_STATE_PARTITIONS,
+            replication_factor: scenario.cluster.brokers.min(3),
+            min_insync_replicas: Some(TXN_STATE_MIN_ISR.min(scenario.cluster.brokers)),
+        });
+    }
     let mut topics = Vec::new();
     let mut partitions = Vec::new();
     for (ti, t) in topic_specs.iter().enumerate() {
@@ -178,11 +192,23 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
             }));
         }
     }
+    let mut txn_ids: Vec<TxnIdInfo> = Vec::new();
+    if let Some(state) = topics.iter().find(|t| t.name == TXN_STATE_TOPIC).map(|t| t.first) {
+        for id in scenario.producers.iter().filter_map(|p| p.transactional_id.as_ref()) {
+            if !txn_ids.iter().any(|t| &t.id == id) {
+                txn_ids.push(TxnIdInfo {
+                    id: id.clone(),
+                    state_pidx: state + crate::kafka::partitioner::offsets_partition_for_group(id, TXN_STATE_PARTITIONS),
+                });
+            }
+        }
+    }
     Cluster {
         config: scenario.cluster.clone(),
         topics,
         partitions,
         groups,
+        txn_ids,
         seed: scenario.seed,
     }
 }
@@ -212,6 +238,7 @@ impl Simulation {
             broker_rngs: (0..c.brokers).map(|b| SimRng::stream(scenario.seed, &format!("broker/{b}"))).collect(),
             controller_rngs: (0..c.controllers).map(|i| SimRng::stream(scenario.seed, &format!("controller/{i}"))).collect(),
             producer_rngs: Vec::new(),
+            producer_slot: Vec::new(),
             consumer_rngs: Vec::new(),
             brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone())).collect(),
             controllers: (0..c.controllers).map(|i| Controller::new(i, cluster.clone())).collect(),
@@ -245,6 +272,7 @@ impl Simulation {
         for (i, cfg) in scenario.producers.iter().enumerate() {
             sim.producers.push(Producer::new(sim.cluster.clone(), i as u32, cfg.clone()));
             sim.producer_rngs.push(SimRng::stream(scenario.seed, &format!("producer/{}", cfg.id)));
+            sim.producer_slot.push(i as u32);
             sim.with_producer(i as u32, |p, ctx| p.start(ctx));
         }
         for (producer, sink, delay) in crate::ml::label_sinks(scenario) {
@@ -323,6 +351,11 @@ impl Simulation {
 
     pub fn invariants(&self) -> &Invariants {
         &self.checker.invariants
+    }
+
+    /// The checker's record of transactions (decisions, fenced instances, what groups read).
+    pub fn transactions_audit(&self) -> &crate::checker::transactions::TxnAudit {
+        &self.checker.txns
     }
 
     /// `unclean.leader.election.enable` as it is now (scenario, then actions).
@@ -488,7 +521,7 @@ impl Simulation {
         match node {
             Node::Broker(b) => self.brokers[b as usize].incarnation,
             Node::Controller(c) => self.controllers[c as usize].incarnation,
-            Node::Client(_) => 0,
+            Node::Client(p) => self.producers[p as usize].incarnation,
             Node::Consumer(c) => self.consumers[c as usize].incarnation,
         }
     }
@@ -587,7 +620,23 @@ impl Simulation {
                     (Node::Controller(c), Msg::Controller(m)) if self.controllers[c as usize].alive => {
                         self.with_controller(c, |ctl, ctx| ctl.on_message(ctx, from, m));
                     }
-                    (Node::Client(p), Msg::Producer(m)) => self.with_producer(p, |pr, ctx| pr.on_message(ctx, from, m)),
+                    (Node::Client(p), Msg::Producer(m)) => {
+                        let pr = &self.producers[p as usize];
+                        if pr.paused_until > self.now {
+                            // A paused process reads its socket once it runs again.
+                            let at = pr.paused_until;
+                            self.queue.push(
+                                at,
+                                Event::Deliver {
+                                    from,
+                                    to,
+                                    msg: Msg::Producer(m),
+                                },
+                            );
+                        } else if pr.alive {
+                            self.with_producer(p, |pr, ctx| pr.on_message(ctx, from, m));
+                        }
+                    }
                     (Node::Consumer(c), Msg::Consumer(m)) => self.with_consumer(c, |con, ctx| con.on_message(ctx, from, m)),
                     _ => {}
                 }
@@ -612,7 +661,17 @@ impl Simulation {
                             self.with_controller(c, |ctl, ctx| ctl.on_timer(ctx, timer));
                         }
                     }
-                    Node::Client(p) => self.with_producer(p, |pr, ctx| pr.on_timer(ctx, timer)),
+                    Node::Client(p) => {
+                        // A timer dies with its process; a paused one fires when the pause ends.
+                        let pr = &self.producers[p as usize];
+                        let live = pr.incarnation == incarnation && pr.alive;
+                        if live && pr.paused_until > self.now {
+                            let at = pr.paused_until;
+                            self.queue.push(at, Event::Timer { node, incarnation, timer });
+                        } else if live {
+                            self.with_producer(p, |pr, ctx| pr.on_timer(ctx, timer));
+                        }
+                    }
                     Node::Consumer(c) => {
                         if self.consumers[c as usize].incarnation == incarnation {
                             self.with_consumer(c, |con, ctx| con.on_timer(ctx, timer));
@@ -658,8 +717,23 @@ impl Simulation {
                     self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Refused(req)));
                 }
             }
-            (Node::Client(_), BrokerMsg::ClientMetadata { .. }) => {
+            (Node::Client(_), BrokerMsg::ClientMetadata { .. } | BrokerMsg::Txn(_)) => {
                 self.send(Node::Broker(b), from, Msg::Producer(ProducerMsg::Disconnected));
+            }
+            (Node::Broker(_), BrokerMsg::AddPartitionsToTxn { pid, epoch, pidx }) => {
+                let (pid, epoch, pidx) = (*pid, *epoch, *pidx);
+                let error = Some(crate::kafka::types::ErrorCode::NotCoordinator);
+                self.send(
+                    Node::Broker(b),
+                    from,
+                    Msg::Broker(BrokerMsg::AddPartitionsToTxnResponse { pid, epoch, pidx, error }),
+                );
+            }
+            (Node::Broker(_), BrokerMsg::WriteTxnMarkers { pid, epoch, parts, .. }) => {
+                let error = Some(crate::kafka::types::ErrorCode::NotLeaderOrFollower);
+                let results = parts.iter().map(|&p| (p, error)).collect();
+                let (pid, epoch) = (*pid, *epoch);
+                self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::WriteTxnMarkersResponse { pid, epoch, results }));
             }
             (Node::Broker(_), BrokerMsg::Fetch { .. }) => self.send(Node::Broker(b), from, Msg::Broker(BrokerMsg::Disconnected)),
             (Node::Consumer(_), _) => self.send(Node::Broker(b), from, Msg::Consumer(ConsumerMsg::Disconnected)),

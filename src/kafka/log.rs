@@ -37,6 +37,8 @@ impl TxnMark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnSpan {
     pub pid: u32,
+    /// The producer epoch its records were written with (protocol 2: one per transaction).
+    pub epoch: u16,
     pub first: u64,
     pub end: Option<(u64, bool)>,
 }
@@ -204,6 +206,7 @@ impl Log {
         match (batch.txn, open) {
             (TxnMark::Data, None) => self.txns.push(TxnSpan {
                 pid: batch.pid,
+                epoch: batch.idem.map_or(0, |i| i.0),
                 first: batch.base_offset,
                 end: None,
             }),
@@ -212,12 +215,21 @@ impl Log {
         }
     }
 
-    /// Kafka's last stable offset: below the first record of the oldest open
-    /// transaction, and never above the HW. read_committed consumers read up to it.
+    /// Is the producer's transaction of this epoch open here? (Otherwise its first
+    /// batch here must be verified with the coordinator.)
+    pub fn in_transaction(&self, pid: u32, epoch: u16) -> bool {
+        self.txns.iter().any(|t| t.pid == pid && t.epoch == epoch && t.end.is_none())
+    }
+
+    /// Kafka's last stable offset: below the first record of the oldest
+    /// transaction still open or whose marker is not replicated yet (Kafka's
+    /// unreplicated transactions), and never above the HW. read_committed
+    /// consumers read up to it.
     pub fn lso(&self) -> u64 {
+        let hw = self.hw;
         self.txns
             .iter()
-            .filter(|t| t.end.is_none())
+            .filter(|t| t.end.is_none_or(|e| e.0 >= hw))
             .map(|t| t.first)
             .min()
             .map_or(self.hw, |f| f.min(self.hw))
@@ -582,12 +594,14 @@ mod tests {
         log.hw = 15;
         assert_eq!(log.lso(), 5, "the oldest open transaction starts at 5");
         log.append(txn_batch(7, TxnMark::Abort, 4, 0)); // marker at 15, epoch bumped to 4
+        assert_eq!(log.lso(), 5, "stable only once the marker is replicated");
         log.hw = 16;
         assert_eq!(log.lso(), 10, "pid 8's transaction is still open");
         assert_eq!(
             log.aborted_between(0, 16),
             vec![TxnSpan {
                 pid: 7,
+                epoch: 3,
                 first: 5,
                 end: Some((15, false))
             }]

@@ -85,6 +85,19 @@ pub enum Obs {
     /// A line for the event log, unless the last line is the same (repeated producer errors).
     NoteOnce(Box<Notable>),
 
+    // ---- transactions ----
+    /// A transaction coordinator decided a transaction's end (PrepareCommit or
+    /// PrepareAbort replicated). A coordinator that takes over may decide the same
+    /// one again: the pair (pid, data_epoch) names it.
+    TxnEnded(TxnEnd),
+    /// Records a transactional producer dropped unsent or failed when its
+    /// transaction aborted or it was fenced (never acknowledged).
+    TxnRecordsDropped(u64),
+    /// A producer instance learned it was fenced by a newer one (fatal).
+    ProducerFenced {
+        producer: u32,
+    },
+
     // ---- producers ----
     /// A producer instance exists (a new acks means a new instance).
     ProducerInstance {
@@ -277,6 +290,9 @@ pub struct Appended {
     pub audit_seq: u64,
     /// Written with idempotence (producer id and sequence numbers).
     pub idem: bool,
+    /// Records of a transaction: its producer id and epoch (protocol 2 gives
+    /// every transaction its own epoch, so the pair names it).
+    pub txn: Option<(u32, u16)>,
 }
 
 impl Appended {
@@ -287,8 +303,19 @@ impl Appended {
             producer: b.producer,
             audit_seq: b.audit_seq,
             idem: b.idem.is_some(),
+            txn: (b.txn == crate::kafka::log::TxnMark::Data).then(|| (b.pid, b.idem.map_or(0, |i| i.0))),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct TxnEnd {
+    pub txn: u32,
+    pub pid: u32,
+    pub data_epoch: u16,
+    pub commit: bool,
+    /// Ended by the coordinator itself: timeout, or a new instance of the producer.
+    pub cause: Option<&'static str>,
 }
 
 /// A run of records handed to a member's application in one poll.

@@ -3,7 +3,7 @@
 //! carry many partitions at once, as Kafka's do (one produce or fetch request
 //! per broker pair), so the number of events follows requests, not records.
 
-use crate::kafka::log::Batch;
+use crate::kafka::log::{Batch, TxnSpan};
 use crate::kafka::metadata::{Entry, Image};
 use crate::kafka::types::{ErrorCode, PartMeta};
 use crate::scenario::Acks;
@@ -95,11 +95,42 @@ pub enum BrokerMsg {
         parts: Vec<u32>,
         earliest: bool,
     },
-    /// A consumer's fetch: (partition, offset) pairs, answered up to the HW.
+    /// A consumer's fetch: (partition, offset) pairs, answered up to the HW
+    /// (read_uncommitted) or the last stable offset (read_committed).
     ConsumerFetch {
         req_id: u64,
         parts: Vec<(u32, u64)>,
         max_wait_us: Micros,
+        read_committed: bool,
+    },
+    /// A transactional producer's request to its transaction coordinator.
+    Txn(Box<TxnRequest>),
+    /// Transaction protocol 2 (KIP-890): a partition leader that gets the first
+    /// transactional batch of a producer adds the partition to its transaction
+    /// at the coordinator before appending it.
+    AddPartitionsToTxn {
+        pid: u32,
+        epoch: u16,
+        pidx: u32,
+    },
+    AddPartitionsToTxnResponse {
+        pid: u32,
+        epoch: u16,
+        pidx: u32,
+        error: Option<ErrorCode>,
+    },
+    /// The coordinator asks a partition leader to end the producer's transaction
+    /// there: a control batch (commit or abort marker).
+    WriteTxnMarkers {
+        pid: u32,
+        epoch: u16,
+        commit: bool,
+        parts: Vec<u32>,
+    },
+    WriteTxnMarkersResponse {
+        pid: u32,
+        epoch: u16,
+        results: Vec<(u32, Option<ErrorCode>)>,
     },
     Group {
         group: u32,
@@ -125,6 +156,28 @@ pub struct ProduceRequest {
     /// broker's process died is lost with it; one written after is refused).
     pub sent_us: Micros,
     pub batches: Vec<(u32, Batch)>,
+}
+
+/// A transactional producer's requests to its transaction coordinator (`txn`:
+/// the transactional id's index).
+#[derive(Debug, Clone)]
+pub enum TxnRequest {
+    FindCoordinator {
+        req_id: u64,
+        txn: u32,
+    },
+    InitProducerId {
+        req_id: u64,
+        txn: u32,
+        timeout_us: Micros,
+    },
+    EndTxn {
+        req_id: u64,
+        txn: u32,
+        pid: u32,
+        epoch: u16,
+        commit: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -294,6 +347,21 @@ pub enum ProducerMsg {
         req_id: u64,
         leaders: Vec<(u32, Option<u32>, i32)>,
     },
+    TxnCoordinator {
+        req_id: u64,
+        broker: Option<u32>,
+    },
+    /// InitProducerId: the producer id and epoch to write with.
+    ProducerIdDone {
+        req_id: u64,
+        result: Result<(u32, u16), ErrorCode>,
+    },
+    /// EndTxn: the producer id and epoch of the next transaction (protocol 2 bumps
+    /// the epoch at every transaction end).
+    EndTxnDone {
+        req_id: u64,
+        result: Result<(u32, u16), ErrorCode>,
+    },
 }
 
 // ---- to consumers ----------------------------------------------------------------
@@ -350,9 +418,17 @@ pub enum ConsumerMsg {
 
 #[derive(Debug, Clone)]
 pub enum ConsumerFetchResult {
-    Data { hw: u64, batches: Vec<Batch> },
+    /// `aborted`: for read_committed, the aborted transactions overlapping the batches.
+    Data {
+        hw: u64,
+        batches: Vec<Batch>,
+        aborted: Vec<TxnSpan>,
+    },
     NotLeader,
-    OutOfRange { log_start: u64, hw: u64 },
+    OutOfRange {
+        log_start: u64,
+        hw: u64,
+    },
 }
 
 /// A JoinGroup answer: the member's id and generation; the leader also gets every member.

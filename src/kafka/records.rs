@@ -5,6 +5,7 @@
 //! from them (`group::load`).
 
 use crate::kafka::group::GroupState;
+use crate::kafka::txn::TxnState;
 use std::collections::BTreeMap;
 
 /// A record of an internal topic.
@@ -15,6 +16,23 @@ pub enum Record {
     /// The group's state as the coordinator persists it (Kafka's GroupMetadata,
     /// and for the consumer protocol its member and target-assignment records).
     GroupMetadata(Box<GroupSnapshot>),
+    /// A transactional id's state as its coordinator writes it to
+    /// `__transaction_state` at every transition (Kafka's TransactionLogValue).
+    TxnState(Box<TxnSnapshot>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnSnapshot {
+    /// The transactional id's index.
+    pub txn: u32,
+    pub pid: u32,
+    pub epoch: u16,
+    pub state: TxnState,
+    pub partitions: Vec<u32>,
+    pub start_us: u64,
+    pub timeout_us: u64,
+    /// The epoch the transaction being ended was written with.
+    pub data_epoch: u16,
 }
 
 impl Record {
@@ -23,6 +41,7 @@ impl Record {
     pub fn keys(&self) -> Vec<(u32, Option<u32>)> {
         match self {
             Record::GroupMetadata(s) => vec![(s.group, None)],
+            Record::TxnState(s) => vec![(s.txn, None)],
             Record::OffsetCommit { group, offsets } => offsets.iter().map(|(p, _)| (*group, Some(*p))).collect(),
         }
     }

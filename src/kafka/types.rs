@@ -48,6 +48,10 @@ pub const ERROR_NAMES: &[&str] = &[
     "INVALID_UPDATE_VERSION",
     "INELIGIBLE_REPLICA",
     "INVALID_PRODUCER_EPOCH",
+    "CONCURRENT_TRANSACTIONS",
+    "PRODUCER_FENCED",
+    "NOT_COORDINATOR",
+    "INVALID_TXN_STATE",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -65,6 +69,12 @@ pub enum ErrorCode {
     InvalidUpdateVersion,
     IneligibleReplica,
     InvalidProducerEpoch,
+    /// The transaction coordinator is busy with a transition of this id: retry.
+    ConcurrentTransactions,
+    /// A newer instance of the transactional id took over (fatal for this one).
+    ProducerFenced,
+    NotCoordinator,
+    InvalidTxnState,
 }
 
 impl ErrorCode {
@@ -114,12 +124,21 @@ pub struct GroupInfo {
 /// The cluster as every node knows it from its configuration: brokers,
 /// controllers, topics and replica assignments, consumer groups, and the
 /// cluster settings.
+/// A transactional id and the `__transaction_state` partition whose leader coordinates it.
+#[derive(Debug, Clone)]
+pub struct TxnIdInfo {
+    pub id: String,
+    pub state_pidx: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub config: ClusterConfig,
     pub topics: Vec<TopicInfo>,
     pub partitions: Vec<PartInfo>,
     pub groups: Vec<Rc<GroupInfo>>,
+    /// Transactional ids, in the order producers name them first.
+    pub txn_ids: Vec<TxnIdInfo>,
     pub seed: u64,
 }
 

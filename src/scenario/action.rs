@@ -84,6 +84,24 @@ pub enum Action {
         member: u32,
         records_per_sec: u64,
     },
+    /// The transactional producer aborts its current transaction.
+    AbortTransaction {
+        producer: String,
+    },
+    /// The producer's process dies: what it had open stays open until its
+    /// transaction coordinator aborts it (`transaction.timeout.ms`).
+    KillProducer {
+        producer: String,
+    },
+    /// A new instance of the producer starts (with the same transactional id). If
+    /// the old one is only paused, it keeps running and becomes a zombie.
+    RestartProducer {
+        producer: String,
+    },
+    PauseProducer {
+        producer: String,
+        for_ms: u64,
+    },
 }
 
 /// A node named in a network cut: a broker number or a controller name ("c1").
@@ -115,6 +133,10 @@ pub(super) const ACTION_NAMES: &[&str] = &[
     "restart_consumer",
     "pause_consumer",
     "set_consumer_rate",
+    "abort_transaction",
+    "kill_producer",
+    "restart_producer",
+    "pause_producer",
 ];
 
 /// Fields of one action object, taken out one by one; what is left over is an error.
@@ -228,6 +250,19 @@ impl Action {
                 member: f.u32("member")?,
                 records_per_sec: f.u64("records_per_sec")?,
             },
+            "abort_transaction" => Action::AbortTransaction {
+                producer: f.string("producer")?,
+            },
+            "kill_producer" => Action::KillProducer {
+                producer: f.string("producer")?,
+            },
+            "restart_producer" => Action::RestartProducer {
+                producer: f.string("producer")?,
+            },
+            "pause_producer" => Action::PauseProducer {
+                producer: f.string("producer")?,
+                for_ms: f.u64("for_ms")?,
+            },
             _ => return Err(ActionError::UnknownAction(name)),
         };
         f.done(a)
@@ -256,7 +291,9 @@ impl Action {
         };
         let name = || self.name().to_string();
         match self {
-            Action::PauseBroker { for_ms: ms, .. } | Action::PauseConsumer { for_ms: ms, .. } => durations(name, &[("for_ms", *ms)])?,
+            Action::PauseBroker { for_ms: ms, .. } | Action::PauseConsumer { for_ms: ms, .. } | Action::PauseProducer { for_ms: ms, .. } => {
+                durations(name, &[("for_ms", *ms)])?
+            }
             Action::SlowBroker { extra_latency_ms: ms, .. } => durations(name, &[("extra_latency_ms", *ms)])?,
             Action::SlowDisk { extra_ms: ms, .. } => durations(name, &[("extra_ms", *ms)])?,
             _ => {}
@@ -305,6 +342,26 @@ impl Action {
                     }
                 }
                 validate_producer(&next)
+            }
+            Action::AbortTransaction { producer }
+            | Action::KillProducer { producer }
+            | Action::RestartProducer { producer }
+            | Action::PauseProducer { producer, .. } => {
+                let Some(p) = s.producers.iter().find(|p| &p.id == producer) else {
+                    return Err(E::UnknownProducer { producer: producer.clone() });
+                };
+                if let Action::AbortTransaction { .. } = self {
+                    if !p.transactional() {
+                        return Err(E::NotTransactional {
+                            action: self.name(),
+                            producer: producer.clone(),
+                        });
+                    }
+                }
+                if let Action::PauseProducer { for_ms: 0, .. } = self {
+                    return Err(E::PauseZero { action: self.name() });
+                }
+                Ok(())
             }
             Action::SetTopicConfig { topic, min_insync_replicas } => {
                 if s.topic(topic).is_none() {
@@ -385,6 +442,10 @@ impl Action {
             Action::RestartConsumer { .. } => "restart_consumer",
             Action::PauseConsumer { .. } => "pause_consumer",
             Action::SetConsumerRate { .. } => "set_consumer_rate",
+            Action::AbortTransaction { .. } => "abort_transaction",
+            Action::KillProducer { .. } => "kill_producer",
+            Action::RestartProducer { .. } => "restart_producer",
+            Action::PauseProducer { .. } => "pause_producer",
         }
     }
 }
@@ -483,6 +544,13 @@ mod tests {
                 group: "g".into(),
                 member: 1,
                 records_per_sec: 7,
+            },
+            Action::AbortTransaction { producer: "p".into() },
+            Action::KillProducer { producer: "p".into() },
+            Action::RestartProducer { producer: "p".into() },
+            Action::PauseProducer {
+                producer: "p".into(),
+                for_ms: 9,
             },
         ]
     }

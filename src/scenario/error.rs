@@ -60,6 +60,20 @@ pub enum ScenarioError {
         producer: String,
         acks: Acks,
     },
+    TransactionalNeedsIdempotence {
+        producer: String,
+    },
+    EmptyTransactionalId {
+        producer: String,
+    },
+    TransactionTimes {
+        producer: String,
+    },
+    /// An action names a producer that is not transactional.
+    NotTransactional {
+        action: &'static str,
+        producer: String,
+    },
     ProducerRate {
         producer: String,
         records_per_sec: u64,
@@ -244,6 +258,13 @@ impl Template for ScenarioError {
                 "producer {0}: enable_idempotence requires acks \"all\" (got acks \"{1}\")",
                 vec![s(producer), s(&acks.as_str())],
             ),
+            TransactionalNeedsIdempotence { producer } => ("producer {0}: a transactional_id needs acks \"all\" and idempotence", vec![s(producer)]),
+            EmptyTransactionalId { producer } => ("producer {0}: transactional_id must not be empty", vec![s(producer)]),
+            TransactionTimes { producer } => (
+                "producer {0}: transaction_ms must be at least 1 and transaction_timeout_ms 1..=900000 (transaction.max.timeout.ms)",
+                vec![s(producer)],
+            ),
+            NotTransactional { action, producer } => ("{0}: producer {1} has no transactional_id", vec![s(action), s(producer)]),
             ProducerRate { producer, .. } => ("producer {0}: records_per_sec above 10000000", vec![s(producer)]),
             RecordBytes { producer, .. } => ("producer {0}: record_bytes must be 1..=1000000", vec![s(producer)]),
             BatchSize { producer, .. } => ("producer {0}: batch_size must hold a record and be at most 1048576", vec![s(producer)]),

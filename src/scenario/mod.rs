@@ -69,6 +69,23 @@ pub enum OffsetReset {
     Latest,
 }
 
+/// `isolation.level`: what a consumer reads of transactional records.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationLevel {
+    /// Up to the high watermark, aborted records and all (Kafka's default).
+    #[default]
+    ReadUncommitted,
+    /// Up to the last stable offset, without aborted transactions' records.
+    ReadCommitted,
+}
+
+impl IsolationLevel {
+    fn is_default(&self) -> bool {
+        *self == IsolationLevel::ReadUncommitted
+    }
+}
+
 /// A consumer group. Members are numbered from 0 in creation order, never reused.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -115,6 +132,8 @@ pub struct GroupConfig {
     /// (default: 20 for fraud_lr, 100 for item_cf).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_cost_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "IsolationLevel::is_default")]
+    pub isolation_level: IsolationLevel,
 }
 
 /// What a group's members do with each record (issue 8: ML on the cluster).
@@ -171,6 +190,7 @@ impl Default for GroupConfig {
             group_consumer_heartbeat_interval_ms: 5_000,
             processor: None,
             model_cost_us: None,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }
@@ -356,6 +376,16 @@ pub struct ProducerConfig {
     /// transactions only: labels reach `transaction_labels` this long after the transaction (default 5000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_delay_ms: Option<u64>,
+    /// Kafka's `transactional.id`: the producer writes in transactions (it
+    /// implies idempotence and acks=all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<String>,
+    /// How long each transaction stays open before the producer commits it (simulator setting).
+    #[serde(default = "producer_default::transaction_ms", skip_serializing_if = "is_default_transaction_ms")]
+    pub transaction_ms: u64,
+    /// `transaction.timeout.ms`: the coordinator aborts a transaction open longer.
+    #[serde(default = "producer_default::transaction_timeout_ms", skip_serializing_if = "is_default_transaction_timeout_ms")]
+    pub transaction_timeout_ms: u64,
 }
 
 /// Kafka 4.0's producer defaults; `id` and `topic` are required in a file.
@@ -379,6 +409,9 @@ impl Default for ProducerConfig {
             partitioner_adaptive_partitioning_enable: true,
             workload: None,
             label_delay_ms: None,
+            transactional_id: None,
+            transaction_ms: 100,
+            transaction_timeout_ms: 60_000,
         }
     }
 }
@@ -395,11 +428,25 @@ field_defaults!(producer_default for ProducerConfig:
     retry_backoff_ms: u64,
     retry_backoff_max_ms: u64,
     partitioner_adaptive_partitioning_enable: bool,
+    transaction_ms: u64,
+    transaction_timeout_ms: u64,
 );
+
+fn is_default_transaction_ms(v: &u64) -> bool {
+    *v == producer_default::transaction_ms()
+}
+
+fn is_default_transaction_timeout_ms(v: &u64) -> bool {
+    *v == producer_default::transaction_timeout_ms()
+}
 
 impl ProducerConfig {
     pub fn idempotent(&self) -> bool {
-        self.enable_idempotence.unwrap_or(self.acks == Acks::All)
+        self.transactional() || self.enable_idempotence.unwrap_or(self.acks == Acks::All)
+    }
+
+    pub fn transactional(&self) -> bool {
+        self.transactional_id.is_some()
     }
 }
 
@@ -621,6 +668,15 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
 pub(crate) fn validate_producer(p: &ProducerConfig) -> Result<(), ScenarioError> {
     use ScenarioError as E;
     let producer = || p.id.clone();
+    if p.transactional() && (p.acks != Acks::All || p.enable_idempotence == Some(false)) {
+        return Err(E::TransactionalNeedsIdempotence { producer: producer() });
+    }
+    if p.transactional_id.as_deref() == Some("") {
+        return Err(E::EmptyTransactionalId { producer: producer() });
+    }
+    if p.transaction_ms == 0 || p.transaction_ms > MAX_DURATION || p.transaction_timeout_ms == 0 || p.transaction_timeout_ms > 900_000 {
+        return Err(E::TransactionTimes { producer: producer() });
+    }
     if p.enable_idempotence == Some(true) && p.acks != Acks::All {
         return Err(E::IdempotenceNeedsAcksAll {
             producer: producer(),

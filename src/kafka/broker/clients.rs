@@ -44,7 +44,7 @@ impl Broker {
     }
 
     /// Answers a consumer fetch with committed data (below the HW), or parks it.
-    pub(super) fn answer_consumer_fetch(&mut self, ctx: &mut Ctx, c: u32, req_id: u64, parts: Vec<(u32, u64)>, park_for: Option<Micros>) {
+    pub(super) fn answer_consumer_fetch(&mut self, ctx: &mut Ctx, c: u32, req_id: u64, parts: Vec<(u32, u64)>, park_for: Option<Micros>, read_committed: bool) {
         let mut out = Vec::with_capacity(parts.len());
         let mut anything = false;
         let mut bytes = 0u64;
@@ -62,15 +62,21 @@ impl Broker {
                     } else {
                         let mut batches = Vec::new();
                         let mut n = 0u64;
+                        // read_committed reads only below the last stable offset.
+                        let limit = if read_committed { log.lso() } else { log.hw };
                         for batch in log.batches.iter().skip(log.batch_index_from(offset)) {
-                            if batch.end_offset() > log.hw || (n > 0 && n + u64::from(batch.bytes) > FETCH_MAX_BYTES) {
+                            if batch.end_offset() > limit || (n > 0 && n + u64::from(batch.bytes) > FETCH_MAX_BYTES) {
                                 break;
                             }
                             n += u64::from(batch.bytes);
                             batches.push(batch.clone());
                         }
                         bytes += n;
-                        ConsumerFetchResult::Data { hw: log.hw, batches }
+                        let aborted = match (read_committed, batches.first(), batches.last()) {
+                            (true, Some(first), Some(last)) if !log.txns.is_empty() => log.aborted_between(first.base_offset, last.end_offset()),
+                            _ => Vec::new(),
+                        };
+                        ConsumerFetchResult::Data { hw: log.hw, batches, aborted }
                     }
                 }
                 _ => ConsumerFetchResult::NotLeader,
@@ -87,6 +93,7 @@ impl Broker {
                 req_id,
                 parts,
                 deadline,
+                read_committed,
             });
             self.arm_parked_timer(ctx);
             return;
@@ -110,7 +117,7 @@ impl Broker {
             }
         }
         for w in woken {
-            self.answer_consumer_fetch(ctx, w.consumer, w.req_id, w.parts, None);
+            self.answer_consumer_fetch(ctx, w.consumer, w.req_id, w.parts, None, w.read_committed);
         }
     }
 }

@@ -13,8 +13,9 @@ mod connections;
 pub mod coordinator;
 mod produce;
 mod replication;
+pub mod transactions;
 
-use crate::kafka::log::Log;
+use crate::kafka::log::{Batch, Log};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::Obs;
 use crate::kafka::protocol::{BrokerMsg, ControllerMsg, FetchPart, FetchResult, Msg, ProduceRequest, Timer};
@@ -98,6 +99,31 @@ pub struct Parked {
     pub deadline: Micros,
 }
 
+/// What a request waiting for replication does when it is done.
+#[derive(Debug, Clone)]
+pub enum WaitThen {
+    /// Answer the producer.
+    Produce,
+    /// Apply the offset commit and answer the consumer.
+    OffsetCommit(CommitPayload),
+    /// Apply the transaction coordinator's transition and answer.
+    TxnWrite(Box<transactions::TxnWrite>),
+    /// Answer the transaction coordinator's WriteTxnMarkers.
+    Markers { pid: u32, epoch: u16 },
+}
+
+/// A transactional batch held while its partition is added to the producer's
+/// transaction (protocol 2): the request's wait slot and the batch.
+#[derive(Debug, Clone)]
+pub struct Verifying {
+    pub slot: u32,
+    pub gen: u32,
+    pub pidx: u32,
+    pub batch: Batch,
+    /// When it arrived (the leader retries a busy coordinator for a while).
+    pub since: Micros,
+}
+
 #[derive(Debug, Clone)]
 pub struct ProduceWait {
     pub client: Node,
@@ -105,8 +131,8 @@ pub struct ProduceWait {
     pub remaining: u32,
     pub deadline: Micros,
     pub results: Vec<(u32, Option<Result<u64, ErrorCode>>)>,
-    /// An offset commit rather than a producer's request.
-    pub commit: Option<CommitPayload>,
+    /// What to do once every partition is done.
+    pub then: WaitThen,
 }
 
 /// A consumer fetch waiting for the HW to move (long poll).
@@ -116,6 +142,7 @@ pub struct ParkedConsumerFetch {
     pub req_id: u64,
     pub parts: Vec<(u32, u64)>,
     pub deadline: Micros,
+    pub read_committed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +183,10 @@ pub struct Broker {
     slot: Vec<u32>,
     /// The group coordinator's state for the groups this broker hosts.
     pub coordinator: Coordinator,
+    /// The transaction coordinator's state for the transactional ids it hosts.
+    pub transactions: transactions::TxnCoordinator,
+    /// Transactional batches waiting for their partition to join the transaction.
+    pub verifying: Vec<Verifying>,
     /// Kept between follower fetches (most park with nothing to answer).
     fetch_scratch: Vec<(u32, i32, FetchResult)>,
     /// The active controller as this broker knows it (from its answers, or a
@@ -215,6 +246,8 @@ impl Broker {
             replicas,
             slot,
             coordinator: Coordinator::default(),
+            transactions: transactions::TxnCoordinator::default(),
+            verifying: Vec::new(),
             fetch_scratch: Vec::new(),
             controller: Some(0),
             controller_guess: 0,
@@ -310,9 +343,14 @@ impl Broker {
             }
             BrokerMsg::ClientMetadata { req_id, topics } => self.answer_client_metadata(ctx, from, req_id, topics),
             BrokerMsg::ListOffsets { req_id, parts, earliest } => self.answer_list_offsets(ctx, from, req_id, parts, earliest),
-            BrokerMsg::ConsumerFetch { req_id, parts, max_wait_us } => {
+            BrokerMsg::ConsumerFetch {
+                req_id,
+                parts,
+                max_wait_us,
+                read_committed,
+            } => {
                 if let Node::Consumer(c) = from {
-                    self.answer_consumer_fetch(ctx, c, req_id, parts, Some(max_wait_us));
+                    self.answer_consumer_fetch(ctx, c, req_id, parts, Some(max_wait_us), read_committed);
                 }
             }
             BrokerMsg::Group { group, req } => {
@@ -320,6 +358,19 @@ impl Broker {
                     self.handle_group_request(ctx, c, group, *req);
                 }
             }
+            BrokerMsg::Txn(req) => self.handle_txn_request(ctx, from, *req),
+            BrokerMsg::AddPartitionsToTxn { pid, epoch, pidx } => {
+                if let Node::Broker(leader) = from {
+                    self.add_partition(ctx, leader, pid, epoch, pidx);
+                }
+            }
+            BrokerMsg::AddPartitionsToTxnResponse { pid, epoch, pidx, error } => self.on_partition_added(ctx, pid, epoch, pidx, error),
+            BrokerMsg::WriteTxnMarkers { pid, epoch, commit, parts } => {
+                if let Node::Broker(tc) = from {
+                    self.handle_write_markers(ctx, tc, pid, epoch, commit, parts);
+                }
+            }
+            BrokerMsg::WriteTxnMarkersResponse { pid, epoch, results } => self.on_markers_written(ctx, pid, epoch, results),
         }
     }
 
@@ -339,7 +390,7 @@ impl Broker {
                     self.answer_fetch(ctx, parked.follower, parked.fetch_id, parked.parts, false);
                 }
                 for parked in expired_consumers {
-                    self.answer_consumer_fetch(ctx, parked.consumer, parked.req_id, parked.parts, None);
+                    self.answer_consumer_fetch(ctx, parked.consumer, parked.req_id, parked.parts, None, parked.read_committed);
                 }
                 self.arm_parked_timer(ctx);
             }
@@ -435,6 +486,7 @@ impl Broker {
         }
         self.retry_stale_alter_partitions(now);
         self.expire_waits(ctx);
+        self.txn_tick(ctx);
         ctx.timer(TICK, Timer::BrokerTick);
     }
 
@@ -468,6 +520,8 @@ impl Broker {
         self.free_waits.clear();
         self.shutting_down = false;
         self.coordinator.groups.clear();
+        self.transactions = transactions::TxnCoordinator::default();
+        self.verifying.clear();
         for r in &mut self.replicas {
             r.role = Role::None;
             r.known = PartMeta::default();

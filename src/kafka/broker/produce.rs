@@ -2,15 +2,20 @@
 //! idempotence), the append, and acks=all requests waiting in purgatory until the
 //! high watermark passes them (or `request.timeout.ms`). Retention runs here too.
 
-use super::{Broker, ProduceWait};
-use crate::kafka::log::Batch;
+use super::{Broker, ProduceWait, Verifying, WaitThen};
 use crate::kafka::log::IdemCheck;
+use crate::kafka::log::{Batch, TxnMark};
 use crate::kafka::obs::{Acks0Loss, Appended, ErrorKind, Obs};
-use crate::kafka::protocol::{Msg, ProduceRequest, ProducerMsg, MAIN_LANE};
+use crate::kafka::protocol::{BrokerMsg, Msg, ProduceRequest, ProducerMsg, MAIN_LANE};
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
 use crate::scenario::Acks;
 use crate::sim::{Micros, Node, MS};
+
+/// `add.partitions.to.txn.retry.backoff.ms` and `.max.ms`: a leader retries a
+/// CONCURRENT_TRANSACTIONS answer itself for a while.
+const ADD_RETRY_BACKOFF: Micros = 20 * MS;
+const ADD_RETRY_MAX: Micros = 100 * MS;
 
 impl Broker {
     pub(super) fn handle_produce(&mut self, ctx: &mut Ctx, client: Node, req: ProduceRequest) {
@@ -20,6 +25,7 @@ impl Broker {
         let mut touched = Vec::with_capacity(req.batches.len());
         let mut bytes = 0u64;
         let mut refused: Vec<(u32, u32, u64, u32)> = Vec::new();
+        let mut to_verify: Vec<(u32, Batch)> = Vec::new();
         let mut refuse = |results: &mut Vec<_>, pidx: u32, batch: &Batch, e: ErrorCode| {
             results.push((pidx, Some(Err(e))));
             if req.acks == Acks::Zero {
@@ -39,6 +45,14 @@ impl Broker {
             // Kafka 3.7+: the effective min ISR, min(min.insync.replicas, replica count).
             if req.acks == Acks::All && r.known.isr.len() < (r.min_isr as usize).min(r.followers.len()) {
                 refuse(&mut results, pidx, &batch, ErrorCode::NotEnoughReplicas);
+                continue;
+            }
+            // Protocol 2: the first batch of a transaction here waits until the
+            // coordinator has added the partition to it (which also fences zombies);
+            // its sequence is checked when it is appended.
+            if batch.txn == TxnMark::Data && !r.log.in_transaction(batch.pid, batch.idem.map_or(0, |i| i.0)) {
+                results.push((pidx, None));
+                to_verify.push((pidx, batch));
                 continue;
             }
             if let Some((pepoch, seq)) = batch.idem {
@@ -110,7 +124,7 @@ impl Broker {
                 remaining: pending,
                 deadline: ctx.now + req.timeout_us,
                 results,
-                commit: None,
+                then: WaitThen::Produce,
             };
             let (slot, gen) = self.park_wait(wait);
             for &(pidx, end) in &touched {
@@ -118,10 +132,118 @@ impl Broker {
                     r.purgatory.push_back((end, slot, gen));
                 }
             }
+            for (pidx, batch) in to_verify {
+                self.verify_txn_batch(ctx, slot, gen, pidx, batch);
+            }
         }
         for (pidx, _) in touched {
             self.after_leader_append(ctx, pidx);
         }
+    }
+
+    /// The broker coordinating the producer id's transactions, as this broker knows it.
+    fn txn_coordinator_of(&self, pid: u32) -> Option<u32> {
+        crate::kafka::txn::txn_of(pid)
+            .and_then(|t| self.cluster.txn_ids.get(t as usize))
+            .and_then(|t| self.image.get(t.state_pidx as usize))
+            .and_then(|x| x.0)
+    }
+
+    /// Asks the producer's transaction coordinator to add `pidx` to its transaction.
+    fn verify_txn_batch(&mut self, ctx: &mut Ctx, slot: u32, gen: u32, pidx: u32, batch: Batch) {
+        let (pid, epoch) = (batch.pid, batch.idem.map_or(0, |i| i.0));
+        let Some(tc) = self.txn_coordinator_of(pid) else {
+            self.finish_wait_part(ctx, slot, gen, pidx, Err(ErrorCode::ConcurrentTransactions));
+            return;
+        };
+        // Later batches of the same transaction wait behind the first one's question.
+        let asked = self
+            .verifying
+            .iter()
+            .any(|v| v.pidx == pidx && v.batch.pid == pid && v.batch.idem.map(|x| x.0) == Some(epoch));
+        self.verifying.push(Verifying {
+            slot,
+            gen,
+            pidx,
+            batch,
+            since: ctx.now,
+        });
+        if !asked {
+            ctx.send(Node::Broker(tc), Msg::Broker(BrokerMsg::AddPartitionsToTxn { pid, epoch, pidx }));
+        }
+    }
+
+    /// The coordinator's answer: append the held batch, or fail it.
+    pub(super) fn on_partition_added(&mut self, ctx: &mut Ctx, pid: u32, epoch: u16, pidx: u32, error: Option<ErrorCode>) {
+        let matches = |v: &Verifying| v.pidx == pidx && v.batch.pid == pid && v.batch.idem.map(|x| x.0) == Some(epoch);
+        // The coordinator is ending the previous transaction: the leader asks again
+        // (`add.partitions.to.txn.retry.backoff.ms` 20, for up to 100 ms) before
+        // answering the producer.
+        let first_held = self.verifying.iter().filter(|v| matches(v)).map(|v| v.since).min();
+        if error == Some(ErrorCode::ConcurrentTransactions) && first_held.is_some_and(|t| ctx.now < t + ADD_RETRY_MAX) {
+            if let Some(tc) = self.txn_coordinator_of(pid) {
+                ctx.send_at(
+                    ctx.now + ADD_RETRY_BACKOFF,
+                    Node::Broker(tc),
+                    Msg::Broker(BrokerMsg::AddPartitionsToTxn { pid, epoch, pidx }),
+                );
+                return;
+            }
+        }
+        let held: Vec<Verifying> = self.verifying.iter().filter(|v| matches(v)).cloned().collect();
+        self.verifying.retain(|v| !matches(v));
+        let mut appended = false;
+        for Verifying { slot, gen, pidx, batch, .. } in held {
+            let result = match error {
+                // Kafka turns the coordinator's PRODUCER_FENCED into INVALID_PRODUCER_EPOCH.
+                Some(ErrorCode::ProducerFenced) => Err(ErrorCode::InvalidProducerEpoch),
+                Some(ErrorCode::InvalidTxnState) => Err(ErrorCode::InvalidTxnState),
+                Some(_) => Err(ErrorCode::ConcurrentTransactions),
+                None => self.append_verified(ctx, pidx, batch),
+            };
+            match result {
+                Ok(end) => {
+                    if let Some(r) = self.replica_mut(pidx) {
+                        r.purgatory.push_back((end, slot, gen));
+                    }
+                    appended = true;
+                }
+                Err(e) => self.finish_wait_part(ctx, slot, gen, pidx, Err(e)),
+            }
+        }
+        if appended {
+            self.after_leader_append(ctx, pidx);
+        }
+    }
+
+    /// Appends a verified transactional batch, with the leader's usual checks.
+    fn append_verified(&mut self, ctx: &mut Ctx, pidx: u32, mut batch: Batch) -> Result<u64, ErrorCode> {
+        let b = self.id;
+        let r = self.replica_mut(pidx).ok_or(ErrorCode::NotLeaderOrFollower)?;
+        if r.role != Role::Leader {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if r.known.isr.len() < (r.min_isr as usize).min(r.followers.len()) {
+            return Err(ErrorCode::NotEnoughReplicas);
+        }
+        if let Some((pepoch, seq)) = batch.idem {
+            match r.log.check_idempotent(batch.pid, pepoch, seq, batch.records) {
+                IdemCheck::Append => {}
+                IdemCheck::Duplicate(offset) => return Ok(offset + u64::from(batch.records)),
+                IdemCheck::OutOfOrder => return Err(ErrorCode::OutOfOrderSequenceNumber),
+                IdemCheck::InvalidEpoch => return Err(ErrorCode::InvalidProducerEpoch),
+            }
+        }
+        batch.epoch = r.known.leader_epoch;
+        let appended = Appended::of(&batch, r.log.leo);
+        r.log.append(batch);
+        let end = r.log.leo;
+        ctx.observe(Obs::Appended {
+            pidx,
+            broker: b,
+            batch: appended,
+        });
+        Ok(end)
     }
 
     /// New data on a leader: wake parked follower fetches, maybe advance the HW, apply retention.
@@ -227,12 +349,16 @@ impl Broker {
 
     /// Sends the answer for a completed (or expired) wait: a produce response, or
     /// for an offset commit, the coordinator's answer.
+    pub(crate) fn finish_wait_at(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
+        self.finish_wait(ctx, at, w);
+    }
+
     fn finish_wait(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
-        match (w.commit, w.client) {
-            (Some(commit), Node::Consumer(c)) => {
-                let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
-                self.commit_written(ctx, at, c, w.req_id, commit, written);
-            }
+        let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
+        match (w.then, w.client) {
+            (WaitThen::OffsetCommit(commit), Node::Consumer(c)) => self.commit_written(ctx, at, c, w.req_id, commit, written),
+            (WaitThen::TxnWrite(write), _) => self.txn_written(ctx, at, *write, written),
+            (WaitThen::Markers { pid, epoch }, Node::Broker(tc)) => self.answer_markers(ctx, at, tc, pid, epoch, w.results),
             _ => self.answer_produce(ctx, at, w.client, w.req_id, w.results),
         }
     }
@@ -257,6 +383,11 @@ impl Broker {
 
     /// Leadership lost: every waiting acks=all request for the partition fails.
     pub(super) fn fail_waits(&mut self, ctx: &mut Ctx, pidx: u32) {
+        let held: Vec<Verifying> = self.verifying.iter().filter(|v| v.pidx == pidx).cloned().collect();
+        self.verifying.retain(|v| v.pidx != pidx);
+        for v in held {
+            self.finish_wait_part(ctx, v.slot, v.gen, pidx, Err(ErrorCode::NotLeaderOrFollower));
+        }
         let Some(r) = self.replica_mut(pidx) else { return };
         let waiting: Vec<(u64, u32, u32)> = r.purgatory.drain(..).collect();
         for (_, wslot, gen) in waiting {

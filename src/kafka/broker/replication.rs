@@ -94,6 +94,22 @@ impl Broker {
             }
             out.push((fp.pidx, fp.leader_epoch, result));
         }
+        // Handling this fetch can append (a coordinator's write once the HW passed
+        // its last one): then there is something to return after all.
+        if first
+            && !anything
+            && parts
+                .iter()
+                .any(|fp| self.replica(fp.pidx).is_some_and(|r| r.role == Role::Leader && r.log.leo > fp.offset))
+        {
+            out.clear();
+            for fp in &parts {
+                let (result, n) = self.fetch_part(ctx, follower, fp, false);
+                bytes += n;
+                out.push((fp.pidx, fp.leader_epoch, result));
+            }
+            anything = true;
+        }
         if first && !anything {
             out.clear();
             self.fetch_scratch = out;
@@ -589,6 +605,7 @@ impl Broker {
                     epoch: meta.leader_epoch,
                 });
                 self.load_groups(ctx, pidx);
+                self.load_txns(ctx, pidx);
             } else if r.pending_isr.as_ref() == Some(&meta.isr) {
                 r.pending_isr = None;
             }
@@ -598,6 +615,7 @@ impl Broker {
         if old_role == Role::Leader {
             self.fail_waits(ctx, pidx);
             self.unload_groups(pidx);
+            self.unload_txns(pidx);
         }
         let r = self.replica_mut(pidx).expect("checked");
         r.role = if meta.leader.is_some() { Role::Follower } else { Role::None };

@@ -8,7 +8,7 @@ use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Obs, RebalanceObs};
 use crate::kafka::protocol::{BrokerMsg, ConsumerFetchResult, GroupError, GroupRequest, Msg};
 use crate::kafka::Ctx;
-use crate::scenario::OffsetReset;
+use crate::scenario::{IsolationLevel, OffsetReset};
 use crate::sim::{Micros, Node, MS};
 use std::collections::BTreeMap;
 
@@ -159,6 +159,7 @@ impl Consumer {
             ctx.send(Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
         }
         let wait = self.cfg().fetch_max_wait_ms * MS;
+        let read_committed = self.cfg().isolation_level == IsolationLevel::ReadCommitted;
         for i in 0..self.fetch_plan.len() {
             let b = self.fetch_plan[i].0;
             if self.fetches.contains_key(&b) {
@@ -173,6 +174,7 @@ impl Consumer {
                     req_id,
                     parts,
                     max_wait_us: wait,
+                    read_committed,
                 }),
             );
         }
@@ -194,12 +196,32 @@ impl Consumer {
                 first_fetches.push(p);
             }
             match result {
-                ConsumerFetchResult::Data { batches, .. } => {
+                ConsumerFetchResult::Data { batches, aborted, .. } => {
                     let Some(pos) = self.positions.get(&p).copied() else { continue };
                     let mut next = pos;
                     for batch in batches {
                         let end = batch.end_offset();
                         if end <= next {
+                            continue;
+                        }
+                        // Markers never reach the application, nor (read_committed) records
+                        // of aborted transactions; the position moves past them.
+                        let aborted_txn = || {
+                            aborted
+                                .iter()
+                                .any(|t| t.pid == batch.pid && batch.base_offset >= t.first && t.end.is_some_and(|e| batch.base_offset < e.0))
+                        };
+                        if batch.txn.is_control() || (!aborted.is_empty() && aborted_txn()) {
+                            self.buffer.push_back(Chunk {
+                                pidx: p,
+                                offset: end,
+                                records: 0,
+                                created_us: batch.created_us,
+                                created_end_us: batch.created_us,
+                                producer: batch.producer,
+                                audit_seq: 0,
+                            });
+                            next = end;
                             continue;
                         }
                         let from = batch.base_offset.max(next);

@@ -429,6 +429,13 @@ impl Consumer {
         let mut done = 0;
         while left > 0 {
             let Some(front) = self.buffer.front_mut() else { break };
+            if front.records == 0 {
+                // Past a marker or an aborted transaction: the position moves, nothing is handed over.
+                let (pidx, offset) = (front.pidx, front.offset);
+                self.buffer.pop_front();
+                self.consumed.insert(pidx, offset);
+                continue;
+            }
             let take = front.records.min(left);
             let mid = |c: &Chunk, k: u64| c.created_us + c.created_end_us.saturating_sub(c.created_us) * k / c.records.max(1);
             let created = mid(front, take / 2);

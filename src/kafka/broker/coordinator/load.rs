@@ -19,7 +19,7 @@ use std::rc::Rc;
 impl Broker {
     /// Appends a coordinator record to `pidx` if this broker leads it, and wakes
     /// the followers. Returns the log end after it.
-    pub(super) fn append_internal(&mut self, ctx: &mut Ctx, pidx: u32, record: Record, records: u32, bytes: u32) -> Result<u64, ErrorCode> {
+    pub(crate) fn append_internal(&mut self, ctx: &mut Ctx, pidx: u32, record: Record, records: u32, bytes: u32) -> Result<u64, ErrorCode> {
         let broker = self.id;
         let r = self.replica_mut(pidx).ok_or(ErrorCode::NotLeaderOrFollower)?;
         if r.role != Role::Leader {
@@ -92,7 +92,7 @@ impl Broker {
                     None => snapshots.push((s.group, s)),
                 },
                 Some(Record::OffsetCommit { group, offsets: o }) => offsets.extend(o.iter().map(|&(p, off)| (*group, p, off))),
-                None => {}
+                Some(Record::TxnState(_)) | None => {}
             }
         }
         let mut loaded: Vec<Group> = Vec::new();

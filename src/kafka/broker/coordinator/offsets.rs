@@ -6,7 +6,7 @@
 //! the partition is still being written (require_stable, KIP-447).
 
 use super::CommitPayload;
-use crate::kafka::broker::{Broker, ProduceWait};
+use crate::kafka::broker::{Broker, ProduceWait, WaitThen};
 use crate::kafka::obs::Obs;
 use crate::kafka::protocol::{ConsumerMsg, GroupError, Msg};
 use crate::kafka::records::Record;
@@ -68,7 +68,7 @@ impl Broker {
                     remaining: 1,
                     deadline: now + timeout,
                     results: vec![(pidx, None)],
-                    commit: Some((g, offsets)),
+                    then: WaitThen::OffsetCommit((g, offsets)),
                 };
                 let (slot, gen) = self.park_wait(wait);
                 if let Some(r) = self.replica_mut(pidx) {

@@ -6,6 +6,10 @@
 //! exponential backoff until `delivery.timeout.ms`; idempotence uses a producer
 //! id and per-partition sequence numbers; metadata is refreshed when leaders move.
 
+mod transactions;
+
+pub use transactions::{TxnClient, TxnPhase};
+
 use crate::kafka::log::{Batch, TxnMark};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{ErrorKind, Obs};
@@ -108,6 +112,13 @@ pub struct Producer {
     pub(crate) label_sink: Option<(u32, Micros)>,
     /// Records to write at or after a time, per partition (labels, alerts), by time.
     injected: VecDeque<(Micros, u32, u64)>,
+    /// A transactional producer's transaction state (None without `transactional_id`).
+    pub txn: Option<TxnClient>,
+    /// The process: killed (`alive` false), paused until a time, and which process
+    /// it is (timers of an earlier one are void).
+    pub alive: bool,
+    pub paused_until: Micros,
+    pub incarnation: u32,
 }
 
 impl Producer {
@@ -124,6 +135,11 @@ impl Producer {
             }
         }
         let brokers = cluster.brokers() as usize;
+        let cfg_txn = cfg
+            .transactional_id
+            .as_ref()
+            .and_then(|id| cluster.txn_ids.iter().position(|t| &t.id == id))
+            .map(|i| TxnClient::new(i as u32));
         Producer {
             first: t.first,
             topic,
@@ -162,7 +178,23 @@ impl Producer {
             cluster,
             label_sink: None,
             injected: VecDeque::new(),
+            txn: cfg_txn,
+            alive: true,
+            paused_until: 0,
+            incarnation: 0,
         }
+    }
+
+    /// A new process of this producer (`restart_producer`): a new producer
+    /// instance, with the same transactional id if it has one. Request ids go on
+    /// from the old process, so answers meant for it are not taken for its own.
+    pub fn restarted(&self) -> Producer {
+        let mut p = Producer::new(self.cluster.clone(), self.index, self.cfg.clone());
+        p.instance = self.instance + 1;
+        p.next_req_id = self.next_req_id + 1_000_000;
+        p.incarnation = self.incarnation + 1;
+        p.label_sink = self.label_sink;
+        p
     }
 
     /// The producer instance writing now (a new acks is a new instance).
@@ -394,6 +426,11 @@ impl Producer {
     /// has nothing in flight, later acknowledgements tell whether it landed; if not,
     /// the epoch is bumped and sequences restart at 0.
     fn resolve_sequences(&mut self, ctx: &mut Ctx) {
+        if self.txn.is_some() {
+            // A transactional producer resolves nothing alone: its transaction
+            // aborts (an expired batch made it abortable) and the end bumps the epoch.
+            return;
+        }
         let mut bump = Vec::new();
         for part in 0..self.n {
             let p = part as usize;
@@ -502,6 +539,10 @@ impl Producer {
     }
 
     fn tick(&mut self, ctx: &mut Ctx) {
+        if self.txn.as_ref().is_some_and(|t| t.phase == TxnPhase::Fenced) {
+            // ProducerFencedException: the application closes this producer.
+            return;
+        }
         let now = ctx.now;
         let linger = self.cfg.linger_ms.max(1) * MS;
         // 1. New records for the last linger interval.
@@ -512,7 +553,10 @@ impl Producer {
             let n = self.owed_micro[0] / SEC;
             self.owed_micro[0] %= SEC;
             produced += n;
-            self.add_null_key_records(ctx, n, now, linger);
+            match self.txn.as_mut() {
+                Some(t) if !t.accepts_records() => t.hold(u32::MAX, n),
+                _ => self.add_null_key_records(ctx, n, now, linger),
+            }
         } else {
             for part in 0..self.n {
                 let owed = &mut self.owed_micro[part as usize];
@@ -521,7 +565,12 @@ impl Producer {
                 *owed %= SEC;
                 if n > 0 {
                     produced += n;
-                    self.add_records(part, n, now, linger);
+                    match self.txn.as_mut() {
+                        Some(t) if !t.accepts_records() => t.hold(part, n),
+                        _ => {
+                            self.add_records(part, n, now, linger);
+                        }
+                    }
                     if let Some((sink, delay)) = self.label_sink {
                         ctx.observe(Obs::LabelsDue {
                             sink,
@@ -580,6 +629,7 @@ impl Producer {
             self.want_metadata = true;
         }
         self.maybe_request_metadata(ctx);
+        self.txn_step(ctx);
         for b in 0..self.cluster.brokers() {
             self.drain(ctx, b);
         }
@@ -626,6 +676,7 @@ impl Producer {
     }
 
     fn fail_records(&mut self, ctx: &mut Ctx, records: u64) {
+        self.txn_abortable();
         ctx.observe(Obs::Failed(records));
         ctx.observe(Obs::note(Notable::ProducerError {
             producer: self.cfg.id.clone(),
@@ -657,6 +708,9 @@ impl Producer {
     /// into one request, while the connection has room for more in flight.
     fn drain(&mut self, ctx: &mut Ctx, b: u32) {
         let now = ctx.now;
+        if self.txn.as_ref().is_some_and(|t| !t.may_send()) {
+            return;
+        }
         if now < self.not_ready_until[b as usize] {
             // Not connected: the batches wait in the queue (Kafka's `client.ready`).
             return;
@@ -698,6 +752,13 @@ impl Producer {
                 batches.push((part, batch));
             }
             let Some(acks) = acks else { return };
+            let (pid, txn_mark) = match self.txn.as_mut() {
+                Some(t) => {
+                    t.sent = true;
+                    (Some(t.pid), TxnMark::Data)
+                }
+                None => (None, TxnMark::None),
+            };
             let req_id = self.next_req_id;
             self.next_req_id += 1;
             let first = self.first;
@@ -718,8 +779,8 @@ impl Producer {
                                 bytes: pb.bytes,
                                 epoch: 0,
                                 producer: pb.instance,
-                                pid: pb.instance,
-                                txn: TxnMark::None,
+                                pid: pid.unwrap_or(pb.instance),
+                                txn: txn_mark,
                                 audit_seq: pb.audit_seq,
                                 idem: pb.idempotent.then_some((pb.pepoch, pb.seq)),
                                 created_us: pb.arrival,
@@ -780,6 +841,7 @@ impl Producer {
                 let first = self.first;
                 let mut errors: BTreeMap<&'static str, u32> = BTreeMap::new();
                 let mut bump = Vec::new();
+                let mut fenced = false;
                 for (part, batch) in f.batches {
                     let pidx = first + part;
                     let result = results.iter().find(|r| r.0 == pidx).map_or(Err(ErrorCode::NetworkException), |r| r.1);
@@ -805,6 +867,18 @@ impl Producer {
                             if matches!(e, ErrorCode::NotLeaderOrFollower | ErrorCode::FencedLeaderEpoch | ErrorCode::UnknownLeaderEpoch) {
                                 self.want_metadata = true;
                             }
+                            if self.txn.is_some() {
+                                match e {
+                                    ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced => fenced = true,
+                                    ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidTxnState => {
+                                        // Abortable: the batch fails and the transaction aborts.
+                                        ctx.observe(Obs::TxnRecordsDropped(u64::from(batch.records)));
+                                        self.txn_abortable();
+                                    }
+                                    _ => self.retry_batch(ctx, part, batch),
+                                }
+                                continue;
+                            }
                             if e == ErrorCode::OutOfOrderSequenceNumber && self.is_real_gap(part, &batch) {
                                 bump.push(part);
                             }
@@ -813,6 +887,9 @@ impl Producer {
                     }
                 }
                 self.bump_epoch(ctx, &bump);
+                if fenced {
+                    self.txn_fenced(ctx);
+                }
                 for (error, partitions) in errors {
                     ctx.observe(Obs::note_once(Notable::ProducerError {
                         producer: self.cfg.id.clone(),
@@ -821,10 +898,17 @@ impl Producer {
                     }));
                 }
                 self.maybe_request_metadata(ctx);
+                self.txn_step(ctx);
                 self.drain(ctx, b);
             }
+            ProducerMsg::TxnCoordinator { req_id, broker } => self.on_txn_coordinator(ctx, req_id, broker),
+            ProducerMsg::ProducerIdDone { req_id, result } => self.on_txn_answer(ctx, req_id, result, false),
+            ProducerMsg::EndTxnDone { req_id, result } => self.on_txn_answer(ctx, req_id, result, true),
             ProducerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
+                if let Some(t) = self.txn.as_mut() {
+                    t.coordinator_lost(b);
+                }
                 self.disconnect(ctx, b);
                 self.maybe_request_metadata(ctx);
             }
@@ -941,6 +1025,7 @@ mod tests {
 
     fn producer(partitions: u32, cfg: ProducerConfig) -> Producer {
         let cluster = Cluster {
+            txn_ids: Vec::new(),
             config: ClusterConfig::default(),
             topics: vec![TopicInfo {
                 name: "t".to_string(),

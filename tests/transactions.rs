@@ -1,0 +1,146 @@
+//! Transactions (Kafka 4.x, transaction protocol 2): commits and aborts with
+//! markers, read_committed against read_uncommitted, the coordinator's timeout,
+//! zombie fencing, and the coordinator following its `__transaction_state`
+//! partition. Each is read from the run summary and the checker's invariants.
+
+use kafka_sim::report::summary;
+use kafka_sim::scenario::Action;
+use kafka_sim::sim::MS;
+use kafka_sim::{Scenario, Simulation};
+use serde_json::{json, Value};
+
+fn scenario(duration_ms: u64, producer: Value) -> Scenario {
+    let s = json!({
+        "seed": 5, "duration_ms": duration_ms, "cluster": {"brokers": 3},
+        "topics": [{"name": "orders", "partitions": 6, "replication_factor": 3, "min_insync_replicas": 2}],
+        "producers": [producer, {"id": "plain", "topic": "orders", "records_per_sec": 500, "keys": 100}],
+        "groups": [
+            {"id": "rc", "topics": ["orders"], "isolation_level": "read_committed", "auto_offset_reset": "earliest"},
+            {"id": "ru", "topics": ["orders"], "auto_offset_reset": "earliest"}
+        ],
+    });
+    Scenario::from_json(&s.to_string()).unwrap_or_else(|e| panic!("bad test scenario: {e}"))
+}
+
+fn txn_producer(transaction_ms: u64) -> Value {
+    json!({"id": "p1", "topic": "orders", "records_per_sec": 2000, "keys": 100,
+           "transactional_id": "orders-tx", "transaction_ms": transaction_ms})
+}
+
+fn act(sim: &mut Simulation, t_ms: u64, action: Action) {
+    sim.run_until(t_ms * MS);
+    sim.inject(action).expect("valid action");
+}
+
+fn at(sim: &mut Simulation, t_ms: u64) -> Value {
+    sim.run_until(t_ms * MS);
+    let s = summary(sim);
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+    s
+}
+
+fn consumed(sim: &Simulation, group: usize) -> u64 {
+    sim.groups()[group].consumed
+}
+
+#[test]
+fn read_committed_skips_aborted_transactions_and_read_uncommitted_reads_them() {
+    let mut sim = Simulation::new(&scenario(30_000, txn_producer(100)));
+    for t in [8_000, 12_000, 16_000] {
+        act(&mut sim, t, Action::AbortTransaction { producer: "p1".into() });
+    }
+    let s = at(&mut sim, 30_000);
+    assert_eq!(s["transactions"]["aborted"], 3, "{}", s["transactions"]);
+    assert!(s["transactions"]["committed"].as_u64().unwrap() > 200, "{}", s["transactions"]);
+    assert_eq!(s["aborted_records_read"]["rc"], 0);
+    let ru = s["aborted_records_read"]["ru"].as_u64().unwrap();
+    assert!(
+        ru > 0,
+        "read_uncommitted reads the aborted transactions' records: {}",
+        s["aborted_records_read"]
+    );
+    assert_eq!(s["acked_lost"], 0);
+    assert_eq!(s["errors"], json!({}), "a healthy cluster answers transactional writes without errors");
+}
+
+#[test]
+fn a_dead_producers_transaction_holds_the_lso_until_the_coordinator_aborts_it() {
+    let mut sim = Simulation::new(&scenario(100_000, txn_producer(500)));
+    act(&mut sim, 10_200, Action::KillProducer { producer: "p1".into() });
+    let s = at(&mut sim, 15_000);
+    assert_eq!(s["transactions"]["timed_out"], 0);
+    let (rc, ru) = (consumed(&sim, 0), consumed(&sim, 1));
+    // transaction.timeout.ms is 60 s, checked every 10 s: aborted between 70.2 and 80.2 s.
+    let s = at(&mut sim, 70_000);
+    assert_eq!(s["transactions"]["timed_out"], 0, "not before the timeout");
+    assert_eq!(consumed(&sim, 0), rc, "read_committed is held at the open transaction's first record");
+    assert!(consumed(&sim, 1) > ru + 20_000, "read_uncommitted goes on (the plain producer writes 500/s)");
+    let s = at(&mut sim, 81_000);
+    assert_eq!(s["transactions"]["timed_out"], 1, "{}", s["transactions"]);
+    assert_eq!(s["transactions"]["aborted"], 1);
+    at(&mut sim, 90_000);
+    assert!(consumed(&sim, 0) > rc + 20_000, "the abort marker frees the LSO");
+    let s = at(&mut sim, 100_000);
+    assert_eq!(s["aborted_records_read"]["rc"], 0);
+}
+
+#[test]
+fn a_paused_producer_replaced_by_a_new_instance_is_fenced_when_it_wakes() {
+    let mut sim = Simulation::new(&scenario(40_000, txn_producer(500)));
+    act(
+        &mut sim,
+        10_000,
+        Action::PauseProducer {
+            producer: "p1".into(),
+            for_ms: 8_000,
+        },
+    );
+    act(&mut sim, 12_000, Action::RestartProducer { producer: "p1".into() });
+    let s = at(&mut sim, 17_000);
+    assert_eq!(s["transactions"]["fenced"], 0, "the zombie has not woken yet");
+    assert_eq!(
+        s["transactions"]["aborted"], 1,
+        "the new instance's InitProducerId aborted the zombie's open transaction"
+    );
+    let s = at(&mut sim, 40_000);
+    assert_eq!(s["transactions"]["fenced"], 1, "{}", s["transactions"]);
+    assert_eq!(s["aborted_records_read"]["rc"], 0);
+    assert!(
+        s["transactions"]["committed"].as_u64().unwrap() > 40,
+        "the new instance commits: {}",
+        s["transactions"]
+    );
+}
+
+#[test]
+fn transactions_go_on_when_any_broker_dies_including_the_coordinator() {
+    for broker in 0..3 {
+        let mut sim = Simulation::new(&scenario(40_000, txn_producer(100)));
+        act(&mut sim, 10_000, Action::KillBroker { broker });
+        let before = at(&mut sim, 20_000)["transactions"]["committed"].as_u64().unwrap();
+        let s = at(&mut sim, 40_000);
+        let after = s["transactions"]["committed"].as_u64().unwrap();
+        assert!(after > before + 100, "broker {broker} down: {before} then {after} committed");
+        assert_eq!(s["acked_lost"], 0);
+        assert_eq!(s["aborted_records_read"]["rc"], 0);
+    }
+}
+
+#[test]
+fn transactional_settings_are_checked() {
+    let bad = |p: Value| {
+        Scenario::from_json(&json!({"topics": [{"name": "t"}], "producers": [p]}).to_string())
+            .unwrap_err()
+            .to_string()
+    };
+    let e = bad(json!({"id": "p", "topic": "t", "transactional_id": "x", "acks": "1"}));
+    assert!(e.contains("transactional_id needs acks"), "{e}");
+    let e = bad(json!({"id": "p", "topic": "t", "transactional_id": "x", "transaction_timeout_ms": 1_000_000}));
+    assert!(e.contains("transaction_timeout_ms"), "{e}");
+    let e = bad(json!({"id": "p", "topic": "t", "transactional_id": ""}));
+    assert!(e.contains("must not be empty"), "{e}");
+    let s = json!({"topics": [{"name": "t"}], "producers": [{"id": "p", "topic": "t"}],
+                   "actions": [{"at_ms": 1, "action": "abort_transaction", "producer": "p"}]});
+    let e = Scenario::from_json(&s.to_string()).unwrap_err().to_string();
+    assert!(e.contains("no transactional_id"), "{e}");
+}
