@@ -20,6 +20,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod records;
+pub mod share;
 pub mod types;
 
 /// A Kafka node's handler context: its clock, its random stream, its outbox.
