@@ -5,6 +5,7 @@
 //! from them (`group::load`).
 
 use crate::kafka::group::GroupState;
+use crate::kafka::share::ShareSnapshot;
 use std::collections::BTreeMap;
 
 /// A record of an internal topic.
@@ -15,7 +16,13 @@ pub enum Record {
     /// The group's state as the coordinator persists it (Kafka's GroupMetadata,
     /// and for the consumer protocol its member and target-assignment records).
     GroupMetadata(Box<GroupSnapshot>),
+    /// A share-partition's state as the share coordinator keeps it (Kafka's
+    /// ShareSnapshot in `__share_group_state`; here the group's own partition).
+    ShareState { group: u32, pidx: u32, snapshot: Box<ShareSnapshot> },
 }
+
+/// Share-state keys live apart from offset keys in the compaction key space.
+const SHARE_KEY: u32 = 1 << 31;
 
 impl Record {
     /// The keys log compaction keeps the latest record of: (group, None) for the
@@ -24,6 +31,7 @@ impl Record {
         match self {
             Record::GroupMetadata(s) => vec![(s.group, None)],
             Record::OffsetCommit { group, offsets } => offsets.iter().map(|(p, _)| (*group, Some(*p))).collect(),
+            Record::ShareState { group, pidx, .. } => vec![(*group, Some(SHARE_KEY | pidx))],
         }
     }
 }

@@ -92,6 +92,15 @@ impl Transitions {
     }
 }
 
+/// Why records left ACQUIRED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlock {
+    Acknowledged,
+    LockTimeout,
+    SessionClosed,
+    LogStartMoved,
+}
+
 /// One acquired range handed to a member: first, end, delivery count.
 pub type Acquired = (u64, u64, u16);
 
