@@ -28,6 +28,10 @@ pub const NAMES: &[(&str, &str)] = &[
         "elr_holds_committed",
         "An eligible leader replica holds every committed record and is never in the ISR; the ISR is empty only with ELR, and then there is no leader",
     ),
+    (
+        "share_acquisition_exclusive",
+        "A share-partition leader hands a record to one member at a time (until it is acknowledged, released or its acquisition lock expires), and never more often than the delivery count limit",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod invariants;
 pub mod shadow;
+mod share;
 
 use crate::kafka::notable::ElectionKind;
 use crate::kafka::obs::{Appended, Obs};
@@ -33,6 +34,8 @@ pub struct Checker {
     resets: BTreeMap<(u32, u32), u64>,
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
+    /// Share groups: what each share-partition leader has handed out and not yet taken back.
+    share: share::ShareLocks,
 }
 
 impl Checker {
@@ -47,6 +50,7 @@ impl Checker {
             committed: BTreeMap::new(),
             resets: BTreeMap::new(),
             committed_hw: vec![0; n],
+            share: share::ShareLocks::default(),
             cluster,
         }
     }
@@ -163,6 +167,7 @@ impl Checker {
                 self.invariants.checks += 1;
             }
             Obs::Reconciled { .. } => self.invariants.checks += 1,
+            Obs::Share(what) => self.share.observe(now, what, &self.cluster, &mut self.invariants),
             Obs::OffsetReset { group, pidx, to } => {
                 let floor = self.resets.entry((*group, *pidx)).or_insert(*to);
                 *floor = (*floor).min(*to);
