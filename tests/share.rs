@@ -89,11 +89,12 @@ fn a_poison_record_is_archived_after_the_delivery_count_limit() {
 }
 
 /// Member 0 of a group sharing one partition, killed (or stopped) at 20 s while it
-/// holds records: how many records were delivered again by each time. Batches of
+/// holds records: by each time, (deliveries with a delivery count above 1, records
+/// handed to an application a second time). Batches of
 /// about 40 records (linger.ms 100) and `max.poll.records` 10: a fetch acquires a
 /// whole batch (Kafka's batch-optimized acquisition), a poll hands out 10, so a
 /// member holds records it has not handed to the application yet.
-fn redelivered_after(stop: bool, checks: &[Micros]) -> Vec<u64> {
+fn redelivered_after(stop: bool, checks: &[Micros]) -> Vec<(u64, u64)> {
     let s = scenario(base(1, json!({"linger_ms": 100}), json!({"max_poll_records": 10})));
     let mut sim = Simulation::new(&s);
     let (group, member) = ("workers".to_string(), 0);
@@ -108,7 +109,8 @@ fn redelivered_after(stop: bool, checks: &[Micros]) -> Vec<u64> {
         .map(|&t| {
             sim.run_until(t);
             assert!(sim.invariants().violations.is_empty(), "{:?}", sim.invariants().violations);
-            share(&sim).redelivered
+            let s = share(&sim);
+            (s.by_delivery_count.iter().skip(2).sum(), s.redelivered)
         })
         .collect()
 }
@@ -119,14 +121,17 @@ fn a_killed_members_records_come_back_when_their_locks_expire() {
     // at most a few polls (well under a second) before it died.
     let lock = 30_000 * MS;
     let got = redelivered_after(false, &[20_000 * MS, 20_000 * MS + lock - 4_000 * MS, 20_000 * MS + lock + 2_000 * MS]);
-    assert_eq!(got[0], 0);
-    assert_eq!(got[1], 0, "redelivered before the locks expired: {got:?}");
-    assert!(got[2] > 10, "the dead member's records never came back: {got:?}");
+    assert_eq!(got[0], (0, 0));
+    assert_eq!(got[1], (0, 0), "redelivered before the locks expired: {got:?}");
+    // Everything it held comes back with delivery count 2; the 10 its last poll
+    // handed to its application were never acknowledged: processed twice.
+    assert!(got[2].0 >= 10 && got[2].1 >= 10, "the dead member's records never came back: {got:?}");
     // A clean close acknowledges what the last poll returned (implicit mode) and
     // ends the share sessions: what it held and never handed out comes back at once.
     let got = redelivered_after(true, &[20_000 * MS, 21_000 * MS]);
-    assert_eq!(got[0], 0);
-    assert!(got[1] > 10, "a stopped member's records did not come back at once: {got:?}");
+    assert_eq!(got[0], (0, 0));
+    assert!(got[1].0 > 10, "a stopped member's records did not come back at once: {got:?}");
+    assert_eq!(got[1].1, 0, "close() acknowledged the last poll: nothing is processed twice: {got:?}");
 }
 
 #[test]
@@ -203,4 +208,44 @@ fn bad_share_settings_are_one_clear_error() {
     assert!(matches!(e(json!({}), json!({"assignor": "range"})), ScenarioError::Assignor { .. }));
     let poison = e(json!({"poison_per_mille": 1001}), json!({}));
     assert_eq!(poison.to_string(), "producer p: poison_per_mille must be at most 1000 (got 1001)");
+}
+
+/// The share-group lesson says what the engine does, at each step's time.
+#[test]
+fn the_share_group_lesson_matches_the_engine() {
+    let l = kafka_sim::lesson::built_in()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.id == "share-group-poison")
+        .expect("the lesson is built in");
+    let at = |i: usize| l.steps[i].at_ms * MS;
+    let mut sim = Simulation::new(&l.scenario);
+    // Step 1: two workers at 300 a second against 500: lag grows about 200 a second.
+    sim.run_until(at(0));
+    let lag10 = sim.group_lag(0);
+    assert!((1_000..3_000).contains(&lag10), "lag at 10 s: {lag10}");
+    sim.run_until(29_900 * MS);
+    let lag30 = sim.group_lag(0);
+    assert!((6_000..10_000).contains(&lag30), "lag before the four join: {lag30}");
+    // Step 2: six members, each partition shared by three, all consuming.
+    sim.run_until(at(1));
+    let last = sim.groups()[0].history.last().unwrap();
+    assert_eq!(last.after.len(), 6);
+    assert!(last.after.values().all(|ps| ps.len() == 1), "{:?}", last.after);
+    // Step 3: the backlog is gone within 20 s of the join.
+    sim.run_until(at(2));
+    assert!(sim.group_lag(0) < 1_000, "lag at 50 s: {}", sim.group_lag(0));
+    // Step 4: about 40 poison records, each delivered five times, then archived.
+    sim.run_until(at(3));
+    let s = share(&sim);
+    assert_eq!(s.per_member.values().filter(|n| **n > 0).count(), 6);
+    assert!((30..=50).contains(&s.archived), "archived {}", s.archived);
+    assert_eq!(s.by_delivery_count.len(), 6, "{:?}", s.by_delivery_count);
+    assert!(
+        s.redelivered >= 4 * s.archived && s.redelivered <= 4 * s.archived + 20,
+        "redelivered {} archived {}",
+        s.redelivered,
+        s.archived
+    );
+    assert!(sim.invariants().violations.is_empty(), "{:?}", sim.invariants().violations);
 }

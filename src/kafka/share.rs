@@ -156,7 +156,16 @@ impl SharePartition {
             leader_epoch: self.leader_epoch,
             start: self.start,
             end: self.end,
-            runs: self.runs.iter().map(|r| (r.first, r.end, r.state, r.count)).collect(),
+            // Acquisition is not persisted: an acquired run is stored as it was
+            // before (available, its count without this delivery).
+            runs: self
+                .runs
+                .iter()
+                .map(|r| match r.state {
+                    RecordState::Acquired => (r.first, r.end, RecordState::Available, r.count.saturating_sub(1)),
+                    _ => (r.first, r.end, r.state, r.count),
+                })
+                .collect(),
         }
     }
 
@@ -470,6 +479,20 @@ mod tests {
         assert_eq!((t.released, t.unlocked.clone()), (10, vec![(100, 110)]));
         let restored = SharePartition::restore(1, &s.snapshot(), 5, 2_000);
         assert_eq!(restored.count(RecordState::Available), 18);
+        // 100..110 came back by expiry (count 1 persisted); the acquisition of
+        // 112..120 was never persisted: count 0 again.
+        assert_eq!(
+            restored.runs[0],
+            Run {
+                first: 100,
+                end: 110,
+                state: RecordState::Available,
+                count: 1,
+                owner: 0,
+                deadline: 0
+            }
+        );
+        assert_eq!((restored.runs[2].first, restored.runs[2].count), (112, 0));
         assert_eq!(restored.count(RecordState::Acknowledged), 2);
         assert_eq!((restored.start, restored.end), (100, 120));
     }

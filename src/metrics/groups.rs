@@ -66,8 +66,10 @@ pub struct GroupReport {
 }
 
 /// What a share group did: records handed to members (each delivery counts),
-/// redelivered (delivery count above 1), acknowledged (ACCEPT) and archived (the
-/// delivery count limit, or REJECT) at the share-partition leaders.
+/// redelivered (handed out before: released, expired, or in flight at a leader
+/// that failed over, where the delivery count starts again from what was
+/// persisted), acknowledged (ACCEPT) and archived (the delivery count limit, or
+/// REJECT) at the share-partition leaders.
 #[derive(Debug, Clone, Default)]
 pub struct ShareReport {
     pub delivered: u64,
@@ -78,6 +80,22 @@ pub struct ShareReport {
     pub per_member: BTreeMap<u32, u64>,
     /// Records delivered with each delivery count (index 0 unused).
     pub by_delivery_count: Vec<u64>,
+    /// Per partition, the offset ranges ever delivered (first -> end), merged.
+    seen: BTreeMap<u32, BTreeMap<u64, u64>>,
+}
+
+/// Adds `first..end` to a set of disjoint ranges; returns how much of it was already there.
+fn add_range(set: &mut BTreeMap<u64, u64>, first: u64, end: u64) -> u64 {
+    let touching: Vec<(u64, u64)> = set.range(..=end).rev().take_while(|(_, &e)| e >= first).map(|(&s, &e)| (s, e)).collect();
+    let (mut lo, mut hi, mut overlap) = (first, end, 0);
+    for (s, e) in touching {
+        overlap += e.min(end).saturating_sub(s.max(first));
+        lo = lo.min(s);
+        hi = hi.max(e);
+        set.remove(&s);
+    }
+    set.insert(lo, hi);
+    overlap
 }
 
 impl GroupReport {
@@ -250,13 +268,12 @@ impl GroupReport {
     /// was ever delivered of the partition).
     pub fn delivered(&mut self, d: &Delivery) {
         if let Some(s) = self.share.as_mut() {
-            // No order, no offsets: a redelivery is a delivery count above 1.
+            // No order: a redelivery is a record handed out before, wherever it is.
             let count = usize::from(d.delivery_count);
             s.delivered += d.records;
-            if count > 1 {
-                s.redelivered += d.records;
-                self.redelivered += d.records;
-            }
+            let again = add_range(s.seen.entry(d.pidx).or_default(), d.offset, d.offset + d.records);
+            s.redelivered += again;
+            self.redelivered += again;
             *s.per_member.entry(d.consumer).or_default() += d.records;
             if s.by_delivery_count.len() <= count {
                 s.by_delivery_count.resize(count + 1, 0);

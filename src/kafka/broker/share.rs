@@ -208,11 +208,13 @@ impl Broker {
             self.respond(ctx, done, Node::Consumer(c), msg);
             return;
         }
-        self.answer_share_fetch(ctx, c, req, true);
+        let deadline = ctx.now + req.max_wait_us;
+        self.answer_share_fetch(ctx, c, req, Some(deadline));
     }
 
-    /// Acquires records for the member on each partition asked, or parks the fetch.
-    fn answer_share_fetch(&mut self, ctx: &mut Ctx, c: u32, req: ShareFetchRequest, may_park: bool) {
+    /// Acquires records for the member on each partition asked, or parks the
+    /// fetch until `park_until` (None: answer now, even with nothing).
+    fn answer_share_fetch(&mut self, ctx: &mut Ctx, c: u32, req: ShareFetchRequest, park_until: Option<Micros>) {
         let now = ctx.now;
         let g = req.group;
         let lock = self.cluster.groups[g as usize].cfg.share_lock_duration_ms() * MS;
@@ -289,8 +291,7 @@ impl Broker {
         if let Some(d) = next_deadline {
             self.arm_share_timer(ctx, d);
         }
-        if !anything && may_park && req.max_wait_us > 0 {
-            let deadline = now + req.max_wait_us;
+        if let (false, Some(deadline)) = (anything, park_until.filter(|&d| d > now)) {
             self.parked_share.push(ParkedShareFetch { consumer: c, req, deadline });
             self.arm_parked_timer(ctx);
             return;
@@ -319,7 +320,8 @@ impl Broker {
             }
         }
         for w in woken {
-            self.answer_share_fetch(ctx, w.consumer, w.req, true);
+            // Still nothing: it waits on, until its own deadline.
+            self.answer_share_fetch(ctx, w.consumer, w.req, Some(w.deadline));
         }
     }
 
@@ -332,7 +334,7 @@ impl Broker {
         let (expired, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked_share).into_iter().partition(|p| p.deadline <= now);
         self.parked_share = kept;
         for p in expired {
-            self.answer_share_fetch(ctx, p.consumer, p.req, false);
+            self.answer_share_fetch(ctx, p.consumer, p.req, None);
         }
     }
 
