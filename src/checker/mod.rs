@@ -1,7 +1,8 @@
 //! The checker: it watches the run from outside, through the observations the
 //! nodes report, never their state. It keeps its own picture of every
 //! replica's log (`shadow`), the audit of acknowledged records (`audit`) and
-//! the seven invariants (`invariants`), all checked as the observations arrive.
+//! the invariants (`invariants`, with `share` for share groups), all checked
+//! as the observations arrive.
 
 pub mod audit;
 pub mod invariants;
