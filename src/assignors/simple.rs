@@ -93,9 +93,11 @@ mod tests {
 
     #[test]
     fn more_members_than_partitions_share_every_partition() {
+        // desiredSharing = ceil(5/2) = 3: six slots, so one member (the first) gets both.
         let a = assign(&[0, 1], &members(5));
-        assert!(a.values().all(|ps| ps.len() == 1), "{a:?}");
-        assert_eq!((sharing(&a, 0), sharing(&a, 1)), (3, 2));
+        assert_eq!((sharing(&a, 0), sharing(&a, 1)), (3, 3), "{a:?}");
+        let sizes: Vec<usize> = a.values().map(Vec::len).collect();
+        assert_eq!(sizes, vec![2, 1, 1, 1, 1]);
     }
 
     #[test]
