@@ -104,6 +104,7 @@ pub const BUILT_IN_FILES: &[&str] = &[
     "11-fraud-broker-failure.json",
     "12-slow-model-lag.json",
     "13-eligible-leader-replicas.json",
+    "18-share-group-poison.json",
 ];
 
 /// What is wrong with a lesson file. Every variant after `BadId` names the lesson.

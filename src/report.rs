@@ -6,9 +6,30 @@ use crate::sim::MS;
 use crate::Simulation;
 
 /// The `kafka-sim run` summary (a contract: keep these names). Scenarios with
-/// processors (issue 8) also get `model`: one object per such group, by group id.
+/// processors (issue 8) also get `model`: one object per such group, by group id;
+/// scenarios with share groups get `share`, the same way.
 pub fn summary(sim: &Simulation) -> serde_json::Value {
     let mut v = base_summary(sim);
+    let mut share = serde_json::Map::new();
+    for g in sim.groups() {
+        if let Some(s) = &g.share {
+            let per_member: serde_json::Map<String, serde_json::Value> = s.per_member.iter().map(|(m, n)| (m.to_string(), (*n).into())).collect();
+            share.insert(
+                g.id.clone(),
+                serde_json::json!({
+                    "delivered": s.delivered,
+                    "acknowledged": s.acknowledged,
+                    "redelivered": s.redelivered,
+                    "archived": s.archived,
+                    "members_consuming": s.per_member.values().filter(|n| **n > 0).count(),
+                    "consumed_per_member": per_member,
+                }),
+            );
+        }
+    }
+    if !share.is_empty() {
+        v["share"] = serde_json::Value::Object(share);
+    }
     let mut models = serde_json::Map::new();
     for (g, m) in sim.models() {
         models.insert(sim.groups()[g].id.clone(), m.summary());

@@ -14,6 +14,7 @@ mod json;
 mod range;
 mod roundrobin;
 mod server_range;
+pub mod simple;
 mod sticky;
 mod uniform;
 

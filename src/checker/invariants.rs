@@ -33,6 +33,10 @@ pub const NAMES: &[(&str, &str)] = &[
         "read_committed_sees_committed",
         "A read_committed consumer gets only records of committed transactions, never of open or aborted ones",
     ),
+    (
+        "share_acquisition_exclusive",
+        "A share-partition leader hands a record to one member at a time (until it is acknowledged, released or its acquisition lock expires), and never more often than the delivery count limit",
+    ),
 ];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -1,7 +1,8 @@
 //! The checker: it watches the run from outside, through the observations the
 //! nodes report, never their state. It keeps its own picture of every
 //! replica's log (`shadow`), the audit of acknowledged records (`audit`) and
-//! the seven invariants (`invariants`), all checked as the observations arrive.
+//! the invariants (`invariants`, with `share` for share groups), all checked
+//! as the observations arrive.
 
 pub mod audit;
 pub mod invariants;
@@ -9,6 +10,7 @@ pub mod shadow;
 pub mod transactions;
 
 use transactions::TxnAudit;
+mod share;
 
 use crate::kafka::notable::ElectionKind;
 use crate::kafka::obs::{Appended, Obs};
@@ -37,6 +39,8 @@ pub struct Checker {
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
     pub txns: TxnAudit,
+    /// Share groups: what each share-partition leader has handed out and not yet taken back.
+    share: share::ShareLocks,
 }
 
 impl Checker {
@@ -52,6 +56,7 @@ impl Checker {
             resets: BTreeMap::new(),
             committed_hw: vec![0; n],
             txns: TxnAudit::default(),
+            share: share::ShareLocks::default(),
             cluster,
         }
     }
@@ -204,6 +209,7 @@ impl Checker {
                     }
                 }
             }
+            Obs::Share(what) => self.share.observe(now, what, &self.cluster, &mut self.invariants),
             Obs::OffsetReset { group, pidx, to } => {
                 let floor = self.resets.entry((*group, *pidx)).or_insert(*to);
                 *floor = (*floor).min(*to);

@@ -251,7 +251,7 @@ impl Simulation {
             broker_down_at: vec![0; c.brokers as usize],
             checker: Checker::new(cluster.clone(), scenario.groups.iter().map(|g| g.id.clone()).collect()),
             log: EventLog::new(2_000),
-            reports: scenario.groups.iter().map(|g| GroupReport::new(g.id.clone())).collect(),
+            reports: scenario.groups.iter().map(|g| GroupReport::new(g.id.clone(), g.is_share())).collect(),
             ml: MlState::default(),
             avail: vec![Availability::default(); n_parts],
             min_isr: cluster.partitions.iter().map(|p| cluster.topics[p.topic as usize].min_isr).collect(),
@@ -278,8 +278,10 @@ impl Simulation {
         for (producer, sink, delay) in crate::ml::label_sinks(scenario) {
             sim.producers[producer].label_sink = Some((sink, delay));
         }
+        let poison = Rc::new(scenario.producers.iter().map(|p| p.poison_per_mille).collect::<Vec<u32>>());
         for (g, info) in sim.cluster.groups.clone().iter().enumerate() {
             sim.group_setup.push(ConsumerSetup {
+                poison: poison.clone(),
                 cluster: sim.cluster.clone(),
                 cfg: Rc::new(info.cfg.clone()),
                 topics: Rc::new(info.topics.clone()),

@@ -6,7 +6,7 @@
 
 use super::Simulation;
 use crate::kafka::notable::Notable;
-use crate::kafka::obs::{ErrorKind, Obs};
+use crate::kafka::obs::{ErrorKind, Obs, ShareObs};
 use crate::sim::Node;
 
 impl Simulation {
@@ -100,6 +100,12 @@ impl Simulation {
                 }
             }
             Obs::Rebalance { group, what } => self.reports[group as usize].rebalance(now, *what),
+            Obs::Share(what) => {
+                let group = match &*what {
+                    ShareObs::Init { group, .. } | ShareObs::Acquired { group, .. } | ShareObs::Unlocked { group, .. } => *group,
+                };
+                self.reports[group as usize].share_obs(&what);
+            }
             _ => {}
         }
         false

@@ -137,6 +137,7 @@ impl Simulation {
             protocol: match g.info.cfg.protocol {
                 GroupProtocol::Classic => "classic",
                 GroupProtocol::Consumer => "consumer",
+                GroupProtocol::Share => "share",
             },
             assignor: g.info.cfg.assignor_name().to_string(),
             coordinator: host,

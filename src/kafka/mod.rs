@@ -20,6 +20,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod records;
+pub mod share;
 pub mod txn;
 pub mod types;
 

@@ -5,6 +5,7 @@
 
 use crate::kafka::log::Batch;
 use crate::kafka::notable::{ElectionKind, Notable};
+use crate::kafka::share::{Acquired, Unlock};
 use crate::kafka::types::PartMeta;
 use crate::scenario::Acks;
 use crate::sim::Micros;
@@ -265,6 +266,37 @@ pub enum Obs {
         group: u32,
         what: Box<RebalanceObs>,
     },
+    /// What a share-partition leader did (KIP-932).
+    Share(Box<ShareObs>),
+}
+
+/// A share-partition leader's report: `owner` is the member process holding
+/// the records, `start` the share-partition start offset (SPSO) after the change.
+#[derive(Debug, Clone)]
+pub enum ShareObs {
+    /// The share-partition was set up on this leader (fresh or from its persisted state).
+    Init { group: u32, pidx: u32, broker: u32, start: u64, end: u64 },
+    /// Records acquired for a member, locked until `deadline`.
+    Acquired {
+        group: u32,
+        pidx: u32,
+        broker: u32,
+        owner: u64,
+        ranges: Vec<Acquired>,
+        deadline: Micros,
+        start: u64,
+    },
+    /// Records left ACQUIRED: acknowledged, released, archived, or their locks expired.
+    Unlocked {
+        group: u32,
+        pidx: u32,
+        broker: u32,
+        why: Unlock,
+        ranges: Vec<(u64, u64)>,
+        acknowledged: u64,
+        archived: u64,
+        start: u64,
+    },
 }
 
 impl Obs {
@@ -278,6 +310,10 @@ impl Obs {
 
     pub fn rebalance(group: u32, what: RebalanceObs) -> Obs {
         Obs::Rebalance { group, what: Box::new(what) }
+    }
+
+    pub fn share(what: ShareObs) -> Obs {
+        Obs::Share(Box::new(what))
     }
 }
 
@@ -337,6 +373,8 @@ pub struct Delivery {
     pub index_in_poll: u64,
     /// The member's processing rate, records per second.
     pub rate: u64,
+    /// Share groups: the records' delivery count (1 the first time); 0 otherwise.
+    pub delivery_count: u16,
 }
 
 /// A rebalance as the coordinator and the members see it.

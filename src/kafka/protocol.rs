@@ -5,6 +5,7 @@
 
 use crate::kafka::log::{Batch, TxnSpan};
 use crate::kafka::metadata::{Entry, Image};
+use crate::kafka::share::{AckType, ShareSnapshot};
 use crate::kafka::types::{ErrorCode, PartMeta};
 use crate::scenario::Acks;
 use crate::sim::{Lane, Micros};
@@ -63,6 +64,8 @@ pub enum Timer {
     ConsumerPollCheck,
     /// A broker reads the next request of a connection that became free.
     ReadRequests,
+    /// A share-partition leader's earliest acquisition lock expires.
+    ShareLockTimeout,
 }
 
 // ---- to brokers ----------------------------------------------------------------
@@ -136,6 +139,29 @@ pub enum BrokerMsg {
         group: u32,
         req: Box<GroupRequest>,
     },
+    /// A share consumer's fetch (KIP-932 ShareFetch) with its acknowledgements;
+    /// `max_records` 0 only acknowledges (Kafka's ShareAcknowledge).
+    ShareFetch(Box<ShareFetchRequest>),
+    /// From a share-partition leader to the share coordinator (the group's
+    /// coordinator here): the share-partition's state after a change.
+    WriteShareState {
+        group: u32,
+        pidx: u32,
+        snapshot: Box<ShareSnapshot>,
+    },
+    /// A new share-partition leader asks for the state its predecessor persisted.
+    ReadShareState {
+        group: u32,
+        pidx: u32,
+        leader_epoch: i32,
+    },
+    /// The share coordinator's answer: None when nothing was persisted yet, Err
+    /// when the broker asked does not coordinate the group.
+    ShareStateRead {
+        group: u32,
+        pidx: u32,
+        state: Result<Option<Box<ShareSnapshot>>, GroupError>,
+    },
     /// The connection to this leader was reset (its process died).
     Disconnected,
     /// A controller that is not the active one: ask `leader` (if it knows one).
@@ -178,6 +204,41 @@ pub enum TxnRequest {
         epoch: u16,
         commit: bool,
     },
+}
+
+/// A ShareFetch: the partitions to acquire records from (on this leader), the
+/// acknowledgements of records it delivered, and whether the member closes its
+/// share session (its acquired records are released at once).
+#[derive(Debug, Clone)]
+pub struct ShareFetchRequest {
+    pub req_id: u64,
+    pub group: u32,
+    /// The member process (its locks are its own; a restart is a new one).
+    pub owner: u64,
+    pub parts: Vec<u32>,
+    /// (partition, first, end, how)
+    pub acks: Vec<(u32, u64, u64, AckType)>,
+    pub max_records: u32,
+    pub max_wait_us: Micros,
+    pub close: bool,
+}
+
+/// Records a share-partition leader acquired for a member, as a slice of one log batch.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedRecords {
+    pub offset: u64,
+    pub records: u64,
+    pub created_us: Micros,
+    pub created_end_us: Micros,
+    pub producer: u32,
+    pub audit_seq: u64,
+    pub delivery_count: u16,
+}
+
+#[derive(Debug, Clone)]
+pub enum ShareFetchResult {
+    Records(Vec<SharedRecords>),
+    NotLeader,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -238,6 +299,11 @@ pub enum GroupRequest {
     OffsetFetch {
         req_id: u64,
         partitions: Vec<u32>,
+    },
+    /// KIP-932 ShareGroupHeartbeat: member epoch 0 joins, -1 leaves.
+    ShareHeartbeat {
+        member_id: String,
+        member_epoch: i32,
     },
     /// KIP-848: member epoch 0 joins, -1 leaves, -2 leaves for a while (static).
     ConsumerHeartbeat {
@@ -413,6 +479,11 @@ pub enum ConsumerMsg {
         parts: Vec<(u32, Option<u64>)>,
     },
     ConsumerHeartbeatDone(Box<ConsumerHeartbeatDone>),
+    /// A ShareFetch answer: the records acquired for this member, per partition.
+    ShareFetched {
+        req_id: u64,
+        parts: Vec<(u32, ShareFetchResult)>,
+    },
     Disconnected,
 }
 

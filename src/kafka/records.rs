@@ -5,6 +5,7 @@
 //! from them (`group::load`).
 
 use crate::kafka::group::GroupState;
+use crate::kafka::share::ShareSnapshot;
 use crate::kafka::txn::TxnState;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,9 @@ pub enum Record {
     /// A transactional id's state as its coordinator writes it to
     /// `__transaction_state` at every transition (Kafka's TransactionLogValue).
     TxnState(Box<TxnSnapshot>),
+    /// A share-partition's state as the share coordinator keeps it (Kafka's
+    /// ShareSnapshot in `__share_group_state`; here the group's own partition).
+    ShareState { group: u32, pidx: u32, snapshot: Box<ShareSnapshot> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,9 @@ pub struct TxnSnapshot {
     pub data_epoch: u16,
 }
 
+/// Share-state keys live apart from offset keys in the compaction key space.
+const SHARE_KEY: u32 = 1 << 31;
+
 impl Record {
     /// The keys log compaction keeps the latest record of: (group, None) for the
     /// group's state, (group, Some(partition)) for an offset.
@@ -43,6 +50,7 @@ impl Record {
             Record::GroupMetadata(s) => vec![(s.group, None)],
             Record::TxnState(s) => vec![(s.txn, None)],
             Record::OffsetCommit { group, offsets } => offsets.iter().map(|(p, _)| (*group, Some(*p))).collect(),
+            Record::ShareState { group, pidx, .. } => vec![(*group, Some(SHARE_KEY | pidx))],
         }
     }
 }

@@ -3,7 +3,7 @@
 //! being consumed (for the timeline and the `rebalances` of the summary), the
 //! records consumed and consumed again, and the offsets lag is measured from.
 
-use crate::kafka::obs::{Delivery, RebalanceObs};
+use crate::kafka::obs::{Delivery, RebalanceObs, ShareObs};
 use crate::sim::Micros;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -57,13 +57,76 @@ pub struct GroupReport {
     pub redelivered: u64,
     /// Where the group first started reading each partition (lag before any commit).
     pub start_offsets: BTreeMap<u32, u64>,
-    /// Committed offsets, as the coordinator applied them.
+    /// Committed offsets, as the coordinator applied them; for a share group,
+    /// each share-partition's start offset (SPSO), so lag counts what is not yet
+    /// acknowledged or archived.
     pub committed: BTreeMap<u32, u64>,
+    /// Share groups only (KIP-932).
+    pub share: Option<ShareReport>,
+}
+
+/// What a share group did: records handed to members (each delivery counts),
+/// redelivered (handed out before: released, expired, or in flight at a leader
+/// that failed over, where the delivery count starts again from what was
+/// persisted), acknowledged (ACCEPT) and archived (the delivery count limit, or
+/// REJECT) at the share-partition leaders.
+#[derive(Debug, Clone, Default)]
+pub struct ShareReport {
+    pub delivered: u64,
+    pub acknowledged: u64,
+    pub redelivered: u64,
+    pub archived: u64,
+    /// Member number -> records delivered to it.
+    pub per_member: BTreeMap<u32, u64>,
+    /// Records delivered with each delivery count (index 0 unused).
+    pub by_delivery_count: Vec<u64>,
+    /// Per partition, the offset ranges ever delivered (first -> end), merged.
+    seen: BTreeMap<u32, BTreeMap<u64, u64>>,
+}
+
+/// Adds `first..end` to a set of disjoint ranges; returns how much of it was already there.
+fn add_range(set: &mut BTreeMap<u64, u64>, first: u64, end: u64) -> u64 {
+    let touching: Vec<(u64, u64)> = set.range(..=end).rev().take_while(|(_, &e)| e >= first).map(|(&s, &e)| (s, e)).collect();
+    let (mut lo, mut hi, mut overlap) = (first, end, 0);
+    for (s, e) in touching {
+        overlap += e.min(end).saturating_sub(s.max(first));
+        lo = lo.min(s);
+        hi = hi.max(e);
+        set.remove(&s);
+    }
+    set.insert(lo, hi);
+    overlap
 }
 
 impl GroupReport {
-    pub fn new(id: String) -> GroupReport {
-        GroupReport { id, ..GroupReport::default() }
+    pub fn new(id: String, share: bool) -> GroupReport {
+        GroupReport {
+            id,
+            share: share.then(ShareReport::default),
+            ..GroupReport::default()
+        }
+    }
+
+    /// A share-partition leader's report: acknowledged and archived records, and
+    /// the share-partition start offset lag is measured from.
+    pub fn share_obs(&mut self, what: &ShareObs) {
+        let Some(s) = self.share.as_mut() else { return };
+        match what {
+            ShareObs::Init { pidx, start, .. } | ShareObs::Acquired { pidx, start, .. } => {
+                self.committed.insert(*pidx, *start);
+            }
+            ShareObs::Unlocked {
+                pidx,
+                acknowledged,
+                archived,
+                start,
+                ..
+            } => {
+                s.acknowledged += acknowledged;
+                s.archived += archived;
+                self.committed.insert(*pidx, *start);
+            }
+        }
     }
 
     /// Every rebalance so far, counting those dropped from the history.
@@ -204,6 +267,21 @@ impl GroupReport {
     /// Records handed to the application: consumed, and consumed again (below what
     /// was ever delivered of the partition).
     pub fn delivered(&mut self, d: &Delivery) {
+        if let Some(s) = self.share.as_mut() {
+            // No order: a redelivery is a record handed out before, wherever it is.
+            let count = usize::from(d.delivery_count);
+            s.delivered += d.records;
+            let again = add_range(s.seen.entry(d.pidx).or_default(), d.offset, d.offset + d.records);
+            s.redelivered += again;
+            self.redelivered += again;
+            *s.per_member.entry(d.consumer).or_default() += d.records;
+            if s.by_delivery_count.len() <= count {
+                s.by_delivery_count.resize(count + 1, 0);
+            }
+            s.by_delivery_count[count] += d.records;
+            self.consumed += d.records;
+            return;
+        }
         let upto = self.delivered_upto.entry(d.pidx).or_insert(0);
         let again = upto.saturating_sub(d.offset).min(d.records);
         *upto = (*upto).max(d.offset + d.records);

@@ -128,6 +128,27 @@ pub enum ScenarioError {
         group: String,
         records_per_sec: u64,
     },
+    /// A `share_*` setting on a group whose protocol is not `share`.
+    ShareFieldNeedsShare {
+        group: String,
+        field: &'static str,
+    },
+    /// A setting share groups do not have (static membership, a processor).
+    NotForShareGroups {
+        group: String,
+        field: &'static str,
+    },
+    /// Share-group settings outside their ranges.
+    ShareSettings {
+        group: String,
+        lock_duration_ms: u64,
+        delivery_count_limit: u32,
+        max_record_locks: u32,
+    },
+    PoisonPerMille {
+        producer: String,
+        poison_per_mille: u32,
+    },
     /// A duration the engine turns into microseconds, above `MAX_DURATION`
     /// (Kafka's int maximum): `owner` is "cluster", "producer p", "group g" or an action.
     TooLong {
@@ -293,6 +314,21 @@ impl Template for ScenarioError {
             GroupSessionTimeout { group, .. } => ("group {0}: session_timeout_ms must exceed heartbeat_interval_ms (> 0)", vec![s(group)]),
             GroupIntervalsZero { group } => ("group {0}: max_poll_records and the intervals must be positive", vec![s(group)]),
             ConsumerRate { group, .. } => ("group {0}: records_per_sec_per_member above 10000000", vec![s(group)]),
+            ShareFieldNeedsShare { group, field } => ("group {0}: {1} needs protocol \"share\"", vec![s(group), s(field)]),
+            NotForShareGroups { group, field } => ("group {0}: share groups do not support {1}", vec![s(group), s(field)]),
+            ShareSettings {
+                group,
+                lock_duration_ms,
+                delivery_count_limit,
+                max_record_locks,
+            } => (
+                "group {0}: share_record_lock_duration_ms must be 1000..=3600000 (got {1}), share_delivery_count_limit 2..=10 (got {2}), share_partition_max_record_locks 100..=10000 (got {3})",
+                vec![s(group), s(lock_duration_ms), s(delivery_count_limit), s(max_record_locks)],
+            ),
+            PoisonPerMille { producer, poison_per_mille } => (
+                "producer {0}: poison_per_mille must be at most 1000 (got {1})",
+                vec![s(producer), s(poison_per_mille)],
+            ),
             TooLong { owner, field, value } => ("{0}: {1} must be at most 2147483647, got {2}", vec![s(owner), s(field), s(value)]),
             NoSuchBroker { broker, brokers } => ("broker {0} does not exist (brokers are 0..{1})", vec![s(broker), s(&brokers.saturating_sub(1))]),
             NoSuchController { controller, controllers } => (

@@ -60,6 +60,9 @@ pub enum GroupProtocol {
     Classic,
     /// KIP-848: server-side assignor, incremental reconciliation through heartbeats.
     Consumer,
+    /// KIP-932 share group ("queues for Kafka"): members share partitions and
+    /// acknowledge records one by one; no offsets, no order.
+    Share,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -134,7 +137,22 @@ pub struct GroupConfig {
     pub model_cost_us: Option<u64>,
     #[serde(default, skip_serializing_if = "IsolationLevel::is_default")]
     pub isolation_level: IsolationLevel,
+    /// Share groups: the group's `share.record.lock.duration.ms` (Kafka's broker
+    /// default `group.share.record.lock.duration.ms`, 30000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_record_lock_duration_ms: Option<u64>,
+    /// Share groups: `share.delivery.count.limit` (default 5, Kafka's range 2..=10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_delivery_count_limit: Option<u32>,
+    /// Share groups: `share.partition.max.record.locks` (default 2000, Kafka's range 100..=10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_partition_max_record_locks: Option<u32>,
 }
+
+/// Kafka's share-group defaults (`ShareGroupConfig`, 4.2).
+pub const SHARE_RECORD_LOCK_DURATION_MS: u64 = 30_000;
+pub const SHARE_DELIVERY_COUNT_LIMIT: u32 = 5;
+pub const SHARE_PARTITION_MAX_RECORD_LOCKS: u32 = 2_000;
 
 /// What a group's members do with each record (issue 8: ML on the cluster).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -191,6 +209,9 @@ impl Default for GroupConfig {
             processor: None,
             model_cost_us: None,
             isolation_level: IsolationLevel::ReadUncommitted,
+            share_record_lock_duration_ms: None,
+            share_delivery_count_limit: None,
+            share_partition_max_record_locks: None,
         }
     }
 }
@@ -217,12 +238,29 @@ impl GroupConfig {
             (Some(a), _) => a,
             (None, GroupProtocol::Classic) => "range",
             (None, GroupProtocol::Consumer) => "uniform",
+            (None, GroupProtocol::Share) => "simple",
         }
+    }
+
+    pub fn is_share(&self) -> bool {
+        self.protocol == GroupProtocol::Share
+    }
+
+    pub fn share_lock_duration_ms(&self) -> u64 {
+        self.share_record_lock_duration_ms.unwrap_or(SHARE_RECORD_LOCK_DURATION_MS)
+    }
+
+    pub fn share_delivery_limit(&self) -> u32 {
+        self.share_delivery_count_limit.unwrap_or(SHARE_DELIVERY_COUNT_LIMIT)
+    }
+
+    pub fn share_max_record_locks(&self) -> u32 {
+        self.share_partition_max_record_locks.unwrap_or(SHARE_PARTITION_MAX_RECORD_LOCKS)
     }
 
     /// Eager assignors revoke everything at the start of a rebalance.
     pub fn cooperative(&self) -> bool {
-        self.protocol == GroupProtocol::Consumer || self.assignor_name() == "cooperative-sticky"
+        self.protocol != GroupProtocol::Classic || self.assignor_name() == "cooperative-sticky"
     }
 }
 
@@ -386,6 +424,16 @@ pub struct ProducerConfig {
     /// `transaction.timeout.ms`: the coordinator aborts a transaction open longer.
     #[serde(default = "producer_default::transaction_timeout_ms", skip_serializing_if = "is_default_transaction_timeout_ms")]
     pub transaction_timeout_ms: u64,
+    /// Per mille of records a share group's processor always fails on: it
+    /// acknowledges them RELEASE, so they come back until the delivery count
+    /// limit archives them (`crate::kafka::share::is_poison` picks which).
+    /// Other groups read them like any record.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub poison_per_mille: u32,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// Kafka 4.0's producer defaults; `id` and `topic` are required in a file.
@@ -412,6 +460,7 @@ impl Default for ProducerConfig {
             transactional_id: None,
             transaction_ms: 100,
             transaction_timeout_ms: 60_000,
+            poison_per_mille: 0,
         }
     }
 }
@@ -626,6 +675,7 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
     let valid: &'static [&'static str] = match g.protocol {
         GroupProtocol::Classic => &["range", "roundrobin", "sticky", "cooperative-sticky"],
         GroupProtocol::Consumer => &["uniform", "range"],
+        GroupProtocol::Share => &["simple"],
     };
     if !valid.contains(&g.assignor_name()) {
         return Err(E::Assignor {
@@ -645,6 +695,7 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
     if g.max_poll_records == 0 || g.max_poll_interval_ms == 0 || g.auto_commit_interval_ms == 0 || g.group_consumer_heartbeat_interval_ms == 0 {
         return Err(E::GroupIntervalsZero { group: group() });
     }
+    validate_share_settings(g)?;
     if g.records_per_sec_per_member > 10_000_000 {
         return Err(E::ConsumerRate {
             group: group(),
@@ -665,6 +716,40 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
     )
 }
 
+/// Share-group settings: only on share groups, within Kafka's ranges (the lock
+/// duration may be shorter than Kafka's 15 s minimum, so lessons can show expiry).
+fn validate_share_settings(g: &GroupConfig) -> Result<(), ScenarioError> {
+    use ScenarioError as E;
+    let group = || g.id.clone();
+    let share_fields = [
+        ("share_record_lock_duration_ms", g.share_record_lock_duration_ms.is_some()),
+        ("share_delivery_count_limit", g.share_delivery_count_limit.is_some()),
+        ("share_partition_max_record_locks", g.share_partition_max_record_locks.is_some()),
+    ];
+    if !g.is_share() {
+        if let Some(&(field, _)) = share_fields.iter().find(|f| f.1) {
+            return Err(E::ShareFieldNeedsShare { group: group(), field });
+        }
+        return Ok(());
+    }
+    if g.static_membership || g.processor.is_some() {
+        let field = if g.static_membership { "static_membership" } else { "processor" };
+        return Err(E::NotForShareGroups { group: group(), field });
+    }
+    let lock = g.share_lock_duration_ms();
+    let limit = g.share_delivery_limit();
+    let locks = g.share_max_record_locks();
+    if !(1_000..=3_600_000).contains(&lock) || !(2..=10).contains(&limit) || !(100..=10_000).contains(&locks) {
+        return Err(E::ShareSettings {
+            group: group(),
+            lock_duration_ms: lock,
+            delivery_count_limit: limit,
+            max_record_locks: locks,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn validate_producer(p: &ProducerConfig) -> Result<(), ScenarioError> {
     use ScenarioError as E;
     let producer = || p.id.clone();
@@ -681,6 +766,12 @@ pub(crate) fn validate_producer(p: &ProducerConfig) -> Result<(), ScenarioError>
         return Err(E::IdempotenceNeedsAcksAll {
             producer: producer(),
             acks: p.acks,
+        });
+    }
+    if p.poison_per_mille > 1_000 {
+        return Err(E::PoisonPerMille {
+            producer: producer(),
+            poison_per_mille: p.poison_per_mille,
         });
     }
     if p.records_per_sec > 10_000_000 {

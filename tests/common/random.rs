@@ -105,6 +105,42 @@ pub fn random_scenario(seed: u64, safe: bool) -> Value {
         let topic = format!("t{}", e.range(0, topics.len() as u64 - 1));
         actions.push(json!({"at_ms": e.range(1_000, 50_000), "action": "set_topic_config", "topic": topic, "min_insync_replicas": e.range(1, 3)}));
     }
+    // Now and then a share group (KIP-932), with poison records and its members'
+    // faults, drawn from a stream of its own: every other seed's scenario stays as it was.
+    let (mut groups, mut producers) = (groups, producers);
+    let mut sh = SimRng::stream(seed, "randomized-share");
+    if sh.chance_ppm(250_000) {
+        let topic = format!("t{}", sh.range(0, topics.len() as u64 - 1));
+        let members = sh.range(1, 6);
+        let mut g = json!({"id": "s0", "topics": [topic], "protocol": "share", "members": members,
+                           "records_per_sec_per_member": *pick(&mut sh, &[300u64, 3000]),
+                           "auto_offset_reset": *pick(&mut sh, &["earliest", "latest"])});
+        if sh.chance_ppm(500_000) {
+            g["share_record_lock_duration_ms"] = json!(*pick(&mut sh, &[3_000u64, 15_000]));
+        }
+        if sh.chance_ppm(500_000) {
+            g["share_delivery_count_limit"] = json!(sh.range(2, 5));
+        }
+        if sh.chance_ppm(300_000) {
+            g["share_partition_max_record_locks"] = json!(*pick(&mut sh, &[100u64, 500]));
+        }
+        if sh.chance_ppm(500_000) {
+            producers[0]["poison_per_mille"] = json!(*pick(&mut sh, &[1u64, 20, 200]));
+        }
+        for _ in 0..sh.range(0, 4) {
+            let m = sh.range(0, members - 1);
+            let mut a = match sh.range(0, 4) {
+                0 => json!({"action": "add_consumer", "group": "s0"}),
+                1 => json!({"action": "stop_consumer", "group": "s0", "member": m}),
+                2 => json!({"action": "kill_consumer", "group": "s0", "member": m}),
+                3 => json!({"action": "restart_consumer", "group": "s0", "member": m}),
+                _ => json!({"action": "pause_consumer", "group": "s0", "member": m, "for_ms": sh.range(1_000, 40_000)}),
+            };
+            a["at_ms"] = json!(sh.range(1_000, 50_000));
+            actions.push(a);
+        }
+        groups.push(g);
+    }
     // Heal and restart everything late, so the end state is comparable.
     actions.push(json!({"at_ms": 52_000, "action": "heal_network"}));
     for b in 0..brokers {

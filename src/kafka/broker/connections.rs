@@ -59,7 +59,11 @@ pub(super) enum Read {
 fn request_gen(msg: &BrokerMsg) -> Option<Option<u32>> {
     match msg {
         BrokerMsg::Produce(req) => Some(Some(req.conn)),
-        BrokerMsg::Fetch { .. } | BrokerMsg::ClientMetadata { .. } | BrokerMsg::ListOffsets { .. } | BrokerMsg::ConsumerFetch { .. } => Some(None),
+        BrokerMsg::Fetch { .. }
+        | BrokerMsg::ClientMetadata { .. }
+        | BrokerMsg::ListOffsets { .. }
+        | BrokerMsg::ConsumerFetch { .. }
+        | BrokerMsg::ShareFetch(_) => Some(None),
         _ => None,
     }
 }

@@ -7,12 +7,14 @@
 //! - `replication.rs`: follower fetches on both sides, the HW, ISR changes, metadata and roles
 //! - `clients.rs`: consumer fetches (long poll) and client metadata
 //! - `connections.rs`: one request at a time per client connection, in order
+//! - `share.rs`: share-partitions (KIP-932) on their partitions' leader
 
 mod clients;
 mod connections;
 pub mod coordinator;
 mod produce;
 mod replication;
+mod share;
 pub mod transactions;
 
 use crate::kafka::log::{Batch, Log};
@@ -24,6 +26,7 @@ use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
 use connections::Connections;
 use coordinator::{CommitPayload, Coordinator};
+use share::{ParkedShareFetch, ShareSlot};
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
@@ -196,6 +199,11 @@ pub struct Broker {
     controller_guess: u32,
     /// Client connections: requests are read one at a time per connection.
     conns: Connections,
+    /// Share-partitions this broker leads, by (group, partition); empty without share groups.
+    shares: BTreeMap<(u32, u32), ShareSlot>,
+    parked_share: Vec<ParkedShareFetch>,
+    /// When the pending acquisition-lock timer fires (0: none pending).
+    share_timer_at: Micros,
 }
 
 impl Broker {
@@ -252,6 +260,9 @@ impl Broker {
             controller: Some(0),
             controller_guess: 0,
             conns: Connections::default(),
+            shares: BTreeMap::new(),
+            parked_share: Vec::new(),
+            share_timer_at: 0,
         }
     }
 
@@ -371,6 +382,20 @@ impl Broker {
                 }
             }
             BrokerMsg::WriteTxnMarkersResponse { pid, epoch, results } => self.on_markers_written(ctx, pid, epoch, results),
+            BrokerMsg::ShareFetch(req) => {
+                if let Node::Consumer(c) = from {
+                    self.handle_share_fetch(ctx, c, *req);
+                }
+            }
+            BrokerMsg::WriteShareState { group, pidx, snapshot } => self.write_share_state(ctx, group, pidx, *snapshot),
+            BrokerMsg::ReadShareState { group, pidx, leader_epoch } => {
+                if let Node::Broker(b) = from {
+                    let state = self.read_share_state(group, pidx, leader_epoch);
+                    let done = self.service(ctx.now, 20);
+                    ctx.send_at(done, Node::Broker(b), Msg::Broker(BrokerMsg::ShareStateRead { group, pidx, state }));
+                }
+            }
+            BrokerMsg::ShareStateRead { group, pidx, state } => self.share_state_read(ctx, group, pidx, state),
         }
     }
 
@@ -392,9 +417,11 @@ impl Broker {
                 for parked in expired_consumers {
                     self.answer_consumer_fetch(ctx, parked.consumer, parked.req_id, parked.parts, None, parked.read_committed);
                 }
+                self.expire_parked_share(ctx);
                 self.arm_parked_timer(ctx);
             }
             Timer::ControlledShutdownTimeout if self.shutting_down => ctx.observe(Obs::Exit { stopped: true }),
+            Timer::ShareLockTimeout => self.share_lock_timeout(ctx),
             Timer::GroupTick => {
                 // The coordinator's clock: session expiry, join-phase timeouts.
                 let groups: Vec<u32> = self.coordinator.groups.keys().copied().collect();
@@ -522,6 +549,9 @@ impl Broker {
         self.coordinator.groups.clear();
         self.transactions = transactions::TxnCoordinator::default();
         self.verifying.clear();
+        self.shares.clear();
+        self.parked_share.clear();
+        self.share_timer_at = 0;
         for r in &mut self.replicas {
             r.role = Role::None;
             r.known = PartMeta::default();

@@ -72,6 +72,7 @@ impl Broker {
         });
         self.complete_waits(ctx, pidx);
         self.wake_consumers(ctx, pidx);
+        self.wake_share_fetches(ctx, pidx);
     }
 
     // ---- fetch: leader side ----------------------------------------------------
@@ -142,6 +143,7 @@ impl Broker {
             .iter()
             .map(|p| p.deadline)
             .chain(self.parked_consumers.iter().map(|p| p.deadline))
+            .chain(self.parked_share.iter().map(|p| p.deadline))
             .min()
         {
             self.parked_timer_at = first;
@@ -616,6 +618,7 @@ impl Broker {
             self.fail_waits(ctx, pidx);
             self.unload_groups(pidx);
             self.unload_txns(pidx);
+            self.drop_share_partitions(pidx);
         }
         let r = self.replica_mut(pidx).expect("checked");
         r.role = if meta.leader.is_some() { Role::Follower } else { Role::None };

@@ -123,8 +123,10 @@ impl Consumer {
 
     /// One fetch per leader broker for the assigned partitions we know where to read.
     pub(super) fn ensure_fetches(&mut self, ctx: &mut Ctx) {
+        if self.setup.cfg.is_share() {
+            return self.ensure_share_fetches(ctx);
+        }
         let now = ctx.now;
-        let brokers = self.setup.cluster.brokers();
         let max_records = u64::from(self.cfg().max_poll_records) * 4;
         if self.phase == Phase::Unjoined || self.buffered >= max_records {
             return;
@@ -150,14 +152,7 @@ impl Consumer {
         if !self.to_reset.is_empty() {
             self.request_resets(ctx);
         }
-        if self.want_metadata && self.meta_in_flight.is_none() {
-            let req_id = self.req();
-            self.meta_target += 1;
-            let target = self.meta_target % brokers;
-            self.meta_in_flight = Some((req_id, now, target));
-            let topics = self.setup.topics.to_vec();
-            ctx.send(Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
-        }
+        self.request_metadata(ctx);
         let wait = self.cfg().fetch_max_wait_ms * MS;
         let read_committed = self.cfg().isolation_level == IsolationLevel::ReadCommitted;
         for i in 0..self.fetch_plan.len() {
@@ -177,6 +172,18 @@ impl Consumer {
                     read_committed,
                 }),
             );
+        }
+    }
+
+    /// Asks a broker (the next one each time) where the leaders are, when needed.
+    pub(super) fn request_metadata(&mut self, ctx: &mut Ctx) {
+        if self.want_metadata && self.meta_in_flight.is_none() {
+            let req_id = self.req();
+            self.meta_target += 1;
+            let target = self.meta_target % self.setup.cluster.brokers();
+            self.meta_in_flight = Some((req_id, ctx.now, target));
+            let topics = self.setup.topics.to_vec();
+            ctx.send(Node::Broker(target), Msg::Broker(BrokerMsg::ClientMetadata { req_id, topics }));
         }
     }
 
@@ -220,6 +227,8 @@ impl Consumer {
                                 created_end_us: batch.created_us,
                                 producer: batch.producer,
                                 audit_seq: 0,
+                                delivery_count: 0,
+                                leader: b,
                             });
                             next = end;
                             continue;
@@ -233,6 +242,8 @@ impl Consumer {
                             created_end_us: batch.created_end_us,
                             producer: batch.producer,
                             audit_seq: batch.audit_seq + (from - batch.base_offset),
+                            delivery_count: 0,
+                            leader: b,
                         });
                         self.buffered += end - from;
                         next = end;

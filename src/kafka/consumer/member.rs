@@ -119,7 +119,8 @@ impl Consumer {
         let now = ctx.now;
         let cfg = self.setup.cfg.clone();
         let kip848 = cfg.protocol == GroupProtocol::Consumer;
-        let interval = if kip848 {
+        let share = cfg.protocol == GroupProtocol::Share;
+        let interval = if kip848 || share {
             cfg.group_consumer_heartbeat_interval_ms
         } else {
             cfg.heartbeat_interval_ms
@@ -143,9 +144,11 @@ impl Consumer {
         if self.poll_interval_expired(ctx) {
             return;
         }
-        if kip848 {
+        if kip848 || share {
             if self.coordinator.is_none() {
                 self.find_coordinator(ctx);
+            } else if share {
+                self.send_share_heartbeat(ctx);
             } else {
                 self.send_consumer_heartbeat(ctx);
             }
@@ -192,7 +195,12 @@ impl Consumer {
                 ctx.observe(Obs::note(Notable::Text(format!(
                     "consumer {label}: poll loop stalled past max.poll.interval.ms, leaving the group"
                 ))));
-                let req = if kip848 {
+                let req = if cfg.protocol == GroupProtocol::Share {
+                    GroupRequest::ShareHeartbeat {
+                        member_id,
+                        member_epoch: LEAVE_EPOCH,
+                    }
+                } else if kip848 {
                     GroupRequest::ConsumerHeartbeat {
                         member_id,
                         member_epoch: LEAVE_EPOCH,

@@ -7,11 +7,13 @@
 //!   membership) and offset commits;
 //! - `kip848.rs`: the `consumer` protocol's heartbeats and reconciliation;
 //! - `fetch.rs`: positions (committed offsets, `auto.offset.reset`), one fetch per
-//!   leader broker, metadata.
+//!   leader broker, metadata;
+//! - `share.rs`: share groups (KIP-932): ShareFetch with acknowledgements.
 
 mod fetch;
 mod kip848;
 mod member;
+mod share;
 
 use crate::kafka::group::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use crate::kafka::obs::{Delivery, ErrorKind, Obs};
@@ -58,6 +60,9 @@ struct Chunk {
     /// a record's identity, from which `crate::ml` derives its content.
     producer: u32,
     audit_seq: u64,
+    /// Share groups: the records' delivery count and the leader that handed them out.
+    delivery_count: u16,
+    leader: u32,
 }
 
 /// An offset commit awaiting its answer: (request id, sent at, offsets sent).
@@ -72,6 +77,8 @@ pub struct ConsumerSetup {
     pub topics: Rc<Vec<u32>>,
     /// The application's model cost per record (`crate::ml`), microseconds.
     pub cost_us: u64,
+    /// `poison_per_mille` of each producer, by producer index (share groups fail on those records).
+    pub poison: Rc<Vec<u32>>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +139,8 @@ pub struct Consumer {
     /// assignment, the leaders or the known positions change.
     fetch_plan: Vec<(u32, Vec<u32>)>,
     plan_dirty: bool,
+    /// Share groups: acknowledgements and share sessions.
+    share: share::ShareClient,
 }
 
 impl Consumer {
@@ -179,6 +188,7 @@ impl Consumer {
             meta_target: number,
             fetch_plan: Vec::new(),
             plan_dirty: true,
+            share: share::ShareClient::default(),
         }
     }
 
@@ -323,11 +333,18 @@ impl Consumer {
                 }
                 self.ensure_fetches(ctx);
             }
+            ConsumerMsg::ConsumerHeartbeatDone(h) if self.cfg().is_share() => self.on_share_heartbeat(ctx, h.member_id, h.member_epoch, h.assignment, h.error),
             ConsumerMsg::ConsumerHeartbeatDone(h) => self.on_consumer_heartbeat(ctx, h.member_id, h.member_epoch, h.assignment, h.error),
+            ConsumerMsg::ShareFetched { req_id, parts } => {
+                let Node::Broker(b) = from else { return };
+                self.on_share_fetched(ctx, b, req_id, parts);
+            }
             ConsumerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
                 self.fetches.remove(&b);
                 self.listing.remove(&b);
+                // Acknowledgements for a dead leader are lost: its successor hands the records out again.
+                self.share.pending.remove(&b);
                 self.want_metadata = true;
                 if self.meta_in_flight.is_some_and(|m| m.2 == b) {
                     self.meta_in_flight = None;
@@ -383,6 +400,18 @@ impl Consumer {
             self.schedule_poll(ctx, POLL_TIMEOUT);
             return;
         }
+        if cfg.protocol == GroupProtocol::Share {
+            if self.phase == Phase::Unjoined {
+                self.phase = Phase::Joining;
+                self.send_share_heartbeat(ctx);
+            }
+            // Implicit acknowledgement: what the last poll returned is done.
+            self.acknowledge_delivered();
+            let delivered = self.deliver(ctx, u64::from(cfg.max_poll_records));
+            self.ensure_share_fetches(ctx);
+            self.after_poll(ctx, delivered);
+            return;
+        }
         if cfg.protocol == GroupProtocol::Consumer {
             // KIP-848: joining is a heartbeat with member epoch 0; no barrier.
             if self.phase == Phase::Unjoined {
@@ -412,6 +441,11 @@ impl Consumer {
         }
         let delivered = self.deliver(ctx, u64::from(cfg.max_poll_records));
         self.ensure_fetches(ctx);
+        self.after_poll(ctx, delivered);
+    }
+
+    /// The next poll: soon when nothing came, else once the application is done.
+    fn after_poll(&mut self, ctx: &mut Ctx, delivered: u64) {
         if delivered == 0 {
             self.waiting_data = true;
             self.schedule_poll(ctx, POLL_TIMEOUT);
@@ -454,7 +488,11 @@ impl Consumer {
                 self.buffer.pop_front();
             }
             self.buffered -= take;
-            self.consumed.insert(chunk.pidx, chunk.offset + take);
+            if chunk.delivery_count > 0 {
+                self.share_processed(chunk.leader, chunk.pidx, chunk.offset, take, chunk.producer, chunk.audit_seq);
+            } else {
+                self.consumed.insert(chunk.pidx, chunk.offset + take);
+            }
             left -= take;
             done += take;
             let _ = now;
@@ -471,6 +509,7 @@ impl Consumer {
                 created_to: next_created,
                 index_in_poll: done - take,
                 rate: self.rate,
+                delivery_count: chunk.delivery_count,
             })));
         }
         done
@@ -485,6 +524,11 @@ impl Consumer {
     /// Clean shutdown: commit, then LeaveGroup unless static.
     pub fn stop(&mut self, ctx: &mut Ctx) {
         if self.state != ConsumerState::Running {
+            return;
+        }
+        if self.cfg().is_share() {
+            self.stop_share(ctx);
+            self.end(ConsumerState::Stopped);
             return;
         }
         // close() commits synchronously and only then leaves: the leave departs

@@ -61,11 +61,7 @@ impl Broker {
             self.reply(ctx, consumer, msg);
             return;
         }
-        // A group nobody wrote about yet starts empty here.
-        if !self.coordinator.groups.contains_key(&g) {
-            let info = self.cluster.groups[g as usize].clone();
-            self.coordinator.groups.insert(g, super::Group::new(g, info));
-        }
+        self.ensure_group(g);
         match req {
             GroupRequest::FindCoordinator { .. } => {}
             GroupRequest::Join {
@@ -114,6 +110,15 @@ impl Broker {
                 owned,
             } => self.handle_consumer_heartbeat(ctx, consumer, g, member_id, member_epoch, instance_id, owned),
             GroupRequest::OffsetFetch { req_id, partitions } => self.handle_offset_fetch(ctx, consumer, g, req_id, partitions),
+            GroupRequest::ShareHeartbeat { member_id, member_epoch } => self.handle_share_heartbeat(ctx, consumer, g, member_id, member_epoch),
+        }
+    }
+
+    /// A group nobody wrote about yet starts empty here.
+    pub(super) fn ensure_group(&mut self, g: u32) {
+        if !self.coordinator.groups.contains_key(&g) {
+            let info = self.cluster.groups[g as usize].clone();
+            self.coordinator.groups.insert(g, super::Group::new(g, info));
         }
     }
 
@@ -542,9 +547,10 @@ impl Broker {
     /// The coordinator's clock: session expiry and join-phase timeouts.
     pub(crate) fn group_tick(&mut self, ctx: &mut Ctx, g: u32) {
         let now = ctx.now;
-        if self.coordinator.group(g).info.cfg.protocol == GroupProtocol::Consumer {
-            self.expire_848_members(ctx, g);
-            return;
+        match self.coordinator.group(g).info.cfg.protocol {
+            GroupProtocol::Consumer => return self.expire_848_members(ctx, g),
+            GroupProtocol::Share => return self.expire_share_members(ctx, g),
+            GroupProtocol::Classic => {}
         }
         let expired: Vec<String> = {
             let grp = self.coordinator.group(g);

@@ -12,8 +12,10 @@ use crate::kafka::log::{Batch, TxnMark};
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Appended, Obs};
 use crate::kafka::records::{GroupSnapshot, MemberSnapshot, Record};
+use crate::kafka::share::ShareSnapshot;
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 impl Broker {
@@ -85,6 +87,7 @@ impl Broker {
         let Some(r) = self.replica(pidx) else { return };
         let mut snapshots: Vec<(u32, &GroupSnapshot)> = Vec::new();
         let mut offsets: Vec<(u32, u32, u64)> = Vec::new();
+        let mut shares: BTreeMap<(u32, u32), &ShareSnapshot> = BTreeMap::new();
         for b in &r.log.batches {
             match b.payload.as_deref() {
                 Some(Record::GroupMetadata(s)) => match snapshots.iter_mut().find(|e| e.0 == s.group) {
@@ -92,6 +95,9 @@ impl Broker {
                     None => snapshots.push((s.group, s)),
                 },
                 Some(Record::OffsetCommit { group, offsets: o }) => offsets.extend(o.iter().map(|&(p, off)| (*group, p, off))),
+                Some(Record::ShareState { group, pidx, snapshot }) => {
+                    shares.insert((*group, *pidx), snapshot);
+                }
                 Some(Record::TxnState(_)) | None => {}
             }
         }
@@ -103,7 +109,8 @@ impl Broker {
             }
             let snapshot = snapshots.iter().find(|e| e.0 == g).map(|e| e.1);
             let commits: Vec<(u32, u64)> = offsets.iter().filter(|e| e.0 == g).map(|e| (e.1, e.2)).collect();
-            if snapshot.is_none() && commits.is_empty() {
+            let share_state: BTreeMap<u32, ShareSnapshot> = crate::sim::map_from(shares.range((g, 0)..=(g, u32::MAX)).map(|(&(_, p), s)| (p, (*s).clone())));
+            if snapshot.is_none() && commits.is_empty() && share_state.is_empty() {
                 continue;
             }
             let mut grp = Group::new(g, info.clone());
@@ -128,6 +135,7 @@ impl Broker {
             for (p, o) in commits {
                 grp.offsets.insert(p, o);
             }
+            grp.share_state = share_state;
             grp.last_cause = Some("coordinator_moved");
             loaded.push(grp);
         }

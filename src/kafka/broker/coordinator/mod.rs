@@ -16,9 +16,11 @@ mod classic;
 mod kip848;
 mod load;
 mod offsets;
+mod share;
 
 pub(crate) use crate::kafka::group::{assignor_input, global_assignment, GroupState, COMMIT_WRITER};
 
+use crate::kafka::share::ShareSnapshot;
 use crate::kafka::types::GroupInfo;
 use crate::sim::Micros;
 use std::collections::BTreeMap;
@@ -98,6 +100,11 @@ pub struct Group {
     /// Partition -> (commits accepted but not yet replicated, the latest one's
     /// deadline). An OffsetFetch for such a partition is answered UNSTABLE_OFFSET_COMMIT.
     pub pending_commits: BTreeMap<u32, (u32, Micros)>,
+    /// Share groups: each share-partition's persisted state (the share
+    /// coordinator's part, kept by the group's coordinator here).
+    pub share_state: BTreeMap<u32, ShareSnapshot>,
+    /// The newest share-partition leader epoch seen per partition: older writes are fenced.
+    pub share_fence: BTreeMap<u32, i32>,
 }
 
 impl Group {
@@ -120,6 +127,8 @@ impl Group {
             last_cause: None,
             target: BTreeMap::new(),
             pending_commits: BTreeMap::new(),
+            share_state: BTreeMap::new(),
+            share_fence: BTreeMap::new(),
         }
     }
 
