@@ -56,6 +56,7 @@ impl Simulation {
                             broker: b,
                             leo: r.log.leo,
                             hw: r.log.hw,
+                            lso: r.log.lso(),
                             log_start: r.log.log_start,
                             role: r.role,
                             in_isr: meta.isr.contains(&b),
@@ -90,6 +91,11 @@ impl Simulation {
                     records_per_sec: p.cfg.records_per_sec,
                     in_flight: p.in_flight_requests(),
                     queued_batches: p.queued_batches(),
+                    transaction: p.txn.as_ref().map(|t| TxnView {
+                        transactional_id: p.cfg.transactional_id.clone().unwrap_or_default(),
+                        epoch: t.epoch,
+                        state: if p.alive { t.state_name() } else { "dead" },
+                    }),
                 })
                 .collect(),
             groups: (0..self.cluster.groups.len()).map(|i| self.group_view(i)).collect(),
@@ -253,6 +259,8 @@ pub struct ReplicaView {
     pub broker: u32,
     pub leo: u64,
     pub hw: u64,
+    /// The last stable offset: read_committed consumers read below it.
+    pub lso: u64,
     pub log_start: u64,
     pub role: crate::kafka::types::Role,
     pub in_isr: bool,
@@ -266,4 +274,13 @@ pub struct ProducerView {
     pub records_per_sec: u64,
     pub in_flight: u32,
     pub queued_batches: u32,
+    /// A transactional producer's id, epoch and where it is in its transaction.
+    pub transaction: Option<TxnView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TxnView {
+    pub transactional_id: String,
+    pub epoch: u16,
+    pub state: &'static str,
 }

@@ -219,6 +219,9 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                                 </select>
                             </label>
                             <span class="muted">{ " " }{ trf("in flight {0} · queued batches {1}", &[p.in_flight.to_string(), p.queued_batches.to_string()]) }</span>
+                            if let Some(t) = &p.transaction {
+                                <span class="muted">{ " · " }{ trf("transactional id {0} · epoch {1} · {2}", &[t.transactional_id.clone(), t.epoch.to_string(), tr(t.state)]) }</span>
+                            }
                         </div>
                     }
                 }) }

@@ -49,7 +49,10 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, broker_down: b
     let leader = p.leader == Some(r.broker);
     let stale = leader && broker_down;
     let width = |v: u64| if max_leo == 0 { 0.0 } else { 100.0 * v as f64 / max_leo as f64 };
-    let committed = width(r.hw);
+    // Below the LSO: stable; LSO..HW: committed but held back by an open transaction.
+    let lso = r.lso.min(r.hw);
+    let committed = width(lso);
+    let unstable = width(r.hw - lso);
     let uncommitted = width(r.leo.saturating_sub(r.hw));
     let state = if stale {
         "leader (broker down, not yet fenced)"
@@ -74,6 +77,7 @@ fn replica_chip(p: &PartitionView, r: &ReplicaView, max_leo: u64, broker_down: b
             <span class="rname">{ format!("{}-{}", p.topic, p.partition) }</span>
             <span class="logbar" aria-hidden="true">
                 <span class="committed" style={format!("width:{committed:.1}%")}></span>
+                if unstable > 0.0 { <span class="unstable" style={format!("width:{unstable:.1}%")}></span> }
                 <span class="uncommitted" style={format!("width:{uncommitted:.1}%")}></span>
             </span>
         </button>
@@ -245,10 +249,10 @@ fn partition_details(parts: &[&PartitionView], selected: &Option<Selection>, lin
                 tr("eligible leader replicas off (Kafka 4.0): the last ISR member stays in the ISR")
             } }</div>
             <table>
-                <tr><th>{ tr("broker") }</th><th>{ tr("role") }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ tr("log start") }</th></tr>
+                <tr><th>{ tr("broker") }</th><th>{ tr("role") }</th><th>{ "LEO" }</th><th>{ "HW" }</th><th>{ "LSO" }</th><th>{ tr("log start") }</th></tr>
                 { for p.replicas.iter().map(|r| html! {
                     <tr><td>{ r.broker }</td><td>{ tr(if p.leader == Some(r.broker) { "leader" } else if r.in_isr { "in ISR" } else if r.in_elr { "eligible (ELR)" } else { "out of sync" }) }</td>
-                        <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.log_start }</td></tr>
+                        <td>{ r.leo }</td><td>{ r.hw }</td><td>{ r.lso }</td><td>{ r.log_start }</td></tr>
                 }) }
             </table>
             <button class="mini" onclick={link.callback(|_| Msg::select(None))}>{ tr("close") }</button>

@@ -141,6 +141,33 @@ pub fn random_scenario(seed: u64, safe: bool) -> Value {
         }
         groups.push(g);
     }
+    // Now and then a transactional producer (and read_committed groups), with
+    // aborts, a dead or paused producer, a new instance fencing the old one, drawn
+    // from a stream of its own: every other seed's scenario stays as it was.
+    let mut tx = SimRng::stream(seed, "randomized-transactions");
+    if tx.chance_ppm(250_000) {
+        let p = &mut producers[0];
+        p["transactional_id"] = json!("tx0");
+        p["acks"] = json!("all");
+        p["enable_idempotence"] = json!(true);
+        p["transaction_ms"] = json!(*pick(&mut tx, &[20u64, 100, 500]));
+        p["transaction_timeout_ms"] = json!(*pick(&mut tx, &[5_000u64, 60_000]));
+        for g in groups.iter_mut().filter(|g| g["protocol"] != "share") {
+            if tx.chance_ppm(600_000) {
+                g["isolation_level"] = json!("read_committed");
+            }
+        }
+        for _ in 0..tx.range(0, 4) {
+            let mut a = match tx.range(0, 3) {
+                0 => json!({"action": "abort_transaction", "producer": "p0"}),
+                1 => json!({"action": "kill_producer", "producer": "p0"}),
+                2 => json!({"action": "restart_producer", "producer": "p0"}),
+                _ => json!({"action": "pause_producer", "producer": "p0", "for_ms": tx.range(500, 20_000)}),
+            };
+            a["at_ms"] = json!(tx.range(1_000, 50_000));
+            actions.push(a);
+        }
+    }
     // Heal and restart everything late, so the end state is comparable.
     actions.push(json!({"at_ms": 52_000, "action": "heal_network"}));
     for b in 0..brokers {
