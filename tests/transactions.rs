@@ -144,3 +144,17 @@ fn transactional_settings_are_checked() {
     let e = Scenario::from_json(&s.to_string()).unwrap_err().to_string();
     assert!(e.contains("no transactional_id"), "{e}");
 }
+
+#[test]
+fn a_coordinator_that_takes_over_a_prepared_commit_reports_the_decision() {
+    // Randomized seed 1247: the coordinator wrote PrepareCommit and lost its
+    // partition before it saw the write replicated; the next coordinator loaded it
+    // and wrote the markers, but the decision was reported by nobody, so the
+    // checker took the committed records read_committed consumers got for records
+    // of a transaction never committed (read_committed_sees_committed).
+    let s = Scenario::from_json(r#"{"actions":[{"action":"heal_network","at_ms":39220},{"action":"partition_network","at_ms":1953,"from":["c0"],"one_way":false,"to":[0,0]},{"action":"heal_network","at_ms":37123},{"action":"set_consumer_rate","at_ms":5081,"group":"g0","member":2,"records_per_sec":364},{"action":"set_consumer_rate","at_ms":44659,"group":"g0","member":2,"records_per_sec":187},{"action":"kill_consumer","at_ms":16731,"group":"g0","member":2},{"action":"kill_broker","at_ms":29134,"broker":2},{"action":"kill_broker","at_ms":16324,"broker":4},{"action":"stop_consumer","at_ms":33015,"group":"g0","member":2},{"action":"kill_broker","at_ms":41928,"broker":3},{"action":"pause_producer","at_ms":26299,"for_ms":6504,"producer":"p0"},{"action":"pause_producer","at_ms":44541,"for_ms":13168,"producer":"p0"},{"action":"restart_producer","at_ms":32129,"producer":"p0"},{"action":"heal_network","at_ms":52000},{"action":"restart_broker","at_ms":52000,"broker":0},{"action":"restart_broker","at_ms":52000,"broker":1},{"action":"restart_broker","at_ms":52000,"broker":2},{"action":"restart_broker","at_ms":52000,"broker":3},{"action":"restart_broker","at_ms":52000,"broker":4},{"action":"restart_controller","at_ms":52000,"controller":"c0"}],"cluster":{"brokers":5,"controllers":1,"eligible_leader_replicas_enable":false,"unclean_leader_election_enable":false},"duration_ms":60000,"groups":[{"assignor":"sticky","auto_offset_reset":"earliest","enable_auto_commit":true,"id":"g0","isolation_level":"read_committed","max_poll_interval_ms":15000,"members":3,"protocol":"classic","records_per_sec_per_member":3000,"session_timeout_ms":10000,"static_membership":false,"topics":["t0"]}],"producers":[{"acks":"all","enable_idempotence":true,"id":"p0","keys":10,"linger_ms":20,"records_per_sec":1490,"topic":"t0","transaction_ms":20,"transaction_timeout_ms":5000,"transactional_id":"tx0"}],"seed":1247,"topics":[{"min_insync_replicas":1,"name":"t0","partitions":2,"replication_factor":3}]}"#).expect("valid scenario");
+    let mut sim = Simulation::new(&s);
+    let v = at(&mut sim, 60_000);
+    assert_eq!(v["aborted_records_read"]["g0"], 0);
+    assert_eq!(v["transactions"]["fenced"], 1, "{}", v["transactions"]);
+}

@@ -470,6 +470,17 @@ impl Broker {
                 continue;
             }
             preparing |= s.state.is_prepare();
+            if s.state.is_prepare() {
+                // Decided by the coordinator before (which may not have seen its write
+                // replicated): this one finishes it.
+                ctx.observe(Obs::TxnEnded(TxnEnd {
+                    txn,
+                    pid: s.pid,
+                    data_epoch: s.data_epoch,
+                    commit: s.state == TxnState::PrepareCommit,
+                    cause: None,
+                }));
+            }
             let id = self.cluster.txn_ids[txn as usize].id.clone();
             ctx.observe(Obs::note(Notable::Text(format!(
                 "transactional id {id}: coordinator moved to broker {} ({})",
