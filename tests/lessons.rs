@@ -87,3 +87,58 @@ fn lesson_9_slow_consumer_times_match_the_text() {
         .expect("second round");
     assert!(near(back, 45_000), "{h:?}");
 }
+
+fn summary_at(sim: &mut Simulation, t: Micros) -> serde_json::Value {
+    sim.run_until(t);
+    let s = kafka_sim::report::summary(sim);
+    assert_eq!(s["invariant_violations"], serde_json::json!([]), "{s}");
+    s
+}
+
+#[test]
+fn lesson_15_read_committed_figures_match_the_text() {
+    let l = lesson("read-committed");
+    let mut sim = Simulation::new(&l.scenario);
+    let s = summary_at(&mut sim, at(&l, 1));
+    assert_eq!(s["transactions"]["aborted"], 1, "step 2: one abort by 10.5 s");
+    let s = summary_at(&mut sim, at(&l, 2));
+    assert_eq!(s["transactions"]["aborted"], 3);
+    assert_eq!(s["aborted_records_read"]["dashboard"], 479, "step 3 names 479");
+    assert_eq!(s["aborted_records_read"]["ledger"], 0);
+}
+
+#[test]
+fn lesson_16_zombie_is_fenced_when_it_wakes() {
+    let l = lesson("zombie-fencing");
+    let mut sim = Simulation::new(&l.scenario);
+    let s = summary_at(&mut sim, at(&l, 1));
+    assert_eq!(s["transactions"]["aborted"], 1, "step 2: the new instance aborted the old one's transaction");
+    assert_eq!(s["transactions"]["fenced"], 0);
+    let s = summary_at(&mut sim, 20_400 * MS);
+    assert_eq!(s["transactions"]["fenced"], 0, "still asleep");
+    let s = summary_at(&mut sim, at(&l, 2));
+    assert_eq!(s["transactions"]["fenced"], 1, "step 3: fenced once it wakes at 20.5 s");
+    assert_eq!(s["aborted_records_read"]["case-management"], 0);
+}
+
+#[test]
+fn lesson_17_hanging_transaction_times_match_the_text() {
+    let l = lesson("hanging-transaction");
+    let mut sim = Simulation::new(&l.scenario);
+    summary_at(&mut sim, at(&l, 0));
+    // Lag counts from the committed offset, committed every 5 s (enable.auto.commit):
+    // keeping up at 1,500 records a second is a lag below 7,500.
+    assert!(sim.group_lag(0) < 9_000 && sim.group_lag(1) < 9_000, "step 1: both keep up");
+    summary_at(&mut sim, at(&l, 1));
+    // 30 s of clicks (500/s) since 10.2 s, all past the stuck LSO.
+    assert!(sim.group_lag(0) > 14_000, "step 2: trainer falls behind: {}", sim.group_lag(0));
+    assert!(sim.group_lag(1) < 9_000, "monitor reads on: {}", sim.group_lag(1));
+    let s = summary_at(&mut sim, 79_000 * MS);
+    assert_eq!(s["transactions"]["timed_out"], 0, "not before 80 s");
+    let s = summary_at(&mut sim, 81_000 * MS);
+    assert_eq!(s["transactions"]["timed_out"], 1, "step 3: aborted at 80 s");
+    let s = summary_at(&mut sim, at(&l, 2));
+    assert!(sim.group_lag(0) < 9_000, "trainer caught up: {}", sim.group_lag(0));
+    assert_eq!(s["aborted_records_read"]["monitor"], 100, "step 3 names 100");
+    assert_eq!(s["aborted_records_read"]["trainer"], 0);
+}
