@@ -7,6 +7,7 @@
 //! Partitions are the simulator's global indices; members come in id order,
 //! which decides ties (Kafka's own order is its member map's).
 
+use crate::sim::SortSmall;
 use std::collections::BTreeMap;
 
 /// The target assignment: member id -> partitions, ascending. `current` is each
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 pub fn assign(partitions: &[u32], current: &BTreeMap<String, Vec<u32>>) -> BTreeMap<String, Vec<u32>> {
     let members: Vec<&String> = current.keys().collect();
     let (m, p) = (members.len() as u64, partitions.len() as u64);
-    let mut out: BTreeMap<String, Vec<u32>> = members.iter().map(|id| ((*id).clone(), Vec::new())).collect();
+    let mut out: BTreeMap<String, Vec<u32>> = crate::sim::map_from(members.iter().map(|id| ((*id).clone(), Vec::new())));
     if m == 0 || p == 0 {
         return out;
     }
@@ -27,7 +28,7 @@ pub fn assign(partitions: &[u32], current: &BTreeMap<String, Vec<u32>>) -> BTree
         .map(|id| current[*id].iter().copied().filter(|q| partitions.contains(q)).collect())
         .collect();
     for h in &mut held {
-        h.sort_unstable();
+        h.sort_small();
         h.dedup();
     }
     let sharers = |held: &Vec<Vec<u32>>, q: u32| held.iter().filter(|h| h.contains(&q)).count() as u64;
@@ -73,7 +74,7 @@ pub fn assign(partitions: &[u32], current: &BTreeMap<String, Vec<u32>>) -> BTree
     }
     for (i, id) in members.iter().enumerate() {
         let mut h = std::mem::take(&mut held[i]);
-        h.sort_unstable();
+        h.sort_small();
         out.insert((*id).clone(), h);
     }
     out

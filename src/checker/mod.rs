@@ -186,7 +186,7 @@ impl Checker {
                 }
             }
             Obs::ProducerFenced { producer } => {
-                self.txns.fenced.insert(*producer);
+                self.txns.fenced.insert(*producer, ());
             }
             Obs::TxnRecordsDropped(n) => self.txns.dropped += n,
             Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => {

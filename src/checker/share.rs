@@ -16,7 +16,7 @@ type Held = BTreeMap<u64, (u64, u64)>;
 
 #[derive(Debug, Clone, Default)]
 pub struct ShareLocks {
-    held: BTreeMap<(u32, u32, u32), Held>,
+    held: crate::sim::VecMap<(u32, u32, u32), Held>,
 }
 
 /// Takes `first..end` out of the held ranges (splitting those it cuts).
@@ -50,7 +50,7 @@ impl ShareLocks {
                 inv.checks += 1;
                 let cfg = &cluster.groups[*group as usize].cfg;
                 let limit = cfg.share_delivery_limit();
-                let held = self.held.entry((*group, *pidx, *broker)).or_default();
+                let held = self.held.get_or_insert_with((*group, *pidx, *broker), Held::new);
                 let (topic, partition) = (cluster.topic_name(*pidx), cluster.part(*pidx).index);
                 for &(first, end, count) in ranges {
                     if u32::from(count) > limit {

@@ -8,7 +8,8 @@
 
 use super::audit::RangeSet;
 use crate::kafka::obs::TxnEnd;
-use std::collections::{BTreeMap, BTreeSet};
+use crate::sim::VecMap;
+use std::collections::BTreeMap;
 
 /// Audit-sequence ranges [from, to) with the transaction (pid, epoch) they were written in.
 type TxnRanges = Vec<(u64, u64, u32, u16)>;
@@ -17,21 +18,22 @@ type TxnRanges = Vec<(u64, u64, u32, u16)>;
 pub struct TxnAudit {
     /// (producer instance, partition) -> audit-sequence ranges with the
     /// transaction (pid, epoch) they were written in, in sequence order.
-    written: BTreeMap<(u32, u32), TxnRanges>,
+    written: VecMap<(u32, u32), TxnRanges>,
     /// (pid, epoch) -> committed?, and whether the coordinator ended it by timeout.
-    pub decided: BTreeMap<(u32, u16), (bool, bool)>,
-    pub fenced: BTreeSet<u32>,
+    pub decided: VecMap<(u32, u16), (bool, bool)>,
+    /// Producer instances fenced (as keys; the value is unused).
+    pub fenced: VecMap<u32, ()>,
     /// Records dropped unsent when transactions aborted or producers were fenced.
     pub dropped: u64,
     /// (group, producer instance, partition) -> audit sequences delivered.
-    delivered: BTreeMap<(u32, u32, u32), RangeSet>,
+    delivered: VecMap<(u32, u32, u32), RangeSet>,
 }
 
 impl TxnAudit {
     /// A leader or follower appended transactional records (the first append of a
     /// range names its transaction; replicas repeat it).
     pub fn appended(&mut self, instance: u32, pidx: u32, seq: u64, records: u64, pid: u32, epoch: u16) {
-        let list = self.written.entry((instance, pidx)).or_default();
+        let list = self.written.get_or_insert_with((instance, pidx), Vec::new);
         let end = seq + records;
         let i = list.partition_point(|r| r.1 <= seq);
         if list.get(i).is_some_and(|r| r.0 < end) {
@@ -61,7 +63,9 @@ impl TxnAudit {
     /// transaction not committed (yet) at this moment.
     pub fn delivered(&mut self, group: u32, instance: u32, pidx: u32, seq: u64, records: u64) -> u64 {
         let Some(list) = self.written.get(&(instance, pidx)) else { return 0 };
-        self.delivered.entry((group, instance, pidx)).or_default().insert(seq, seq + records);
+        self.delivered
+            .get_or_insert_with((group, instance, pidx), RangeSet::default)
+            .insert(seq, seq + records);
         let end = seq + records;
         let mut uncommitted = 0;
         for r in list.iter().skip(list.partition_point(|r| r.1 <= seq)) {
@@ -78,7 +82,7 @@ impl TxnAudit {
     /// Per group: records of aborted transactions its applications got.
     pub fn aborted_read(&self) -> BTreeMap<u32, u64> {
         let mut out: BTreeMap<u32, u64> = BTreeMap::new();
-        for (&(group, instance, pidx), got) in &self.delivered {
+        for (&(group, instance, pidx), got) in self.delivered.iter() {
             let Some(list) = self.written.get(&(instance, pidx)) else { continue };
             let mut aborted = RangeSet::default();
             for r in list {

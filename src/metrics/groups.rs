@@ -81,7 +81,7 @@ pub struct ShareReport {
     /// Records delivered with each delivery count (index 0 unused).
     pub by_delivery_count: Vec<u64>,
     /// Per partition, the offset ranges ever delivered (first -> end), merged.
-    seen: BTreeMap<u32, BTreeMap<u64, u64>>,
+    seen: crate::sim::VecMap<u32, BTreeMap<u64, u64>>,
 }
 
 /// Adds `first..end` to a set of disjoint ranges; returns how much of it was already there.
@@ -271,7 +271,7 @@ impl GroupReport {
             // No order: a redelivery is a record handed out before, wherever it is.
             let count = usize::from(d.delivery_count);
             s.delivered += d.records;
-            let again = add_range(s.seen.entry(d.pidx).or_default(), d.offset, d.offset + d.records);
+            let again = add_range(s.seen.get_or_insert_with(d.pidx, BTreeMap::new), d.offset, d.offset + d.records);
             s.redelivered += again;
             self.redelivered += again;
             *s.per_member.entry(d.consumer).or_default() += d.records;

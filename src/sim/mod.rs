@@ -8,12 +8,14 @@ mod outbox;
 mod queue;
 mod rng;
 mod sort;
+pub mod vecmap;
 
 pub use network::{Lane, Latency, Network, Node};
 pub use outbox::{Ctx, Effect, Outbox};
 pub use queue::EventQueue;
 pub use rng::{Fnv64, SimRng};
 pub use sort::{map_from, set_from, SortSmall};
+pub use vecmap::VecMap;
 
 /// Simulated time in microseconds since the start of the run.
 pub type Micros = u64;

@@ -200,7 +200,7 @@ pub struct Broker {
     /// Client connections: requests are read one at a time per connection.
     conns: Connections,
     /// Share-partitions this broker leads, by (group, partition); empty without share groups.
-    shares: BTreeMap<(u32, u32), ShareSlot>,
+    shares: crate::sim::VecMap<(u32, u32), ShareSlot>,
     parked_share: Vec<ParkedShareFetch>,
     /// When the pending acquisition-lock timer fires (0: none pending).
     share_timer_at: Micros,
@@ -260,7 +260,7 @@ impl Broker {
             controller: Some(0),
             controller_guess: 0,
             conns: Connections::default(),
-            shares: BTreeMap::new(),
+            shares: crate::sim::VecMap::default(),
             parked_share: Vec::new(),
             share_timer_at: 0,
         }

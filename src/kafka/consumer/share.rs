@@ -24,7 +24,7 @@ pub(super) struct ShareClient {
     /// next poll acknowledges them.
     pub delivered: Vec<(u32, Ack)>,
     /// Acknowledgements waiting for the next request to their leader.
-    pub pending: BTreeMap<u32, Vec<Ack>>,
+    pub pending: crate::sim::VecMap<u32, Vec<Ack>>,
     /// Leaders this member fetched from (its share sessions), closed on stop.
     pub sessions: BTreeSet<u32>,
 }
@@ -88,7 +88,7 @@ impl Consumer {
     /// The records the last poll returned are acknowledged now (implicit mode).
     pub(super) fn acknowledge_delivered(&mut self) {
         for (leader, ack) in std::mem::take(&mut self.share.delivered) {
-            push_ack(self.share.pending.entry(leader).or_default(), ack);
+            push_ack(self.share.pending.get_or_insert_with(leader, Vec::new), ack);
         }
     }
 
@@ -136,7 +136,7 @@ impl Consumer {
         }
         self.plan_dirty = false;
         self.request_metadata(ctx);
-        let brokers: BTreeSet<u32> = plan.keys().chain(self.share.pending.keys()).copied().collect();
+        let brokers = crate::sim::set_from(plan.keys().chain(self.share.pending.keys()).copied());
         let max_records = self.cfg().max_poll_records;
         let wait = self.cfg().fetch_max_wait_ms * MS;
         for b in brokers {
@@ -210,7 +210,7 @@ impl Consumer {
     /// session (the leaders release what this member still holds), leave.
     pub(super) fn stop_share(&mut self, ctx: &mut Ctx) {
         self.acknowledge_delivered();
-        let brokers: BTreeSet<u32> = self.share.sessions.iter().chain(self.share.pending.keys()).copied().collect();
+        let brokers = crate::sim::set_from(self.share.sessions.iter().chain(self.share.pending.keys()).copied());
         for b in brokers {
             let req_id = self.req();
             let req = ShareFetchRequest {

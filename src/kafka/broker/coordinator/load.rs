@@ -15,7 +15,6 @@ use crate::kafka::records::{GroupSnapshot, MemberSnapshot, Record};
 use crate::kafka::share::ShareSnapshot;
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 impl Broker {
@@ -87,7 +86,7 @@ impl Broker {
         let Some(r) = self.replica(pidx) else { return };
         let mut snapshots: Vec<(u32, &GroupSnapshot)> = Vec::new();
         let mut offsets: Vec<(u32, u32, u64)> = Vec::new();
-        let mut shares: BTreeMap<(u32, u32), &ShareSnapshot> = BTreeMap::new();
+        let mut shares: crate::sim::VecMap<(u32, u32), &ShareSnapshot> = crate::sim::VecMap::default();
         for b in &r.log.batches {
             match b.payload.as_deref() {
                 Some(Record::GroupMetadata(s)) => match snapshots.iter_mut().find(|e| e.0 == s.group) {
@@ -109,7 +108,10 @@ impl Broker {
             }
             let snapshot = snapshots.iter().find(|e| e.0 == g).map(|e| e.1);
             let commits: Vec<(u32, u64)> = offsets.iter().filter(|e| e.0 == g).map(|e| (e.1, e.2)).collect();
-            let share_state: BTreeMap<u32, ShareSnapshot> = crate::sim::map_from(shares.range((g, 0)..=(g, u32::MAX)).map(|(&(_, p), s)| (p, (*s).clone())));
+            let mut share_state: crate::sim::VecMap<u32, ShareSnapshot> = crate::sim::VecMap::default();
+            for (&(_, p), s) in shares.iter().filter(|(k, _)| k.0 == g) {
+                share_state.insert(p, (*s).clone());
+            }
             if snapshot.is_none() && commits.is_empty() && share_state.is_empty() {
                 continue;
             }

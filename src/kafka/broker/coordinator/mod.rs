@@ -102,9 +102,9 @@ pub struct Group {
     pub pending_commits: BTreeMap<u32, (u32, Micros)>,
     /// Share groups: each share-partition's persisted state (the share
     /// coordinator's part, kept by the group's coordinator here).
-    pub share_state: BTreeMap<u32, ShareSnapshot>,
+    pub share_state: crate::sim::VecMap<u32, ShareSnapshot>,
     /// The newest share-partition leader epoch seen per partition: older writes are fenced.
-    pub share_fence: BTreeMap<u32, i32>,
+    pub share_fence: crate::sim::VecMap<u32, i32>,
 }
 
 impl Group {
@@ -127,8 +127,8 @@ impl Group {
             last_cause: None,
             target: BTreeMap::new(),
             pending_commits: BTreeMap::new(),
-            share_state: BTreeMap::new(),
-            share_fence: BTreeMap::new(),
+            share_state: crate::sim::VecMap::default(),
+            share_fence: crate::sim::VecMap::default(),
         }
     }
 

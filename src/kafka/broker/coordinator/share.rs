@@ -164,7 +164,7 @@ impl Broker {
         }
         self.ensure_group(g);
         let grp = self.coordinator.group_mut(g);
-        let fence = grp.share_fence.entry(pidx).or_insert(leader_epoch);
+        let fence = grp.share_fence.get_or_insert_with(pidx, || leader_epoch);
         *fence = (*fence).max(leader_epoch);
         Ok(grp.share_state.get(&pidx).cloned().map(Box::new))
     }

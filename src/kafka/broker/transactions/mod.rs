@@ -27,8 +27,7 @@ use crate::kafka::records::{Record, TxnSnapshot};
 use crate::kafka::txn::{first_pid, next_pid, TxnState, MAX_EPOCH, TIMEOUT_CHECK_INTERVAL_MS};
 use crate::kafka::types::{ErrorCode, Role};
 use crate::kafka::Ctx;
-use crate::sim::{Micros, Node, MS};
-use std::collections::BTreeMap;
+use crate::sim::{Micros, Node, VecMap, MS};
 
 /// How long a transition may wait for its write to be replicated.
 const WRITE_TIMEOUT: Micros = 5_000 * MS;
@@ -119,7 +118,7 @@ pub struct TxnWrite {
 /// `__transaction_state` partition it leads.
 #[derive(Debug, Clone, Default)]
 pub struct TxnCoordinator {
-    pub txns: BTreeMap<u32, TxnMeta>,
+    pub txns: VecMap<u32, TxnMeta>,
     pub next_timeout_check: Micros,
     pub markers_due: bool,
 }
@@ -170,7 +169,7 @@ impl Broker {
             return Err(ErrorCode::NotCoordinator);
         }
         let now = ctx.now;
-        let meta = self.transactions.txns.entry(txn).or_insert_with(|| TxnMeta {
+        let meta = self.transactions.txns.get_or_insert_with(txn, || TxnMeta {
             pid: first_pid(txn),
             epoch: 0,
             state: TxnState::Empty,
@@ -458,14 +457,14 @@ impl Broker {
     /// loads the ids written there and finishes the transactions being prepared.
     pub(crate) fn load_txns(&mut self, ctx: &mut Ctx, pidx: u32) {
         let Some(r) = self.replica(pidx) else { return };
-        let mut latest: BTreeMap<u32, TxnSnapshot> = BTreeMap::new();
+        let mut latest: VecMap<u32, TxnSnapshot> = VecMap::default();
         for b in &r.log.batches {
             if let Some(Record::TxnState(s)) = b.payload.as_deref() {
                 latest.insert(s.txn, (**s).clone());
             }
         }
         let mut preparing = false;
-        for (txn, s) in latest {
+        for (&txn, s) in latest.iter() {
             if self.txn_state_pidx(txn) != Some(pidx) {
                 continue;
             }
@@ -487,7 +486,7 @@ impl Broker {
                 self.id,
                 s.state.name()
             ))));
-            self.transactions.txns.insert(txn, TxnMeta::from_snapshot(&s));
+            self.transactions.txns.insert(txn, TxnMeta::from_snapshot(s));
         }
         if preparing {
             self.transactions.markers_due = true;
