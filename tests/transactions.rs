@@ -158,3 +158,20 @@ fn a_coordinator_that_takes_over_a_prepared_commit_reports_the_decision() {
     assert_eq!(v["aborted_records_read"]["g0"], 0);
     assert_eq!(v["transactions"]["fenced"], 1, "{}", v["transactions"]);
 }
+
+#[test]
+fn a_coordinator_that_loses_its_partition_with_adds_queued_does_not_stall_the_producer() {
+    // Found by an independent review: the coordinator broker is paused 1 ms after
+    // it writes PrepareCommit. Adds queued behind that write were dropped unanswered
+    // when it stopped leading __transaction_state, and the partition leaders held
+    // the batches for good (later ones never asked again): the producer committed
+    // nothing more, its transaction timed out and it was reported fenced. Now the
+    // queued adds are answered NOT_COORDINATOR and a leader answers a held batch
+    // after 5 s at the latest; the producer retries with the next coordinator.
+    let s = Scenario::from_json(r#"{"seed":7,"duration_ms":120000,"cluster":{"brokers":3},"topics":[{"name":"t","partitions":6,"replication_factor":3,"min_insync_replicas":2}],"producers":[{"id":"p","topic":"t","records_per_sec":2000,"keys":1000,"transactional_id":"p-tx","transaction_ms":200}],"groups":[{"id":"rc","topics":["t"],"isolation_level":"read_committed","auto_offset_reset":"earliest"}],"actions":[{"at_ms":10049,"action":"pause_broker","broker":1,"for_ms":12000}]}"#).expect("valid scenario");
+    let mut sim = Simulation::new(&s);
+    let end = sim.end_us() / MS;
+    let v = at(&mut sim, end);
+    assert_eq!(v["transactions"]["fenced"], 0, "{}", v["transactions"]);
+    assert!(v["transactions"]["committed"].as_u64().unwrap() > 400, "{}", v["transactions"]);
+}

@@ -166,7 +166,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
                     }
                 }) }
             </div>
-            { legend(parts.first().map_or_else(|| "t-0".to_string(), |p| format!("{}-{}", p.topic, p.partition))) }
+            { legend(parts.first().map_or_else(|| "t-0".to_string(), |p| format!("{}-{}", p.topic, p.partition)), snap.producers.iter().any(|p| p.transaction.is_some())) }
             { partition_details(&parts, selected, link) }
             { broker_details(snap, &parts, selected, link) }
         </section>
@@ -174,7 +174,7 @@ pub fn cluster(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &
 }
 
 /// What the chips' looks mean, each with a sample drawn as the chips are.
-fn legend(sample: String) -> Html {
+fn legend(sample: String, transactions: bool) -> Html {
     let bar = |committed: u32, uncommitted: u32| {
         html! {
             <span class="logbar" aria-hidden="true">
@@ -189,6 +189,9 @@ fn legend(sample: String) -> Html {
     html! {
         <ul class="legend" aria-label={tr("What the replica chips show")}>
             <li><span class="logbar sample" aria-hidden="true"><span class="committed" style="width:100%"></span></span>{ " " }{ tr("committed (below the HW)") }</li>
+            if transactions {
+                <li><span class="logbar sample" aria-hidden="true"><span class="unstable" style="width:100%"></span></span>{ " " }{ tr("held back by an open transaction (LSO to HW): read_committed consumers wait") }</li>
+            }
             <li><span class="logbar sample" aria-hidden="true"><span class="uncommitted" style="width:100%"></span></span>{ " " }{ tr("uncommitted (HW to LEO)") }</li>
             { chip("leader", "leader") }
             { chip("", "follower in ISR") }

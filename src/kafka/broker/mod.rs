@@ -513,6 +513,7 @@ impl Broker {
         }
         self.retry_stale_alter_partitions(now);
         self.expire_waits(ctx);
+        self.expire_verifications(ctx);
         self.txn_tick(ctx);
         ctx.timer(TICK, Timer::BrokerTick);
     }

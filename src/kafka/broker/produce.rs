@@ -16,6 +16,10 @@ use crate::sim::{Micros, Node, MS};
 /// CONCURRENT_TRANSACTIONS answer itself for a while.
 const ADD_RETRY_BACKOFF: Micros = 20 * MS;
 const ADD_RETRY_MAX: Micros = 100 * MS;
+/// A batch held for its partition's add gets an answer by then, whatever became
+/// of the coordinator (Kafka's inter-broker request times out and the producer
+/// retries): CONCURRENT_TRANSACTIONS, retriable.
+const VERIFY_TIMEOUT: Micros = 5_000 * MS;
 
 impl Broker {
     pub(super) fn handle_produce(&mut self, ctx: &mut Ctx, client: Node, req: ProduceRequest) {
@@ -138,6 +142,19 @@ impl Broker {
         }
         for (pidx, _) in touched {
             self.after_leader_append(ctx, pidx);
+        }
+    }
+
+    /// Held transactional batches whose add was never answered fail (retriable).
+    pub(super) fn expire_verifications(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now;
+        if self.verifying.iter().all(|v| v.since + VERIFY_TIMEOUT > now) {
+            return;
+        }
+        let expired: Vec<Verifying> = self.verifying.iter().filter(|v| v.since + VERIFY_TIMEOUT <= now).cloned().collect();
+        self.verifying.retain(|v| v.since + VERIFY_TIMEOUT > now);
+        for v in expired {
+            self.finish_wait_part(ctx, v.slot, v.gen, v.pidx, Err(ErrorCode::ConcurrentTransactions));
         }
     }
 

@@ -617,7 +617,7 @@ impl Broker {
         if old_role == Role::Leader {
             self.fail_waits(ctx, pidx);
             self.unload_groups(pidx);
-            self.unload_txns(pidx);
+            self.unload_txns(ctx, pidx);
             self.drop_share_partitions(pidx);
         }
         let r = self.replica_mut(pidx).expect("checked");

@@ -227,7 +227,10 @@ impl Producer {
     pub(super) fn txn_abortable(&mut self) {
         if let Some(t) = self.txn.as_mut() {
             t.abortable = true;
-            if t.phase == TxnPhase::Open {
+            // Also while flushing for a commit: commitTransaction() then throws and
+            // the application aborts (EndTxn goes only once everything is answered,
+            // so it was not sent yet).
+            if matches!(t.phase, TxnPhase::Open | TxnPhase::Ending { commit: true }) {
                 t.phase = TxnPhase::Ending { commit: false };
             }
         }

@@ -495,11 +495,25 @@ impl Broker {
     }
 
     /// This broker stopped leading `pidx`: the ids there go with it.
-    pub(crate) fn unload_txns(&mut self, pidx: u32) {
+    /// Leaders whose adds were queued behind a write hear NOT_COORDINATOR, so
+    /// they answer their producers (which find the next coordinator).
+    pub(crate) fn unload_txns(&mut self, ctx: &mut Ctx, pidx: u32) {
         let cluster = self.cluster.clone();
-        self.transactions
-            .txns
-            .retain(|&t, _| cluster.txn_ids.get(t as usize).is_some_and(|i| i.state_pidx != pidx));
+        let mut queued = Vec::new();
+        self.transactions.txns.retain(|&t, m| {
+            let keep = cluster.txn_ids.get(t as usize).is_some_and(|i| i.state_pidx != pidx);
+            if !keep {
+                queued.append(&mut m.queued_adds);
+            }
+            keep
+        });
+        let error = Some(ErrorCode::NotCoordinator);
+        for (leader, pid, epoch, pidx) in queued {
+            ctx.send(
+                Node::Broker(leader),
+                Msg::Broker(BrokerMsg::AddPartitionsToTxnResponse { pid, epoch, pidx, error }),
+            );
+        }
     }
 
     /// A control batch for the producer's transaction on `pidx` (the leader's side
