@@ -13,7 +13,7 @@ use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Obs, RebalanceObs};
 use crate::kafka::protocol::{ConsumerHeartbeatDone, ConsumerMsg, GroupError};
 use crate::kafka::Ctx;
-use crate::sim::{SortSmall, MS};
+use crate::sim::SortSmall;
 use std::collections::BTreeMap;
 
 fn heartbeat_done(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
@@ -282,16 +282,7 @@ impl Broker {
 
     /// Coordinator clock for KIP-848 groups: session expiry.
     pub(super) fn expire_848_members(&mut self, ctx: &mut Ctx, g: u32) {
-        let now = ctx.now;
-        let expired: Vec<String> = {
-            let grp = self.coordinator.group(g);
-            let session = grp.info.cfg.session_timeout_ms * MS;
-            grp.members
-                .iter()
-                .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
-                .map(|(id, _)| id.clone())
-                .collect()
-        };
+        let expired = self.coordinator.group(g).expired_members(ctx.now);
         for id in expired {
             let gone = self.coordinator.group_mut(g).members.remove(&id);
             if let Some(m) = gone {

@@ -132,6 +132,16 @@ impl Group {
         }
     }
 
+    /// Members not heard from within the session timeout (KIP-848 and share groups).
+    pub(super) fn expired_members(&self, now: Micros) -> Vec<String> {
+        let session = self.info.cfg.session_timeout_ms * crate::sim::MS;
+        self.members
+            .iter()
+            .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     fn owner_map(&self) -> BTreeMap<String, Vec<u32>> {
         crate::sim::map_from(self.members.iter().map(|(id, m)| (id.clone(), m.assignment.clone())))
     }

@@ -17,7 +17,6 @@ use crate::kafka::protocol::{ConsumerHeartbeatDone, ConsumerMsg, GroupError};
 use crate::kafka::records::Record;
 use crate::kafka::share::ShareSnapshot;
 use crate::kafka::Ctx;
-use crate::sim::MS;
 use std::collections::BTreeMap;
 
 fn answer(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
@@ -138,16 +137,7 @@ impl Broker {
 
     /// Coordinator clock for share groups: `group.share.session.timeout.ms`.
     pub(super) fn expire_share_members(&mut self, ctx: &mut Ctx, g: u32) {
-        let now = ctx.now;
-        let expired: Vec<String> = {
-            let grp = self.coordinator.group(g);
-            let session = grp.info.cfg.session_timeout_ms * MS;
-            grp.members
-                .iter()
-                .filter(|(_, m)| now.saturating_sub(m.last_heartbeat) > session)
-                .map(|(id, _)| id.clone())
-                .collect()
-        };
+        let expired = self.coordinator.group(g).expired_members(ctx.now);
         for id in expired {
             if let Some(m) = self.coordinator.group_mut(g).members.remove(&id) {
                 step(ctx, g, "leave", &id, m.assignment);
