@@ -175,3 +175,28 @@ fn a_coordinator_that_loses_its_partition_with_adds_queued_does_not_stall_the_pr
     assert_eq!(v["transactions"]["fenced"], 0, "{}", v["transactions"]);
     assert!(v["transactions"]["committed"].as_u64().unwrap() > 400, "{}", v["transactions"]);
 }
+
+#[test]
+fn a_read_committed_consumer_starting_at_latest_starts_at_the_lso() {
+    // Found by an independent review: ListOffsets "latest" answered the HW to
+    // read_committed consumers too, so one that joined while a transaction was open
+    // started past it and never saw its records, even once committed. Kafka
+    // answers the LSO by isolation level.
+    let s = json!({
+        "seed": 9, "duration_ms": 30_000, "cluster": {"brokers": 3},
+        "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3, "min_insync_replicas": 2}],
+        "producers": [{"id": "p1", "topic": "orders", "records_per_sec": 1000, "keys": 100,
+                       "transactional_id": "orders-tx", "transaction_ms": 10_000}],
+        "groups": [
+            {"id": "latest", "topics": ["orders"], "isolation_level": "read_committed", "auto_offset_reset": "latest"},
+            {"id": "earliest", "topics": ["orders"], "isolation_level": "read_committed", "auto_offset_reset": "earliest"}
+        ],
+    });
+    let mut sim = Simulation::new(&Scenario::from_json(&s.to_string()).unwrap());
+    let v = at(&mut sim, 30_000);
+    assert!(v["transactions"]["committed"].as_u64().unwrap() >= 2, "{}", v["transactions"]);
+    // The groups join at about 3 s, inside the first transaction (0-10 s): latest
+    // starts at its first record, like earliest.
+    assert!(consumed(&sim, 0) > 15_000, "latest: {}", consumed(&sim, 0));
+    assert_eq!(consumed(&sim, 0), consumed(&sim, 1));
+}

@@ -92,11 +92,12 @@ pub enum BrokerMsg {
         topics: Vec<u32>,
     },
     /// Where to start reading, for `auto.offset.reset`: each partition's earliest
-    /// offset (its log start) or latest (its HW).
+    /// offset (its log start) or latest (its HW, or its LSO for read_committed).
     ListOffsets {
         req_id: u64,
         parts: Vec<u32>,
         earliest: bool,
+        read_committed: bool,
     },
     /// A consumer's fetch: (partition, offset) pairs, answered up to the HW
     /// (read_uncommitted) or the last stable offset (read_committed).

@@ -26,16 +26,18 @@ impl Broker {
         self.respond(ctx, done, from, msg);
     }
 
-    /// ListOffsets: the log start (earliest) or the HW (latest, what a
-    /// read_uncommitted consumer may read up to) of each partition this broker leads.
-    pub(super) fn answer_list_offsets(&mut self, ctx: &mut Ctx, from: Node, req_id: u64, parts: Vec<u32>, earliest: bool) {
+    /// ListOffsets: the log start (earliest) or the end a consumer may read up
+    /// to (latest: the HW, or the LSO for read_committed, as Kafka answers by
+    /// isolation level) of each partition this broker leads.
+    pub(super) fn answer_list_offsets(&mut self, ctx: &mut Ctx, from: Node, req_id: u64, parts: Vec<u32>, earliest: bool, read_committed: bool) {
         let answers = parts
             .into_iter()
             .map(|p| {
-                let offset = self
-                    .replica(p)
-                    .filter(|r| r.role == Role::Leader)
-                    .map(|r| if earliest { r.log.log_start } else { r.log.hw });
+                let offset = self.replica(p).filter(|r| r.role == Role::Leader).map(|r| match (earliest, read_committed) {
+                    (true, _) => r.log.log_start,
+                    (false, false) => r.log.hw,
+                    (false, true) => r.log.lso(),
+                });
                 (p, offset)
             })
             .collect();
@@ -57,7 +59,7 @@ impl Broker {
                     if offset < log.log_start || offset > log.leo {
                         ConsumerFetchResult::OutOfRange {
                             log_start: log.log_start,
-                            hw: log.hw,
+                            hw: if read_committed { log.lso() } else { log.hw },
                         }
                     } else {
                         let mut batches = Vec::new();

@@ -353,7 +353,12 @@ impl Broker {
                 }
             }
             BrokerMsg::ClientMetadata { req_id, topics } => self.answer_client_metadata(ctx, from, req_id, topics),
-            BrokerMsg::ListOffsets { req_id, parts, earliest } => self.answer_list_offsets(ctx, from, req_id, parts, earliest),
+            BrokerMsg::ListOffsets {
+                req_id,
+                parts,
+                earliest,
+                read_committed,
+            } => self.answer_list_offsets(ctx, from, req_id, parts, earliest, read_committed),
             BrokerMsg::ConsumerFetch {
                 req_id,
                 parts,

@@ -83,13 +83,22 @@ impl Consumer {
             }
         }
         let earliest = self.cfg().auto_offset_reset == OffsetReset::Earliest;
+        let read_committed = self.cfg().isolation_level == IsolationLevel::ReadCommitted;
         for (b, parts) in by_leader {
             if self.listing.get(&b).is_some_and(|&(_, at)| now.saturating_sub(at) < REQUEST_TIMEOUT) {
                 continue;
             }
             let req_id = self.req();
             self.listing.insert(b, (req_id, now));
-            ctx.send(Node::Broker(b), Msg::Broker(BrokerMsg::ListOffsets { req_id, parts, earliest }));
+            ctx.send(
+                Node::Broker(b),
+                Msg::Broker(BrokerMsg::ListOffsets {
+                    req_id,
+                    parts,
+                    earliest,
+                    read_committed,
+                }),
+            );
         }
     }
 
