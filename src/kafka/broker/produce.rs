@@ -366,11 +366,7 @@ impl Broker {
 
     /// Sends the answer for a completed (or expired) wait: a produce response, or
     /// for an offset commit, the coordinator's answer.
-    pub(crate) fn finish_wait_at(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
-        self.finish_wait(ctx, at, w);
-    }
-
-    fn finish_wait(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
+    pub(crate) fn finish_wait(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
         let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
         match (w.then, w.client) {
             (WaitThen::OffsetCommit(commit), Node::Consumer(c)) => self.commit_written(ctx, at, c, w.req_id, commit, written),

@@ -16,7 +16,7 @@ use crate::kafka::Ctx;
 use crate::sim::SortSmall;
 use std::collections::BTreeMap;
 
-fn heartbeat_done(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
+pub(super) fn heartbeat_done(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
     ConsumerMsg::ConsumerHeartbeatDone(Box::new(ConsumerHeartbeatDone {
         member_id,
         member_epoch,

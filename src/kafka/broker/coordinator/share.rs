@@ -13,20 +13,13 @@ use crate::kafka::broker::Broker;
 use crate::kafka::group::LEAVE_EPOCH;
 use crate::kafka::notable::Notable;
 use crate::kafka::obs::{Obs, RebalanceObs};
-use crate::kafka::protocol::{ConsumerHeartbeatDone, ConsumerMsg, GroupError};
+use crate::kafka::protocol::GroupError;
 use crate::kafka::records::Record;
 use crate::kafka::share::ShareSnapshot;
 use crate::kafka::Ctx;
 use std::collections::BTreeMap;
 
-fn answer(member_id: String, member_epoch: i32, assignment: Option<Vec<u32>>, error: Option<GroupError>) -> ConsumerMsg {
-    ConsumerMsg::ConsumerHeartbeatDone(Box::new(ConsumerHeartbeatDone {
-        member_id,
-        member_epoch,
-        assignment,
-        error,
-    }))
-}
+use super::kip848::heartbeat_done as answer;
 
 impl Broker {
     /// One ShareGroupHeartbeat.

@@ -107,7 +107,7 @@ impl Broker {
             then: WaitThen::Markers { pid, epoch },
         };
         if pending == 0 {
-            self.finish_wait_at(ctx, done, wait);
+            self.finish_wait(ctx, done, wait);
             return;
         }
         let (slot, gen) = self.park_wait(wait);
