@@ -30,6 +30,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("transactions_end_once", "A transaction ends once: committed or aborted, never both"),
     (
+        "exactly_once_outputs",
+        "Exactly once: every input record below an exactly_once_v2 group's committed offsets has exactly one committed output",
+    ),
+    (
         "read_committed_sees_committed",
         "A read_committed consumer gets only records of committed transactions, never of open or aborted ones",
     ),

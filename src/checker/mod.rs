@@ -5,6 +5,7 @@
 //! as the observations arrive.
 
 pub mod audit;
+pub mod eos;
 pub mod invariants;
 pub mod shadow;
 pub mod transactions;
@@ -17,6 +18,7 @@ use crate::kafka::obs::{Appended, Obs};
 use crate::kafka::types::Cluster;
 use crate::sim::Micros;
 use audit::{Audit, AuditReport};
+use eos::EosAudit;
 use invariants::Invariants;
 use shadow::{Run, Shadow};
 use std::collections::BTreeMap;
@@ -39,6 +41,8 @@ pub struct Checker {
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
     pub txns: TxnAudit,
+    /// Processing groups: which inputs each output was made from.
+    pub eos: EosAudit,
     /// Share groups: what each share-partition leader has handed out and not yet taken back.
     share: share::ShareLocks,
 }
@@ -56,6 +60,7 @@ impl Checker {
             resets: BTreeMap::new(),
             committed_hw: vec![0; n],
             txns: TxnAudit::default(),
+            eos: EosAudit::default(),
             share: share::ShareLocks::default(),
             cluster,
         }
@@ -189,26 +194,21 @@ impl Checker {
                 self.txns.fenced.insert(*producer, ());
             }
             Obs::TxnRecordsDropped(n) => self.txns.dropped += n,
-            Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => {
-                let uncommitted = self.txns.delivered(d.group, d.producer_instance, d.pidx, d.audit_seq, d.records);
-                let read_committed = self
-                    .cluster
-                    .groups
-                    .get(d.group as usize)
-                    .is_some_and(|g| g.cfg.isolation_level == crate::scenario::IsolationLevel::ReadCommitted);
-                if read_committed {
-                    self.invariants.checks += 1;
-                    if uncommitted > 0 {
-                        let detail = format!(
-                            "group {}: partition {} offset {}: {uncommitted} records of a transaction not committed",
-                            self.group_name(d.group),
-                            d.pidx,
-                            d.offset
-                        );
-                        self.invariants.violation(now, "read_committed_sees_committed", detail);
-                    }
+            Obs::AppOutput {
+                group,
+                instance,
+                pidx,
+                seq,
+                records,
+                source,
+            } => self.eos.output(*group, *instance, *pidx, *seq, *records, *source),
+            Obs::Delivered(d) if self.processing(d.group) && d.delivery_count == 0 => {
+                self.eos.delivered(d.group, d.pidx, d.offset);
+                if self.txns.is_transactional(d.producer_instance, d.pidx) {
+                    self.check_read_committed(now, d);
                 }
             }
+            Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => self.check_read_committed(now, d),
             Obs::Share(what) => self.share.observe(now, what, &self.cluster, &mut self.invariants),
             Obs::OffsetReset { group, pidx, to } => {
                 let floor = self.resets.entry((*group, *pidx)).or_insert(*to);
@@ -233,6 +233,43 @@ impl Checker {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The highest HW a leader of `pidx` reached since its last unclean election.
+    pub fn committed_hw(&self, pidx: u32) -> u64 {
+        self.committed_hw[pidx as usize]
+    }
+
+    /// A processing group's exactly-once counts (see `eos.rs`).
+    pub fn eos_counts(&self, g: u32, read_committed: bool, logs: &impl eos::Logs) -> Option<eos::EosCounts> {
+        let committed: Vec<(u32, u64)> = self.committed.iter().filter(|(k, _)| k.0 == g).map(|(k, o)| (k.1, *o)).collect();
+        self.eos.counts(g, &committed, read_committed, &self.txns, logs)
+    }
+
+    fn processing(&self, g: u32) -> bool {
+        self.cluster.groups.get(g as usize).is_some_and(|g| g.cfg.processing_guarantee.is_some())
+    }
+
+    /// Invariant: a read_committed group gets only committed transactional records.
+    fn check_read_committed(&mut self, now: Micros, d: &crate::kafka::obs::Delivery) {
+        let uncommitted = self.txns.delivered(d.group, d.producer_instance, d.pidx, d.audit_seq, d.records);
+        let read_committed = self
+            .cluster
+            .groups
+            .get(d.group as usize)
+            .is_some_and(|g| g.cfg.isolation_level == crate::scenario::IsolationLevel::ReadCommitted);
+        if read_committed {
+            self.invariants.checks += 1;
+            if uncommitted > 0 {
+                let detail = format!(
+                    "group {}: partition {} offset {}: {uncommitted} records of a transaction not committed",
+                    self.group_name(d.group),
+                    d.pidx,
+                    d.offset
+                );
+                self.invariants.violation(now, "read_committed_sees_committed", detail);
+            }
         }
     }
 

@@ -79,6 +79,39 @@ impl TxnAudit {
         uncommitted
     }
 
+    /// The parts of audit sequences [from, to) of an instance on a partition a
+    /// reader sees: records outside transactions, and (read_committed) only
+    /// those of committed transactions, else also aborted or open ones.
+    pub fn visible(&self, instance: u32, pidx: u32, from: u64, to: u64, read_committed: bool) -> Vec<(u64, u64)> {
+        let Some(list) = self.written.get(&(instance, pidx)) else {
+            return vec![(from, to)];
+        };
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut push = |a: u64, b: u64| {
+            if a >= b {
+                return;
+            }
+            match out.last_mut() {
+                Some(l) if l.1 == a => l.1 = b,
+                _ => out.push((a, b)),
+            }
+        };
+        let mut at = from;
+        for r in list.iter().skip(list.partition_point(|r| r.1 <= from)) {
+            if r.0 >= to {
+                break;
+            }
+            push(at, r.0.min(to));
+            let seen = !read_committed || self.decided.get(&(r.2, r.3)).is_some_and(|d| d.0);
+            if seen {
+                push(r.0.max(at), r.1.min(to));
+            }
+            at = r.1.min(to).max(at);
+        }
+        push(at, to);
+        out
+    }
+
     /// Per group: records of aborted transactions its applications got.
     pub fn aborted_read(&self) -> BTreeMap<u32, u64> {
         let mut out: BTreeMap<u32, u64> = BTreeMap::new();

@@ -292,11 +292,31 @@ impl Simulation {
                         .push(self.now, Notable::Text(format!("group {group} has no member {member} yet: action ignored")));
                     return;
                 };
+                // A processing member's producer lives and dies with it (one process).
+                let app = self.app_producer_of(c);
                 match action {
-                    Action::StopConsumer { .. } => self.with_consumer(c, |con, ctx| con.stop(ctx)),
-                    Action::KillConsumer { .. } => self.consumers[c as usize].kill(),
+                    Action::StopConsumer { .. } => {
+                        self.with_consumer(c, |con, ctx| con.stop(ctx));
+                        if let Some(p) = app {
+                            // close(): the open transaction is aborted.
+                            self.with_producer(p, |pr, ctx| pr.abort_transaction(ctx));
+                        }
+                    }
+                    Action::KillConsumer { .. } => {
+                        self.consumers[c as usize].kill();
+                        if let Some(p) = app {
+                            self.producers[p as usize].alive = false;
+                        }
+                    }
                     Action::RestartConsumer { .. } => self.restart_consumer(c),
-                    Action::PauseConsumer { for_ms, .. } => self.consumers[c as usize].pause(self.now + for_ms * MS),
+                    Action::PauseConsumer { for_ms, .. } => {
+                        let until = self.now + for_ms * MS;
+                        self.consumers[c as usize].pause(until);
+                        if let Some(p) = app {
+                            let pr = &mut self.producers[p as usize];
+                            pr.paused_until = pr.paused_until.max(until);
+                        }
+                    }
                     Action::SetConsumerRate { records_per_sec, .. } => self.consumers[c as usize].rate = records_per_sec,
                     _ => {}
                 }
@@ -375,11 +395,56 @@ impl Simulation {
         let c = self.consumers.len() as u32;
         let rate = setup.cfg.records_per_sec_per_member;
         let stream = format!("consumer/{}/{number}", setup.cfg.id);
-        self.consumers.push(Consumer::new(setup, g, number, rate, static_id));
+        let mut consumer = Consumer::new(setup.clone(), g, number, rate, static_id);
+        consumer.processing = self.app_producer(&setup.cfg, g, c, number);
+        self.consumers.push(consumer);
         self.consumer_rngs.push(SimRng::stream(self.scenario.seed, &stream));
         let jitter = self.rng.range(0, 20 * MS);
         self.with_consumer(c, |con, ctx| con.start(ctx, jitter));
         c
+    }
+
+    /// A processing member's producer (Kafka Streams' thread producer): a node
+    /// of its own, in the member's process. Returns the member's processing state.
+    fn app_producer(&mut self, cfg: &crate::scenario::GroupConfig, g: u32, c: u32, number: u32) -> Option<crate::kafka::consumer::Processing> {
+        let out = cfg.output()?;
+        let topic = self.cluster.topic_index(out)?;
+        let out_parts = self.cluster.topics[topic as usize].partitions;
+        let eos = cfg.exactly_once();
+        let txn_id = crate::scenario::member_txn_id(&cfg.id, number);
+        let transactional = eos && self.cluster.txn_ids.iter().any(|t| t.id == txn_id);
+        let pcfg = crate::scenario::ProducerConfig {
+            id: format!("{}-{number}-producer", cfg.id),
+            topic: out.to_string(),
+            records_per_sec: 0,
+            keys: 0,
+            acks: crate::scenario::Acks::All,
+            enable_idempotence: Some(true),
+            transactional_id: transactional.then_some(txn_id),
+            // Kafka Streams' override for exactly_once_v2.
+            transaction_timeout_ms: 10_000,
+            ..crate::scenario::ProducerConfig::default()
+        };
+        let p = self.producers.len() as u32;
+        let mut producer = crate::kafka::producer::Producer::new(self.cluster.clone(), p, pcfg);
+        producer.app = Some(crate::kafka::producer::AppLink::new(c, g));
+        self.producers.push(producer);
+        self.producer_rngs
+            .push(SimRng::stream(self.scenario.seed, &format!("output/{}/{number}", cfg.id)));
+        self.with_producer(p, |pr, ctx| pr.start(ctx));
+        let mut processing = crate::kafka::consumer::Processing::new(transactional, out_parts, cfg.commit_interval());
+        processing.producer = Some(p);
+        Some(processing)
+    }
+
+    /// A processing member's producer starts over (its process restarted, or it was fenced).
+    pub(super) fn restart_app_producer(&mut self, p: u32) {
+        self.producers[p as usize] = self.producers[p as usize].restarted();
+        self.with_producer(p, |pr, ctx| pr.start(ctx));
+    }
+
+    fn app_producer_of(&self, c: u32) -> Option<u32> {
+        self.consumers[c as usize].processing.as_ref().and_then(|pr| pr.producer)
     }
 
     fn consumer_index(&self, group: &str, member: u32) -> Option<u32> {
@@ -393,6 +458,9 @@ impl Simulation {
             return;
         }
         self.consumers[c as usize] = self.consumers[c as usize].restarted();
+        if let Some(p) = self.app_producer_of(c) {
+            self.restart_app_producer(p);
+        }
         self.with_consumer(c, |con, ctx| con.start(ctx, 0));
     }
 }

@@ -104,6 +104,8 @@ pub struct Simulation {
     /// Per configured producer, the node running it now (a restart of a paused
     /// producer runs the new instance on a new node; the old one lives on as a zombie).
     producer_slot: Vec<u32>,
+    /// Processing members' producers that were fenced: replaced after the handler.
+    app_restarts: Vec<u32>,
     consumer_rngs: Vec<SimRng>,
     brokers: Vec<Broker>,
     controllers: Vec<Controller>,
@@ -146,7 +148,7 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
             min_insync_replicas: Some(1),
         });
     }
-    let transactional = scenario.producers.iter().any(|p| p.transactional());
+    let transactional = scenario.producers.iter().any(|p| p.transactional()) || scenario.groups.iter().any(|g| g.exactly_once());
     if transactional {
         topic_specs.push(crate::scenario::TopicConfig {
             name: TXN_STATE_TOPIC.to_string(),
@@ -186,7 +188,7 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
             subscribed.sort_small_by(|a, b| topics[*a as usize].name.cmp(&topics[*b as usize].name));
             subscribed.dedup();
             groups.push(Rc::new(GroupInfo {
-                cfg: g.clone(),
+                cfg: g.as_run(),
                 offsets_pidx,
                 topics: subscribed,
             }));
@@ -194,9 +196,17 @@ fn layout_cluster(scenario: &Scenario) -> Cluster {
     }
     let mut txn_ids: Vec<TxnIdInfo> = Vec::new();
     if let Some(state) = topics.iter().find(|t| t.name == TXN_STATE_TOPIC).map(|t| t.first) {
-        for id in scenario.producers.iter().filter_map(|p| p.transactional_id.as_ref()) {
+        let members = scenario
+            .groups
+            .iter()
+            .filter(|g| g.exactly_once())
+            .flat_map(|g| (0..g.members + crate::scenario::SPARE_MEMBER_TXN_IDS).map(|n| crate::scenario::member_txn_id(&g.id, n)));
+        let user = scenario.producers.iter().filter_map(|p| p.transactional_id.clone()).map(|id| (id, false));
+        let ids: Vec<(String, bool)> = user.chain(members.map(|id| (id, true))).collect();
+        for (id, quiet) in &ids {
             if !txn_ids.iter().any(|t| &t.id == id) {
                 txn_ids.push(TxnIdInfo {
+                    quiet: *quiet,
                     id: id.clone(),
                     state_pidx: state + crate::kafka::partitioner::offsets_partition_for_group(id, TXN_STATE_PARTITIONS),
                 });
@@ -239,6 +249,7 @@ impl Simulation {
             controller_rngs: (0..c.controllers).map(|i| SimRng::stream(scenario.seed, &format!("controller/{i}"))).collect(),
             producer_rngs: Vec::new(),
             producer_slot: Vec::new(),
+            app_restarts: Vec::new(),
             consumer_rngs: Vec::new(),
             brokers: (0..c.brokers).map(|b| Broker::new(b, cluster.clone())).collect(),
             controllers: (0..c.controllers).map(|i| Controller::new(i, cluster.clone())).collect(),
@@ -353,6 +364,58 @@ impl Simulation {
 
     pub fn invariants(&self) -> &Invariants {
         &self.checker.invariants
+    }
+
+    /// The exactly-once invariant, checked every metrics interval: every input
+    /// below an exactly_once_v2 group's committed offsets has one committed
+    /// output (Kafka promises it while no unclean election rewrites records).
+    fn check_exactly_once(&mut self) {
+        if self.counters.unclean_elections > 0 {
+            return;
+        }
+        let mut bad = Vec::new();
+        for (g, guarantee, counts) in self.eos_counts() {
+            let Some(c) = counts.filter(|_| guarantee == crate::scenario::ProcessingGuarantee::ExactlyOnceV2) else {
+                continue;
+            };
+            self.checker.invariants.checks += 1;
+            if c.duplicate_outputs > 0 || c.missing_outputs > 0 {
+                let id = &self.cluster.groups[g].cfg.id;
+                bad.push(format!(
+                    "group {id}: {} of {} inputs have no committed output, {} outputs are repeats",
+                    c.missing_outputs, c.inputs, c.duplicate_outputs
+                ));
+            }
+        }
+        for detail in bad {
+            self.checker.invariants.violation(self.now, "exactly_once_outputs", detail);
+        }
+    }
+
+    /// Processing groups (by index): their guarantee, and the exactly-once audit's
+    /// counts (None when retention deleted what the audit needs to tell).
+    pub fn eos_counts(&self) -> Vec<(usize, crate::scenario::ProcessingGuarantee, Option<crate::checker::eos::EosCounts>)> {
+        struct Holders<'a>(&'a Simulation);
+        impl crate::checker::eos::Logs for Holders<'_> {
+            fn log(&self, pidx: u32) -> Option<&crate::checker::shadow::Shadow> {
+                self.0.holder(pidx).and_then(|b| self.0.checker.shadow(pidx, b))
+            }
+            fn hw(&self, pidx: u32) -> u64 {
+                // The highest HW any leader reached: a new leader's may trail a while.
+                self.0.checker.committed_hw(pidx)
+            }
+        }
+        let logs = Holders(self);
+        self.cluster
+            .groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, info)| {
+                let guarantee = info.cfg.processing_guarantee?;
+                let read_committed = info.cfg.isolation_level == crate::scenario::IsolationLevel::ReadCommitted;
+                Some((g, guarantee, self.checker.eos_counts(g as u32, read_committed, &logs)))
+            })
+            .collect()
     }
 
     /// The checker's record of transactions (decisions, fenced instances, what groups read).
@@ -536,6 +599,11 @@ impl Simulation {
 
     /// Sends a message that leaves `from` at `depart` (>= now). Dropped by a cut.
     fn send_at(&mut self, depart: Micros, from: Node, to: Node, msg: Msg) {
+        if self.in_process(from, to) {
+            // A processing member and its producer: one process, no network.
+            self.queue.push(depart.max(self.now), Event::Deliver { from, to, msg });
+            return;
+        }
         if self.net.is_cut(from, to) {
             self.counters.messages_dropped += 1;
             if let Msg::Broker(BrokerMsg::Produce(req)) = &msg {
@@ -545,6 +613,17 @@ impl Simulation {
         }
         let at = self.net.arrival(depart.max(self.now), from, to, msg.lane());
         self.queue.push(at, Event::Deliver { from, to, msg });
+    }
+
+    fn in_process(&self, from: Node, to: Node) -> bool {
+        match (from, to) {
+            (Node::Consumer(c), Node::Client(p)) | (Node::Client(p), Node::Consumer(c)) => self
+                .consumers
+                .get(c as usize)
+                .and_then(|con| con.processing.as_ref())
+                .is_some_and(|pr| pr.producer == Some(p)),
+            _ => false,
+        }
     }
 
     fn send(&mut self, from: Node, to: Node, msg: Msg) {
@@ -571,6 +650,9 @@ impl Simulation {
         self.out = out;
         if refresh {
             self.refresh_availability();
+        }
+        while let Some(p) = self.app_restarts.pop() {
+            self.restart_app_producer(p);
         }
     }
 
@@ -807,6 +889,9 @@ impl Simulation {
             let in_flight = self.producers.iter().map(|p| p.in_flight_requests()).sum();
             let lag = (0..self.reports.len()).map(|g| self.group_lag(g)).sum();
             self.metrics.close_interval(urp, offline, unavailable, in_flight, lag);
+            if !self.checker.eos.is_empty() {
+                self.check_exactly_once();
+            }
             if self.ml.active {
                 let models = self.ml.sample();
                 if let Some(p) = self.metrics.points.back_mut() {

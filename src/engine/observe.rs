@@ -99,6 +99,14 @@ impl Simulation {
                         .process(&self.cluster, now, &d, |p, at, part, n| producers[p as usize].inject(at, part, n));
                 }
             }
+            Obs::ProducerFenced { .. } => {
+                // A processing member's producer: Kafka Streams replaces it.
+                if let Node::Client(p) = me {
+                    if self.producers[p as usize].app.is_some() {
+                        self.app_restarts.push(p);
+                    }
+                }
+            }
             Obs::Rebalance { group, what } => self.reports[group as usize].rebalance(now, *what),
             Obs::Share(what) => {
                 let group = match &*what {

@@ -263,6 +263,9 @@ impl Log {
         for b in self.batches.iter_mut().rev() {
             let Some(record) = &b.payload else { continue };
             let keys = record.keys();
+            if keys.is_empty() {
+                continue;
+            }
             let live = keys.iter().any(|k| !seen.contains(k));
             seen.extend(keys);
             if !live {

@@ -94,6 +94,17 @@ pub enum Obs {
     /// Records a transactional producer dropped unsent or failed when its
     /// transaction aborted or it was fenced (never acknowledged).
     TxnRecordsDropped(u64),
+    /// A processing member's producer took output records of input records
+    /// [offset, offset + records) of partition `source.0` from `source.1`: they
+    /// are its audit sequences [seq, seq + records) on output partition `pidx`.
+    AppOutput {
+        group: u32,
+        instance: u32,
+        pidx: u32,
+        seq: u64,
+        records: u64,
+        source: (u32, u64),
+    },
     /// A producer instance learned it was fenced by a newer one (fatal).
     ProducerFenced {
         producer: u32,

@@ -205,6 +205,43 @@ pub enum TxnRequest {
         epoch: u16,
         commit: bool,
     },
+    /// sendOffsetsToTransaction (protocol 2: straight to the group coordinator,
+    /// which adds its `__consumer_offsets` partition to the transaction). Fenced
+    /// by the consumer's member id and generation (KIP-447).
+    TxnOffsetCommit {
+        req_id: u64,
+        group: u32,
+        pid: u32,
+        epoch: u16,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64)>,
+    },
+}
+
+/// Why a TxnOffsetCommit failed: the group's answer, or the transaction's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnCommitError {
+    Group(GroupError),
+    Txn(ErrorCode),
+}
+
+/// What a processing member's application asks of its producer (one process:
+/// no network between them).
+#[derive(Debug, Clone)]
+pub enum AppCall {
+    /// `send()`: one record per input record of [offset, offset + n) of `source`.
+    Send { part: u32, n: u64, source: (u32, u64) },
+    /// exactly_once_v2: sendOffsetsToTransaction, then commitTransaction;
+    /// at_least_once: flush (the application then commits the offsets itself).
+    Commit {
+        coordinator: u32,
+        member_id: String,
+        generation: i32,
+        offsets: Vec<(u32, u64)>,
+    },
+    /// abortTransaction (the application lost partitions mid-transaction).
+    Abort,
 }
 
 /// A ShareFetch: the partitions to acquire records from (on this leader), the
@@ -429,12 +466,24 @@ pub enum ProducerMsg {
         req_id: u64,
         result: Result<(u32, u16), ErrorCode>,
     },
+    TxnOffsetCommitDone {
+        req_id: u64,
+        error: Option<TxnCommitError>,
+    },
+    /// From the processing member in the same process.
+    App(Box<AppCall>),
 }
 
 // ---- to consumers ----------------------------------------------------------------
 
 #[derive(Debug, Clone)]
 pub enum ConsumerMsg {
+    /// From the member's own producer: the commit (or flush) it asked for is
+    /// done, or the transaction was aborted (the member goes back to its
+    /// committed offsets).
+    AppDone {
+        committed: bool,
+    },
     Coordinator {
         req_id: u64,
         broker: Option<u32>,

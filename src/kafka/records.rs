@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 pub enum Record {
     /// Committed offsets of a group: (partition, offset).
     OffsetCommit { group: u32, offsets: Vec<(u32, u64)> },
+    /// Offsets committed inside a producer's transaction (TxnOffsetCommit): they
+    /// count once the transaction's COMMIT marker follows in this partition.
+    TxnOffsetCommit { group: u32, pid: u32, offsets: Vec<(u32, u64)> },
     /// The group's state as the coordinator persists it (Kafka's GroupMetadata,
     /// and for the consumer protocol its member and target-assignment records).
     GroupMetadata(Box<GroupSnapshot>),
@@ -50,6 +53,9 @@ impl Record {
             Record::GroupMetadata(s) => vec![(s.group, None)],
             Record::TxnState(s) => vec![(s.txn, None)],
             Record::OffsetCommit { group, offsets } => offsets.iter().map(|(p, _)| (*group, Some(*p))).collect(),
+            // Kept until a marker decides them (an aborted one must not hide an
+            // earlier committed offset): no key here, never compacted.
+            Record::TxnOffsetCommit { .. } => Vec::new(),
             Record::ShareState { group, pidx, .. } => vec![(*group, Some(SHARE_KEY | pidx))],
         }
     }

@@ -129,6 +129,9 @@ pub struct GroupInfo {
 pub struct TxnIdInfo {
     pub id: String,
     pub state_pidx: u32,
+    /// A processing member's producer: it commits every `commit.interval.ms`,
+    /// so the event log tells only its aborts.
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone)]

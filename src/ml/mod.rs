@@ -51,10 +51,11 @@ fn internal_producer(id: String, topic: &str, like: Option<&ProducerConfig>, key
 /// fraud_lr group (all after the user's, so their indices do not move), and
 /// fraud_lr groups subscribed to the labels. Idempotent; unchanged without workloads.
 pub fn prepare(s: &Scenario) -> Cow<'_, Scenario> {
-    let Some(txn_topic) = transactions_topic(s).cloned() else {
-        return Cow::Borrowed(s);
+    let s = prepare_outputs(s);
+    let Some(txn_topic) = transactions_topic(&s).cloned() else {
+        return s;
     };
-    let mut s = s.clone();
+    let mut s = s.into_owned();
     for name in [LABELS_TOPIC, ALERTS_TOPIC] {
         if s.topic(name).is_none() {
             s.topics.push(TopicConfig {
@@ -78,9 +79,40 @@ pub fn prepare(s: &Scenario) -> Cow<'_, Scenario> {
         if !s.groups[g].topics.iter().any(|t| t == LABELS_TOPIC) {
             s.groups[g].topics.push(LABELS_TOPIC.to_string());
         }
+        // A processing group writes its scores itself (one per transaction).
+        if s.groups[g].processing_guarantee.is_some() {
+            continue;
+        }
         let id = alerts_id(&s.groups[g].id);
         if !s.producers.iter().any(|o| o.id == id) {
             s.producers.push(internal_producer(id, ALERTS_TOPIC, sources.first(), keys, Workload::Alerts));
+        }
+    }
+    Cow::Owned(s)
+}
+
+/// The output topic a processing group names by default (its processor's), made
+/// like the group's first input topic when the scenario does not define it.
+fn prepare_outputs(s: &Scenario) -> Cow<'_, Scenario> {
+    let missing: Vec<(String, TopicConfig)> = s
+        .groups
+        .iter()
+        .filter_map(|g| {
+            let out = g.output()?;
+            if s.topic(out).is_some() {
+                return None;
+            }
+            let like = g.topics.iter().find_map(|t| s.topic(t))?;
+            Some((out.to_string(), like.clone()))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    let mut s = s.clone();
+    for (name, like) in missing {
+        if s.topic(&name).is_none() {
+            s.topics.push(TopicConfig { name, ..like });
         }
     }
     Cow::Owned(s)

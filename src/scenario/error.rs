@@ -138,6 +138,20 @@ pub enum ScenarioError {
         group: String,
         field: &'static str,
     },
+    /// output_topic or commit_interval_ms without processing_guarantee.
+    ProcessingFieldNeedsGuarantee {
+        group: String,
+        field: &'static str,
+    },
+    ProcessingNeedsOutput {
+        group: String,
+        guarantee: &'static str,
+    },
+    /// A processing group writing to a topic it reads.
+    ProcessingLoop {
+        group: String,
+        topic: String,
+    },
     /// Share-group settings outside their ranges.
     ShareSettings {
         group: String,
@@ -316,6 +330,12 @@ impl Template for ScenarioError {
             ConsumerRate { group, .. } => ("group {0}: records_per_sec_per_member above 10000000", vec![s(group)]),
             ShareFieldNeedsShare { group, field } => ("group {0}: {1} needs protocol \"share\"", vec![s(group), s(field)]),
             NotForShareGroups { group, field } => ("group {0}: share groups do not support {1}", vec![s(group), s(field)]),
+            ProcessingFieldNeedsGuarantee { group, field } => (
+                "group {0}: {1} needs processing_guarantee (at_least_once or exactly_once_v2)",
+                vec![s(group), s(field)],
+            ),
+            ProcessingNeedsOutput { group, guarantee } => ("group {0}: processing_guarantee {1} needs output_topic", vec![s(group), q(guarantee)]),
+            ProcessingLoop { group, topic } => ("group {0}: output_topic {1} is also one of its input topics", vec![s(group), q(topic)]),
             ShareSettings {
                 group,
                 lock_duration_ms,

@@ -147,6 +147,48 @@ pub struct GroupConfig {
     /// Share groups: `share.partition.max.record.locks` (default 2000, Kafka's range 100..=10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share_partition_max_record_locks: Option<u32>,
+    /// Consume-transform-produce: each member writes one record to this topic
+    /// per record it processes (Kafka Streams' shape). Default with a
+    /// `processing_guarantee` and a processor: the processor's output topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_topic: Option<String>,
+    /// `processing.guarantee` (Kafka Streams' names): at_least_once, or
+    /// exactly_once_v2 (alias exactly_once), where each member's output and its
+    /// input offsets commit in one transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing_guarantee: Option<ProcessingGuarantee>,
+    /// `commit.interval.ms`: Kafka Streams' default is 100 with exactly_once_v2
+    /// and 30000 with at_least_once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_interval_ms: Option<u64>,
+}
+
+/// The transactional id of a processing member's producer (Kafka Streams
+/// names its thread producers `<application.id>-<process>-<thread>`).
+pub fn member_txn_id(group: &str, member: u32) -> String {
+    format!("{group}-{member}")
+}
+
+/// Transactional ids registered per exactly-once group beyond its `members`
+/// (for members added later).
+pub const SPARE_MEMBER_TXN_IDS: u32 = 64;
+
+/// Kafka Streams' `processing.guarantee`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessingGuarantee {
+    AtLeastOnce,
+    #[serde(alias = "exactly_once")]
+    ExactlyOnceV2,
+}
+
+impl ProcessingGuarantee {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessingGuarantee::AtLeastOnce => "at_least_once",
+            ProcessingGuarantee::ExactlyOnceV2 => "exactly_once_v2",
+        }
+    }
 }
 
 /// Kafka's share-group defaults (`ShareGroupConfig`, 4.2).
@@ -212,6 +254,9 @@ impl Default for GroupConfig {
             share_record_lock_duration_ms: None,
             share_delivery_count_limit: None,
             share_partition_max_record_locks: None,
+            output_topic: None,
+            processing_guarantee: None,
+            commit_interval_ms: None,
         }
     }
 }
@@ -252,6 +297,41 @@ impl GroupConfig {
 
     pub fn share_delivery_limit(&self) -> u32 {
         self.share_delivery_count_limit.unwrap_or(SHARE_DELIVERY_COUNT_LIMIT)
+    }
+
+    /// The topic a processing group writes to (None: the group only consumes).
+    pub fn output(&self) -> Option<&str> {
+        self.processing_guarantee?;
+        match (&self.output_topic, self.processor) {
+            (Some(t), _) => Some(t),
+            (None, Some(ProcessorKind::FraudLr)) => Some(workloads::ALERTS_TOPIC),
+            (None, Some(ProcessorKind::ItemCf)) => Some(workloads::RECOMMENDATIONS_TOPIC),
+            (None, None) => None,
+        }
+    }
+
+    /// The group as its members run it: a processing group's consumers take
+    /// Kafka Streams' overrides (no auto commit, `auto.offset.reset` earliest,
+    /// read_committed with exactly_once_v2).
+    pub fn as_run(&self) -> GroupConfig {
+        let mut g = self.clone();
+        if g.processing_guarantee.is_some() {
+            g.enable_auto_commit = false;
+            g.auto_offset_reset = OffsetReset::Earliest;
+            if g.exactly_once() {
+                g.isolation_level = IsolationLevel::ReadCommitted;
+            }
+        }
+        g
+    }
+
+    pub fn exactly_once(&self) -> bool {
+        self.processing_guarantee == Some(ProcessingGuarantee::ExactlyOnceV2)
+    }
+
+    /// `commit.interval.ms` with Kafka Streams' defaults.
+    pub fn commit_interval(&self) -> u64 {
+        self.commit_interval_ms.unwrap_or(if self.exactly_once() { 100 } else { 30_000 })
     }
 
     pub fn share_max_record_locks(&self) -> u32 {
@@ -696,6 +776,7 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
         return Err(E::GroupIntervalsZero { group: group() });
     }
     validate_share_settings(g)?;
+    validate_processing(s, g)?;
     if g.records_per_sec_per_member > 10_000_000 {
         return Err(E::ConsumerRate {
             group: group(),
@@ -714,6 +795,51 @@ fn validate_group(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
             ("group_consumer_heartbeat_interval_ms", g.group_consumer_heartbeat_interval_ms),
         ],
     )
+}
+
+/// Consume-transform-produce: an output topic that exists (or that the engine
+/// creates), a guarantee to go with it, not on share groups (no offsets to
+/// commit in a transaction), and a commit interval Kafka Streams would take.
+fn validate_processing(s: &Scenario, g: &GroupConfig) -> Result<(), ScenarioError> {
+    use ScenarioError as E;
+    let group = || g.id.clone();
+    let Some(guarantee) = g.processing_guarantee else {
+        let field = match (&g.output_topic, g.commit_interval_ms) {
+            (Some(_), _) => "output_topic",
+            (None, Some(_)) => "commit_interval_ms",
+            (None, None) => return Ok(()),
+        };
+        return Err(E::ProcessingFieldNeedsGuarantee { group: group(), field });
+    };
+    if g.is_share() {
+        return Err(E::NotForShareGroups {
+            group: group(),
+            field: "processing_guarantee",
+        });
+    }
+    let Some(out) = g.output() else {
+        return Err(E::ProcessingNeedsOutput {
+            group: group(),
+            guarantee: guarantee.as_str(),
+        });
+    };
+    if s.topic(out).is_none() && !workloads::auto_topic(s, out) {
+        return Err(E::GroupTopic {
+            group: group(),
+            topic: out.to_string(),
+        });
+    }
+    if g.topics.iter().any(|t| t == out) {
+        return Err(E::ProcessingLoop {
+            group: group(),
+            topic: out.to_string(),
+        });
+    }
+    durations(|| format!("group {}", g.id), &[("commit_interval_ms", g.commit_interval())])?;
+    if g.commit_interval() == 0 {
+        return Err(E::GroupIntervalsZero { group: group() });
+    }
+    Ok(())
 }
 
 /// Share-group settings: only on share groups, within Kafka's ranges (the lock

@@ -6,6 +6,8 @@ use super::{ProcessorKind, Scenario, ScenarioError, TopicConfig, Workload};
 
 pub const LABELS_TOPIC: &str = "transaction_labels";
 pub const ALERTS_TOPIC: &str = "fraud_alerts";
+/// Where an item_cf processing group writes, unless it names another topic.
+pub const RECOMMENDATIONS_TOPIC: &str = "recommendations";
 pub const DEFAULT_LABEL_DELAY_MS: u64 = 5_000;
 
 pub(crate) fn labels_id(p: &str) -> String {
@@ -19,7 +21,8 @@ pub(crate) fn alerts_id(g: &str) -> String {
 /// Topics the engine creates for a scenario that needs them (so a group may name them).
 pub fn auto_topic(s: &Scenario, name: &str) -> bool {
     let txns = s.producers.iter().any(|p| p.workload == Some(Workload::Transactions));
-    txns && (name == LABELS_TOPIC || name == ALERTS_TOPIC)
+    let behavior = s.producers.iter().any(|p| p.workload == Some(Workload::UserBehavior));
+    (txns && (name == LABELS_TOPIC || name == ALERTS_TOPIC)) || (behavior && name == RECOMMENDATIONS_TOPIC)
 }
 
 pub(crate) fn transactions_topic(s: &Scenario) -> Option<&TopicConfig> {

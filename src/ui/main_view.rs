@@ -72,6 +72,11 @@ impl App {
                                 { for audit.by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }
                                 { " · " }{ trf("duplicates stored: {0}", &[audit.duplicates.to_string()]) }
                                 { " · " }{ trf("invariant checks: {0}", &[inv.checks.to_string()]) }</p>
+                            { for sim.eos_counts().into_iter().filter_map(|(g, guarantee, c)| Some((g, guarantee, c?))).map(|(g, guarantee, c)| html! {
+                                <p class="losses eos">{ trf("Group {0} ({1}): {2} inputs committed · {3} outputs · {4} repeated · {5} missing", &[
+                                    sim.groups()[g].id.clone(), guarantee.as_str().to_string(), c.inputs.to_string(),
+                                    c.outputs.to_string(), c.duplicate_outputs.to_string(), c.missing_outputs.to_string()]) }</p>
+                            }) }
                             if sim.tracks_acks0() {
                                 <p class="losses acks0">{ trf("Sent with acks=0 and not in the log: {0}", &[audit.acks0_lost.to_string()]) }
                                     { for audit.acks0_by_reason.iter().map(|(r, n)| html! { <span class="reason">{ " · " }{ trf("{0} because {1}", &[n.to_string(), tr(r.explain())]) }</span> }) }

@@ -168,6 +168,45 @@ pub fn random_scenario(seed: u64, safe: bool) -> Value {
             actions.push(a);
         }
     }
+    // Now and then a processing group (consume-transform-produce), exactly once
+    // or at least once, with faults of its members, drawn from a stream of its
+    // own: every other seed's scenario stays as it was.
+    let mut pr = SimRng::stream(seed, "randomized-processing");
+    let mut topics = topics;
+    if pr.chance_ppm(250_000) {
+        let input = format!("t{}", pr.range(0, topics.len() as u64 - 1));
+        topics.push(
+            json!({"name": "out0", "partitions": pr.range(1, 4), "replication_factor": pr.range(2, 3).min(u64::from(brokers)),
+                           "min_insync_replicas": pr.range(1, 2)}),
+        );
+        let eos = pr.chance_ppm(700_000);
+        let members = pr.range(1, 3);
+        let kip848 = pr.chance_ppm(300_000);
+        let (protocol, assignor) = if kip848 {
+            ("consumer", "uniform")
+        } else {
+            ("classic", *pick(&mut pr, &["range", "cooperative-sticky"]))
+        };
+        groups.push(
+            json!({"id": "e0", "topics": [input], "members": members, "protocol": protocol, "assignor": assignor,
+                           "output_topic": "out0", "processing_guarantee": if eos { "exactly_once_v2" } else { "at_least_once" },
+                           "commit_interval_ms": *pick(&mut pr, &[100u64, 1_000]),
+                           "records_per_sec_per_member": *pick(&mut pr, &[300u64, 3000]),
+                           "session_timeout_ms": *pick(&mut pr, &[10_000u64, 45_000])}),
+        );
+        for _ in 0..pr.range(0, 4) {
+            let m = pr.range(0, members - 1);
+            let mut a = match pr.range(0, 4) {
+                0 => json!({"action": "add_consumer", "group": "e0"}),
+                1 => json!({"action": "stop_consumer", "group": "e0", "member": m}),
+                2 => json!({"action": "kill_consumer", "group": "e0", "member": m}),
+                3 => json!({"action": "restart_consumer", "group": "e0", "member": m}),
+                _ => json!({"action": "pause_consumer", "group": "e0", "member": m, "for_ms": pr.range(1_000, 30_000)}),
+            };
+            a["at_ms"] = json!(pr.range(1_000, 50_000));
+            actions.push(a);
+        }
+    }
     // Heal and restart everything late, so the end state is comparable.
     actions.push(json!({"at_ms": 52_000, "action": "heal_network"}));
     for b in 0..brokers {

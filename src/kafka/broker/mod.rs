@@ -113,6 +113,8 @@ pub enum WaitThen {
     TxnWrite(Box<transactions::TxnWrite>),
     /// Answer the transaction coordinator's WriteTxnMarkers.
     Markers { pid: u32, epoch: u16 },
+    /// Hold the transaction's offsets and answer the producer's TxnOffsetCommit.
+    TxnOffsetCommit(Box<coordinator::TxnCommitPayload>),
 }
 
 /// A transactional batch held while its partition is added to the producer's

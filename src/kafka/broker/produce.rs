@@ -167,7 +167,7 @@ impl Broker {
     }
 
     /// Asks the producer's transaction coordinator to add `pidx` to its transaction.
-    fn verify_txn_batch(&mut self, ctx: &mut Ctx, slot: u32, gen: u32, pidx: u32, batch: Batch) {
+    pub(super) fn verify_txn_batch(&mut self, ctx: &mut Ctx, slot: u32, gen: u32, pidx: u32, batch: Batch) {
         let (pid, epoch) = (batch.pid, batch.idem.map_or(0, |i| i.0));
         let Some(tc) = self.txn_coordinator_of(pid) else {
             self.finish_wait_part(ctx, slot, gen, pidx, Err(ErrorCode::ConcurrentTransactions));
@@ -243,7 +243,8 @@ impl Broker {
         if r.known.isr.len() < (r.min_isr as usize).min(r.followers.len()) {
             return Err(ErrorCode::NotEnoughReplicas);
         }
-        if let Some((pepoch, seq)) = batch.idem {
+        // A group coordinator's offsets in a transaction have no sequence numbers.
+        if let Some((pepoch, seq)) = batch.idem.filter(|_| batch.producer != crate::kafka::log::INTERNAL_WRITER) {
             match r.log.check_idempotent(batch.pid, pepoch, seq, batch.records) {
                 IdemCheck::Append => {}
                 IdemCheck::Duplicate(offset) => return Ok(offset + u64::from(batch.records)),
@@ -372,6 +373,7 @@ impl Broker {
             (WaitThen::OffsetCommit(commit), Node::Consumer(c)) => self.commit_written(ctx, at, c, w.req_id, commit, written),
             (WaitThen::TxnWrite(write), _) => self.txn_written(ctx, at, *write, written),
             (WaitThen::Markers { pid, epoch }, Node::Broker(tc)) => self.answer_markers(ctx, at, tc, pid, epoch, w.results),
+            (WaitThen::TxnOffsetCommit(c), client) => self.txn_offsets_written(ctx, at, client, w.req_id, *c, w.results),
             _ => self.answer_produce(ctx, at, w.client, w.req_id, w.results),
         }
     }

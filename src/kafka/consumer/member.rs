@@ -89,6 +89,10 @@ impl Consumer {
     }
 
     pub(super) fn commit_offsets(&mut self, ctx: &mut Ctx) {
+        if self.processing.is_some() {
+            // A processing member commits with its producer (`process.rs`).
+            return;
+        }
         let now = ctx.now;
         self.last_commit_at = now;
         let offsets = self.uncommitted();

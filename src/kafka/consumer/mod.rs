@@ -8,12 +8,17 @@
 //! - `kip848.rs`: the `consumer` protocol's heartbeats and reconciliation;
 //! - `fetch.rs`: positions (committed offsets, `auto.offset.reset`), one fetch per
 //!   leader broker, metadata;
-//! - `share.rs`: share groups (KIP-932): ShareFetch with acknowledgements.
+//! - `share.rs`: share groups (KIP-932): ShareFetch with acknowledgements;
+//! - `process.rs`: consume-transform-produce with its own producer
+//!   (`processing_guarantee`, Kafka Streams' loop).
 
 mod fetch;
 mod kip848;
 mod member;
+mod process;
 mod share;
+
+pub use process::Processing;
 
 use crate::kafka::group::{LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use crate::kafka::obs::{Delivery, ErrorKind, Obs};
@@ -141,6 +146,8 @@ pub struct Consumer {
     plan_dirty: bool,
     /// Share groups: acknowledgements and share sessions.
     share: share::ShareClient,
+    /// A processing group's member: its producer and its commits.
+    pub processing: Option<Processing>,
 }
 
 impl Consumer {
@@ -189,6 +196,7 @@ impl Consumer {
             fetch_plan: Vec::new(),
             plan_dirty: true,
             share: share::ShareClient::default(),
+            processing: None,
         }
     }
 
@@ -225,6 +233,9 @@ impl Consumer {
 
     /// Drops partitions from the assignment with everything buffered for them.
     fn drop_partitions(&mut self, parts: &[u32]) {
+        if parts.iter().any(|p| self.assigned.contains(p)) {
+            self.app_partitions_lost();
+        }
         self.assigned.retain(|p| !parts.contains(p));
         for p in parts {
             self.consumed.remove(p);
@@ -286,6 +297,7 @@ impl Consumer {
             return;
         }
         match msg {
+            ConsumerMsg::AppDone { committed } => self.on_app_done(ctx, committed),
             ConsumerMsg::Coordinator { req_id, broker } => {
                 if self.find_in_flight.map(|f| f.0) == Some(req_id) {
                     self.find_in_flight = None;
@@ -353,6 +365,10 @@ impl Consumer {
                     self.coordinator = None;
                     if self.commit_in_flight.is_some() {
                         self.commit_in_flight = None;
+                    }
+                    if self.processing.is_some() {
+                        // Its OffsetFetch is lost too: asked again of the next coordinator.
+                        self.offsets_req = None;
                     }
                 }
             }
@@ -427,6 +443,18 @@ impl Consumer {
         // Eager members stop consuming until the new assignment arrives.
         if self.phase != Phase::Stable && !cfg.cooperative() {
             self.schedule_poll(ctx, POLL_TIMEOUT);
+            return;
+        }
+        if self.processing.is_some() {
+            // Kafka Streams' loop: commit every commit.interval.ms, blocked meanwhile.
+            if self.app_turn(ctx) {
+                self.ensure_fetches(ctx);
+                self.schedule_poll(ctx, POLL_TIMEOUT);
+                return;
+            }
+            let delivered = self.deliver(ctx, u64::from(cfg.max_poll_records));
+            self.ensure_fetches(ctx);
+            self.after_poll(ctx, delivered);
             return;
         }
         // Auto commit every auto.commit.interval.ms; without it the application
@@ -511,6 +539,9 @@ impl Consumer {
                 rate: self.rate,
                 delivery_count: chunk.delivery_count,
             })));
+            if chunk.delivery_count == 0 {
+                self.app_processed(ctx, chunk.pidx, chunk.offset, take);
+            }
         }
         done
     }
@@ -595,6 +626,7 @@ impl Consumer {
     /// A new process: a static member keeps its group.instance.id, a dynamic one starts over.
     pub fn restarted(&self) -> Consumer {
         let mut fresh = Consumer::new(self.setup.clone(), self.group, self.number, self.rate, self.instance_id.clone());
+        fresh.processing = self.processing.as_ref().map(|p| p.restarted());
         fresh.incarnation = self.incarnation + 1;
         fresh.next_req = self.next_req + 1_000;
         fresh

@@ -6,8 +6,10 @@
 //! exponential backoff until `delivery.timeout.ms`; idempotence uses a producer
 //! id and per-partition sequence numbers; metadata is refreshed when leaders move.
 
+mod app;
 mod transactions;
 
+pub use app::AppLink;
 pub use transactions::{TxnClient, TxnPhase};
 
 use crate::kafka::log::{Batch, TxnMark};
@@ -114,6 +116,8 @@ pub struct Producer {
     injected: VecDeque<(Micros, u32, u64)>,
     /// A transactional producer's transaction state (None without `transactional_id`).
     pub txn: Option<TxnClient>,
+    /// The producer of a processing group's member: that member (None otherwise).
+    pub app: Option<AppLink>,
     /// The process: killed (`alive` false), paused until a time, and which process
     /// it is (timers of an earlier one are void).
     pub alive: bool,
@@ -179,6 +183,7 @@ impl Producer {
             label_sink: None,
             injected: VecDeque::new(),
             txn: cfg_txn,
+            app: None,
             alive: true,
             paused_until: 0,
             incarnation: 0,
@@ -194,6 +199,7 @@ impl Producer {
         p.next_req_id = self.next_req_id + 1_000_000;
         p.incarnation = self.incarnation + 1;
         p.label_sink = self.label_sink;
+        p.app = self.app.as_ref().map(|a| a.restarted());
         p
     }
 
@@ -629,10 +635,12 @@ impl Producer {
             self.want_metadata = true;
         }
         self.maybe_request_metadata(ctx);
+        self.app_commit_lost(ctx, None);
         self.txn_step(ctx);
         for b in 0..self.cluster.brokers() {
             self.drain(ctx, b);
         }
+        self.app_check_flushed(ctx);
         ctx.timer(linger, Timer::ProducerTick);
     }
 
@@ -677,6 +685,7 @@ impl Producer {
 
     fn fail_records(&mut self, ctx: &mut Ctx, records: u64) {
         self.txn_abortable();
+        self.app_send_failed();
         ctx.observe(Obs::Failed(records));
         ctx.observe(Obs::note(Notable::ProducerError {
             producer: self.cfg.id.clone(),
@@ -900,12 +909,16 @@ impl Producer {
                 self.maybe_request_metadata(ctx);
                 self.txn_step(ctx);
                 self.drain(ctx, b);
+                self.app_check_flushed(ctx);
             }
             ProducerMsg::TxnCoordinator { req_id, broker } => self.on_txn_coordinator(ctx, req_id, broker),
             ProducerMsg::ProducerIdDone { req_id, result } => self.on_txn_answer(ctx, req_id, result, false),
             ProducerMsg::EndTxnDone { req_id, result } => self.on_txn_answer(ctx, req_id, result, true),
+            ProducerMsg::TxnOffsetCommitDone { req_id, error } => self.on_txn_offset_commit(ctx, req_id, error),
+            ProducerMsg::App(call) => self.on_app(ctx, *call),
             ProducerMsg::Disconnected => {
                 let Node::Broker(b) = from else { return };
+                self.app_commit_lost(ctx, Some(b));
                 if let Some(t) = self.txn.as_mut() {
                     t.coordinator_lost(b);
                 }

@@ -136,7 +136,8 @@ impl Producer {
             return;
         }
         let txn = t.txn;
-        if t.phase == TxnPhase::Open && now >= t.began_at + self.cfg.transaction_ms * MS {
+        // A processing member's producer ends its transactions when the member commits.
+        if t.phase == TxnPhase::Open && self.app.is_none() && now >= t.began_at + self.cfg.transaction_ms * MS {
             let queued = self.acc.iter().any(|q| !q.is_empty());
             let t = self.txn.as_mut().expect("checked");
             if t.sent || queued {
@@ -178,6 +179,7 @@ impl Producer {
                 if !t.sent {
                     // Nothing reached a leader: there is nothing to end.
                     self.begin_txn(ctx, pid, epoch);
+                    self.app_txn_ended(ctx, false);
                     return;
                 }
                 let req_id = self.next_req_id;
@@ -221,6 +223,7 @@ impl Producer {
                 self.add_records(part, n, now, linger);
             }
         }
+        self.app_release_held(ctx);
     }
 
     /// An error that only an abort can clear (a batch refused or expired).
@@ -255,6 +258,7 @@ impl Producer {
             ctx.observe(Obs::TxnRecordsDropped(dropped));
         }
         ctx.observe(Obs::ProducerFenced { producer: self.instance });
+        self.app_txn_ended(ctx, false);
         ctx.observe(Obs::note(Notable::Text(format!(
             "producer {} (instance {}) is fenced: a newer instance of its transactional id took over (ProducerFencedException), and it stops",
             self.cfg.id,
@@ -285,14 +289,19 @@ impl Producer {
         t.in_flight = None;
         match result {
             Ok((pid, epoch)) => {
+                let mut ended = None;
                 if let (true, TxnPhase::Ending { commit }) = (end, t.phase) {
                     if commit {
                         t.committed += 1;
                     } else {
                         t.aborted += 1;
                     }
+                    ended = Some(commit);
                 }
                 self.begin_txn(ctx, pid, epoch);
+                if let Some(commit) = ended {
+                    self.app_txn_ended(ctx, commit);
+                }
                 for b in 0..self.cluster.brokers() {
                     self.drain(ctx, b);
                 }

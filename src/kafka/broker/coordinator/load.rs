@@ -85,21 +85,25 @@ impl Broker {
     pub(crate) fn load_groups(&mut self, ctx: &mut Ctx, pidx: u32) {
         let Some(r) = self.replica(pidx) else { return };
         let mut snapshots: Vec<(u32, &GroupSnapshot)> = Vec::new();
-        let mut offsets: Vec<(u32, u32, u64)> = Vec::new();
+        let mut offsets: Vec<(usize, u32, u32, u64)> = Vec::new();
         let mut shares: crate::sim::VecMap<(u32, u32), &ShareSnapshot> = crate::sim::VecMap::default();
-        for b in &r.log.batches {
+        for (i, b) in r.log.batches.iter().enumerate() {
             match b.payload.as_deref() {
                 Some(Record::GroupMetadata(s)) => match snapshots.iter_mut().find(|e| e.0 == s.group) {
                     Some(e) => e.1 = s,
                     None => snapshots.push((s.group, s)),
                 },
-                Some(Record::OffsetCommit { group, offsets: o }) => offsets.extend(o.iter().map(|&(p, off)| (*group, p, off))),
+                Some(Record::OffsetCommit { group, offsets: o }) => offsets.extend(o.iter().map(|&(p, off)| (i, *group, p, off))),
                 Some(Record::ShareState { group, pidx, snapshot }) => {
                     shares.insert((*group, *pidx), snapshot);
                 }
-                Some(Record::TxnState(_)) | None => {}
+                Some(Record::TxnState(_) | Record::TxnOffsetCommit { .. }) | None => {}
             }
         }
+        // Transactional offsets count where their COMMIT marker is, in log order.
+        let (txn_committed, txn_pending) = super::txn_offsets::replay_txn_offsets(&r.log.batches);
+        offsets.extend(txn_committed);
+        offsets.sort_by_key(|e| e.0);
         let mut loaded: Vec<Group> = Vec::new();
         for (g, info) in self.cluster.groups.iter().enumerate() {
             let g = g as u32;
@@ -107,12 +111,13 @@ impl Broker {
                 continue;
             }
             let snapshot = snapshots.iter().find(|e| e.0 == g).map(|e| e.1);
-            let commits: Vec<(u32, u64)> = offsets.iter().filter(|e| e.0 == g).map(|e| (e.1, e.2)).collect();
+            let commits: Vec<(u32, u64)> = offsets.iter().filter(|e| e.1 == g).map(|e| (e.2, e.3)).collect();
+            let held: Vec<(u32, Vec<(u32, u64)>)> = txn_pending.iter().filter(|e| e.0 == g).map(|e| (e.1, e.2.clone())).collect();
             let mut share_state: crate::sim::VecMap<u32, ShareSnapshot> = crate::sim::VecMap::default();
             for (&(_, p), s) in shares.iter().filter(|(k, _)| k.0 == g) {
                 share_state.insert(p, (*s).clone());
             }
-            if snapshot.is_none() && commits.is_empty() && share_state.is_empty() {
+            if snapshot.is_none() && commits.is_empty() && share_state.is_empty() && held.is_empty() {
                 continue;
             }
             let mut grp = Group::new(g, info.clone());
@@ -136,6 +141,9 @@ impl Broker {
             }
             for (p, o) in commits {
                 grp.offsets.insert(p, o);
+            }
+            for (pid, o) in held {
+                grp.txn_offsets.insert(pid, o);
             }
             grp.share_state = share_state;
             grp.last_cause = Some("coordinator_moved");

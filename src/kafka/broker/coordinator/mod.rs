@@ -9,6 +9,8 @@
 //!   assignments and reconciliation;
 //! - `offsets.rs`: offset commits written to `__consumer_offsets` with acks=all,
 //!   and offset fetches;
+//! - `txn_offsets.rs`: offsets committed inside a producer's transaction
+//!   (TxnOffsetCommit, KIP-447), applied when its marker arrives;
 //! - `load.rs`: the group's state written to `__consumer_offsets` after each
 //!   change, and read back by the broker that becomes the next coordinator.
 
@@ -17,6 +19,7 @@ mod kip848;
 mod load;
 mod offsets;
 mod share;
+mod txn_offsets;
 
 pub(crate) use crate::kafka::group::{assignor_input, global_assignment, GroupState, COMMIT_WRITER};
 
@@ -28,6 +31,14 @@ use std::rc::Rc;
 
 /// An offset commit waiting for its write: (group, offsets).
 pub type CommitPayload = (u32, Vec<(u32, u64)>);
+
+/// A TxnOffsetCommit waiting for its write: the group, the producer id, the offsets.
+#[derive(Debug, Clone)]
+pub struct TxnCommitPayload {
+    pub group: u32,
+    pub pid: u32,
+    pub offsets: Vec<(u32, u64)>,
+}
 
 #[derive(Debug, Clone)]
 pub struct GroupMember {
@@ -100,6 +111,10 @@ pub struct Group {
     /// Partition -> (commits accepted but not yet replicated, the latest one's
     /// deadline). An OffsetFetch for such a partition is answered UNSTABLE_OFFSET_COMMIT.
     pub pending_commits: BTreeMap<u32, (u32, Micros)>,
+    /// Offsets committed in open transactions, by producer id (KIP-447): they
+    /// become the group's offsets when the COMMIT marker reaches the group's
+    /// partition, and hold OffsetFetch back (UNSTABLE_OFFSET_COMMIT) until then.
+    pub txn_offsets: crate::sim::VecMap<u32, Vec<(u32, u64)>>,
     /// Share groups: each share-partition's persisted state (the share
     /// coordinator's part, kept by the group's coordinator here).
     pub share_state: crate::sim::VecMap<u32, ShareSnapshot>,
@@ -127,6 +142,7 @@ impl Group {
             last_cause: None,
             target: BTreeMap::new(),
             pending_commits: BTreeMap::new(),
+            txn_offsets: crate::sim::VecMap::default(),
             share_state: crate::sim::VecMap::default(),
             share_fence: crate::sim::VecMap::default(),
         }

@@ -121,9 +121,10 @@ impl Broker {
         let now = ctx.now;
         let offsets = {
             let grp = self.coordinator.group(g);
+            let in_txn = |p: &u32| grp.txn_offsets.values().any(|o| o.iter().any(|e| e.0 == *p));
             let unstable = partitions
                 .iter()
-                .any(|p| grp.pending_commits.get(p).is_some_and(|&(n, until)| n > 0 && until > now));
+                .any(|p| grp.pending_commits.get(p).is_some_and(|&(n, until)| n > 0 && until > now) || in_txn(p));
             if unstable {
                 Err(GroupError::UnstableOffsetCommit)
             } else {

@@ -90,6 +90,7 @@ impl Broker {
         for p in parts {
             match self.append_marker(ctx, p, pid, epoch, commit) {
                 Ok(end) => {
+                    self.txn_offsets_decided(ctx, p, pid, commit);
                     results.push((p, None));
                     touched.push((p, end));
                 }

@@ -160,6 +160,15 @@ impl Broker {
                 Ok(Some(done)) => self.txn_reply(ctx, from, ProducerMsg::EndTxnDone { req_id, result: Ok(done) }),
                 Err(e) => self.txn_reply(ctx, from, ProducerMsg::EndTxnDone { req_id, result: Err(e) }),
             },
+            TxnRequest::TxnOffsetCommit {
+                req_id,
+                group,
+                pid,
+                epoch,
+                member_id,
+                generation,
+                offsets,
+            } => self.handle_txn_offset_commit(ctx, from, req_id, group, pid, epoch, &member_id, generation, offsets),
         }
     }
 
@@ -363,15 +372,19 @@ impl Broker {
                         commit: next.state == TxnState::PrepareCommit,
                         cause,
                     }));
-                    let id = self.cluster.txn_ids[txn as usize].id.clone();
-                    let what = if next.state == TxnState::PrepareCommit { "commits" } else { "aborts" };
+                    let info = &self.cluster.txn_ids[txn as usize];
+                    let id = info.id.clone();
+                    let commit = next.state == TxnState::PrepareCommit;
+                    let what = if commit { "commits" } else { "aborts" };
                     let why = cause.map(|c| format!(" ({c})")).unwrap_or_default();
-                    ctx.observe(Obs::note(Notable::Text(format!(
-                        "transaction coordinator (broker {}): {id} {what} its transaction on {} partitions{why}; epoch {} fences older writers",
-                        self.id,
-                        next.partitions.len(),
-                        next.epoch
-                    ))));
+                    if !(info.quiet && commit) {
+                        ctx.observe(Obs::note(Notable::Text(format!(
+                            "transaction coordinator (broker {}): {id} {what} its transaction on {} partitions{why}; epoch {} fences older writers",
+                            self.id,
+                            next.partitions.len(),
+                            next.epoch
+                        ))));
+                    }
                 } else if before.is_prepare() {
                     // Completed: nothing left to write.
                 }

@@ -1,0 +1,167 @@
+//! Consume-transform-produce (`processing_guarantee`, Kafka Streams' loop):
+//! exactly_once_v2 commits each member's outputs and input offsets in one
+//! transaction (TxnOffsetCommit, fenced by generation, KIP-447), so every input
+//! below the committed offsets has exactly one committed output under every
+//! fault; at_least_once commits offsets after a flush, and inputs read again
+//! after a crash repeat their outputs. Read from the run summary's `eos` object.
+
+use kafka_sim::report::summary;
+use kafka_sim::{Scenario, Simulation};
+use serde_json::{json, Value};
+
+fn scenario(guarantee: &str, input_producer: Value, actions: Value) -> Scenario {
+    let s = json!({
+        "seed": 7, "duration_ms": 60_000, "cluster": {"brokers": 3, "controllers": 3},
+        "topics": [{"name": "payments", "partitions": 3, "replication_factor": 3, "min_insync_replicas": 2},
+                   {"name": "scores", "partitions": 3, "replication_factor": 3, "min_insync_replicas": 2}],
+        "producers": [input_producer],
+        "groups": [{"id": "scorer", "topics": ["payments"], "members": 2, "output_topic": "scores",
+                    "processing_guarantee": guarantee, "session_timeout_ms": 10_000}],
+        "actions": actions,
+    });
+    Scenario::from_json(&s.to_string()).unwrap_or_else(|e| panic!("bad test scenario: {e}"))
+}
+
+fn payments() -> Value {
+    json!({"id": "pay", "topic": "payments", "records_per_sec": 1000, "keys": 100, "acks": "all"})
+}
+
+fn run(s: &Scenario) -> Value {
+    let mut sim = Simulation::new(s);
+    sim.run_until(s.duration_ms * kafka_sim::sim::MS);
+    summary(&sim)
+}
+
+/// Runs exactly_once_v2 under `actions`: no repeat, nothing missing, most of the input processed.
+fn exactly_once_under(actions: Value) -> Value {
+    let s = run(&scenario("exactly_once_v2", payments(), actions));
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+    let e = &s["eos"]["scorer"];
+    assert_eq!(e["duplicate_outputs"], 0, "{e}");
+    assert_eq!(e["missing_outputs"], 0, "{e}");
+    assert!(e["inputs"].as_u64().unwrap() > 50_000, "the group kept processing: {e}, lag {}", s["final_lag"]);
+    assert_eq!(e["inputs"], e["outputs"], "{e}");
+    s
+}
+
+#[test]
+fn exactly_once_survives_a_consumer_crash() {
+    let s = exactly_once_under(json!([
+        {"at_ms": 12_000, "action": "kill_consumer", "group": "scorer", "member": 0},
+        {"at_ms": 14_000, "action": "restart_consumer", "group": "scorer", "member": 0}
+    ]));
+    // The dead member's open transaction was aborted (by its new instance's InitProducerId).
+    assert!(s["transactions"]["aborted"].as_u64().unwrap() >= 1, "{}", s["transactions"]);
+}
+
+#[test]
+fn at_least_once_repeats_outputs_after_a_consumer_crash() {
+    let actions = json!([
+        {"at_ms": 12_000, "action": "kill_consumer", "group": "scorer", "member": 0},
+        {"at_ms": 14_000, "action": "restart_consumer", "group": "scorer", "member": 0}
+    ]);
+    let s = run(&scenario("at_least_once", payments(), actions));
+    let e = &s["eos"]["scorer"];
+    // Nothing was committed before the crash (commit.interval.ms 30 s): what both
+    // members had processed is processed again after the rebalance.
+    assert!(e["duplicate_outputs"].as_u64().unwrap() > 5_000, "{e}");
+    assert_eq!(e["missing_outputs"], 0, "at least once: {e}");
+    assert_eq!(s["transactions"]["committed"], 0, "no transactions: {}", s["transactions"]);
+}
+
+#[test]
+fn exactly_once_survives_the_group_coordinators_broker_dying() {
+    // Broker 0 leads the group's __consumer_offsets partition here: the group
+    // coordinator moves, the open transactions abort, and the members go back
+    // to their committed offsets. Before the fix, a member whose OffsetFetch
+    // went to the dead coordinator never asked again (lag 17,334 at the end).
+    let s = exactly_once_under(json!([
+        {"at_ms": 12_000, "action": "kill_broker", "broker": 0},
+        {"at_ms": 20_000, "action": "restart_broker", "broker": 0}
+    ]));
+    assert!(s["final_lag"]["scorer"].as_u64().unwrap() < 2_000, "{}", s["final_lag"]);
+}
+
+#[test]
+fn exactly_once_survives_transaction_coordinators_and_leaders_dying() {
+    for b in [1, 2] {
+        exactly_once_under(json!([
+            {"at_ms": 12_000, "action": "kill_broker", "broker": b},
+            {"at_ms": 20_000, "action": "restart_broker", "broker": b}
+        ]));
+    }
+}
+
+#[test]
+fn a_zombie_member_is_fenced_and_its_outputs_never_count() {
+    // Paused past its session timeout: its partitions move; when it wakes, its
+    // transaction was aborted by the coordinator's timeout (10 s, Kafka Streams'
+    // transaction.timeout.ms) and its producer is refused (fenced).
+    let s = exactly_once_under(json!([
+        {"at_ms": 12_000, "action": "pause_consumer", "group": "scorer", "member": 0, "for_ms": 20_000}
+    ]));
+    assert!(s["transactions"]["timed_out"].as_u64().unwrap() >= 1, "{}", s["transactions"]);
+    assert!(s["transactions"]["fenced"].as_u64().unwrap() >= 1, "{}", s["transactions"]);
+}
+
+#[test]
+fn exactly_once_reads_a_transactional_input_committed_only() {
+    // The input producer is transactional and aborts now and then, and dies: the
+    // group reads committed input only (read_committed), so aborted inputs are
+    // neither processed nor counted.
+    let producer = json!({"id": "pay", "topic": "payments", "records_per_sec": 1000, "keys": 100,
+                          "transactional_id": "pay-tx", "transaction_ms": 200});
+    let actions = json!([
+        {"at_ms": 10_000, "action": "abort_transaction", "producer": "pay"},
+        {"at_ms": 15_000, "action": "kill_consumer", "group": "scorer", "member": 1},
+        {"at_ms": 16_000, "action": "restart_consumer", "group": "scorer", "member": 1},
+        {"at_ms": 20_000, "action": "kill_producer", "producer": "pay"},
+        {"at_ms": 22_000, "action": "restart_producer", "producer": "pay"}
+    ]);
+    let s = run(&scenario("exactly_once", producer, actions));
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+    let e = &s["eos"]["scorer"];
+    assert_eq!((e["duplicate_outputs"].as_u64(), e["missing_outputs"].as_u64()), (Some(0), Some(0)), "{e}");
+    assert_eq!(e["processing_guarantee"], "exactly_once_v2", "exactly_once is an alias");
+    assert_eq!(s["aborted_records_read"]["scorer"], 0);
+}
+
+#[test]
+fn the_fraud_scorer_writes_its_alerts_exactly_once() {
+    let s = json!({
+        "seed": 3, "duration_ms": 40_000, "cluster": {"brokers": 3},
+        "topics": [{"name": "transactions", "partitions": 4, "replication_factor": 3, "min_insync_replicas": 2}],
+        "producers": [{"id": "pos", "topic": "transactions", "records_per_sec": 1000, "keys": 500, "workload": "transactions"}],
+        "groups": [{"id": "fraud", "topics": ["transactions"], "members": 2, "processor": "fraud_lr",
+                    "processing_guarantee": "exactly_once_v2", "session_timeout_ms": 10_000}],
+        "actions": [{"at_ms": 15_000, "action": "kill_consumer", "group": "fraud", "member": 1},
+                    {"at_ms": 17_000, "action": "restart_consumer", "group": "fraud", "member": 1}],
+    });
+    let sc = Scenario::from_json(&s.to_string()).expect("valid");
+    let s = run(&sc);
+    assert_eq!(s["invariant_violations"], json!([]), "{s}");
+    let e = &s["eos"]["fraud"];
+    assert!(e["outputs"].as_u64().unwrap() > 20_000, "scores written to fraud_alerts: {e}");
+    assert_eq!((e["duplicate_outputs"].as_u64(), e["missing_outputs"].as_u64()), (Some(0), Some(0)), "{e}");
+    assert!(s["model"]["fraud"]["auc"].is_number(), "the model still scores: {}", s["model"]);
+}
+
+#[test]
+fn processing_settings_are_checked_with_one_clear_line() {
+    let bad = |group: Value| {
+        let s = json!({"topics": [{"name": "a"}, {"name": "b"}], "groups": [group]});
+        Scenario::from_json(&s.to_string()).map(|_| ()).unwrap_err().to_string()
+    };
+    let e = bad(json!({"id": "g", "topics": ["a"], "processing_guarantee": "exactly_once_v2"}));
+    assert!(e.contains("needs output_topic"), "{e}");
+    let e = bad(json!({"id": "g", "topics": ["a"], "output_topic": "b"}));
+    assert!(e.contains("output_topic needs processing_guarantee"), "{e}");
+    let e = bad(json!({"id": "g", "topics": ["a"], "output_topic": "a", "processing_guarantee": "at_least_once"}));
+    assert!(e.contains("also one of its input topics"), "{e}");
+    let e = bad(json!({"id": "g", "topics": ["a"], "output_topic": "nope", "processing_guarantee": "at_least_once"}));
+    assert!(e.contains("unknown topic"), "{e}");
+    let e = bad(json!({"id": "g", "topics": ["a"], "protocol": "share", "output_topic": "b", "processing_guarantee": "at_least_once"}));
+    assert!(e.contains("share groups do not support processing_guarantee"), "{e}");
+    let e = bad(json!({"id": "g", "topics": ["a"], "output_topic": "b", "processing_guarantee": "twice"}));
+    assert!(!e.is_empty() && !e.contains('\n'), "{e}");
+}
