@@ -104,6 +104,7 @@ pub const BUILT_IN_FILES: &[&str] = &[
     "11-fraud-broker-failure.json",
     "12-slow-model-lag.json",
     "13-eligible-leader-replicas.json",
+    "14-exactly-once.json",
     "15-read-committed.json",
     "16-zombie-fencing.json",
     "17-hanging-transaction.json",

@@ -165,3 +165,60 @@ fn processing_settings_are_checked_with_one_clear_line() {
     let e = bad(json!({"id": "g", "topics": ["a"], "output_topic": "b", "processing_guarantee": "twice"}));
     assert!(!e.is_empty() && !e.contains('\n'), "{e}");
 }
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/eos/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    run(&Scenario::from_json(&text).expect("valid fixture"))
+}
+
+#[test]
+fn an_abort_marker_before_the_offsets_were_replicated_drops_them() {
+    // Randomized seed 1180: a member stopped while its TxnOffsetCommit was being
+    // written; the ABORT marker reached the coordinator before the write was
+    // replicated, when the offsets were not held yet; they were held afterwards
+    // and applied by the next COMMIT of the same producer id (its restarted
+    // instance): 500 inputs committed without outputs. Now the offsets are held
+    // from the moment they are in the log.
+    let s = fixture("seed-1180-abort-marker-before-offsets-held.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    let e = &s["eos"]["e0"];
+    assert_eq!((e["duplicate_outputs"].as_u64(), e["missing_outputs"].as_u64()), (Some(0), Some(0)), "{e}");
+}
+
+#[test]
+fn at_least_once_does_not_commit_offsets_taken_before_a_rebalance() {
+    // Randomized seed 1050: an at_least_once member took its offsets, waited for
+    // its producer's flush, and committed them after a rebalance had moved the
+    // partition: the group's offset went back (1000 -> 0). Kafka Streams flushes
+    // and commits in one turn of its loop; here the commit is dropped if the
+    // generation changed, and what moved is processed again by its new owner.
+    let s = fixture("seed-1050-alos-commit-after-rebalance.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["missing_outputs"], 0);
+}
+
+#[test]
+fn an_offset_fetch_answer_does_not_move_a_partition_that_has_its_position() {
+    // Randomized seed 481: a KIP-848 member asked for committed offsets twice as
+    // its assignment shrank; the first answer (none) and auto.offset.reset gave
+    // partition t0-1 its position, it read 115 records, then the second answer
+    // sent it back to auto.offset.reset and the records were read (and their
+    // outputs committed) again: 114 repeats. Kafka applies committed offsets only
+    // to partitions still initializing.
+    let s = fixture("seed-481-offset-fetch-after-reset.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["duplicate_outputs"], 0, "{}", s["eos"]);
+}
+
+#[test]
+fn a_member_that_goes_back_to_its_committed_offsets_commits_nothing_before_it_knows_them() {
+    // Randomized seed 789: after an abort the member dropped its positions but
+    // kept what it had consumed; its partition's leader was paused, so the
+    // position came back late, and meanwhile the member committed the old
+    // consumed offset (500) inside a transaction with no outputs for 0..500
+    // (500 missing), then the late position (0) went back.
+    let s = fixture("seed-789-rewind-keeps-consumed.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{}", s["eos"]);
+}

@@ -142,3 +142,24 @@ fn lesson_17_hanging_transaction_times_match_the_text() {
     assert_eq!(s["aborted_records_read"]["monitor"], 100, "step 3 names 100");
     assert_eq!(s["aborted_records_read"]["trainer"], 0);
 }
+
+#[test]
+fn lesson_14_exactly_once_against_at_least_once_figures_match_the_text() {
+    let l = lesson("exactly-once");
+    let (b_scenario, _, _) = l.compare.clone().expect("side by side");
+    let mut a = Simulation::new(&l.scenario);
+    let mut b = Simulation::new(&b_scenario);
+    let eos = |s: &serde_json::Value| s["eos"]["fraud-scorer"].clone();
+    let (sa, sb) = (summary_at(&mut a, at(&l, 1)), summary_at(&mut b, at(&l, 1)));
+    assert_eq!(eos(&sa)["inputs"], 32_844, "step 2 names 32,844");
+    assert_eq!(eos(&sb)["inputs"], 0, "step 2: run B committed nothing yet");
+    let (sa, sb) = (summary_at(&mut a, at(&l, 3)), summary_at(&mut b, at(&l, 3)));
+    assert_eq!(
+        (eos(&sa)["duplicate_outputs"].as_u64(), eos(&sa)["missing_outputs"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(eos(&sb)["duplicate_outputs"], 26_580, "step 4 names 26,580");
+    assert_eq!(eos(&sb)["missing_outputs"], 0);
+    let sa = summary_at(&mut a, at(&l, 4));
+    assert_eq!(sa["transactions"]["committed"], 865, "step 5 names 865");
+}

@@ -9,7 +9,7 @@
 use super::shadow::Shadow;
 use super::transactions::TxnAudit;
 use crate::kafka::log::INTERNAL_WRITER;
-use crate::sim::VecMap;
+use crate::sim::{SortSmall, VecMap};
 
 /// A run of outputs: audit sequences [seq, seq + records) made from input
 /// offsets [offset, offset + records) of input partition `pidx`.
@@ -129,9 +129,9 @@ impl EosAudit {
 fn coverage(inputs: &[(u64, u64)], outputs: &[(u64, u64)]) -> (u64, u64, u64, u64) {
     // Output multiplicity as a step function: +1 at each start, -1 at each end.
     let mut edges: Vec<(u64, i64)> = outputs.iter().flat_map(|&(a, b)| [(a, 1), (b, -1)]).collect();
-    edges.sort_unstable();
+    edges.sort_small();
     let mut inputs: Vec<(u64, u64)> = inputs.to_vec();
-    inputs.sort_unstable();
+    inputs.sort_small();
     let (mut n, mut covered, mut dups, mut missing) = (0, 0, 0, 0);
     let mut e = 0;
     let mut depth: i64 = 0;

@@ -254,6 +254,7 @@ impl Broker {
         }
         batch.epoch = r.known.leader_epoch;
         let appended = Appended::of(&batch, r.log.leo);
+        let held = batch.payload.clone();
         r.log.append(batch);
         let end = r.log.leo;
         ctx.observe(Obs::Appended {
@@ -261,6 +262,11 @@ impl Broker {
             broker: b,
             batch: appended,
         });
+        if let Some(record) = held {
+            // A group coordinator's transactional offsets: pending from the moment
+            // they are in the log, so the transaction's marker always finds them.
+            self.hold_txn_offsets(&record);
+        }
         Ok(end)
     }
 

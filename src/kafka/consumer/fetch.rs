@@ -42,7 +42,10 @@ impl Consumer {
             Ok(list) => {
                 let mut unknown = Vec::new();
                 for (p, o) in list {
-                    if !self.assigned.contains(&p) || self.revoke_after_commit.contains(&p) {
+                    // Only partitions still waiting for a position (Kafka's initializing
+                    // ones): one may have got it meanwhile, from an earlier answer
+                    // and auto.offset.reset; going back there would read records again.
+                    if !self.assigned.contains(&p) || self.revoke_after_commit.contains(&p) || self.positions.contains_key(&p) {
                         continue;
                     }
                     match o {

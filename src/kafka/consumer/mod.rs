@@ -366,9 +366,9 @@ impl Consumer {
                     if self.commit_in_flight.is_some() {
                         self.commit_in_flight = None;
                     }
-                    if self.processing.is_some() {
+                    if let Some(pr) = self.processing.as_mut() {
                         // Its OffsetFetch is lost too: asked again of the next coordinator.
-                        self.offsets_req = None;
+                        pr.refetch |= self.offsets_req.take().is_some();
                     }
                 }
             }

@@ -18,6 +18,9 @@ use crate::kafka::protocol::{AppCall, GroupRequest, Msg, ProducerMsg};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
 
+/// Offsets being committed, and the generation they were taken in.
+type Commit = (Vec<(u32, u64)>, i32);
+
 #[derive(Debug, Clone)]
 pub struct Processing {
     /// The member's producer node (the engine links it when it starts the member).
@@ -27,13 +30,16 @@ pub struct Processing {
     out_parts: u32,
     interval: Micros,
     last_commit: Micros,
-    /// Waiting for the producer: the offsets being committed (at_least_once
-    /// commits them after the flush), or None for an abort.
-    waiting: Option<Option<Vec<(u32, u64)>>>,
+    /// Waiting for the producer: the offsets being committed with the
+    /// generation they were taken in (at_least_once commits them after the
+    /// flush), or None for an abort.
+    waiting: Option<Option<Commit>>,
     /// Records processed since the last commit.
     dirty: bool,
     /// Partitions left while the transaction held their outputs: abort first.
     abort_due: bool,
+    /// Back to the committed offsets: OffsetFetch (again, if the coordinator was away).
+    pub refetch: bool,
 }
 
 impl Processing {
@@ -47,6 +53,7 @@ impl Processing {
             waiting: None,
             dirty: false,
             abort_due: false,
+            refetch: false,
         }
     }
 
@@ -94,8 +101,9 @@ impl Consumer {
             return true;
         }
         let due = pr.dirty && now >= pr.last_commit + pr.interval;
-        if self.offsets_req.is_none() && self.assigned.iter().any(|p| !self.positions.contains_key(p) && !self.to_reset.contains(p)) {
-            // Back to the committed offsets (after an abort) if the coordinator was away then.
+        if pr.refetch && self.coordinator.is_some() && self.offsets_req.is_none() {
+            // Back to the committed offsets, the coordinator being away when it was asked.
+            pr.refetch = false;
             self.request_offsets(ctx);
         }
         let Some(coordinator) = self.coordinator.filter(|_| due && !self.member_id.is_empty()) else {
@@ -107,7 +115,7 @@ impl Consumer {
             pr.dirty = false;
             return false;
         }
-        pr.waiting = Some(Some(offsets.clone()));
+        pr.waiting = Some(Some((offsets.clone(), self.generation)));
         let (member_id, generation) = (self.member_id.clone(), self.generation);
         self.app_call(
             ctx,
@@ -135,7 +143,7 @@ impl Consumer {
     pub(super) fn on_app_done(&mut self, ctx: &mut Ctx, committed: bool) {
         let now = ctx.now;
         let Some(pr) = self.processing.as_mut() else { return };
-        let offsets = pr.waiting.take().flatten().unwrap_or_default();
+        let (offsets, generation) = pr.waiting.take().flatten().unwrap_or_default();
         pr.last_commit = now;
         pr.dirty = false;
         let exactly_once = pr.exactly_once;
@@ -144,8 +152,13 @@ impl Consumer {
                 self.committed.insert(p, o);
             }
         } else if committed {
-            // at_least_once: every output is acknowledged; now the offsets.
-            if self.commit_in_flight.is_none() && !offsets.is_empty() && !self.member_id.is_empty() {
+            // at_least_once: every output is acknowledged; now the offsets, unless
+            // a rebalance came in between (Kafka Streams flushes and commits in one
+            // turn of its loop, where no rebalance can happen): what moved is
+            // processed again by its new owner.
+            let offsets: Vec<(u32, u64)> = offsets.into_iter().filter(|(p, _)| self.assigned.contains(p)).collect();
+            let same = generation == self.generation;
+            if same && self.commit_in_flight.is_none() && !offsets.is_empty() && !self.member_id.is_empty() {
                 let req_id = self.req();
                 self.commit_in_flight = Some((req_id, now, offsets.clone()));
                 let (member_id, generation) = (self.member_id.clone(), self.generation);
@@ -164,7 +177,17 @@ impl Consumer {
             let all = self.assigned.clone();
             self.stop_fetching(&all);
             self.fetches.clear();
+            // Nothing consumed counts until the committed offsets are back: a
+            // commit meanwhile would skip what the abort took back.
+            for p in &all {
+                self.consumed.remove(p);
+            }
             self.request_offsets(ctx);
+            if self.offsets_req.is_none() {
+                if let Some(pr) = self.processing.as_mut() {
+                    pr.refetch = true;
+                }
+            }
         }
         self.schedule_poll(ctx, 0);
     }

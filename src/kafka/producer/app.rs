@@ -165,7 +165,7 @@ impl Producer {
 
     /// The group coordinator's answer to sendOffsetsToTransaction.
     pub(super) fn on_txn_offset_commit(&mut self, ctx: &mut Ctx, req_id: u64, error: Option<TxnCommitError>) {
-        if !self.app.as_ref().is_some_and(|a| a.commit.flatten().is_some_and(|c| c.0 == req_id)) {
+        if self.app.as_ref().is_none_or(|a| a.commit.flatten().is_none_or(|c| c.0 != req_id)) {
             return;
         }
         if let Some(a) = self.app.as_mut() {

@@ -103,7 +103,7 @@ impl Broker {
         // Transactional offsets count where their COMMIT marker is, in log order.
         let (txn_committed, txn_pending) = super::txn_offsets::replay_txn_offsets(&r.log.batches);
         offsets.extend(txn_committed);
-        offsets.sort_by_key(|e| e.0);
+        crate::sim::SortSmall::sort_small_by_key(&mut offsets[..], |e| e.0);
         let mut loaded: Vec<Group> = Vec::new();
         for (g, info) in self.cluster.groups.iter().enumerate() {
             let g = g as u32;

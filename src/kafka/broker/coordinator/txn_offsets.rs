@@ -136,17 +136,17 @@ impl Broker {
                         }
                     }
                 }
-                match failed {
-                    None => {
-                        let held = grp.txn_offsets.get_or_insert_with(c.pid, Vec::new);
-                        for (p, o) in c.offsets {
-                            match held.iter_mut().find(|e| e.0 == p) {
-                                Some(e) => e.1 = o,
-                                None => held.push((p, o)),
-                            }
+                if failed.is_some() {
+                    // Not written (or not replicated in time): not part of the transaction.
+                    if let Some(held) = grp.txn_offsets.get_mut(&c.pid) {
+                        held.retain(|e| !c.offsets.contains(e));
+                        if held.is_empty() {
+                            grp.txn_offsets.remove(&c.pid);
                         }
-                        None
                     }
+                }
+                match failed {
+                    None => None,
                     // The producer's epoch is old, or its transaction is ending: its answer.
                     Some(
                         e @ (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced | ErrorCode::InvalidTxnState | ErrorCode::ConcurrentTransactions),
@@ -157,6 +157,20 @@ impl Broker {
             None => Some(TxnCommitError::Group(GroupError::NotCoordinator)),
         };
         self.txn_commit_reply(ctx, at, to, req_id, error);
+    }
+
+    /// Transactional offsets were appended to the group's partition: they are
+    /// the producer's pending offsets until its transaction's marker.
+    pub(crate) fn hold_txn_offsets(&mut self, record: &Record) {
+        let Record::TxnOffsetCommit { group, pid, offsets } = record else { return };
+        let Some(grp) = self.coordinator.groups.get_mut(group) else { return };
+        let held = grp.txn_offsets.get_or_insert_with(*pid, Vec::new);
+        for &(p, o) in offsets {
+            match held.iter_mut().find(|e| e.0 == p) {
+                Some(e) => e.1 = o,
+                None => held.push((p, o)),
+            }
+        }
     }
 
     /// A marker reached offsets partition `pidx`: the producer's pending offsets
@@ -177,12 +191,17 @@ impl Broker {
     }
 }
 
+/// Offsets of a transaction still open: (group, producer id, offsets).
+type Pending = (u32, u32, Vec<(u32, u64)>);
+/// A committed offset where its marker is: (batch index, group, partition, offset).
+type Applied = (usize, u32, u32, u64);
+
 /// Replays one offsets partition's transactional offsets in log order (a new
-/// coordinator's load): committed ones as (group, partition, offset) in order,
-/// and what is still pending per (group, producer id).
-pub(super) fn replay_txn_offsets(batches: &std::collections::VecDeque<Batch>) -> (Vec<(usize, u32, u32, u64)>, Vec<(u32, u32, Vec<(u32, u64)>)>) {
-    let mut pending: Vec<(u32, u32, Vec<(u32, u64)>)> = Vec::new();
-    let mut committed: Vec<(usize, u32, u32, u64)> = Vec::new();
+/// coordinator's load): committed ones as (batch index, group, partition,
+/// offset) in order, and what is still pending.
+pub(super) fn replay_txn_offsets(batches: &std::collections::VecDeque<Batch>) -> (Vec<Applied>, Vec<Pending>) {
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut committed: Vec<Applied> = Vec::new();
     for (i, b) in batches.iter().enumerate() {
         match (b.txn, b.payload.as_deref()) {
             (TxnMark::Data, Some(Record::TxnOffsetCommit { group, pid, offsets })) => match pending.iter_mut().find(|e| e.0 == *group && e.1 == *pid) {
