@@ -21,7 +21,6 @@ use audit::{Audit, AuditReport};
 use eos::EosAudit;
 use invariants::Invariants;
 use shadow::{Run, Shadow};
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 #[derive(Debug, Clone)]
@@ -36,8 +35,8 @@ pub struct Checker {
     group_names: Vec<String>,
     /// (group, partition) -> the committed offset, and where auto.offset.reset
     /// moved the position (the lowest, if more than once) since the last commit that went back.
-    committed: BTreeMap<(u32, u32), u64>,
-    resets: BTreeMap<(u32, u32), u64>,
+    committed: crate::sim::VecMap<(u32, u32), u64>,
+    resets: crate::sim::VecMap<(u32, u32), u64>,
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
     pub txns: TxnAudit,
@@ -56,8 +55,8 @@ impl Checker {
             invariants: Invariants::new(n),
             idempotent: Vec::new(),
             group_names,
-            committed: BTreeMap::new(),
-            resets: BTreeMap::new(),
+            committed: Default::default(),
+            resets: Default::default(),
             committed_hw: vec![0; n],
             txns: TxnAudit::default(),
             eos: EosAudit::default(),
@@ -211,7 +210,7 @@ impl Checker {
             Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => self.check_read_committed(now, d),
             Obs::Share(what) => self.share.observe(now, what, &self.cluster, &mut self.invariants),
             Obs::OffsetReset { group, pidx, to } => {
-                let floor = self.resets.entry((*group, *pidx)).or_insert(*to);
+                let floor = self.resets.get_or_insert_with((*group, *pidx), || *to);
                 *floor = (*floor).min(*to);
             }
             Obs::OffsetCommitted { group, pidx, offset } => {

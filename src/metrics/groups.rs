@@ -50,7 +50,7 @@ pub struct GroupReport {
     /// Steps that belong to the next rebalance (MEMBER_ID_REQUIRED before it starts).
     early_steps: Vec<RebalanceStep>,
     /// Partition -> (paused since, rebalance number) until its new owner's first fetch.
-    paused_since: BTreeMap<u32, (Micros, usize)>,
+    paused_since: crate::sim::VecMap<u32, (Micros, usize)>,
     /// Per partition, the end of what was ever delivered: below it is a redelivery.
     delivered_upto: BTreeMap<u32, u64>,
     pub consumed: u64,
@@ -145,7 +145,7 @@ impl GroupReport {
 
     fn pause(&mut self, now: Micros, partitions: &[u32], n: usize) {
         for &p in partitions {
-            self.paused_since.entry(p).or_insert((now, n));
+            self.paused_since.get_or_insert_with(p, || (now, n));
         }
     }
 

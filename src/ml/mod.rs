@@ -145,13 +145,13 @@ pub enum Model {
 /// many distinct offsets below that it processed (the rest were skipped).
 #[derive(Debug, Clone, Default)]
 struct Coverage {
-    upto: std::collections::BTreeMap<u32, (u64, u64)>,
+    upto: crate::sim::VecMap<u32, (u64, u64)>,
 }
 
 impl Coverage {
     /// Records [offset, offset + n) processed: returns how many were processed before.
     fn process(&mut self, pidx: u32, offset: u64, n: u64) -> u64 {
-        let e = self.upto.entry(pidx).or_insert((offset, 0));
+        let e = self.upto.get_or_insert_with(pidx, || (offset, 0));
         let again = e.0.saturating_sub(offset).min(n);
         e.0 = e.0.max(offset + n);
         e.1 += n - again;

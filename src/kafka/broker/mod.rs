@@ -27,7 +27,7 @@ use crate::sim::{Micros, Node, MS};
 use connections::Connections;
 use coordinator::{CommitPayload, Coordinator};
 use share::{ParkedShareFetch, ShareSlot};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 /// `replica.fetch.max.bytes`: per partition in one fetch response.
@@ -172,7 +172,7 @@ pub struct Broker {
     pub image: Vec<(Option<u32>, i32)>,
     pub next_heartbeat: Micros,
     pub next_isr_check: Micros,
-    pub fetchers: BTreeMap<u32, Fetcher>,
+    pub fetchers: crate::sim::VecMap<u32, Fetcher>,
     pub parked: Vec<Parked>,
     pub parked_consumers: Vec<ParkedConsumerFetch>,
     /// When the one pending long-poll timeout fires (0: none pending).
@@ -244,7 +244,7 @@ impl Broker {
             image: Vec::new(),
             next_heartbeat: 0,
             next_isr_check: 0,
-            fetchers: BTreeMap::new(),
+            fetchers: Default::default(),
             parked: Vec::new(),
             parked_consumers: Vec::new(),
             parked_timer_at: 0,

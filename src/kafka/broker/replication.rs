@@ -630,7 +630,7 @@ impl Broker {
         }
         if let Some(l) = meta.leader {
             if old_role != Role::Follower || old_leader != meta.leader || epoch_changed {
-                let f = self.fetchers.entry(l).or_default();
+                let f = self.fetchers.get_or_insert_with(l, super::Fetcher::default);
                 if !f.partitions.contains(&pidx) {
                     f.partitions.push(pidx);
                     f.partitions.sort_small();

@@ -88,7 +88,7 @@ pub struct Producer {
     next_seq: Vec<u32>,
     last_acked: Vec<Option<u32>>,
     unresolved: Vec<Option<u32>>,
-    in_flight: BTreeMap<u64, InFlight>,
+    in_flight: crate::sim::VecMap<u64, InFlight>,
     in_flight_per_broker: Vec<u32>,
     /// Per broker, the number of the current connection (a new one after each disconnect).
     conn_gen: Vec<u32>,
@@ -162,7 +162,7 @@ impl Producer {
             next_seq: vec![0; n as usize],
             last_acked: vec![None; n as usize],
             unresolved: vec![None; n as usize],
-            in_flight: BTreeMap::new(),
+            in_flight: Default::default(),
             in_flight_per_broker: vec![0; brokers],
             conn_gen: vec![0; brokers],
             not_ready_until: vec![0; brokers],

@@ -110,7 +110,7 @@ pub struct Group {
     pub target: BTreeMap<String, Vec<u32>>,
     /// Partition -> (commits accepted but not yet replicated, the latest one's
     /// deadline). An OffsetFetch for such a partition is answered UNSTABLE_OFFSET_COMMIT.
-    pub pending_commits: BTreeMap<u32, (u32, Micros)>,
+    pub pending_commits: crate::sim::VecMap<u32, (u32, Micros)>,
     /// Offsets committed in open transactions, by producer id (KIP-447): they
     /// become the group's offsets when the COMMIT marker reaches the group's
     /// partition, and hold OffsetFetch back (UNSTABLE_OFFSET_COMMIT) until then.
@@ -141,7 +141,7 @@ impl Group {
             offsets: BTreeMap::new(),
             last_cause: None,
             target: BTreeMap::new(),
-            pending_commits: BTreeMap::new(),
+            pending_commits: Default::default(),
             txn_offsets: crate::sim::VecMap::default(),
             share_state: crate::sim::VecMap::default(),
             share_fence: crate::sim::VecMap::default(),

@@ -57,7 +57,7 @@ impl Broker {
                 let until = now + OFFSETS_COMMIT_TIMEOUT;
                 let pending = &mut self.coordinator.group_mut(g).pending_commits;
                 for &(p, _) in &offsets {
-                    let e = pending.entry(p).or_insert((0, 0));
+                    let e = pending.get_or_insert_with(p, || (0, 0));
                     *e = (e.0 + 1, until);
                 }
                 // Waits (acks=all) for the commit batch to reach the HW, then applies it.
