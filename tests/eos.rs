@@ -222,3 +222,15 @@ fn a_member_that_goes_back_to_its_committed_offsets_commits_nothing_before_it_kn
     assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
     assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{}", s["eos"]);
 }
+
+#[test]
+fn inputs_skipped_by_auto_offset_reset_are_not_inputs() {
+    // Randomized seed 1671: a member behind a network cut found its position
+    // below the leader's log start (retention) and auto.offset.reset moved it
+    // past 189 records it never processed; the audit counted them as inputs
+    // without output. Kafka promises nothing for records deleted before they
+    // were read: the audit now starts the partition's inputs at the reset.
+    let s = fixture("seed-1671-retention-reset.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{}", s["eos"]);
+}

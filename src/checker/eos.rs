@@ -65,6 +65,14 @@ impl EosAudit {
         *f = (*f).min(offset);
     }
 
+    /// The group's position jumped past records the log no longer holds
+    /// (`auto.offset.reset` after OFFSET_OUT_OF_RANGE): records below `to` were
+    /// never its inputs, whatever it read before.
+    pub fn reset(&mut self, group: u32, pidx: u32, to: u64) {
+        let f = self.first.get_or_insert_with((group, pidx), || to);
+        *f = (*f).max(to);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tags.is_empty()
     }

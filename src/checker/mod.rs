@@ -210,6 +210,9 @@ impl Checker {
             Obs::Delivered(d) if self.txns.is_transactional(d.producer_instance, d.pidx) => self.check_read_committed(now, d),
             Obs::Share(what) => self.share.observe(now, what, &self.cluster, &mut self.invariants),
             Obs::OffsetReset { group, pidx, to } => {
+                if self.processing(*group) {
+                    self.eos.reset(*group, *pidx, *to);
+                }
                 let floor = self.resets.get_or_insert_with((*group, *pidx), || *to);
                 *floor = (*floor).min(*to);
             }
