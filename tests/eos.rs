@@ -234,3 +234,17 @@ fn inputs_skipped_by_auto_offset_reset_are_not_inputs() {
     assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
     assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{}", s["eos"]);
 }
+
+#[test]
+fn a_member_finds_the_group_coordinator_again_after_not_coordinator() {
+    // Randomized seed 2196 (safe): a one-way cut left broker 2 answering as the
+    // group's coordinator after the group had moved. The members' transactional
+    // offsets were refused (NOT_COORDINATOR, INVALID_TXN_STATE) and they never
+    // looked the coordinator up again, and a lost OffsetFetch was never asked
+    // again: no commit in 60 s (0 inputs). Now NOT_COORDINATOR sends the member
+    // to FindCoordinator, and partitions without a position are asked for again.
+    let s = fixture("seed-2196-stale-coordinator.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert!(s["eos"]["e0"]["inputs"].as_u64().unwrap() > 10_000, "{}", s["eos"]);
+    assert!(s["transactions"]["committed"].as_u64().unwrap() > 20, "{}", s["transactions"]);
+}

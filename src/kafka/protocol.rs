@@ -483,6 +483,8 @@ pub enum ConsumerMsg {
     /// committed offsets).
     AppDone {
         committed: bool,
+        /// The group coordinator answered NOT_COORDINATOR: look it up again.
+        coordinator_moved: bool,
     },
     Coordinator {
         req_id: u64,

@@ -297,7 +297,7 @@ impl Consumer {
             return;
         }
         match msg {
-            ConsumerMsg::AppDone { committed } => self.on_app_done(ctx, committed),
+            ConsumerMsg::AppDone { committed, coordinator_moved } => self.on_app_done(ctx, committed, coordinator_moved),
             ConsumerMsg::Coordinator { req_id, broker } => {
                 if self.find_in_flight.map(|f| f.0) == Some(req_id) {
                     self.find_in_flight = None;

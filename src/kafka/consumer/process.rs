@@ -101,8 +101,11 @@ impl Consumer {
             return true;
         }
         let due = pr.dirty && now >= pr.last_commit + pr.interval;
-        if pr.refetch && self.coordinator.is_some() && self.offsets_req.is_none() {
-            // Back to the committed offsets, the coordinator being away when it was asked.
+        let unplaced = || self.assigned.iter().any(|p| !self.positions.contains_key(p) && !self.to_reset.contains(p));
+        if self.coordinator.is_some() && self.offsets_req.is_none() && (pr.refetch || unplaced()) {
+            // Back to the committed offsets: asked again when the question was lost
+            // (the coordinator away or moved); an answer only places partitions
+            // still without a position.
             pr.refetch = false;
             self.request_offsets(ctx);
         }
@@ -140,8 +143,12 @@ impl Consumer {
     }
 
     /// The producer's answer: committed (or flushed), or aborted.
-    pub(super) fn on_app_done(&mut self, ctx: &mut Ctx, committed: bool) {
+    pub(super) fn on_app_done(&mut self, ctx: &mut Ctx, committed: bool, coordinator_moved: bool) {
         let now = ctx.now;
+        if coordinator_moved {
+            // NOT_COORDINATOR for the transaction's offsets: find the group's coordinator again.
+            self.coordinator = None;
+        }
         let Some(pr) = self.processing.as_mut() else { return };
         let (offsets, generation) = pr.waiting.take().flatten().unwrap_or_default();
         pr.last_commit = now;

@@ -35,6 +35,8 @@ pub struct AppLink {
     commit: Option<Option<(u64, u32, Micros)>>,
     /// at_least_once: a send failed since the last commit.
     failed: bool,
+    /// The group coordinator answered NOT_COORDINATOR: the member looks it up again.
+    coordinator_moved: bool,
 }
 
 impl AppLink {
@@ -45,6 +47,7 @@ impl AppLink {
             held: Vec::new(),
             commit: None,
             failed: false,
+            coordinator_moved: false,
         }
     }
 
@@ -58,8 +61,9 @@ impl Producer {
         let Some(a) = self.app.as_mut() else { return };
         a.commit = None;
         a.failed = false;
+        let coordinator_moved = std::mem::take(&mut a.coordinator_moved);
         let consumer = a.consumer;
-        ctx.send(Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::AppDone { committed }));
+        ctx.send(Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::AppDone { committed, coordinator_moved }));
     }
 
     /// Outputs of input records go into the accumulator, tagged for the audit.
@@ -187,7 +191,17 @@ impl Producer {
             }
             // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID (a zombie: its partitions moved),
             // or a coordinator that moved: CommitFailedException, abort.
-            Some(_) => self.txn_abortable(),
+            Some(e) => {
+                if matches!(
+                    e,
+                    TxnCommitError::Group(crate::kafka::protocol::GroupError::NotCoordinator) | TxnCommitError::Txn(ErrorCode::NotCoordinator)
+                ) {
+                    if let Some(a) = self.app.as_mut() {
+                        a.coordinator_moved = true;
+                    }
+                }
+                self.txn_abortable();
+            }
         }
         self.txn_step(ctx);
     }
