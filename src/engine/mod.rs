@@ -22,7 +22,7 @@ mod observe;
 mod tests;
 mod views;
 
-pub use views::{BrokerView, ControllerView, GroupView, MemberView, PartitionView, ProducerView, ReplicaView, Snapshot};
+pub use views::{BrokerView, ControllerView, GroupView, MemberView, PartitionView, ProducerView, ReplicaView, ShareView, Snapshot};
 
 use crate::checker::audit::AuditReport;
 use crate::checker::invariants::Invariants;

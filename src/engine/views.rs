@@ -134,6 +134,12 @@ impl Simulation {
                     .map(|&p| (self.cluster.topic_name(p).to_string(), self.cluster.part(p).index))
                     .collect(),
                 records_per_sec: c.rate,
+                acquired: if g.info.cfg.is_share() {
+                    let owner = c.share_owner();
+                    self.brokers.iter().filter(|b| b.is_running()).map(|b| b.share_acquired(i as u32, owner)).sum()
+                } else {
+                    0
+                },
             })
             .collect();
         GroupView {
@@ -162,6 +168,13 @@ impl Simulation {
                 .map(|(id, m)| (id.clone(), self.consumers[m.consumer as usize].number))
                 .collect(),
             model: self.model_view(i),
+            share: report.share.as_ref().map(|s| ShareView {
+                delivered: s.delivered,
+                acknowledged: s.acknowledged,
+                redelivered: s.redelivered,
+                archived: s.archived,
+                by_delivery_count: s.by_delivery_count.clone(),
+            }),
         }
     }
 }
@@ -203,6 +216,8 @@ pub struct GroupView {
     /// The group's processor (fraud_lr, item_cf) and its metrics, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<crate::ml::ModelView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<ShareView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -217,6 +232,20 @@ pub struct MemberView {
     /// (topic, partition)
     pub assigned: Vec<(String, u32)>,
     pub records_per_sec: u64,
+    /// Share groups: records the member holds acquired now (locked to it).
+    pub acquired: u64,
+}
+
+/// What a share group's members got: deliveries (each counts), acknowledged,
+/// redelivered, archived, and how many records were delivered how many times.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShareView {
+    pub delivered: u64,
+    pub acknowledged: u64,
+    pub redelivered: u64,
+    pub archived: u64,
+    /// Index k: records delivered for the k-th time (index 0 unused).
+    pub by_delivery_count: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,7 +3,7 @@
 //! is checked, so the page can show a one-line problem next to the field and
 //! never replace a running simulation with a broken scenario.
 
-use super::{Acks, GroupProtocol, Scenario, ScenarioError};
+use super::{Acks, GroupProtocol, IsolationLevel, ProcessingGuarantee, Scenario, ScenarioError};
 use crate::i18n::{template_error, Sourced, Template};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -73,6 +73,8 @@ pub enum DraftError {
     /// Side by side: a variant about producers, and the scenario has none.
     NoProducer,
     NoGroup,
+    /// exactly_once / at_least_once on a scenario whose groups do not process.
+    NoProcessingGroup,
     UnknownComparison(String),
     /// The variant changes nothing: both runs would be the same.
     SameSetting,
@@ -90,6 +92,7 @@ impl Template for DraftError {
             DraftError::Invalid(e) => e.template(),
             DraftError::NoProducer => ("the scenario has no producer", vec![]),
             DraftError::NoGroup => ("the scenario has no consumer group", vec![]),
+            DraftError::NoProcessingGroup => ("no group of the scenario has a processing_guarantee (consume-transform-produce)", vec![]),
             DraftError::UnknownComparison(id) => ("unknown comparison {0}", vec![format!("{id:?}")]),
             DraftError::SameSetting => ("that is already this scenario's setting: both runs would be the same", vec![]),
         }
@@ -218,6 +221,11 @@ pub const VARIANTS: &[(&str, &str)] = &[
     ("kip848", "KIP-848 consumer protocol"),
     ("classic", "classic group protocol"),
     ("static", "static membership"),
+    ("read_committed", "isolation_level read_committed"),
+    ("read_uncommitted", "isolation_level read_uncommitted"),
+    ("exactly_once", "processing_guarantee exactly_once_v2"),
+    ("at_least_once", "processing_guarantee at_least_once"),
+    ("share", "share groups (KIP-932)"),
 ];
 
 /// The scenario with one setting changed for every producer or group it concerns.
@@ -249,6 +257,38 @@ pub fn variant(s: &Scenario, id: &str) -> Result<Scenario, DraftError> {
                     }
                     _ => g.static_membership = true,
                 }
+            }
+        }
+        "read_committed" | "read_uncommitted" | "share" => {
+            if b.groups.is_empty() {
+                return Err(DraftError::NoGroup);
+            }
+            for g in &mut b.groups {
+                match id {
+                    "share" => {
+                        g.protocol = GroupProtocol::Share;
+                        g.assignor = None;
+                        g.static_membership = false;
+                    }
+                    _ if g.is_share() => {}
+                    "read_committed" => g.isolation_level = IsolationLevel::ReadCommitted,
+                    _ => g.isolation_level = IsolationLevel::ReadUncommitted,
+                }
+            }
+        }
+        "exactly_once" | "at_least_once" => {
+            let guarantee = if id == "exactly_once" {
+                ProcessingGuarantee::ExactlyOnceV2
+            } else {
+                ProcessingGuarantee::AtLeastOnce
+            };
+            let mut any = false;
+            for g in b.groups.iter_mut().filter(|g| g.processing_guarantee.is_some()) {
+                g.processing_guarantee = Some(guarantee);
+                any = true;
+            }
+            if !any {
+                return Err(DraftError::NoProcessingGroup);
             }
         }
         _ => return Err(DraftError::UnknownComparison(id.to_string())),
@@ -328,6 +368,21 @@ mod tests {
                 assert_ne!(b, s);
             }
         }
+    }
+
+    #[test]
+    fn variants_for_transactions_processing_and_share_groups() {
+        let s = Scenario::from_json(crate::presets::PRESETS[0].json).unwrap();
+        let b = variant(&s, "read_committed").unwrap();
+        assert!(b.groups.iter().all(|g| g.isolation_level == IsolationLevel::ReadCommitted));
+        assert_eq!(variant(&s, "read_uncommitted").unwrap_err(), DraftError::SameSetting);
+        assert_eq!(variant(&s, "exactly_once").unwrap_err(), DraftError::NoProcessingGroup);
+        let b = variant(&s, "share").unwrap();
+        assert!(b.groups.iter().all(|g| g.is_share()));
+        let lesson = crate::lesson::Lesson::parse(include_str!("../../lessons/14-exactly-once.json")).unwrap();
+        let b = variant(&lesson.scenario, "at_least_once").unwrap();
+        assert_eq!(b.groups[0].processing_guarantee, Some(ProcessingGuarantee::AtLeastOnce));
+        assert_eq!(variant(&lesson.scenario, "exactly_once").unwrap_err(), DraftError::SameSetting);
     }
 
     #[test]

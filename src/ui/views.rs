@@ -297,6 +297,9 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                                             onclick={{ let sel = Selection::Consumer(id.clone(), n); link.callback(move |_| Msg::select(Some(sel.clone()))) }}>{ trf("consumer {0}", &[n.to_string()]) }</button>
                                         <span class="state">{ tr(m.state) }{ if m.in_group { String::new() } else { format!(" · {}", tr("not in group")) } }</span>
                                         <span class="parts">{ m.assigned.iter().map(|(t, p)| format!("{t}-{p}")).collect::<Vec<_>>().join(" ") }</span>
+                                        if g.share.is_some() {
+                                            <span class="acquired" title={tr("Records locked to this member until it acknowledges them or the lock expires")}>{ trf("holds {0} acquired", &[m.acquired.to_string()]) }</span>
+                                        }
                                         if running {
                                             { button(link, label("Kill consumer {0} of group {1}"), "kill", Action::KillConsumer { group: id.clone(), member: n }) }
                                             { button(link, label("Stop consumer {0} of group {1}"), "stop", Action::StopConsumer { group: id.clone(), member: n }) }
@@ -319,6 +322,7 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                             }) }
                         </div>
                         if let Some(m) = &g.model { { model_line(m) } }
+                        if let Some(sh) = &g.share { { share_line(sh) } }
                         <div class="lagbars" aria-label={trf("Lag per partition of group {0}", &[&id])}>
                             <span class="lag-label">{ tr("Lag per partition (records not yet committed):") }</span>
                             { for g.partition_lag.iter().map(|(t, p, lag)| html! { <span class="lag" title={trf("{0} lag {1}", &[format!("{t}-{p}"), lag.to_string()])}>{ format!("{t}-{p}: {lag}") }</span> }) }
@@ -327,6 +331,28 @@ pub fn groups(snap: &Snapshot, link: &yew::html::Scope<super::App>, selected: &O
                 }
             }) }
         </section>
+    }
+}
+
+/// A share group's records so far: deliveries, outcomes, and how often records
+/// came back (a poison record climbs to the delivery limit, then is archived).
+fn share_line(s: &crate::engine::ShareView) -> Html {
+    let counts: Vec<String> = s
+        .by_delivery_count
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| trf("{0}× {1}", &[k.to_string(), n.to_string()]))
+        .collect();
+    html! {
+        <p class="share-line">
+            { trf("delivered {0} · acknowledged {1} · redelivered {2} · archived {3}", &[
+                s.delivered.to_string(), s.acknowledged.to_string(), s.redelivered.to_string(), s.archived.to_string()]) }
+            if !counts.is_empty() {
+                <span class="deliveries">{ " · " }{ trf("deliveries per record: {0}", &[counts.join(", ")]) }</span>
+            }
+        </p>
     }
 }
 

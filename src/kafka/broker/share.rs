@@ -119,6 +119,19 @@ impl Broker {
         self.wake_share_fetches(ctx, pidx);
     }
 
+    /// Records share group `g`'s member process `owner` holds acquired in the
+    /// share-partitions this broker leads (for the views).
+    pub fn share_acquired(&self, g: u32, owner: u64) -> u64 {
+        self.shares
+            .iter()
+            .filter(|((group, pidx), _)| *group == g && self.replica(*pidx).is_some_and(|r| r.role == Role::Leader))
+            .map(|(_, slot)| match slot {
+                ShareSlot::Ready(sp) => sp.acquired_by(owner),
+                ShareSlot::Loading { .. } => 0,
+            })
+            .sum()
+    }
+
     fn sp_mut(&mut self, g: u32, pidx: u32) -> Option<&mut SharePartition> {
         let epoch = self.replica(pidx).filter(|r| r.role == Role::Leader)?.known.leader_epoch;
         match self.shares.get_mut(&(g, pidx)) {

@@ -42,7 +42,7 @@ fn push_ack(acks: &mut Vec<Ack>, ack: Ack) {
 
 impl Consumer {
     /// The member process, as share-partition leaders know its locks (a restart is a new one).
-    pub(super) fn share_owner(&self) -> u64 {
+    pub fn share_owner(&self) -> u64 {
         (u64::from(self.group) << 48) | (u64::from(self.number) << 24) | u64::from(self.incarnation)
     }
 
