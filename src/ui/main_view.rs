@@ -91,6 +91,11 @@ impl App {
                                         if reasons.is_empty() { String::new() } else { format!(" · {}", reasons.join(" · ")) },
                                         ab.duplicates.to_string()])
                                 } }</p>
+                                { for b.eos_counts().into_iter().filter_map(|(g, guarantee, c)| Some((g, guarantee, c?))).map(|(g, guarantee, c)| html! {
+                                    <p class="losses twin eos">{ trf("Run B ({0}): group {1} ({2}): {3} inputs committed · {4} outputs · {5} repeated · {6} missing", &[
+                                        lb.clone(), b.groups()[g].id.clone(), guarantee.as_str().to_string(), c.inputs.to_string(),
+                                        c.outputs.to_string(), c.duplicate_outputs.to_string(), c.missing_outputs.to_string()]) }</p>
+                                }) }
                             }
                         </section>
                         { views::event_log(&shown.event_log().entries, &self.filter, link, hl, self.run_tag(&twin)) }
