@@ -121,7 +121,7 @@ impl LossReason {
 #[derive(Debug, Clone, Default)]
 pub struct Audit {
     /// acks of each producer instance.
-    instance_acks: BTreeMap<ProducerInstance, Acks>,
+    instance_acks: crate::sim::VecMap<ProducerInstance, Acks>,
     acked: BTreeMap<(ProducerInstance, u32), RangeSet>,
     /// Committed batches deleted by retention: aged out, not lost.
     retired: BTreeMap<(ProducerInstance, u32), RangeSet>,
@@ -221,15 +221,15 @@ impl Audit {
 
     /// What the replica holds from offset `from` on, per producer instance, and how
     /// many records appear twice. Below `from` the records were retired already.
-    fn present(log: &Shadow, from: u64) -> (BTreeMap<ProducerInstance, RangeSet>, u64) {
-        let mut present: BTreeMap<ProducerInstance, RangeSet> = BTreeMap::new();
+    fn present(log: &Shadow, from: u64) -> (crate::sim::VecMap<ProducerInstance, RangeSet>, u64) {
+        let mut present: crate::sim::VecMap<ProducerInstance, RangeSet> = Default::default();
         let mut dups = 0;
         for r in log.from(from) {
             // Offset commits in __consumer_offsets are the coordinator's, not a producer's.
             if r.producer == crate::kafka::group::COMMIT_WRITER {
                 continue;
             }
-            dups += present.entry(r.producer).or_default().insert(r.seq, r.seq + r.len);
+            dups += present.entry_or_default(r.producer).insert(r.seq, r.seq + r.len);
         }
         (present, dups)
     }
@@ -240,7 +240,7 @@ impl Audit {
         let from = self.retired_upto.get(partition as usize).copied().unwrap_or(0);
         let (present, dups) = Self::present(log, from);
         report.duplicates += dups;
-        for (&producer, ranges) in &present {
+        for (&producer, ranges) in present.iter() {
             if let Some(r) = self.retired.get(&(producer, partition)) {
                 report.duplicates += ranges.len() - ranges.minus(r).len();
             }

@@ -66,6 +66,18 @@ impl<K: Ord, V> VecMap<K, V> {
         self.0.iter().map(|e| &e.1)
     }
 
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.0.iter_mut().map(|e| (&e.0, &mut e.1))
+    }
+
+    /// The value of `k`, a default one if there is none (BTreeMap's `entry(k).or_default()`).
+    pub fn entry_or_default(&mut self, k: K) -> &mut V
+    where
+        V: Default,
+    {
+        self.get_or_insert_with(k, V::default)
+    }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.0.iter_mut().map(|e| &mut e.1)
     }
@@ -113,5 +125,13 @@ mod tests {
         assert_eq!(m[&2], "B");
         m.retain(|k, _| *k != 1);
         assert!(!m.contains_key(&1) && m.len() == 2);
+    }
+}
+
+impl<K, V> IntoIterator for VecMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::vec::IntoIter<(K, V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }

@@ -126,7 +126,7 @@ const KEEP = new Set(('acks all ISR HW LEO KRaft KIP-848 JoinGroup SyncGroup Lea
   + 'cooperative-sticky uniform min.insync.replicas unclean.leader.election.enable replication.factor group.protocol group.instance.id '
   + 'auto.commit.interval.ms max.poll.interval.ms session.timeout.ms group.initial.rebalance.delay.ms broker.session.timeout.ms '
   + 'replica.lag.time.max.ms NOT_ENOUGH_REPLICAS Stable JSON README kafka-sim Rust WebAssembly plotters canvas ms s x p50 p99 AUC fenced '
-  + 'Shift Esc poll auto.offset.reset id English offsets Kafka true false read_committed read_uncommitted').split(' '));
+  + 'Shift Esc poll auto.offset.reset id English offsets Kafka true false read_committed read_uncommitted exactly_once_v2 at_least_once processing_guarantee').split(' '));
 // Ids, hex fingerprints, single letters (keys, a → b) and Kafka error names.
 const isId = (w) => /^(orders|billing|checkout|transactions|user_behavior|c\d|p\d|g\d)([-\w.]*)$/.test(w) || /^[a-f0-9]{8,16}$/.test(w)
   || /^[A-Za-z]$/.test(w) || /^[A-Z][A-Z_]+$/.test(w);

@@ -10,7 +10,6 @@ use crate::kafka::protocol::{BrokerMsg, ConsumerFetchResult, GroupError, GroupRe
 use crate::kafka::Ctx;
 use crate::scenario::{IsolationLevel, OffsetReset};
 use crate::sim::{Micros, Node, MS};
-use std::collections::BTreeMap;
 
 impl Consumer {
     pub(super) fn request_offsets(&mut self, ctx: &mut Ctx) {
@@ -78,10 +77,10 @@ impl Consumer {
     /// (earliest or latest) to each leader, as the Java consumer does.
     fn request_resets(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        let mut by_leader: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut by_leader: crate::sim::VecMap<u32, Vec<u32>> = Default::default();
         for &p in &self.to_reset {
             match self.leaders.get(&p).copied().flatten() {
-                Some(l) => by_leader.entry(l).or_default().push(p),
+                Some(l) => by_leader.entry_or_default(l).push(p),
                 None => self.want_metadata = true,
             }
         }
@@ -145,14 +144,14 @@ impl Consumer {
         }
         if self.plan_dirty {
             self.plan_dirty = false;
-            let mut plan: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            let mut plan: crate::sim::VecMap<u32, Vec<u32>> = Default::default();
             let mut missing_leader = false;
             for &p in &self.assigned {
                 if !self.positions.contains_key(&p) {
                     continue;
                 }
                 match self.leaders.get(&p).copied().flatten() {
-                    Some(l) => plan.entry(l).or_default().push(p),
+                    Some(l) => plan.entry_or_default(l).push(p),
                     None => missing_leader = true,
                 }
             }

@@ -12,7 +12,7 @@ use crate::kafka::protocol::{BrokerMsg, GroupError, GroupRequest, Msg, ShareFetc
 use crate::kafka::share::{is_poison, AckType};
 use crate::kafka::Ctx;
 use crate::sim::{Node, MS};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// One acknowledgement: (partition, first, end, how).
 pub(super) type Ack = (u32, u64, u64, AckType);
@@ -125,11 +125,11 @@ impl Consumer {
     /// to carry acknowledgements.
     pub(super) fn ensure_share_fetches(&mut self, ctx: &mut Ctx) {
         let now = ctx.now;
-        let mut plan: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        let mut plan: crate::sim::VecMap<u32, Vec<u32>> = Default::default();
         if self.phase == Phase::Stable {
             for &p in &self.assigned {
                 match self.leaders.get(&p).copied().flatten() {
-                    Some(l) => plan.entry(l).or_default().push(p),
+                    Some(l) => plan.entry_or_default(l).push(p),
                     None => self.want_metadata = true,
                 }
             }

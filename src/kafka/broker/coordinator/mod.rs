@@ -102,7 +102,7 @@ pub struct Group {
     pub initial_remaining: Micros,
     /// Member ids handed out with MEMBER_ID_REQUIRED whose JoinGroup has not come
     /// back yet (Kafka's pending members), with when they were handed out.
-    pub pending: BTreeMap<String, Micros>,
+    pub pending: crate::sim::VecMap<String, Micros>,
     pub offsets: BTreeMap<u32, u64>,
     /// The cause of the latest rebalance (a follow-up round keeps it).
     pub last_cause: Option<&'static str>,
@@ -137,7 +137,7 @@ impl Group {
             initial_delay_until: 0,
             new_member_added: false,
             initial_remaining: 0,
-            pending: BTreeMap::new(),
+            pending: Default::default(),
             offsets: BTreeMap::new(),
             last_cause: None,
             target: BTreeMap::new(),
@@ -167,7 +167,7 @@ impl Group {
 /// partition this broker leads, loaded from that partition when it became leader.
 #[derive(Debug, Clone, Default)]
 pub struct Coordinator {
-    pub groups: BTreeMap<u32, Group>,
+    pub groups: crate::sim::VecMap<u32, Group>,
 }
 
 impl Coordinator {

@@ -13,7 +13,6 @@ use crate::kafka::txn::TxnState;
 use crate::kafka::types::ErrorCode;
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
-use std::collections::BTreeMap;
 
 /// The leader gives up on a marker's replication after this (`request.timeout.ms`).
 const MARKER_TIMEOUT: Micros = 30_000 * MS;
@@ -33,10 +32,10 @@ impl Broker {
                 continue;
             }
             m.markers_at = now + MARKER_RETRY;
-            let mut by_leader: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            let mut by_leader: crate::sim::VecMap<u32, Vec<u32>> = Default::default();
             for &p in &m.markers_left {
                 match self.image.get(p as usize).and_then(|x| x.0) {
-                    Some(l) => by_leader.entry(l).or_default().push(p),
+                    Some(l) => by_leader.entry_or_default(l).push(p),
                     None => self.transactions.markers_due = true,
                 }
             }
