@@ -86,7 +86,7 @@ impl Template for DraftError {
             DraftError::FixJsonFirst(e) => ("fix the JSON first: {0}", vec![e.to_string()]),
             DraftError::NotANumber { field, value } => ("{0}: {1} is not a whole number", vec![field.label().to_string(), format!("{value:?}")]),
             DraftError::Acks(v) => ("acks: {0} is not 0, 1 or all", vec![format!("{v:?}")]),
-            DraftError::Protocol(v) => ("group.protocol: {0} is not classic or consumer", vec![format!("{v:?}")]),
+            DraftError::Protocol(v) => ("group.protocol: {0} is not classic, consumer or share", vec![format!("{v:?}")]),
             DraftError::Missing { what, .. } => ("the scenario has no {0}; add one in the JSON", vec![what.to_string()]),
             // The scenario's own message, translated by its own template.
             DraftError::Invalid(e) => e.template(),
@@ -202,10 +202,15 @@ fn apply(s: &mut Scenario, field: Field, v: &str) -> Result<(), DraftError> {
             g.protocol = match v {
                 "classic" => GroupProtocol::Classic,
                 "consumer" => GroupProtocol::Consumer,
+                "share" => GroupProtocol::Share,
                 _ => return Err(DraftError::Protocol(v.to_string())),
             };
             // Each protocol has its own assignors: fall back to the protocol's default.
             g.assignor = None;
+            if g.is_share() {
+                // What share groups do not have.
+                g.static_membership = false;
+            }
         }
         Field::ConsumerRate => s.groups.first_mut().ok_or_else(|| need("group"))?.records_per_sec_per_member = num(field, v)?,
     }

@@ -233,9 +233,9 @@ pub fn setup_panel(props: &Props) -> Html {
                     if let Some(g) = group {
                         <fieldset><legend>{ trf("Group {0}", &[&g.id]) }</legend>
                             { input(link, &props.rejected, Field::Members, "members", g.members.to_string(), "consumers at the start") }
-                            { select(link, Field::Protocol, "group.protocol", if g.protocol == GroupProtocol::Classic { "classic" } else { "consumer" }, &["classic", "consumer"]) }
+                            { select(link, Field::Protocol, "group.protocol", match g.protocol { GroupProtocol::Classic => "classic", GroupProtocol::Consumer => "consumer", GroupProtocol::Share => "share" }, &["classic", "consumer", "share"]) }
                             { select(link, Field::Assignor, "assignor", g.assignor_name(),
-                                if g.protocol == GroupProtocol::Classic { &["range", "roundrobin", "sticky", "cooperative-sticky"] } else { &["uniform", "range"] }) }
+                                match g.protocol { GroupProtocol::Classic => &["range", "roundrobin", "sticky", "cooperative-sticky"], GroupProtocol::Consumer => &["uniform", "range"], GroupProtocol::Share => &["simple"] }) }
                             { input(link, &props.rejected, Field::ConsumerRate, "records/s per member", g.records_per_sec_per_member.to_string(), "how fast each consumer processes") }
                         </fieldset>
                     }
