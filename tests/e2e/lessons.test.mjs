@@ -248,3 +248,24 @@ test('a lesson step and its highlighted element are on screen together at 1280x7
     await page.close();
   }
 });
+
+// Issue 16: the guarantees panel counts each processing group's repeats in both
+// runs of lesson 14, and a share group shows what its members hold and how often
+// records were delivered.
+test('exactly once against at least once, and a share group, as the page shows them', async () => {
+  const page = await openPage(browser, `${server.url}?lesson=exactly-once&step=4`);
+  const panel = page.locator('[data-target="guarantees"]');
+  await page.waitForFunction(() => document.querySelector('[data-target="guarantees"]')?.textContent.includes('Run B (at_least_once): group fraud-scorer'), null, { timeout: 30000 });
+  const text = await panel.textContent();
+  assert.match(text, /Group fraud-scorer \(exactly_once_v2\): [\d,]+ inputs committed · [\d,]+ outputs · 0 repeated · 0 missing/);
+  assert.match(text, /Run B \(at_least_once\): group fraud-scorer \(at_least_once\): 33000 inputs committed · 59580 outputs · 26580 repeated · 0 missing/);
+  assert.match(text, /✓ Exactly once/);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+  const share = await openPage(browser, `${server.url}?lesson=share-group-poison&step=3`);
+  await share.waitForFunction(() => document.querySelector('.share-line')?.textContent.includes('archived'), null, { timeout: 30000 });
+  assert.match(await share.locator('.share-line').first().textContent(), /delivered \d+ · acknowledged \d+ · redelivered \d+ · archived \d+ · deliveries per record: 1× \d+/);
+  assert.ok(await share.locator('.member .acquired').count() >= 6, 'every member says what it holds');
+  assert.deepEqual(share.problems, []);
+  await share.close();
+});
