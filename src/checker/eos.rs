@@ -92,6 +92,9 @@ impl EosAudit {
             let ranges = inputs.get_or_insert_with(p, Vec::new);
             for run in log.runs.iter().filter(|r| r.producer != INTERNAL_WRITER && r.end() > from && r.start < upto) {
                 let (a, b) = (run.start.max(from), run.end().min(upto));
+                if a >= b {
+                    continue;
+                }
                 let seq = run.seq + (a - run.start);
                 for (s, e) in txns.visible(run.producer, p, seq, seq + (b - a), read_committed) {
                     ranges.push((run.start + (s - run.seq), run.start + (e - run.seq)));
