@@ -83,19 +83,9 @@ impl Consumer {
             return true;
         }
         let req_id = self.req();
-        self.commit_in_flight = Some((req_id, ctx.now, commit.clone()));
         self.revoke_after_commit = revoked.to_vec();
         self.revoke_commit_epoch = self.generation;
-        let (member_id, generation) = (self.member_id.clone(), self.generation);
-        self.send_group_request(
-            ctx,
-            GroupRequest::OffsetCommit {
-                req_id,
-                member_id,
-                generation,
-                offsets: commit,
-            },
-        );
+        self.send_offset_commit(ctx, req_id, commit);
         true
     }
 }

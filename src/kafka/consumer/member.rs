@@ -105,7 +105,12 @@ impl Consumer {
             return;
         }
         let req_id = self.req();
-        self.commit_in_flight = Some((req_id, now, offsets.clone()));
+        self.send_offset_commit(ctx, req_id, offsets);
+    }
+
+    /// An OffsetCommit with the member's id and generation, as the commit in flight.
+    pub(super) fn send_offset_commit(&mut self, ctx: &mut Ctx, req_id: u64, offsets: Vec<(u32, u64)>) {
+        self.commit_in_flight = Some((req_id, ctx.now, offsets.clone()));
         let (member_id, generation) = (self.member_id.clone(), self.generation);
         self.send_group_request(
             ctx,
@@ -361,7 +366,6 @@ impl Consumer {
     }
 
     fn on_assignment(&mut self, ctx: &mut Ctx, parts: Vec<u32>) {
-        let now = ctx.now;
         let cooperative = self.cfg().cooperative();
         self.phase = Phase::Stable;
         let revoked: Vec<u32> = self.assigned.iter().copied().filter(|p| !parts.contains(p)).collect();
@@ -376,17 +380,7 @@ impl Consumer {
             if self.cfg().enable_auto_commit && !commit.is_empty() {
                 let req_id = self.req();
                 if self.commit_in_flight.is_none() {
-                    self.commit_in_flight = Some((req_id, now, commit.clone()));
-                    let (member_id, generation) = (self.member_id.clone(), self.generation);
-                    self.send_group_request(
-                        ctx,
-                        GroupRequest::OffsetCommit {
-                            req_id,
-                            member_id,
-                            generation,
-                            offsets: commit,
-                        },
-                    );
+                    self.send_offset_commit(ctx, req_id, commit);
                 }
             }
             ctx.observe(Obs::rebalance(self.group, RebalanceObs::Revoked { partitions: revoked.clone() }));

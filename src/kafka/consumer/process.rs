@@ -14,7 +14,7 @@
 //!   after a crash or a rebalance: their outputs repeat.
 
 use super::Consumer;
-use crate::kafka::protocol::{AppCall, GroupRequest, Msg, ProducerMsg};
+use crate::kafka::protocol::{AppCall, Msg, ProducerMsg};
 use crate::kafka::Ctx;
 use crate::sim::{Micros, Node, MS};
 
@@ -167,17 +167,7 @@ impl Consumer {
             let same = generation == self.generation;
             if same && self.commit_in_flight.is_none() && !offsets.is_empty() && !self.member_id.is_empty() {
                 let req_id = self.req();
-                self.commit_in_flight = Some((req_id, now, offsets.clone()));
-                let (member_id, generation) = (self.member_id.clone(), self.generation);
-                self.send_group_request(
-                    ctx,
-                    GroupRequest::OffsetCommit {
-                        req_id,
-                        member_id,
-                        generation,
-                        offsets,
-                    },
-                );
+                self.send_offset_commit(ctx, req_id, offsets);
             }
         } else {
             // Back to the committed offsets: what was fetched or in flight is stale.
