@@ -279,6 +279,14 @@ impl Simulation {
             },
             Action::AddConsumer { group } => {
                 if let Some(g) = self.scenario.groups.iter().position(|x| x.id == group) {
+                    let cfg = &self.group_setup[g].cfg;
+                    let number = self.consumers.iter().filter(|c| c.group == g as u32).count() as u32;
+                    if cfg.exactly_once() && number >= cfg.members + crate::scenario::SPARE_MEMBER_TXN_IDS {
+                        // Each exactly-once member needs a transactional id of its own.
+                        let line = format!("group {group}: no transactional id left for another exactly-once member: not added");
+                        self.log.push(self.now, Notable::Text(line));
+                        return;
+                    }
                     self.add_consumer(g as u32);
                 }
             }
@@ -460,6 +468,9 @@ impl Simulation {
         self.consumers[c as usize] = self.consumers[c as usize].restarted();
         if let Some(p) = self.app_producer_of(c) {
             self.restart_app_producer(p);
+            if let Some(a) = self.producers[p as usize].app.as_mut() {
+                a.reset();
+            }
         }
         self.with_consumer(c, |con, ctx| con.start(ctx, 0));
     }

@@ -230,8 +230,9 @@ pub enum TxnCommitError {
 /// no network between them).
 #[derive(Debug, Clone)]
 pub enum AppCall {
-    /// `send()`: one record per input record of [offset, offset + n) of `source`.
-    Send { part: u32, n: u64, source: (u32, u64) },
+    /// `send()`: one record per input record of [offset, offset + n) of `source`,
+    /// processed after the member's `rewinds`-th return to its committed offsets.
+    Send { part: u32, n: u64, source: (u32, u64), rewinds: u32 },
     /// exactly_once_v2: sendOffsetsToTransaction, then commitTransaction;
     /// at_least_once: flush (the application then commits the offsets itself).
     Commit {

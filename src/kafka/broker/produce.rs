@@ -243,7 +243,15 @@ impl Broker {
         if r.known.isr.len() < (r.min_isr as usize).min(r.followers.len()) {
             return Err(ErrorCode::NotEnoughReplicas);
         }
-        // A group coordinator's offsets in a transaction have no sequence numbers.
+        // A group coordinator's offsets in a transaction have no sequence numbers;
+        // like any transactional write they are refused once a marker of a newer
+        // epoch ended the producer's transaction here (ProducerStateManager).
+        if batch.producer == crate::kafka::log::INTERNAL_WRITER {
+            let pepoch = batch.idem.map_or(0, |i| i.0);
+            if r.log.idem.iter().any(|(pid, st)| *pid == batch.pid && st.epoch > pepoch) {
+                return Err(ErrorCode::InvalidProducerEpoch);
+            }
+        }
         if let Some((pepoch, seq)) = batch.idem.filter(|_| batch.producer != crate::kafka::log::INTERNAL_WRITER) {
             match r.log.check_idempotent(batch.pid, pepoch, seq, batch.records) {
                 IdemCheck::Append => {}

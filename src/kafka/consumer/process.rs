@@ -40,6 +40,9 @@ pub struct Processing {
     abort_due: bool,
     /// Back to the committed offsets: OffsetFetch (again, if the coordinator was away).
     pub refetch: bool,
+    /// How many times the member went back to its committed offsets: its sends
+    /// carry it, so its producer drops what was processed before the last one.
+    rewinds: u32,
 }
 
 impl Processing {
@@ -54,6 +57,7 @@ impl Processing {
             dirty: false,
             abort_due: false,
             refetch: false,
+            rewinds: 0,
         }
     }
 
@@ -78,12 +82,14 @@ impl Consumer {
         let Some(pr) = self.processing.as_mut() else { return };
         pr.dirty = true;
         let part = self.setup.cluster.part(pidx).index % pr.out_parts;
+        let rewinds = pr.rewinds;
         self.app_call(
             ctx,
             AppCall::Send {
                 part,
                 n,
                 source: (pidx, offset),
+                rewinds,
             },
         );
     }
@@ -170,7 +176,11 @@ impl Consumer {
                 self.send_offset_commit(ctx, req_id, offsets);
             }
         } else {
-            // Back to the committed offsets: what was fetched or in flight is stale.
+            // Back to the committed offsets: what was fetched or in flight is stale,
+            // and so is what was sent before this answer came.
+            if let Some(pr) = self.processing.as_mut() {
+                pr.rewinds += 1;
+            }
             let all = self.assigned.clone();
             self.stop_fetching(&all);
             self.fetches.clear();

@@ -37,6 +37,9 @@ pub struct AppLink {
     failed: bool,
     /// The group coordinator answered NOT_COORDINATOR: the member looks it up again.
     coordinator_moved: bool,
+    /// The member's returns to its committed offsets this producer told it of:
+    /// a send made before the last one is stale (its input is processed again).
+    rewinds: u32,
 }
 
 impl AppLink {
@@ -48,11 +51,22 @@ impl AppLink {
             commit: None,
             failed: false,
             coordinator_moved: false,
+            rewinds: 0,
         }
     }
 
+    /// A replacement producer for the same member process (after fencing): it
+    /// knows how often the member went back.
     pub fn restarted(&self) -> AppLink {
-        AppLink::new(self.consumer, self.group)
+        AppLink {
+            rewinds: self.rewinds,
+            ..AppLink::new(self.consumer, self.group)
+        }
+    }
+
+    /// The member's process started again: its count starts again too.
+    pub fn reset(&mut self) {
+        *self = AppLink::new(self.consumer, self.group);
     }
 }
 
@@ -61,6 +75,9 @@ impl Producer {
         let Some(a) = self.app.as_mut() else { return };
         a.commit = None;
         a.failed = false;
+        if !committed {
+            a.rewinds += 1;
+        }
         let coordinator_moved = std::mem::take(&mut a.coordinator_moved);
         let consumer = a.consumer;
         ctx.send(Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::AppDone { committed, coordinator_moved }));
@@ -111,7 +128,14 @@ impl Producer {
 
     pub(super) fn on_app(&mut self, ctx: &mut Ctx, call: AppCall) {
         match call {
-            AppCall::Send { part, n, source } => self.app_send(ctx, part, n, source),
+            AppCall::Send { part, n, source, rewinds } => {
+                if self.app.as_ref().is_some_and(|a| a.rewinds == rewinds) {
+                    self.app_send(ctx, part, n, source);
+                } else {
+                    // Processed before the member heard of an abort: it processes it again.
+                    ctx.observe(Obs::TxnRecordsDropped(n));
+                }
+            }
             AppCall::Commit {
                 coordinator,
                 member_id,
