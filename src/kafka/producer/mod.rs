@@ -879,6 +879,9 @@ impl Producer {
                             if self.txn.is_some() {
                                 match e {
                                     ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced => fenced = true,
+                                    // A cascade of an earlier batch's retriable error (the leader
+                                    // refused what follows a gap): retried, as without transactions.
+                                    ErrorCode::OutOfOrderSequenceNumber if !self.is_real_gap(part, &batch) => self.retry_batch(ctx, part, batch),
                                     ErrorCode::OutOfOrderSequenceNumber | ErrorCode::InvalidTxnState => {
                                         // Abortable: the batch fails and the transaction aborts.
                                         ctx.observe(Obs::TxnRecordsDropped(u64::from(batch.records)));
