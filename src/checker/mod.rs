@@ -39,6 +39,9 @@ pub struct Checker {
     resets: crate::sim::VecMap<(u32, u32), u64>,
     /// Per partition: the highest HW a leader reached since the last unclean election.
     committed_hw: Vec<u64>,
+    /// Partitions that had an unclean election: what their coordinators had
+    /// written may be gone (a transaction decided again, offsets going back).
+    unclean: Vec<bool>,
     pub txns: TxnAudit,
     /// Processing groups: which inputs each output was made from.
     pub eos: EosAudit,
@@ -58,6 +61,7 @@ impl Checker {
             committed: Default::default(),
             resets: Default::default(),
             committed_hw: vec![0; n],
+            unclean: vec![false; n],
             txns: TxnAudit::default(),
             eos: EosAudit::default(),
             share: share::ShareLocks::default(),
@@ -136,6 +140,7 @@ impl Checker {
             Obs::UncleanElection { pidx, leader } => {
                 // Offsets are reused from here: what was committed before may be gone.
                 self.committed_hw[*pidx as usize] = 0;
+                self.unclean[*pidx as usize] = true;
                 let log_start = self.shadow(*pidx, *leader).map_or(0, |s| s.log_start);
                 self.audit.mark_unclean(*pidx, log_start);
             }
@@ -182,8 +187,13 @@ impl Checker {
             Obs::Reconciled { .. } => self.invariants.checks += 1,
             Obs::TxnEnded(end) => {
                 self.invariants.checks += 1;
-                if let Err(earlier) = self.txns.decided(end) {
-                    let id = self.cluster.txn_ids.get(end.txn as usize).map_or("?", |t| t.id.as_str());
+                let info = self.cluster.txn_ids.get(end.txn as usize);
+                // An unclean election of the id's __transaction_state partition may
+                // lose a decision, and the next coordinator decides again.
+                let lost = info.is_some_and(|t| self.unclean[t.state_pidx as usize]);
+                let decided = self.txns.decided(end);
+                if let Err(earlier) = decided.or_else(|e| if lost { Ok(()) } else { Err(e) }) {
+                    let id = info.map_or("?", |t| t.id.as_str());
                     let (was, now_) = if earlier { ("committed", "aborted") } else { ("aborted", "committed") };
                     let detail = format!("{id}: transaction of epoch {} {was}, then {now_}", end.data_epoch);
                     self.invariants.violation(now, "transactions_end_once", detail);
@@ -224,7 +234,10 @@ impl Checker {
                 let old = self.committed.insert(key, *offset);
                 self.invariants.checks += 1;
                 let back = old.is_some_and(|old| *offset < old);
-                let allowed = back && self.resets.get(&key).is_some_and(|&floor| *offset >= floor);
+                // An unclean election of the group's __consumer_offsets partition may
+                // lose commits: the next coordinator's offsets can be older.
+                let lost = self.cluster.groups.get(*group as usize).is_some_and(|g| self.unclean[g.offsets_pidx as usize]);
+                let allowed = back && (lost || self.resets.get(&key).is_some_and(|&floor| *offset >= floor));
                 if allowed {
                     self.resets.remove(&key);
                 }
