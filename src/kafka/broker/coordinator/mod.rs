@@ -148,6 +148,27 @@ impl Group {
         }
     }
 
+    /// Commits (plain or transactional) accepted for these partitions and being
+    /// written until `until`: an OffsetFetch for them waits.
+    pub(super) fn hold_commits(&mut self, offsets: &[(u32, u64)], until: Micros) {
+        for &(p, _) in offsets {
+            let e = self.pending_commits.get_or_insert_with(p, || (0, 0));
+            *e = (e.0 + 1, until);
+        }
+    }
+
+    /// One of those writes finished (written or not).
+    pub(super) fn release_commits(&mut self, offsets: &[(u32, u64)]) {
+        for (p, _) in offsets {
+            if let Some(e) = self.pending_commits.get_mut(p) {
+                e.0 = e.0.saturating_sub(1);
+                if e.0 == 0 {
+                    self.pending_commits.remove(p);
+                }
+            }
+        }
+    }
+
     /// Members not heard from within the session timeout (KIP-848 and share groups).
     pub(super) fn expired_members(&self, now: Micros) -> Vec<String> {
         let session = self.info.cfg.session_timeout_ms * crate::sim::MS;

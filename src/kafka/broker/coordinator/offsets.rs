@@ -55,11 +55,7 @@ impl Broker {
         match self.append_internal(ctx, pidx, record, n, 60 * n) {
             Ok(end) => {
                 let until = now + OFFSETS_COMMIT_TIMEOUT;
-                let pending = &mut self.coordinator.group_mut(g).pending_commits;
-                for &(p, _) in &offsets {
-                    let e = pending.get_or_insert_with(p, || (0, 0));
-                    *e = (e.0 + 1, until);
-                }
+                self.coordinator.group_mut(g).hold_commits(&offsets, until);
                 // Waits (acks=all) for the commit batch to reach the HW, then applies it.
                 let timeout = OFFSETS_COMMIT_TIMEOUT;
                 let wait = ProduceWait {
@@ -93,14 +89,7 @@ impl Broker {
         // The group went with the partition's leadership: the client asks the new coordinator.
         let applied = match self.coordinator.groups.get_mut(&g) {
             Some(grp) => {
-                for (p, _) in &offsets {
-                    if let Some(e) = grp.pending_commits.get_mut(p) {
-                        e.0 = e.0.saturating_sub(1);
-                        if e.0 == 0 {
-                            grp.pending_commits.remove(p);
-                        }
-                    }
-                }
+                grp.release_commits(&offsets);
                 if written {
                     // Applied once replicated, in log order (invariant 5, checked outside:
                     // offsets never go back).

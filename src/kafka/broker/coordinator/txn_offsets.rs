@@ -93,11 +93,7 @@ impl Broker {
         };
         // From now until the write's outcome, a new owner's OffsetFetch must wait.
         let until = ctx.now + super::offsets::OFFSETS_COMMIT_TIMEOUT;
-        let pending = &mut self.coordinator.group_mut(g).pending_commits;
-        for &(p, _) in &offsets {
-            let e = pending.get_or_insert_with(p, || (0, 0));
-            *e = (e.0 + 1, until);
-        }
+        self.coordinator.group_mut(g).hold_commits(&offsets, until);
         let wait = ProduceWait {
             client: from,
             req_id,
@@ -128,14 +124,7 @@ impl Broker {
         });
         let error = match self.coordinator.groups.get_mut(&c.group) {
             Some(grp) => {
-                for (p, _) in &c.offsets {
-                    if let Some(e) = grp.pending_commits.get_mut(p) {
-                        e.0 = e.0.saturating_sub(1);
-                        if e.0 == 0 {
-                            grp.pending_commits.remove(p);
-                        }
-                    }
-                }
+                grp.release_commits(&c.offsets);
                 if failed.is_some() {
                     // Not written (or not replicated in time): not part of the transaction.
                     if let Some(held) = grp.txn_offsets.get_mut(&c.pid) {
