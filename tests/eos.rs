@@ -276,3 +276,44 @@ fn unclean_elections_of_coordinator_partitions_excuse_what_they_lose() {
     assert!(s["unclean_elections"].as_u64().unwrap() > 0);
     assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
 }
+
+#[test]
+fn a_transactional_offset_commit_is_checked_again_after_its_verification() {
+    // Randomized seed 10000 (safe, KIP-848): broker 2, the member's transaction
+    // coordinator, was paused 5 s while the group coordinator waited for it to
+    // verify a TxnOffsetCommit (partition 3 at 3,983). The member check had been
+    // made on arrival; by the time the answer came, partition 3 belonged to
+    // another member, which had read the old offset (2,425) and committed 2,925:
+    // the group's offset went back and 500 outputs repeated. Kafka runs the
+    // write, member check included, only after verification: the late commit
+    // is now refused with ILLEGAL_GENERATION and its member aborts.
+    let s = fixture("seed-10000-commit-checked-after-verification.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["duplicate_outputs"], 0, "{}", s["eos"]);
+    assert!(s["group_errors"].to_string().contains("ILLEGAL_GENERATION"), "{}", s["group_errors"]);
+}
+
+#[test]
+fn a_fetch_answer_from_before_a_rebalance_is_not_used() {
+    // Randomized seed 3335 (classic, eager): a fetch from offset 30,805 was in
+    // flight when the rebalance took partition t1-0 away and gave it back; the
+    // member read its committed offset (30,712) and then took the late answer's
+    // records from 30,805 on: 93 inputs were never processed, yet committed
+    // past. Kafka discards a fetched partition whose fetch offset is not the
+    // position any more (FetchCollector); so does the consumer now.
+    let s = fixture("seed-3335-stale-fetch-after-rebalance.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{}", s["eos"]);
+}
+
+#[test]
+fn two_members_never_share_a_member_id() {
+    // Randomized seed 4937 (KIP-848): broker 1, paused twice, came back as the
+    // group's coordinator with an old member counter and gave a new member the
+    // id another member already had ("e0-consumer-1"): both processed input
+    // partition t1-0 and committed the same 500 outputs twice. Kafka 4's
+    // members choose their own id (KIP-1082); they do here too.
+    let s = fixture("seed-4937-two-members-one-id.json");
+    assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
+    assert_eq!(s["eos"]["e0"]["duplicate_outputs"], 0, "{}", s["eos"]);
+}

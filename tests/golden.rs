@@ -13,7 +13,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("fraud-broker", "81e59a93263e8cef"),
     ("fraud-slow-model", "cc0904349299e3ba"),
     ("fraud-rescore", "c9f06ed10c9a7e3f"),
-    ("fraud-rebalance", "0c4859f7d5d23a35"),
+    ("fraud-rebalance", "e8bcbbc77f43eaba"),
     ("rec-freshness", "783e098393ad7cae"),
 ];
 

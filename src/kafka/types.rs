@@ -52,6 +52,8 @@ pub const ERROR_NAMES: &[&str] = &[
     "PRODUCER_FENCED",
     "NOT_COORDINATOR",
     "INVALID_TXN_STATE",
+    "ILLEGAL_GENERATION",
+    "UNKNOWN_MEMBER_ID",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,6 +77,10 @@ pub enum ErrorCode {
     ProducerFenced,
     NotCoordinator,
     InvalidTxnState,
+    /// A group coordinator's check of a transactional offset commit, made when
+    /// the write is about to be appended (after the transaction's verification).
+    IllegalGeneration,
+    UnknownMemberId,
 }
 
 impl ErrorCode {

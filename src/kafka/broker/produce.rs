@@ -216,7 +216,10 @@ impl Broker {
                 Some(ErrorCode::ProducerFenced) => Err(ErrorCode::InvalidProducerEpoch),
                 Some(ErrorCode::InvalidTxnState) => Err(ErrorCode::InvalidTxnState),
                 Some(_) => Err(ErrorCode::ConcurrentTransactions),
-                None => self.append_verified(ctx, pidx, batch),
+                None => match self.txn_offsets_refused(slot, gen) {
+                    Some(e) => Err(e),
+                    None => self.append_verified(ctx, pidx, batch),
+                },
             };
             match result {
                 Ok(end) => {

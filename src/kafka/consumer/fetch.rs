@@ -173,7 +173,7 @@ impl Consumer {
             }
             let parts: Vec<(u32, u64)> = self.fetch_plan[i].1.iter().filter_map(|p| self.positions.get(p).map(|&o| (*p, o))).collect();
             let req_id = self.req();
-            self.fetches.insert(b, (req_id, now));
+            self.fetches.insert(b, (req_id, now, parts.clone()));
             ctx.send(
                 Node::Broker(b),
                 Msg::Broker(BrokerMsg::ConsumerFetch {
@@ -199,10 +199,10 @@ impl Consumer {
     }
 
     pub(super) fn on_fetched(&mut self, ctx: &mut Ctx, b: u32, req_id: u64, parts: Vec<(u32, ConsumerFetchResult)>) {
-        if self.fetches.get(&b).map(|f| f.0) != Some(req_id) {
-            return;
-        }
-        self.fetches.remove(&b);
+        let from = match self.fetches.get(&b) {
+            Some(f) if f.0 == req_id => self.fetches.remove(&b).map(|f| f.2).unwrap_or_default(),
+            _ => return,
+        };
         let mut got = false;
         let mut reset = Vec::new();
         let mut first_fetches = Vec::new();
@@ -213,7 +213,12 @@ impl Consumer {
             if self.first_fetch.remove(&p) {
                 first_fetches.push(p);
             }
+            // Fetched from another position than the partition's now (the member
+            // went back to its committed offset meanwhile): stale, as Kafka's
+            // FetchCollector discards it; the next fetch starts at the position.
+            let stale = self.positions.get(&p).is_none_or(|&pos| !from.contains(&(p, pos)));
             match result {
+                ConsumerFetchResult::Data { .. } | ConsumerFetchResult::OutOfRange { .. } if stale => {}
                 ConsumerFetchResult::Data { batches, aborted, .. } => {
                     let Some(pos) = self.positions.get(&p).copied() else { continue };
                     let mut next = pos;

@@ -12,8 +12,13 @@ impl Consumer {
         if self.state != ConsumerState::Running || self.coordinator.is_none() {
             return;
         }
+        let member_id = if self.member_id.is_empty() {
+            self.own_member_id()
+        } else {
+            self.member_id.clone()
+        };
         let req = GroupRequest::ConsumerHeartbeat {
-            member_id: self.member_id.clone(),
+            member_id,
             member_epoch: if self.member_id.is_empty() { 0 } else { self.generation.max(0) },
             instance_id: self.instance_id.clone(),
             owned: self.assigned.clone(),

@@ -146,8 +146,8 @@ impl Consumer {
         if self.meta_in_flight.is_some_and(|(_, t, _)| now.saturating_sub(t) > REQUEST_TIMEOUT) {
             self.meta_in_flight = None;
         }
-        if self.fetches.values().any(|(_, t)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
-            self.fetches.retain(|_, (_, t)| now.saturating_sub(*t) <= REQUEST_TIMEOUT);
+        if self.fetches.values().any(|(_, t, _)| now.saturating_sub(*t) > REQUEST_TIMEOUT) {
+            self.fetches.retain(|_, (_, t, _)| now.saturating_sub(*t) <= REQUEST_TIMEOUT);
             self.want_metadata = true;
         }
         if self.poll_interval_expired(ctx) {

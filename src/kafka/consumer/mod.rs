@@ -86,6 +86,9 @@ pub struct ConsumerSetup {
     pub poison: Rc<Vec<u32>>,
 }
 
+/// A fetch in flight: (request id, sent at, (partition, fetched from) pairs).
+type InFlightFetch = (u64, Micros, Vec<(u32, u64)>);
+
 #[derive(Debug, Clone)]
 pub struct Consumer {
     pub setup: ConsumerSetup,
@@ -110,7 +113,10 @@ pub struct Consumer {
     offsets_req: Option<u64>,
     buffer: VecDeque<Chunk>,
     buffered: u64,
-    fetches: crate::sim::VecMap<u32, (u64, Micros)>,
+    /// Fetches in flight, per broker: (request id, sent at, the position each
+    /// partition was fetched from; a partition's data is used only if its
+    /// position is still that one, as Kafka discards stale fetch responses).
+    fetches: crate::sim::VecMap<u32, InFlightFetch>,
     /// Partitions with no committed offset, waiting for `auto.offset.reset` (ListOffsets).
     to_reset: BTreeSet<u32>,
     /// ListOffsets in flight, per broker: (request id, sent at).
@@ -212,6 +218,19 @@ impl Consumer {
     /// Does this consumer wait on an answer from `broker`? (For connection resets.)
     pub fn has_request_to(&self, broker: u32) -> bool {
         self.fetches.contains_key(&broker) || self.listing.contains_key(&broker) || self.coordinator == Some(broker)
+    }
+
+    /// The member id a KIP-848 or share member chooses itself (KIP-1082: the
+    /// client makes one per process and keeps it through rejoins), so two
+    /// coordinators can never hand out the same one. Kafka's is a UUID; here
+    /// the group, the member's number and, after a restart, its process.
+    pub(super) fn own_member_id(&self) -> String {
+        let kind = if self.cfg().is_share() { "share" } else { "consumer" };
+        let id = &self.setup.cfg.id;
+        match self.incarnation {
+            0 | 1 => format!("{id}-{kind}-{}", self.number),
+            k => format!("{id}-{kind}-{}.{k}", self.number),
+        }
     }
 
     pub fn label(&self) -> String {

@@ -51,10 +51,12 @@ impl Consumer {
             return;
         }
         let member_epoch = if self.member_id.is_empty() { 0 } else { self.generation.max(0) };
-        let req = GroupRequest::ShareHeartbeat {
-            member_id: self.member_id.clone(),
-            member_epoch,
+        let member_id = if self.member_id.is_empty() {
+            self.own_member_id()
+        } else {
+            self.member_id.clone()
         };
+        let req = GroupRequest::ShareHeartbeat { member_id, member_epoch };
         self.send_group_request(ctx, req);
     }
 
@@ -153,7 +155,7 @@ impl Consumer {
                 continue;
             }
             let req_id = self.req();
-            self.fetches.insert(b, (req_id, now));
+            self.fetches.insert(b, (req_id, now, Vec::new()));
             self.share.sessions.insert(b);
             let req = ShareFetchRequest {
                 req_id,

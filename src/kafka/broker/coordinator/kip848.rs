@@ -63,8 +63,10 @@ impl Broker {
                         let mut m = grp.members.remove(&old).expect("present");
                         m.consumer = consumer;
                         m.last_heartbeat = now;
-                        member_id = format!("{}-{}", instance_id.clone().unwrap_or_default(), grp.next_member);
-                        grp.next_member += 1;
+                        if member_id.is_empty() {
+                            member_id = format!("{}-{}", instance_id.clone().unwrap_or_default(), grp.next_member);
+                            grp.next_member += 1;
+                        }
                         grp.members.insert(member_id.clone(), m);
                         let id = grp.info.cfg.id.clone();
                         ctx.observe(Obs::note(Notable::Text(format!(
@@ -74,12 +76,15 @@ impl Broker {
                         None
                     }
                     None => {
-                        member_id = format!(
-                            "{}-{}",
-                            instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id)),
-                            grp.next_member
-                        );
-                        grp.next_member += 1;
+                        // Kafka 4's members choose their id (KIP-1082); an empty one gets a new id.
+                        if member_id.is_empty() {
+                            member_id = format!(
+                                "{}-{}",
+                                instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id)),
+                                grp.next_member
+                            );
+                            grp.next_member += 1;
+                        }
                         let order = grp.next_join_order;
                         grp.next_join_order += 1;
                         let mut m = GroupMember::new(consumer, instance_id, order, now);

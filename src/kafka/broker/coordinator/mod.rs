@@ -23,8 +23,10 @@ mod txn_offsets;
 
 pub(crate) use crate::kafka::group::{assignor_input, global_assignment, GroupState, COMMIT_WRITER};
 
+use crate::kafka::protocol::GroupError;
 use crate::kafka::share::ShareSnapshot;
 use crate::kafka::types::GroupInfo;
+use crate::scenario::GroupProtocol;
 use crate::sim::Micros;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -38,6 +40,10 @@ pub struct TxnCommitPayload {
     pub group: u32,
     pub pid: u32,
     pub offsets: Vec<(u32, u64)>,
+    /// The member and generation (member epoch) it was sent for, checked again
+    /// when the write is appended.
+    pub member_id: String,
+    pub generation: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -123,6 +129,19 @@ pub struct Group {
 }
 
 impl Group {
+    /// A TxnOffsetCommit's member check (KIP-447): an unknown member, or a
+    /// generation (KIP-848: member epoch) that is not the current one, is refused;
+    /// KIP-848's STALE_MEMBER_EPOCH is ILLEGAL_GENERATION in this API.
+    pub fn txn_commit_refusal(&self, member_id: &str, generation: i32) -> Option<GroupError> {
+        let classic = self.info.cfg.protocol == GroupProtocol::Classic;
+        match self.members.get(member_id) {
+            None => Some(GroupError::UnknownMemberId),
+            Some(_) if classic && generation != self.generation => Some(GroupError::IllegalGeneration),
+            Some(m) if !classic && generation != m.member_epoch => Some(GroupError::IllegalGeneration),
+            Some(_) => None,
+        }
+    }
+
     pub fn new(index: u32, info: Rc<GroupInfo>) -> Group {
         Group {
             index,

@@ -34,11 +34,13 @@ impl Broker {
             return;
         }
         let mut member_id = member_id;
-        if member_epoch == 0 && member_id.is_empty() {
+        if member_epoch == 0 && !self.coordinator.group(g).members.contains_key(&member_id) {
             let cause = {
                 let grp = self.coordinator.group_mut(g);
-                member_id = format!("{}-share-{}", grp.info.cfg.id, grp.next_member);
-                grp.next_member += 1;
+                if member_id.is_empty() {
+                    member_id = format!("{}-share-{}", grp.info.cfg.id, grp.next_member);
+                    grp.next_member += 1;
+                }
                 let order = grp.next_join_order;
                 grp.next_join_order += 1;
                 let mut m = GroupMember::new(consumer, None, order, now);

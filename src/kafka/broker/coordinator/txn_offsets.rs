@@ -17,7 +17,6 @@ use crate::kafka::protocol::{GroupError, Msg, ProducerMsg, TxnCommitError};
 use crate::kafka::records::Record;
 use crate::kafka::types::ErrorCode;
 use crate::kafka::Ctx;
-use crate::scenario::GroupProtocol;
 use crate::sim::{Micros, Node};
 use std::rc::Rc;
 
@@ -55,15 +54,7 @@ impl Broker {
         }
         self.ensure_group(g);
         let grp = self.coordinator.group(g);
-        let classic = grp.info.cfg.protocol == GroupProtocol::Classic;
-        let error = match grp.members.get(member_id) {
-            None => Some(GroupError::UnknownMemberId),
-            Some(_) if classic && generation != grp.generation => Some(GroupError::IllegalGeneration),
-            // KIP-848: a member epoch that is not the member's is ILLEGAL_GENERATION here.
-            Some(m) if !classic && generation != m.member_epoch => Some(GroupError::IllegalGeneration),
-            Some(_) => None,
-        };
-        if let Some(e) = error {
+        if let Some(e) = grp.txn_commit_refusal(member_id, generation) {
             self.txn_commit_reply(ctx, done, from, req_id, Some(TxnCommitError::Group(e)));
             return;
         }
@@ -100,7 +91,13 @@ impl Broker {
             remaining: 1,
             deadline: until,
             results: vec![(pidx, None)],
-            then: WaitThen::TxnOffsetCommit(Box::new(TxnCommitPayload { group: g, pid, offsets })),
+            then: WaitThen::TxnOffsetCommit(Box::new(TxnCommitPayload {
+                group: g,
+                pid,
+                offsets,
+                member_id: member_id.to_string(),
+                generation,
+            })),
         };
         let (slot, gen) = self.park_wait(wait);
         self.verify_txn_batch(ctx, slot, gen, pidx, batch);
@@ -140,12 +137,39 @@ impl Broker {
                     Some(
                         e @ (ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced | ErrorCode::InvalidTxnState | ErrorCode::ConcurrentTransactions),
                     ) => Some(TxnCommitError::Txn(e)),
+                    Some(ErrorCode::IllegalGeneration) => Some(TxnCommitError::Group(GroupError::IllegalGeneration)),
+                    Some(ErrorCode::UnknownMemberId) => Some(TxnCommitError::Group(GroupError::UnknownMemberId)),
                     Some(_) => Some(TxnCommitError::Group(GroupError::NotCoordinator)),
                 }
             }
             None => Some(TxnCommitError::Group(GroupError::NotCoordinator)),
         };
         self.txn_commit_reply(ctx, at, to, req_id, error);
+    }
+
+    /// The member check again, when the transaction's verification came back and
+    /// the offsets are about to be appended: Kafka runs TxnOffsetCommit's write
+    /// operation, member and generation check included, only after verification,
+    /// so a member whose partitions moved meanwhile is refused (its commit would
+    /// otherwise land after the new owner read the offsets).
+    pub(crate) fn txn_offsets_refused(&self, slot: u32, gen: u32) -> Option<ErrorCode> {
+        if self.wait_gen.get(slot as usize) != Some(&gen) {
+            return None;
+        }
+        let Some(ProduceWait {
+            then: WaitThen::TxnOffsetCommit(c),
+            ..
+        }) = self.waits[slot as usize].as_ref()
+        else {
+            return None;
+        };
+        let Some(grp) = self.coordinator.groups.get(&c.group) else {
+            return Some(ErrorCode::NotCoordinator);
+        };
+        grp.txn_commit_refusal(&c.member_id, c.generation).map(|e| match e {
+            GroupError::UnknownMemberId => ErrorCode::UnknownMemberId,
+            _ => ErrorCode::IllegalGeneration,
+        })
     }
 
     /// Transactional offsets were appended to the group's partition: they are
