@@ -317,3 +317,20 @@ fn two_members_never_share_a_member_id() {
     assert_eq!(s["invariant_violations"], json!([]), "{}", s["invariant_violations"]);
     assert_eq!(s["eos"]["e0"]["duplicate_outputs"], 0, "{}", s["eos"]);
 }
+
+#[test]
+fn an_at_least_once_commit_forgets_partitions_lost_while_it_waited() {
+    // Randomized seed 5215 (KIP-848, at_least_once): a member took its offsets
+    // (partition 0 at 12,889) and waited for its producer's flush behind a paused
+    // broker; meanwhile it was fenced, lost the partition and got it back at the
+    // same member epoch, starting again from the committed 11,889. The flush
+    // ended, the generation matched, and 12,889 was committed; the member's next
+    // commit (12,389) went back. Now partitions a member loses leave the commit
+    // it is waiting to make.
+    // Seed 8506 is the same race (partition 0: 1,001 -> 500).
+    for name in ["seed-5215-alos-commit-after-rejoin.json", "seed-8506-alos-commit-after-rejoin.json"] {
+        let s = fixture(name);
+        assert_eq!(s["invariant_violations"], json!([]), "{name}: {}", s["invariant_violations"]);
+        assert_eq!(s["eos"]["e0"]["missing_outputs"], 0, "{name}: {}", s["eos"]);
+    }
+}

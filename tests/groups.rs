@@ -404,3 +404,25 @@ fn a_member_the_group_removed_unheard_rejoins_without_its_stale_partitions() {
     assert_eq!(v["invariant_violations"], serde_json::json!([]), "{v}");
     assert!(v["group_errors"]["UNKNOWN_MEMBER_ID"].as_u64().unwrap_or(0) > 0, "{v}");
 }
+
+#[test]
+fn an_offset_commit_that_timed_out_is_still_applied_and_waited_for() {
+    // Randomized seed 8779 (safe): with the only controller dead, the group's
+    // __consumer_offsets partition could neither shrink its ISR nor replicate to
+    // its dead follower. A leaving member's commit (56,524) sat in the leader's
+    // log; after the 5 s offsets.commit.timeout.ms the coordinator stopped
+    // treating it as pending, so the new owner's OffsetFetch read 46,000; the
+    // record then replicated and was applied, and the new owner committed
+    // 50,000 on top: the offset went back. As in Kafka, what the coordinator
+    // wrote stays pending (require_stable OffsetFetch waits) until it is
+    // replicated or lost, whatever the timed-out client was told.
+    let path = format!(
+        "{}/tests/fixtures/groups/seed-8779-commit-applied-after-timeout.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let s = Scenario::from_json(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut sim = Simulation::new(&s);
+    sim.run_until(sim.end_us());
+    let v = summary(&sim);
+    assert_eq!(v["invariant_violations"], json!([]), "{}", v["invariant_violations"]);
+}

@@ -220,6 +220,7 @@ fn assert_events_translate(sim: &kafka_sim::Simulation) {
         "poll",
         "max.poll.interval.ms",
         "auto.offset.reset",
+        "transaction.timeout.ms",
         "UNCLEAN",
         "ELR",
         "Unclean",
@@ -227,13 +228,24 @@ fn assert_events_translate(sim: &kafka_sim::Simulation) {
         "ms",
         "s",
     ];
+    // Names the scenario gives (topics, groups, producers, transactional ids) stay as they are.
+    let sc = sim.scenario();
+    let names: Vec<&str> = sc
+        .topics
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(sc.groups.iter().map(|g| g.id.as_str()))
+        .chain(sc.producers.iter().flat_map(|p| [Some(p.id.as_str()), p.transactional_id.as_deref()]).flatten())
+        .collect();
+    let name_words: BTreeSet<&str> = names.iter().flat_map(|n| n.split(|c: char| !c.is_ascii_alphabetic())).collect();
     let mut untranslated = BTreeSet::new();
     for e in &sim.event_log().entries {
         let text = zh.tr_template(&e.what);
         for word in text.split(|c: char| !c.is_ascii_alphabetic() && c != '.' && c != '_').filter(|w| w.len() > 1) {
-            let ids = ["billing", "orders", "payments", "consumer", "checkout", "c0", "c1", "c2"];
-            let kafka_error = word.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-            if !allowed.contains(&word) && !kafka_error && !ids.iter().any(|id| word.starts_with(id)) && !word.starts_with("__") {
+            let ids = ["consumer", "producer", "share", "c0", "c1", "c2"];
+            let kafka_error = word.chars().all(|c| c.is_ascii_uppercase() || c == '_') || word.ends_with("Exception");
+            let named = name_words.contains(word) || ids.iter().any(|id| word.starts_with(id));
+            if !allowed.contains(&word) && !kafka_error && !named && !word.starts_with("__") {
                 untranslated.insert(format!("{word:?} in {text:?}"));
             }
         }
@@ -375,4 +387,18 @@ fn eligible_leader_replica_events_translate() {
     let text: String = sim.event_log().entries.iter().map(|e| e.what.describe()).collect();
     assert!(text.contains("last known leader") && text.contains("eligible leader replicas"), "{text}");
     assert_events_translate(&sim);
+}
+
+#[test]
+fn transaction_and_share_group_lesson_events_translate() {
+    // The runs of the exactly-once, read_committed, zombie, hanging-transaction and
+    // share-group lessons (transaction coordinators, fencing, lock expiry), both runs.
+    let lessons = kafka_sim::lesson::built_in().unwrap();
+    let ids = ["exactly-once", "read-committed", "zombie-fencing", "hanging-transaction", "share-group-poison"];
+    for id in ids {
+        let lesson = lessons.iter().find(|l| l.id == id).unwrap_or_else(|| panic!("lesson {id}"));
+        let mut sim = kafka_sim::Simulation::new(&lesson.scenario);
+        sim.run_until(sim.end_us());
+        assert_events_translate(&sim);
+    }
 }

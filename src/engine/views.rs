@@ -91,6 +91,11 @@ impl Simulation {
                     records_per_sec: p.cfg.records_per_sec,
                     in_flight: p.in_flight_requests(),
                     queued_batches: p.queued_batches(),
+                    output_of: p.app.as_ref().map(|a| OutputOf {
+                        group: self.cluster.groups[a.group as usize].cfg.id.clone(),
+                        member: self.consumers.get(a.consumer as usize).map_or(0, |c| c.number),
+                        topic: p.cfg.topic.clone(),
+                    }),
                     transaction: p.txn.as_ref().map(|t| TxnView {
                         transactional_id: p.cfg.transactional_id.clone().unwrap_or_default(),
                         epoch: t.epoch,
@@ -303,8 +308,18 @@ pub struct ProducerView {
     pub records_per_sec: u64,
     pub in_flight: u32,
     pub queued_batches: u32,
+    /// A processing member's own producer: it writes what the member makes.
+    pub output_of: Option<OutputOf>,
     /// A transactional producer's id, epoch and where it is in its transaction.
     pub transaction: Option<TxnView>,
+}
+
+/// Whose outputs a processing member's producer writes, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputOf {
+    pub group: String,
+    pub member: u32,
+    pub topic: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

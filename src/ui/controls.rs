@@ -205,6 +205,21 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                     });
                     let mut rates = vec![100u64, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
                     if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }
+                    let txn = p.transaction.as_ref().map(|t| html! {
+                        <span class="muted">{ " · " }{ trf("transactional id {0} · epoch {1} · {2}", &[t.transactional_id.clone(), t.epoch.to_string(), tr(t.state)]) }</span>
+                    });
+                    let flight = html! { <span class="muted">{ " " }{ trf("in flight {0} · queued batches {1}", &[p.in_flight.to_string(), p.queued_batches.to_string()]) }</span> };
+                    if let Some(o) = &p.output_of {
+                        // A processing member's own producer: its rate is the member's, acks=all.
+                        return html! {
+                            <div class="producer output">
+                                <strong>{ trf("producer {0}", &[&p.id]) }</strong>
+                                <span>{ " " }{ trf("writes the outputs of member {1} of group {0} to {2}", &[o.group.clone(), o.member.to_string(), o.topic.clone()]) }{ " · acks=all" }</span>
+                                { flight }
+                                { for txn }
+                            </div>
+                        };
+                    }
                     html! {
                         <div class="producer">
                             <strong>{ trf("producer {0}", &[&p.id]) }</strong>
@@ -218,10 +233,8 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                                     { for ["0", "1", "all"].iter().map(|a| html! { <option value={*a} selected={*a == p.acks}>{ *a }</option> }) }
                                 </select>
                             </label>
-                            <span class="muted">{ " " }{ trf("in flight {0} · queued batches {1}", &[p.in_flight.to_string(), p.queued_batches.to_string()]) }</span>
-                            if let Some(t) = &p.transaction {
-                                <span class="muted">{ " · " }{ trf("transactional id {0} · epoch {1} · {2}", &[t.transactional_id.clone(), t.epoch.to_string(), tr(t.state)]) }</span>
-                            }
+                            { flight }
+                            { for txn }
                         </div>
                     }
                 }) }

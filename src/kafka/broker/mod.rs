@@ -109,6 +109,10 @@ pub enum WaitThen {
     Produce,
     /// Apply the offset commit and answer the consumer.
     OffsetCommit(CommitPayload),
+    /// An offset commit whose consumer was already answered (it timed out while
+    /// its record waited for replication): applied once replicated, as Kafka's
+    /// coordinator does with what is in its log, and pending until then.
+    LateOffsetCommit(CommitPayload),
     /// Apply the transaction coordinator's transition and answer.
     TxnWrite(Box<transactions::TxnWrite>),
     /// Answer the transaction coordinator's WriteTxnMarkers.

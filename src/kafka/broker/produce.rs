@@ -387,7 +387,8 @@ impl Broker {
     pub(crate) fn finish_wait(&mut self, ctx: &mut Ctx, at: Micros, w: ProduceWait) {
         let written = w.results.iter().all(|r| matches!(r.1, Some(Ok(_))));
         match (w.then, w.client) {
-            (WaitThen::OffsetCommit(commit), Node::Consumer(c)) => self.commit_written(ctx, at, c, w.req_id, commit, written),
+            (WaitThen::OffsetCommit(commit), Node::Consumer(c)) => self.commit_written(ctx, at, Some((c, w.req_id)), commit, written),
+            (WaitThen::LateOffsetCommit(commit), _) => self.commit_written(ctx, at, None, commit, written),
             (WaitThen::TxnWrite(write), _) => self.txn_written(ctx, at, *write, written),
             (WaitThen::Markers { pid, epoch }, Node::Broker(tc)) => self.answer_markers(ctx, at, tc, pid, epoch, w.results),
             (WaitThen::TxnOffsetCommit(c), client) => self.txn_offsets_written(ctx, at, client, w.req_id, *c, w.results),
@@ -406,6 +407,26 @@ impl Broker {
             .map(|(i, _)| i as u32)
             .collect();
         for wslot in expired {
+            // An offset commit still waiting for replication: its consumer hears of
+            // the timeout now, but its record stays in the log and is applied if
+            // it is replicated (OffsetFetch waits for it meanwhile).
+            let late = match &mut self.waits[wslot as usize] {
+                Some(w) if matches!(w.then, WaitThen::OffsetCommit(_)) && w.results.iter().all(|r| r.1.is_none()) => {
+                    w.deadline = Micros::MAX;
+                    let then = std::mem::replace(&mut w.then, WaitThen::Produce);
+                    let WaitThen::OffsetCommit(commit) = then else { unreachable!() };
+                    w.then = WaitThen::LateOffsetCommit(commit);
+                    Some((w.client, w.req_id))
+                }
+                _ => None,
+            };
+            if let Some((client, req_id)) = late {
+                if let Node::Consumer(_) = client {
+                    let error = Some(crate::kafka::protocol::GroupError::NotCoordinator);
+                    ctx.send(client, Msg::Consumer(crate::kafka::protocol::ConsumerMsg::CommitDone { req_id, error }));
+                }
+                continue;
+            }
             let w = self.waits[wslot as usize].take().expect("present");
             self.free_waits.push(wslot);
             self.wait_gen[wslot as usize] += 1;

@@ -210,13 +210,14 @@ impl Consumer {
             if !self.assigned.contains(&p) {
                 continue;
             }
-            if self.first_fetch.remove(&p) {
-                first_fetches.push(p);
-            }
             // Fetched from another position than the partition's now (the member
             // went back to its committed offset meanwhile): stale, as Kafka's
             // FetchCollector discards it; the next fetch starts at the position.
             let stale = self.positions.get(&p).is_none_or(|&pos| !from.contains(&(p, pos)));
+            // A partition's first answer since it came (a stale one does not count).
+            if !stale && self.first_fetch.remove(&p) {
+                first_fetches.push(p);
+            }
             match result {
                 ConsumerFetchResult::Data { .. } | ConsumerFetchResult::OutOfRange { .. } if stale => {}
                 ConsumerFetchResult::Data { batches, aborted, .. } => {

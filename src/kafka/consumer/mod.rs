@@ -253,7 +253,7 @@ impl Consumer {
     /// Drops partitions from the assignment with everything buffered for them.
     fn drop_partitions(&mut self, parts: &[u32]) {
         if parts.iter().any(|p| self.assigned.contains(p)) {
-            self.app_partitions_lost();
+            self.app_partitions_lost(parts);
         }
         self.assigned.retain(|p| !parts.contains(p));
         for p in parts {

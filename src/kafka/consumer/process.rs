@@ -140,9 +140,15 @@ impl Consumer {
 
     /// Partitions leave the member while its transaction holds their outputs
     /// (exactly_once_v2): the transaction aborts, and the member restarts from
-    /// its committed offsets.
-    pub(super) fn app_partitions_lost(&mut self) {
+    /// its committed offsets. A commit under way forgets their offsets: the
+    /// member may get them back in the same generation (a KIP-848 member fenced
+    /// and rejoining at an unchanged group epoch) but starts them again from
+    /// the committed offset, below what it had taken.
+    pub(super) fn app_partitions_lost(&mut self, parts: &[u32]) {
         let Some(pr) = self.processing.as_mut() else { return };
+        if let Some(Some((offsets, _))) = pr.waiting.as_mut() {
+            offsets.retain(|(p, _)| !parts.contains(p));
+        }
         if pr.exactly_once && pr.dirty && pr.waiting.is_none() {
             pr.abort_due = true;
         }

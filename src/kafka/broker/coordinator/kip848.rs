@@ -76,11 +76,12 @@ impl Broker {
                         None
                     }
                     None => {
-                        // Kafka 4's members choose their id (KIP-1082); an empty one gets a new id.
+                        // Kafka 4's members choose their id (KIP-1082); an empty one gets a
+                        // new id, of another shape than the ids members choose.
                         if member_id.is_empty() {
                             member_id = format!(
                                 "{}-{}",
-                                instance_id.clone().unwrap_or_else(|| format!("{}-consumer", grp.info.cfg.id)),
+                                instance_id.clone().unwrap_or_else(|| format!("{}-member", grp.info.cfg.id)),
                                 grp.next_member
                             );
                             grp.next_member += 1;

@@ -54,8 +54,10 @@ impl Broker {
         };
         match self.append_internal(ctx, pidx, record, n, 60 * n) {
             Ok(end) => {
-                let until = now + OFFSETS_COMMIT_TIMEOUT;
-                self.coordinator.group_mut(g).hold_commits(&offsets, until);
+                // Pending until its record is replicated or lost, whatever the
+                // client hears (a new owner's OffsetFetch waits, as require_stable
+                // waits in Kafka for what the coordinator has written).
+                self.coordinator.group_mut(g).hold_commits(&offsets, Micros::MAX);
                 // Waits (acks=all) for the commit batch to reach the HW, then applies it.
                 let timeout = OFFSETS_COMMIT_TIMEOUT;
                 let wait = ProduceWait {
@@ -83,8 +85,9 @@ impl Broker {
         }
     }
 
-    /// A commit's write finished (replicated, or failed): apply it and answer.
-    pub(crate) fn commit_written(&mut self, ctx: &mut Ctx, at: Micros, consumer: u32, req_id: u64, commit: CommitPayload, written: bool) {
+    /// A commit's write finished (replicated, or failed): apply it and answer
+    /// (unless the consumer was answered when it timed out).
+    pub(crate) fn commit_written(&mut self, ctx: &mut Ctx, at: Micros, answer: Option<(u32, u64)>, commit: CommitPayload, written: bool) {
         let (g, offsets) = commit;
         // The group went with the partition's leadership: the client asks the new coordinator.
         let applied = match self.coordinator.groups.get_mut(&g) {
@@ -102,8 +105,10 @@ impl Broker {
             }
             None => false,
         };
-        let error = (!applied).then_some(GroupError::NotCoordinator);
-        ctx.send_at(at, Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::CommitDone { req_id, error }));
+        if let Some((consumer, req_id)) = answer {
+            let error = (!applied).then_some(GroupError::NotCoordinator);
+            ctx.send_at(at, Node::Consumer(consumer), Msg::Consumer(ConsumerMsg::CommitDone { req_id, error }));
+        }
     }
 
     pub(super) fn handle_offset_fetch(&mut self, ctx: &mut Ctx, consumer: u32, g: u32, req_id: u64, partitions: Vec<u32>) {

@@ -38,7 +38,7 @@ impl Broker {
             let cause = {
                 let grp = self.coordinator.group_mut(g);
                 if member_id.is_empty() {
-                    member_id = format!("{}-share-{}", grp.info.cfg.id, grp.next_member);
+                    member_id = format!("{}-share-member-{}", grp.info.cfg.id, grp.next_member);
                     grp.next_member += 1;
                 }
                 let order = grp.next_join_order;
