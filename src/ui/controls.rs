@@ -193,18 +193,6 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
             </div>
             <div class={classes!("producers", spot("producers"))} data-target="producers">
                 { for snap.producers.iter().map(|p| {
-                    let id = p.id.clone();
-                    let id2 = p.id.clone();
-                    let on_rate = link.callback(move |e: Event| {
-                        let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
-                        Msg::act(Action::SetProducer { producer: id.clone(), records_per_sec: Some(v), acks: None })
-                    });
-                    let on_acks = link.callback(move |e: Event| {
-                        let acks = match e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().as_str() { "0" => Acks::Zero, "1" => Acks::One, _ => Acks::All };
-                        Msg::act(Action::SetProducer { producer: id2.clone(), records_per_sec: None, acks: Some(acks) })
-                    });
-                    let mut rates = vec![100u64, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
-                    if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }
                     let txn = p.transaction.as_ref().map(|t| html! {
                         <span class="muted">{ " · " }{ trf("transactional id {0} · epoch {1} · {2}", &[t.transactional_id.clone(), t.epoch.to_string(), tr(t.state)]) }</span>
                     });
@@ -220,6 +208,18 @@ pub fn view(snap: &Snapshot, unclean: bool, cut: &CutForm, link: &yew::html::Sco
                             </div>
                         };
                     }
+                    let id = p.id.clone();
+                    let id2 = p.id.clone();
+                    let on_rate = link.callback(move |e: Event| {
+                        let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().parse().unwrap_or(1000);
+                        Msg::act(Action::SetProducer { producer: id.clone(), records_per_sec: Some(v), acks: None })
+                    });
+                    let on_acks = link.callback(move |e: Event| {
+                        let acks = match e.target_unchecked_into::<web_sys::HtmlSelectElement>().value().as_str() { "0" => Acks::Zero, "1" => Acks::One, _ => Acks::All };
+                        Msg::act(Action::SetProducer { producer: id2.clone(), records_per_sec: None, acks: Some(acks) })
+                    });
+                    let mut rates = vec![100u64, 1_000, 2_000, 5_000, 10_000, 50_000, 100_000];
+                    if !rates.contains(&p.records_per_sec) { rates.push(p.records_per_sec); rates.sort_small(); }
                     html! {
                         <div class="producer">
                             <strong>{ trf("producer {0}", &[&p.id]) }</strong>

@@ -12,14 +12,10 @@ impl Consumer {
         if self.state != ConsumerState::Running || self.coordinator.is_none() {
             return;
         }
-        let member_id = if self.member_id.is_empty() {
-            self.own_member_id()
-        } else {
-            self.member_id.clone()
-        };
+        let (member_id, member_epoch) = self.heartbeat_member();
         let req = GroupRequest::ConsumerHeartbeat {
             member_id,
-            member_epoch: if self.member_id.is_empty() { 0 } else { self.generation.max(0) },
+            member_epoch,
             instance_id: self.instance_id.clone(),
             owned: self.assigned.clone(),
         };

@@ -220,17 +220,22 @@ impl Consumer {
         self.fetches.contains_key(&broker) || self.listing.contains_key(&broker) || self.coordinator == Some(broker)
     }
 
-    /// The member id a KIP-848 or share member chooses itself (KIP-1082: the
-    /// client makes one per process and keeps it through rejoins), so two
-    /// coordinators can never hand out the same one. Kafka's is a UUID; here
-    /// the group, the member's number and, after a restart, its process.
-    pub(super) fn own_member_id(&self) -> String {
+    /// A KIP-848 or share heartbeat's member id and epoch: before it joined, the
+    /// id the member chooses itself with epoch 0 (KIP-1082: the client makes one
+    /// per process and keeps it through rejoins, so two coordinators can never
+    /// hand out the same one; Kafka's is a UUID, here the group, the member's
+    /// number and, after a restart, its process).
+    pub(super) fn heartbeat_member(&self) -> (String, i32) {
+        if !self.member_id.is_empty() {
+            return (self.member_id.clone(), self.generation.max(0));
+        }
         let kind = if self.cfg().is_share() { "share" } else { "consumer" };
         let id = &self.setup.cfg.id;
-        match self.incarnation {
+        let own = match self.incarnation {
             0 | 1 => format!("{id}-{kind}-{}", self.number),
             k => format!("{id}-{kind}-{}.{k}", self.number),
-        }
+        };
+        (own, 0)
     }
 
     pub fn label(&self) -> String {

@@ -50,12 +50,7 @@ impl Consumer {
         if self.state != ConsumerState::Running || self.coordinator.is_none() {
             return;
         }
-        let member_epoch = if self.member_id.is_empty() { 0 } else { self.generation.max(0) };
-        let member_id = if self.member_id.is_empty() {
-            self.own_member_id()
-        } else {
-            self.member_id.clone()
-        };
+        let (member_id, member_epoch) = self.heartbeat_member();
         let req = GroupRequest::ShareHeartbeat { member_id, member_epoch };
         self.send_group_request(ctx, req);
     }
